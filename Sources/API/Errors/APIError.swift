@@ -1,0 +1,47 @@
+import Hummingbird
+
+/// Every error the API answers with, in one place: each case knows its status and its `detail`
+/// sentence (API.md's strings are tested as written). Anything else thrown becomes a 500 with a
+/// generic sentence, never a plain-text body.
+public enum APIError: Error, Sendable, Equatable {
+    case badRequest(String)
+    case unauthorized(String)
+    case forbidden(String)
+    case notFound(String)
+    case methodNotAllowed
+    case conflict(String)
+    case payloadTooLarge(limit: Int)
+    case unprocessable(String)
+    case insufficientCredits(remaining: Int, needed: Int)
+    case serviceUnavailable(String)
+    case internalError
+
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .badRequest: return .badRequest
+        case .unauthorized: return .unauthorized
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .conflict: return .conflict
+        case .payloadTooLarge: return .contentTooLarge
+        case .unprocessable: return .unprocessableContent
+        case .insufficientCredits: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+        case .serviceUnavailable: return .serviceUnavailable
+        case .internalError: return .internalServerError
+        }
+    }
+
+    public var detail: String {
+        switch self {
+        case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
+            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail):
+            return detail
+        case .methodNotAllowed: return "Method not allowed"
+        case .payloadTooLarge(let limit): return "Request body is larger than the limit of \(limit) bytes"
+        case .insufficientCredits(let remaining, let needed):
+            return "Insufficient credits: \(remaining) remaining, \(needed) needed"
+        case .internalError: return "Internal server error"
+        }
+    }
+}

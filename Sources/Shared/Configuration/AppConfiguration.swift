@@ -1,0 +1,139 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// Everything both processes read from the environment (and an optional `.env` file), with
+/// local-development defaults. A bad value stops the process with a message naming the variable.
+public struct AppConfiguration: Sendable {
+    public enum Environment: String, Sendable {
+        case development, test, production
+    }
+
+    /// The admin key local development may use. Refused in production.
+    public static let developmentMasterKey = "sk-admin-local-dev-change-in-production"
+
+    public var environment: Environment
+    public var databaseURL: String
+    public var redisURL: String
+    public var masterKey: String
+    /// Base64 of 32 bytes: the AES-GCM key that encrypts provider API keys at rest.
+    public var providerKeySecret: String?
+    public var host: String
+    public var port: Int
+    public var logLevel: Logger.Level
+    public var databasePoolSize: Int
+    public var redisPoolSize: Int
+    /// Jobs one worker process runs at once.
+    public var workerConcurrency: Int
+    /// How long a claimed job stays leased to its worker without a renewal.
+    public var leaseSeconds: Double
+    /// How often the sweeper reconciles PostgreSQL's live jobs with Redis.
+    public var sweepIntervalSeconds: Double
+    /// How often a worker announces itself.
+    public var heartbeatSeconds: Double
+    /// Where the worker serves its own `/metrics`.
+    public var workerMetricsPort: Int
+
+    public var postgres: PostgresConfiguration {
+        PostgresConfiguration(url: databaseURL, poolSize: databasePoolSize)
+    }
+
+    public func redis() throws(ConfigurationError) -> RedisConfiguration {
+        var configuration = try RedisConfiguration(url: redisURL)
+        configuration.poolSize = redisPoolSize
+        return configuration
+    }
+
+    /// Reads the process environment, then `.env` in the working directory (or `envFile`) for
+    /// what the environment does not set.
+    public static func load(environmentFile: String = ".env", overrides: [String: String] = [:]) async throws -> AppConfiguration {
+        var providers: [any ConfigProvider] = []
+        if !overrides.isEmpty { providers.append(EnvironmentVariablesProvider(environmentVariables: overrides)) }
+        providers.append(EnvironmentVariablesProvider())
+        providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(environmentFile), allowMissing: true))
+        return try AppConfiguration(reader: ConfigReader(providers: providers))
+    }
+
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        let values = Values(reader: reader)
+        let environmentName = values.string("ENVIRONMENT", default: "development").lowercased()
+        guard let environment = Environment(rawValue: environmentName) else {
+            throw .invalid(variable: "ENVIRONMENT", reason: "must be development, test or production, not '\(environmentName)'")
+        }
+        self.environment = environment
+        databaseURL = values.string("DATABASE_URL", default: "postgresql://saas:saas@127.0.0.1:5433/saas")
+        redisURL = values.string("REDIS_URL", default: "redis://127.0.0.1:6381/0")
+        providerKeySecret = values.optionalString("PROVIDER_KEY_SECRET")
+        host = values.string("HOST", default: "127.0.0.1")
+        port = try values.int("PORT", default: 8003, range: 1...65535)
+        let level = values.string("LOG_LEVEL", default: "info").lowercased()
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw .invalid(variable: "LOG_LEVEL", reason: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        self.logLevel = logLevel
+        databasePoolSize = try values.int("DATABASE_POOL_SIZE", default: 16, range: 1...500)
+        redisPoolSize = try values.int("REDIS_POOL_SIZE", default: 4, range: 1...256)
+        workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: 1...10_000)
+        leaseSeconds = try values.double("LEASE_SECONDS", default: 30, range: 0.5...3600)
+        sweepIntervalSeconds = try values.double("SWEEP_INTERVAL_SECONDS", default: 10, range: 0.1...3600)
+        heartbeatSeconds = try values.double("HEARTBEAT_SECONDS", default: 5, range: 0.1...3600)
+        workerMetricsPort = try values.int("WORKER_METRICS_PORT", default: 9003, range: 0...65535)
+
+        let masterKey = values.optionalString("MASTER_KEY")
+        if environment == .production {
+            guard let masterKey else { throw .missing(variable: "MASTER_KEY") }
+            guard masterKey != Self.developmentMasterKey else {
+                throw .invalid(variable: "MASTER_KEY", reason: "is the local development default; set a secret key in production")
+            }
+            guard masterKey.count >= 32 else {
+                throw .invalid(variable: "MASTER_KEY", reason: "must be at least 32 characters in production")
+            }
+            guard providerKeySecret != nil else { throw .missing(variable: "PROVIDER_KEY_SECRET") }
+        }
+        self.masterKey = masterKey ?? Self.developmentMasterKey
+        if let secret = providerKeySecret {
+            guard let bytes = Data(base64Encoded: secret), bytes.count == 32 else {
+                throw .invalid(variable: "PROVIDER_KEY_SECRET", reason: "must be the base64 of 32 random bytes (openssl rand -base64 32)")
+            }
+        }
+    }
+}
+
+/// Reads variables by their environment names, and turns unusable values into errors that name
+/// the variable (swift-configuration's own defaults would silently fall back instead).
+private struct Values {
+    let reader: ConfigReader
+
+    private func key(_ variable: String) -> ConfigKey {
+        // DATABASE_URL ↔ database.url: the environment provider maps keys to upper snake case.
+        ConfigKey(variable.lowercased().split(separator: "_").map(String.init))
+    }
+
+    func optionalString(_ variable: String) -> String? {
+        guard let value = reader.string(forKey: key(variable), isSecret: variable.contains("KEY") || variable.contains("SECRET")),
+            !value.isEmpty
+        else { return nil }
+        return value
+    }
+
+    func string(_ variable: String, default value: String) -> String {
+        optionalString(variable) ?? value
+    }
+
+    func int(_ variable: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = optionalString(variable) else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw .invalid(variable: variable, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+
+    func double(_ variable: String, default value: Double, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        guard let text = optionalString(variable) else { return value }
+        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw .invalid(variable: variable, reason: "must be a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+}

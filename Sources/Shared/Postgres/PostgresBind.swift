@@ -1,0 +1,85 @@
+import Foundation
+
+/// A statement parameter. Statements take their values only as bound parameters, never
+/// interpolated into SQL text. Values travel in PostgreSQL's text format, except `bytea`.
+public enum PostgresBind: Sendable, Hashable {
+    case null
+    case text(String)
+    case int(Int)
+    case bool(Bool)
+    case double(Double)
+    case numeric(Decimal)
+    case uuid(UUID)
+    case timestamp(Date)
+    /// A JSON document, for `json`/`jsonb` columns.
+    case json(String)
+    case bytea([UInt8])
+    /// An array of text values (`text[]`), e.g. for `= ANY($1)` or `unnest($1)`.
+    case textArray([String])
+
+    /// The parameter's type OID. Text is left unspecified (0) so that PostgreSQL infers it from
+    /// the statement — a text value bound to a `uuid` or `jsonb` column just works.
+    var typeOID: UInt32 {
+        switch self {
+        case .null, .text: return 0
+        case .int: return 20
+        case .bool: return 16
+        case .double: return 701
+        case .numeric: return 1700
+        case .uuid: return 2950
+        case .timestamp: return 1184
+        case .json: return 3802
+        case .bytea: return 17
+        case .textArray: return 1009
+        }
+    }
+
+    /// The value as it goes on the wire (nil for NULL), and whether that is binary.
+    var wire: (bytes: [UInt8]?, binary: Bool) {
+        switch self {
+        case .null: return (nil, false)
+        case .text(let s): return (Array(s.utf8), false)
+        case .int(let i): return (Array(String(i).utf8), false)
+        case .bool(let b): return (b ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")], false)
+        case .double(let d): return (Array(String(d).utf8), false)
+        case .numeric(let d): return (Array(d.description.utf8), false)
+        case .uuid(let u): return (Array(u.uuidString.utf8), false)
+        case .timestamp(let date): return (Array(PostgresTimestamp.format(date).utf8), false)
+        case .json(let s): return (Array(s.utf8), false)
+        case .bytea(let bytes): return (bytes, true)
+        case .textArray(let values): return (Array(Self.arrayLiteral(values).utf8), false)
+        }
+    }
+
+    /// `{"a","b\"c"}`: every element quoted, quotes and backslashes escaped.
+    private static func arrayLiteral(_ values: [String]) -> String {
+        var out = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(",") }
+            out.append("\"")
+            for character in value {
+                if character == "\"" || character == "\\" { out.append("\\") }
+                out.append(character)
+            }
+            out.append("\"")
+        }
+        out.append("}")
+        return out
+    }
+}
+
+extension PostgresBind: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(nilLiteral: ()) { self = .null }
+
+    public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+    public init(_ value: Int?) { self = value.map { .int($0) } ?? .null }
+    public init(_ value: UUID?) { self = value.map { .uuid($0) } ?? .null }
+    public init(_ value: Date?) { self = value.map { .timestamp($0) } ?? .null }
+    public init(_ value: Bool?) { self = value.map { .bool($0) } ?? .null }
+    public init(_ value: Decimal?) { self = value.map { .numeric($0) } ?? .null }
+}

@@ -1,0 +1,221 @@
+import Logging
+import Synchronization
+
+/// The async face of PostgreSQL: a bounded pool of libpq connections, each on its own thread.
+///
+/// Callers beyond the pool's size wait in line for a connection (first come, first served;
+/// cancelling a waiting task takes it out of the line), so exhaustion slows callers down but never
+/// deadlocks them — as long as no caller holds one connection while waiting for a second.
+public final class PostgresClient: Sendable {
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    public let configuration: PostgresConfiguration
+    let logger: Logger
+    private let pool: Pool
+
+    public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "postgres")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = Pool(configuration: configuration)
+    }
+
+    /// Runs one statement on any pooled connection.
+    @discardableResult
+    public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(sql, binds) }
+    }
+
+    /// Lends one connection for the duration of `body`.
+    public func withConnection<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+        let connection = try await pool.acquire()
+        defer { pool.release(connection) }
+        return try await body(PostgresSession(connection: connection))
+    }
+
+    /// Runs `body` in one transaction: commits when it returns, rolls back when it throws.
+    ///
+    /// Serialization failures, deadlocks and a connection lost before `COMMIT` roll the whole
+    /// transaction back on the server, so it is run again (up to `maxAttempts` times): `body` must
+    /// be safe to repeat, which it is when its only effects are its statements. A connection lost
+    /// during `COMMIT` is ``PostgresError/commitOutcomeUnknown(_:)`` and is not retried.
+    public func withTransaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted,
+        maxAttempts: Int = 5,
+        _ body: (PostgresSession) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await withConnection { session in
+                    try await session.begin(isolation)
+                    let value: T
+                    do {
+                        value = try await body(session)
+                    } catch {
+                        await session.rollback()
+                        throw error
+                    }
+                    try await session.commit()
+                    return value
+                }
+            } catch let error as PostgresError where error.isTransient && attempt < maxAttempts {
+                logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                attempt += 1
+                // Full jitter, growing: 1–2 ms, then up to 4, 8 … so contenders fall out of step.
+                let ceiling = UInt64(1 << min(attempt, 6)) * 1_000_000
+                try await Task.sleep(nanoseconds: UInt64.random(in: 500_000...ceiling))
+            }
+        }
+    }
+
+    /// Closes every connection. Callers still waiting get ``PostgresError/shutdown``.
+    public func shutdown() {
+        pool.shutdown()
+    }
+}
+
+/// One pooled connection lent to a caller. Statements run in order on the connection's thread.
+public struct PostgresSession: Sendable {
+    let connection: PostgresConnection
+
+    /// Runs one statement with bound parameters.
+    @discardableResult
+    public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
+        try await connection.thread.run { [connection] in try connection.query(sql, binds) }
+    }
+
+    /// Runs parameterless SQL text, possibly several statements. For migrations only; values are
+    /// always bound with ``query(_:_:)``.
+    @discardableResult
+    public func executeScript(_ sql: String) async throws -> PostgresRows {
+        try await connection.thread.run { [connection] in
+            try connection.connectIfNeeded()
+            return try connection.executeSimple(sql)
+        }
+    }
+
+    func begin(_ isolation: PostgresClient.IsolationLevel) async throws {
+        let sql = "BEGIN ISOLATION LEVEL \(isolation.rawValue)"  // a constant of the enum, not a value
+        try await connection.thread.run { [connection] in try connection.begin(sql) }
+    }
+
+    func commit() async throws {
+        try await connection.thread.run { [connection] in try connection.commit() }
+    }
+
+    func rollback() async {
+        _ = try? await connection.thread.run { [connection] in connection.rollback() }
+    }
+}
+
+extension PostgresClient {
+    final class Pool: Sendable {
+        private struct Waiter {
+            let id: Int
+            let continuation: CheckedContinuation<PostgresConnection, any Error>
+        }
+
+        private struct State {
+            var idle: [PostgresConnection] = []
+            var created = 0
+            var waiters: [Waiter] = []
+            var nextWaiterID = 0
+            var closed = false
+        }
+
+        private enum Decision {
+            case use(PostgresConnection)
+            case create(Int)
+            case wait
+            case closed
+        }
+
+        private let configuration: PostgresConfiguration
+        private let state = Mutex(State())
+
+        init(configuration: PostgresConfiguration) {
+            self.configuration = configuration
+        }
+
+        func acquire() async throws -> PostgresConnection {
+            let decision: Decision = state.withLock { state in
+                if state.closed { return .closed }
+                if let connection = state.idle.popLast() { return .use(connection) }
+                if state.created < max(1, configuration.poolSize) {
+                    state.created += 1
+                    return .create(state.created)
+                }
+                return .wait
+            }
+            switch decision {
+            case .use(let connection):
+                return connection
+            case .create(let number):
+                // Connecting happens lazily, on the connection's own thread, at its first statement.
+                return PostgresConnection(configuration: configuration, thread: DedicatedThread(name: "postgres-\(number)"))
+            case .closed:
+                throw PostgresError.shutdown
+            case .wait:
+                return try await waitForConnection()
+            }
+        }
+
+        private func waitForConnection() async throws -> PostgresConnection {
+            let id = state.withLock { state in
+                state.nextWaiterID += 1
+                return state.nextWaiterID
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection, any Error>) in
+                    let immediate: Result<PostgresConnection, any Error>? = state.withLock { state in
+                        if state.closed { return .failure(PostgresError.shutdown) }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        if let connection = state.idle.popLast() { return .success(connection) }
+                        state.waiters.append(Waiter(id: id, continuation: continuation))
+                        return nil
+                    }
+                    if let immediate { continuation.resume(with: immediate) }
+                }
+            } onCancel: {
+                let waiter: Waiter? = state.withLock { state in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index)
+                }
+                waiter?.continuation.resume(throwing: CancellationError())
+            }
+        }
+
+        func release(_ connection: PostgresConnection) {
+            let waiter: Waiter? = state.withLock { state in
+                if state.closed { return nil }
+                if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+                state.idle.append(connection)
+                return nil
+            }
+            if let waiter {
+                waiter.continuation.resume(returning: connection)
+            } else if state.withLock({ $0.closed }) {
+                Self.close(connection)
+            }
+        }
+
+        func shutdown() {
+            let (idle, waiters) = state.withLock { state in
+                state.closed = true
+                defer { state.idle = []; state.waiters = [] }
+                return (state.idle, state.waiters)
+            }
+            for waiter in waiters { waiter.continuation.resume(throwing: PostgresError.shutdown) }
+            for connection in idle { Self.close(connection) }
+        }
+
+        private static func close(_ connection: PostgresConnection) {
+            connection.thread.submit { connection.close() }
+            connection.thread.stop()
+        }
+    }
+}

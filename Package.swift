@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "API",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -30,6 +30,7 @@ public final class PostgresClient: Sendable {
     }
 
     /// Lends one connection for the duration of `body`.
+    @discardableResult
     public func withConnection<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
         let connection = try await pool.acquire()
         defer { pool.release(connection) }

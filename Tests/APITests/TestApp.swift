@@ -1,0 +1,50 @@
+import Configuration
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Shared
+@testable import API
+
+/// Builds the API in-process, the same way `saas-api serve` does, against the test databases.
+enum TestApp {
+    static var databaseURL: String {
+        ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgresql://saas:saas@127.0.0.1:5433/saas_test"
+    }
+
+    static var redisURL: String {
+        ProcessInfo.processInfo.environment["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6381/1"
+    }
+
+    static func configuration(_ overrides: [String: String] = [:]) throws -> AppConfiguration {
+        var variables = ["ENVIRONMENT": "test", "DATABASE_URL": databaseURL, "REDIS_URL": redisURL, "LOG_LEVEL": "warning"]
+        variables.merge(overrides) { $1 }
+        return try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: variables)))
+    }
+
+    /// Runs `body` against the application's router, then closes its connections.
+    static func test<T: Sendable>(
+        _ overrides: [String: String] = [:],
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "api-tests")
+        logger.logLevel = .warning
+        let dependencies = try AppDependencies(configuration: try configuration(overrides), logger: logger)
+        if overrides["DATABASE_URL"] == nil {
+            try await Migrator(client: dependencies.postgres, logger: logger).migrate()
+        }
+        let app = buildApplication(dependencies, logger: logger)
+        return try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+extension TestResponse {
+    /// The `detail` of a JSON error body.
+    var detail: String? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["detail"] as? String
+    }
+
+    var json: [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+    }
+}

@@ -2,19 +2,38 @@ import Hummingbird
 import Logging
 import Shared
 
-/// The request context of every route.
-typealias AppRequestContext = BasicRequestContext
-
-/// What the application's routes share: the configuration and the clients of PostgreSQL and Redis.
+/// What the application's routes share: the configuration, the clients of PostgreSQL and Redis,
+/// and the stores built on them.
 struct AppDependencies: Sendable {
     let configuration: AppConfiguration
     let postgres: PostgresClient
     let redis: RedisClient
+    let organizations: any OrganizationStore
+    let teams: any TeamStore
+    let modelGroups: any ModelGroupStore
+    let providers: any ProviderStore
+    let credits: any CreditStore
+    let audit: any AuditStore
+    let usage: any UsageStore
+    let secrets: SecretBox
+    let keyCache: KeyCache
+    let failedAuth: FailedAuthRecorder
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        self.postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
+        let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
+        self.postgres = postgres
         self.redis = RedisClient(configuration: try configuration.redis(), logger: logger)
+        organizations = PostgresOrganizationStore(postgres: postgres)
+        teams = PostgresTeamStore(postgres: postgres)
+        modelGroups = PostgresModelGroupStore(postgres: postgres)
+        providers = PostgresProviderStore(postgres: postgres)
+        credits = PostgresCreditStore(postgres: postgres)
+        audit = PostgresAuditStore(postgres: postgres)
+        usage = PostgresUsageStore(postgres: postgres)
+        secrets = SecretBox(configuration: configuration, logger: logger)
+        keyCache = KeyCache()
+        failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
     }
 }
 
@@ -34,7 +53,8 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
             ShutdownHook { [dependencies] in
                 dependencies.postgres.shutdown()
                 dependencies.redis.shutdown()
-            }
+            },
+            dependencies.failedAuth,
         ],
         logger: logger
     )
@@ -48,6 +68,24 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware())
     let routes = RouteTable(router: router)
     HealthController(postgres: dependencies.postgres, redis: dependencies.redis).addRoutes(to: routes)
+
+    let adminAuth = AdminAuthMiddleware(masterKey: dependencies.configuration.masterKey, failures: dependencies.failedAuth)
+    let teamAuth = TeamAuthMiddleware(teams: dependencies.teams, cache: dependencies.keyCache, failures: dependencies.failedAuth)
+    var teamOrAdminAuth = teamAuth
+    teamOrAdminAuth.admin = adminAuth
+    let audit = AuditMiddleware(audit: dependencies.audit)
+    let admin = routes.group("/api", middleware: adminAuth, audit)
+    let team = routes.group("/api", middleware: teamAuth)
+    let teamOrAdmin = routes.group("/api", middleware: teamOrAdminAuth)
+
+    OrganizationController(organizations: dependencies.organizations, teams: dependencies.teams, usage: dependencies.usage)
+        .addRoutes(to: admin)
+    TeamController(teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups)
+        .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
+    ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
+    ProviderController(providers: dependencies.providers, secrets: dependencies.secrets).addRoutes(to: admin)
+    CreditController(credits: dependencies.credits, teams: dependencies.teams).addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
+    AuditController(audit: dependencies.audit).addRoutes(to: admin)
     routes.addMethodNotAllowedAnswers(to: router)
     return router
 }

@@ -1,22 +1,49 @@
 import Hummingbird
 import Logging
+import Shared
 
 /// Turns whatever a handler threw into an ``APIError`` answer, so every error leaves as JSON with
-/// a `detail`: Hummingbird's own errors (unknown path, oversized body) keep their status, and an
-/// unexpected error is logged with the request id and answered with a generic 500.
+/// a `detail`: domain refusals get their API.md answers, Hummingbird's own errors (unknown path,
+/// oversized body) keep their status, a store that is down is a 503, and anything unexpected is
+/// logged with the request id and answered with a generic 500.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            return error.makeResponse()
-        } catch let error as HTTPError {
-            return Self.translate(error).makeResponse()
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "description": "\(error)"])
-            return APIError.internalError.makeResponse()
+            return Self.apiError(for: error, logger: context.logger).makeResponse()
+        }
+    }
+
+    /// The one mapping from any error to the API's answer.
+    static func apiError(for error: any Error, logger: Logger?) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as DomainError:
+            return APIError(error)
+        case let error as PostgresError:
+            switch error {
+            case .commitOutcomeUnknown:
+                logger?.error("commit outcome unknown", metadata: ["error": "\(error)"])
+                return .serviceUnavailable("The outcome of the request is unknown; retry with the same Idempotency-Key")
+            case .connectFailed, .connectionLost, .shutdown:
+                logger?.error("database unavailable", metadata: ["error": "\(error)"])
+                return .serviceUnavailable("The database is not available; retry later")
+            default:
+                logger?.error("database error", metadata: ["error": "\(error)"])
+                return .internalError
+            }
+        case let error as RedisError:
+            logger?.error("redis error", metadata: ["error": "\(error)"])
+            return .serviceUnavailable("The queue is not available; retry later")
+        case let error as HTTPError:
+            return translate(error)
+        default:
+            logger?.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "description": "\(error)"])
+            return .internalError
         }
     }
 
@@ -24,7 +51,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error.status {
         case .notFound: return .notFound("Not found")
         case .methodNotAllowed: return .methodNotAllowed
-        case .contentTooLarge: return .payloadTooLarge(limit: 1 << 20)
+        case .contentTooLarge: return .payloadTooLarge(limit: BodyLimit.default)
         case .badRequest: return .badRequest(error.body ?? "Bad request")
         case .unauthorized: return .unauthorized(error.body ?? "Unauthorized")
         case .forbidden: return .forbidden(error.body ?? "Forbidden")

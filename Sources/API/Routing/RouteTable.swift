@@ -19,10 +19,10 @@ struct RouteTable<Context: RequestContext> {
         self.registry = registry
     }
 
-    /// Routes under `path`, behind `middleware` (authentication, for instance).
-    func group(_ path: String, middleware: (any MiddlewareProtocol<Request, Response, Context>)? = nil) -> RouteTable {
+    /// Routes under `path`, behind `middleware` in order (authentication, for instance).
+    func group(_ path: String, middleware: any MiddlewareProtocol<Request, Response, Context>...) -> RouteTable {
         var group = self.group.group(RouterPath(path))
-        if let middleware { group = group.add(middleware: middleware) }
+        for middleware in middleware { group = group.add(middleware: middleware) }
         return RouteTable(group: group, prefix: prefix + path, registry: registry)
     }
 

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Shared
+
+/// Who made a request, once authentication has run.
+enum Identity: Sendable, Equatable {
+    /// The admin key; `fingerprint` names it in the audit log without revealing it.
+    case admin(fingerprint: String)
+    case team(TeamIdentity)
+}
+
+/// The request context of every route: the caller's identity and address, and this API's JSON
+/// conventions (RFC 3339 timestamps with milliseconds, in UTC).
+struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    var identity: Identity?
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies are read through ``Request/decodeJSON(_:context:limit:)`` with per-route limits.
+    var maxUploadSize: Int { BodyLimit.default }
+
+    var requestDecoder: JSONDecoder { JSONCoding.decoder() }
+    var responseEncoder: JSONEncoder { JSONCoding.encoder() }
+
+    /// The team of a team-authenticated request.
+    var team: TeamIdentity? {
+        if case .team(let team) = identity { return team }
+        return nil
+    }
+
+    var isAdmin: Bool {
+        if case .admin = identity { return true }
+        return false
+    }
+
+    /// The caller's address without its port, for aggregating failed authentications.
+    var sourceAddress: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+enum BodyLimit {
+    /// 1 MiB: every body except job submissions.
+    static let `default` = 1 << 20
+    /// 3 MiB: `POST /api/jobs/create` (documents up to 2 MiB plus their envelope).
+    static let jobSubmission = 3 << 20
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Shared
+
+/// The API's JSON: snake_case keys are spelled out by the types themselves; timestamps are
+/// RFC 3339 in UTC with milliseconds (`2026-11-26T18:47:10.266Z`).
+enum JSONCoding {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(timestamp(date))
+        }
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        JSONDecoder()
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}
+
+extension UUID {
+    /// Ids go out in lowercase, as most of the world writes UUIDs.
+    var lowercased: String { uuidString.lowercased() }
+}

@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Shared
+
+/// `/api/credits/teams/{team_id}…`: admins add, adjust and change billing; admins and the team
+/// itself read the balance and the ledger.
+struct CreditController {
+    let credits: any CreditStore
+    let teams: any TeamStore
+
+    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+
+    struct AddBody: Decodable {
+        var credits: Int
+        var reason: String?
+    }
+
+    struct AdjustBody: Decodable {
+        var credits: Int
+        var reason: String
+    }
+
+    struct BudgetModeBody: Decodable {
+        var budget_mode: String
+        var tokens_per_credit: Int?
+        var credits_per_dollar: Decimal?
+    }
+
+    struct TransactionResponse: Codable {
+        var transaction_id: String
+        var team_id: String
+        var transaction_type: String
+        var credits_amount: Int
+        var credits_after: Int
+        var job_id: String?
+        var reason: String?
+        var created_at: Date
+
+        init(_ entry: LedgerEntry) {
+            transaction_id = entry.transactionID.lowercased
+            team_id = entry.teamID
+            transaction_type = entry.type.rawValue
+            credits_amount = entry.amount
+            credits_after = entry.after
+            job_id = entry.jobID?.lowercased
+            reason = entry.reason
+            created_at = entry.createdAt
+        }
+    }
+
+    struct ChangeResponse: ResponseEncodable {
+        var team_id: String
+        var credits_added: Int
+        var transaction: TransactionResponse
+    }
+
+    struct BalanceResponse: ResponseEncodable {
+        var team_id: String
+        var credits_allocated: Int
+        var credits_used: Int
+        var credits_reserved: Int
+        var credits_remaining: Int
+        var budget_mode: String
+        var tokens_per_credit: Int
+        var credits_per_dollar: Decimal
+    }
+
+    struct TransactionsResponse: ResponseEncodable {
+        var transactions: [TransactionResponse]
+        var next_cursor: String?
+    }
+
+    func addRoutes(admin: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
+        admin.post("/credits/teams/{team_id}/add", use: add)
+        admin.post("/credits/teams/{team_id}/adjust", use: adjust)
+        admin.patch("/credits/teams/{team_id}/budget-mode", use: setBudgetMode)
+        teamOrAdmin.get("/credits/teams/{team_id}/balance", use: balance)
+        teamOrAdmin.get("/credits/teams/{team_id}/transactions", use: transactions)
+    }
+
+    @Sendable func add(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
+        let id = try TeamController.teamID(context)
+        let data = try await request.decodeJSON(AddBody.self, context: context)
+        guard data.credits > 0 else { throw APIError.unprocessable("Field 'credits' must be a positive integer") }
+        guard data.credits <= 1_000_000_000_000 else { throw APIError.unprocessable("Field 'credits' must be at most 1000000000000") }
+        try Validate.optionalName(data.reason, field: "reason", max: 500)
+        let key = try Self.idempotencyKey(request)
+        // What the key promises: the same team, amount and reason.
+        let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(data.credits)\u{0}\(data.reason ?? "")".utf8))) }
+        let entry = try await credits.add(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
+        return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
+    }
+
+    @Sendable func adjust(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
+        let id = try TeamController.teamID(context)
+        let data = try await request.decodeJSON(AdjustBody.self, context: context)
+        guard data.credits != 0 else { throw APIError.unprocessable("Field 'credits' must be a non-zero integer") }
+        guard abs(data.credits) <= 1_000_000_000_000 else { throw APIError.unprocessable("Field 'credits' must be at most 1000000000000 in size") }
+        try Validate.name(data.reason, field: "reason", max: 500)
+        let entry = try await credits.adjust(teamID: id, credits: data.credits, reason: data.reason)
+        return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
+    }
+
+    @Sendable func setBudgetMode(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
+        let id = try TeamController.teamID(context)
+        let data = try await request.decodeJSON(BudgetModeBody.self, context: context)
+        let billing = try TeamController.billing(
+            mode: data.budget_mode, tokensPerCredit: data.tokens_per_credit, creditsPerDollar: data.credits_per_dollar, base: BillingSettings()
+        )
+        let team = try await teams.setBilling(
+            id, mode: billing.budgetMode, tokensPerCredit: data.tokens_per_credit, creditsPerDollar: data.credits_per_dollar
+        )
+        return Self.balanceResponse(id, team.balance, team.billing)
+    }
+
+    @Sendable func balance(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
+        let id = try TeamController.teamID(context)
+        try TeamController.requireOwnTeam(id, context, "Cannot access credit balance for a different team")
+        let (balance, billing) = try await credits.balance(teamID: id)
+        return Self.balanceResponse(id, balance, billing)
+    }
+
+    @Sendable func transactions(_ request: Request, context: AppRequestContext) async throws -> TransactionsResponse {
+        let id = try TeamController.teamID(context)
+        try TeamController.requireOwnTeam(id, context, "Cannot access credit transactions for a different team")
+        let query = try ListQuery(request)
+        _ = try await credits.balance(teamID: id)  // 404 for an unknown team rather than an empty list
+        let page = try await credits.transactions(teamID: id, limit: query.limit, after: query.position)
+        return TransactionsResponse(transactions: page.items.map(TransactionResponse.init), next_cursor: page.nextCursor)
+    }
+
+    static func balanceResponse(_ id: String, _ balance: CreditBalance, _ billing: BillingSettings) -> BalanceResponse {
+        BalanceResponse(
+            team_id: id, credits_allocated: balance.allocated, credits_used: balance.used, credits_reserved: balance.reserved,
+            credits_remaining: balance.remaining, budget_mode: billing.budgetMode.rawValue,
+            tokens_per_credit: billing.tokensPerCredit, credits_per_dollar: billing.creditsPerDollar
+        )
+    }
+
+    static func idempotencyKey(_ request: Request) throws(APIError) -> String? {
+        guard let key = request.headers[idempotencyHeader] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+            throw .unprocessable("Header 'Idempotency-Key' must be 1-255 printable ASCII characters")
+        }
+        return key
+    }
+}

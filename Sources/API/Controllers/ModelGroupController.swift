@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `/api/model-groups…` (admin): named sets of models, tried by priority with fallbacks.
+struct ModelGroupController {
+    let modelGroups: any ModelGroupStore
+
+    struct ModelBody: Codable {
+        var model_name: String
+        var provider: String
+        var priority: Int
+        var input_price_per_million: Decimal?
+        var output_price_per_million: Decimal?
+        var context_tokens: Int?
+    }
+
+    struct CreateBody: Decodable {
+        var group_name: String
+        var display_name: String?
+        var description: String?
+        var models: [ModelBody]
+    }
+
+    /// `{"models": [...]}` or a bare array.
+    struct ModelsBody: Decodable {
+        var models: [ModelBody]
+
+        init(from decoder: any Decoder) throws {
+            if let array = try? decoder.singleValueContainer().decode([ModelBody].self) {
+                models = array
+                return
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            models = try container.decode([ModelBody].self, forKey: .models)
+        }
+
+        enum CodingKeys: String, CodingKey { case models }
+    }
+
+    struct GroupResponse: ResponseEncodable {
+        var group_name: String
+        var display_name: String?
+        var description: String?
+        var models: [ModelBody]
+        var created_at: Date
+        var updated_at: Date
+
+        init(_ group: ModelGroup) {
+            group_name = group.groupName
+            display_name = group.displayName
+            description = group.description
+            models = group.models.map {
+                ModelBody(
+                    model_name: $0.modelName, provider: $0.provider, priority: $0.priority,
+                    input_price_per_million: $0.inputPricePerMillion, output_price_per_million: $0.outputPricePerMillion,
+                    context_tokens: $0.contextTokens
+                )
+            }
+            created_at = group.createdAt
+            updated_at = group.updatedAt
+        }
+    }
+
+    struct ListResponse: ResponseEncodable {
+        var model_groups: [GroupResponse]
+        var next_cursor: String?
+    }
+
+    struct DeletedResponse: ResponseEncodable {
+        var group_name: String
+        var deleted: Bool
+    }
+
+    func addRoutes(to admin: RouteTable<AppRequestContext>) {
+        admin.post("/model-groups/create", use: create)
+        admin.get("/model-groups", use: list)
+        admin.get("/model-groups/{name}", use: get)
+        admin.put("/model-groups/{name}/models", use: replaceModels)
+        admin.delete("/model-groups/{name}", use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
+        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        try Validate.identifier(body.group_name, field: "group_name")
+        try Validate.optionalName(body.display_name, field: "display_name")
+        try Validate.optionalName(body.description, field: "description", max: 2000)
+        let models = try Self.entries(body.models)
+        return GroupResponse(try await modelGroups.create(groupName: body.group_name, displayName: body.display_name, description: body.description, models: models))
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
+        ListResponse(model_groups: try await modelGroups.list().map(GroupResponse.init), next_cursor: nil)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
+        GroupResponse(try await modelGroups.get(try Self.name(context)))
+    }
+
+    @Sendable func replaceModels(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
+        let name = try Self.name(context)
+        let body = try await request.decodeJSON(ModelsBody.self, context: context)
+        return GroupResponse(try await modelGroups.replaceModels(name, try Self.entries(body.models)))
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> DeletedResponse {
+        let name = try Self.name(context)
+        try await modelGroups.delete(name)
+        return DeletedResponse(group_name: name, deleted: true)
+    }
+
+    static func name(_ context: AppRequestContext) throws -> String {
+        let name = try context.parameters.require("name")
+        guard Validate.pathIdentifier(name) else { throw APIError.notFound("Model group '\(name.prefix(64))' not found") }
+        return name
+    }
+
+    static func entries(_ models: [ModelBody]) throws(APIError) -> [ModelEntry] {
+        guard !models.isEmpty else { throw .unprocessable("Field 'models' must hold at least one model") }
+        guard models.count <= 50 else { throw .unprocessable("Field 'models' must hold at most 50 models") }
+        var entries: [ModelEntry] = []
+        for (index, model) in models.enumerated() {
+            try Validate.name(model.model_name, field: "models[\(index)].model_name")
+            try Validate.identifier(model.provider, field: "models[\(index)].provider")
+            try Validate.range(model.priority, 0...1000, field: "models[\(index)].priority")
+            for (price, field) in [(model.input_price_per_million, "input_price_per_million"), (model.output_price_per_million, "output_price_per_million")] {
+                if let price, price < 0 || price > 1_000_000 {
+                    throw .unprocessable("Field 'models[\(index)].\(field)' must be between 0 and 1000000")
+                }
+            }
+            if let context = model.context_tokens {
+                try Validate.range(context, 256...10_000_000, field: "models[\(index)].context_tokens")
+            }
+            entries.append(ModelEntry(
+                modelName: model.model_name, provider: model.provider, priority: model.priority,
+                inputPricePerMillion: model.input_price_per_million ?? 0, outputPricePerMillion: model.output_price_per_million ?? 0,
+                contextTokens: model.context_tokens
+            ))
+        }
+        return entries
+    }
+}

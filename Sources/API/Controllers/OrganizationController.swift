@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `/api/organizations…` (admin): create, read, list, their teams and usage.
+struct OrganizationController {
+    let organizations: any OrganizationStore
+    let teams: any TeamStore
+    let usage: any UsageStore
+
+    struct CreateBody: Decodable {
+        var organization_id: String
+        var name: String
+        var metadata: JSONObject?
+    }
+
+    struct OrganizationResponse: ResponseEncodable {
+        var organization_id: String
+        var name: String
+        var metadata: JSONObject
+        var created_at: Date
+        var updated_at: Date
+
+        init(_ o: Organization) {
+            organization_id = o.organizationID
+            name = o.name
+            metadata = o.metadata
+            created_at = o.createdAt
+            updated_at = o.updatedAt
+        }
+    }
+
+    struct ListResponse: ResponseEncodable {
+        var organizations: [OrganizationResponse]
+        var next_cursor: String?
+    }
+
+    func addRoutes(to admin: RouteTable<AppRequestContext>) {
+        admin.post("/organizations/create", use: create)
+        admin.get("/organizations", use: list)
+        admin.get("/organizations/{org_id}", use: get)
+        admin.get("/organizations/{org_id}/teams", use: listTeams)
+        admin.get("/organizations/{org_id}/usage", use: organizationUsage)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
+        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        try Validate.identifier(body.organization_id, field: "organization_id")
+        try Validate.name(body.name, field: "name")
+        try Validate.metadata(body.metadata)
+        return OrganizationResponse(try await organizations.create(organizationID: body.organization_id, name: body.name, metadata: body.metadata ?? [:]))
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
+        let query = try ListQuery(request)
+        let page = try await organizations.list(limit: query.limit, after: query.position)
+        return ListResponse(organizations: page.items.map(OrganizationResponse.init), next_cursor: page.nextCursor)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
+        OrganizationResponse(try await organizations.get(try organizationID(context)))
+    }
+
+    @Sendable func listTeams(_ request: Request, context: AppRequestContext) async throws -> TeamController.ListResponse {
+        let id = try organizationID(context)
+        _ = try await organizations.get(id)
+        let query = try ListQuery(request)
+        let page = try await teams.list(organizationID: id, limit: query.limit, after: query.position)
+        return TeamController.ListResponse(teams: page.items.map { TeamController.TeamResponse($0) }, next_cursor: page.nextCursor)
+    }
+
+    @Sendable func organizationUsage(_ request: Request, context: AppRequestContext) async throws -> UsageReport {
+        let id = try organizationID(context)
+        _ = try await organizations.get(id)
+        let period = try UsagePeriod(request)
+        let rows = try await usage.usage(organizationID: id, teamID: nil, from: period.start, to: period.end)
+        return UsageReport(organizationID: id, teamID: nil, period: period, teams: rows)
+    }
+
+    private func organizationID(_ context: AppRequestContext) throws -> String {
+        let id = try context.parameters.require("org_id")
+        guard Validate.pathIdentifier(id) else { throw APIError.notFound("Organization '\(id.prefix(64))' not found") }
+        return id
+    }
+}

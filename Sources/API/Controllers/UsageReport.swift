@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `period=YYYY-MM` or `YYYY-MM-DD`, in UTC: the half-open interval it covers.
+struct UsagePeriod {
+    var label: String
+    var start: Date
+    var end: Date
+
+    init(_ request: Request) throws(APIError) {
+        guard let raw = request.uri.queryParameters["period"].map(String.init), !raw.isEmpty else {
+            throw .unprocessable("Query parameter 'period' is required (YYYY-MM or YYYY-MM-DD)")
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = raw.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        let invalid = APIError.unprocessable("Query parameter 'period' must be YYYY-MM or YYYY-MM-DD")
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }), raw.split(separator: "-")[0].count == 4 else { throw invalid }
+        let year = parts[0]!, month = parts[1]!
+        guard (1...12).contains(month), (1970...9999).contains(year) else { throw invalid }
+        var components = DateComponents(year: year, month: month, day: parts.count == 3 ? parts[2]! : 1)
+        guard let start = calendar.date(from: components), calendar.component(.day, from: start) == components.day,
+            calendar.component(.month, from: start) == month
+        else { throw invalid }
+        components = parts.count == 3 ? DateComponents(day: 1) : DateComponents(month: 1)
+        self.label = raw
+        self.start = start
+        self.end = calendar.date(byAdding: components, to: start)!
+    }
+}
+
+/// Usage of an organization (per team and in total) or of one team.
+struct UsageReport: ResponseEncodable {
+    struct Jobs: Codable {
+        var total: Int
+        var completed: Int
+        var failed: Int
+    }
+
+    struct Tokens: Codable {
+        var prompt: Int
+        var completion: Int
+        var total: Int
+    }
+
+    struct Line: Codable {
+        var team_id: String
+        var jobs: Jobs
+        var credits_used: Int
+        var tokens: Tokens
+        var cost_usd: Decimal
+    }
+
+    var organization_id: String?
+    var team_id: String?
+    var period: String
+    var start: Date
+    var end: Date
+    var jobs: Jobs
+    var credits_used: Int
+    var tokens: Tokens
+    var cost_usd: Decimal
+    var teams: [Line]
+
+    init(organizationID: String?, teamID: String?, period: UsagePeriod, teams: [TeamUsage]) {
+        organization_id = organizationID
+        team_id = teamID
+        self.period = period.label
+        start = period.start
+        end = period.end
+        self.teams = teams.map {
+            Line(
+                team_id: $0.teamID,
+                jobs: Jobs(total: $0.jobsTotal, completed: $0.jobsCompleted, failed: $0.jobsFailed),
+                credits_used: $0.creditsUsed,
+                tokens: Tokens(prompt: $0.promptTokens, completion: $0.completionTokens, total: $0.promptTokens + $0.completionTokens),
+                cost_usd: $0.costUSD
+            )
+        }
+        jobs = Jobs(
+            total: self.teams.reduce(0) { $0 + $1.jobs.total },
+            completed: self.teams.reduce(0) { $0 + $1.jobs.completed },
+            failed: self.teams.reduce(0) { $0 + $1.jobs.failed }
+        )
+        credits_used = self.teams.reduce(0) { $0 + $1.credits_used }
+        let prompt = self.teams.reduce(0) { $0 + $1.tokens.prompt }
+        let completion = self.teams.reduce(0) { $0 + $1.tokens.completion }
+        tokens = Tokens(prompt: prompt, completion: completion, total: prompt + completion)
+        cost_usd = self.teams.reduce(Decimal(0)) { $0 + $1.cost_usd }
+    }
+}

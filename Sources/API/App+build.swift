@@ -15,15 +15,23 @@ struct AppDependencies: Sendable {
     let credits: any CreditStore
     let audit: any AuditStore
     let usage: any UsageStore
+    let jobs: any JobStore
+    let queue: RedisJobQueue
+    let registry: WorkerRegistry
     let secrets: SecretBox
     let keyCache: KeyCache
     let failedAuth: FailedAuthRecorder
+    let modelAccess: ModelAccessCache
+    let submissions: SubmissionPipeline
+    let completions: CompletionWaiters
+    let sweeper: Sweeper
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         self.postgres = postgres
-        self.redis = RedisClient(configuration: try configuration.redis(), logger: logger)
+        let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
+        self.redis = redis
         organizations = PostgresOrganizationStore(postgres: postgres)
         teams = PostgresTeamStore(postgres: postgres)
         modelGroups = PostgresModelGroupStore(postgres: postgres)
@@ -31,9 +39,20 @@ struct AppDependencies: Sendable {
         credits = PostgresCreditStore(postgres: postgres)
         audit = PostgresAuditStore(postgres: postgres)
         usage = PostgresUsageStore(postgres: postgres)
+        let jobs = PostgresJobStore(postgres: postgres)
+        self.jobs = jobs
+        let queue = RedisJobQueue(redis: redis)
+        self.queue = queue
+        registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
         secrets = SecretBox(configuration: configuration, logger: logger)
         keyCache = KeyCache()
         failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
+        modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
+        submissions = SubmissionPipeline(jobs: jobs, queue: queue, logger: logger)
+        completions = CompletionWaiters(redis: redis.configuration, channel: queue.completedChannel, logger: logger)
+        sweeper = Sweeper(
+            jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
+        )
     }
 }
 
@@ -55,6 +74,8 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
                 dependencies.redis.shutdown()
             },
             dependencies.failedAuth,
+            dependencies.completions,
+            dependencies.sweeper,
         ],
         logger: logger
     )
@@ -80,12 +101,21 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
 
     OrganizationController(organizations: dependencies.organizations, teams: dependencies.teams, usage: dependencies.usage)
         .addRoutes(to: admin)
-    TeamController(teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups)
+    TeamController(teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups, queue: dependencies.queue)
         .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
     ProviderController(providers: dependencies.providers, secrets: dependencies.secrets).addRoutes(to: admin)
     CreditController(credits: dependencies.credits, teams: dependencies.teams).addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
+    JobController(
+        jobs: dependencies.jobs, queue: dependencies.queue, access: dependencies.modelAccess,
+        estimator: ReservationEstimator(
+            defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
+            defaultContextTokens: dependencies.configuration.defaultContextTokens
+        ),
+        pipeline: dependencies.submissions, waiters: dependencies.completions
+    ).addRoutes(team: team, teamOrAdmin: teamOrAdmin)
+    AdminJobController(jobs: dependencies.jobs, queue: dependencies.queue, registry: dependencies.registry).addRoutes(to: admin)
     routes.addMethodNotAllowedAnswers(to: router)
     return router
 }

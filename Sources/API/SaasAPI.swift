@@ -39,6 +39,9 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger("saas-api", configuration)
         let dependencies = try AppDependencies(configuration: configuration, logger: logger)
         try await Migrator(client: dependencies.postgres, logger: logger).migrate()
+        if let policy = try await dependencies.queue.checkEvictionPolicy() {
+            throw ValidationError("Redis runs with maxmemory-policy \(policy); the queue needs noeviction")
+        }
         try await buildApplication(dependencies, logger: logger).runService()
     }
 }

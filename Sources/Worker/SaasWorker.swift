@@ -1,7 +1,14 @@
 import ArgumentParser
+import AsyncHTTPClient
+import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Shared
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `saas-worker`: claims jobs from the Redis queue, calls the LLM upstream and settles credits in
 /// PostgreSQL. Run as many as the load needs, anywhere that reaches the same Redis and PostgreSQL.
@@ -30,22 +37,78 @@ struct SaasWorker: AsyncParsableCommand {
         LoggingSystem.bootstrapOnce(level: configuration.logLevel)
         var logger = Logger(label: "saas-worker")
         logger.logLevel = configuration.logLevel
+        Self.raiseFileLimit(to: configuration.workerConcurrency * 2 + 256, logger: logger)
 
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
         try await Migrator(client: postgres, logger: logger).migrate()
+        let queue = RedisJobQueue(redis: redis)
+        if let policy = try await queue.checkEvictionPolicy() {
+            throw ValidationError("Redis runs with maxmemory-policy \(policy); the queue needs noeviction")
+        }
 
-        let worker = WorkerService(configuration: configuration, postgres: postgres, redis: redis, logger: logger)
+        // One connection per concurrent call: the default of 8 per host would queue the rest.
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.workerConcurrency)
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout = .init(connect: .seconds(10))
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+
+        let jobs = PostgresJobStore(postgres: postgres)
+        let routing = Routing(
+            modelGroups: PostgresModelGroupStore(postgres: postgres), providers: PostgresProviderStore(postgres: postgres),
+            secrets: SecretBox(configuration: configuration, logger: logger)
+        )
+        let runner = JobRunner(
+            upstreams: [.openai: OpenAIUpstream(client: client)],
+            routing: routing,
+            policy: .init(
+                maxAttempts: configuration.maxAttempts,
+                retryBase: .milliseconds(Int64(configuration.retryBaseSeconds * 1000)),
+                retryCap: .milliseconds(Int64(configuration.retryCapSeconds * 1000)),
+                defaultMaxTokens: configuration.defaultMaxTokens
+            ),
+            logger: logger
+        )
+        let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6).lowercased())"
+        let worker = WorkerService(
+            workerID: workerID, configuration: configuration, jobs: jobs, queue: queue, redis: redis,
+            registry: WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000))),
+            runner: runner,
+            sweeper: Sweeper(jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger),
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: ShutdownHook { postgres.shutdown(); redis.shutdown() }),
-                    .init(service: worker),
+                    .init(service: ShutdownHook {
+                        try? await client.shutdown()
+                        postgres.shutdown()
+                        redis.shutdown()
+                    }),
+                    // A worker that drained ends the process.
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
+    }
+
+    /// Each in-flight call holds a socket: raise the soft file limit toward the hard one.
+    static func raiseFileLimit(to wanted: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let target = min(rlim_t(max(wanted, Int(limit.rlim_cur))), limit.rlim_max)
+        if target > limit.rlim_cur {
+            limit.rlim_cur = target
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+                logger.warning("could not raise the file limit", metadata: ["wanted": "\(wanted)"])
+            }
+        }
+        if Int(limit.rlim_cur) < wanted {
+            logger.warning("file limit below what the concurrency needs", metadata: ["limit": "\(limit.rlim_cur)", "wanted": "\(wanted)"])
+        }
     }
 }

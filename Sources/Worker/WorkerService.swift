@@ -1,33 +1,95 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
 
-/// The worker's main loop. Idle, it blocks on Redis until work arrives (no polling); on
-/// SIGTERM/SIGINT it stops waiting at once.
+/// One worker process: claim → call → settle, for up to `concurrency` jobs at once.
+///
+/// Beside the pipeline run the lease keeper, the cancel listener, the heartbeat and the sweeper.
+/// On SIGTERM (or an admin's drain) it stops claiming, lets running calls finish within the
+/// grace period, hands the rest back to the queue — not failed, not counted against the jobs —
+/// and exits.
 struct WorkerService: Service {
+    let workerID: String
     let configuration: AppConfiguration
-    let postgres: PostgresClient
+    let jobs: any JobStore
+    let queue: RedisJobQueue
     let redis: RedisClient
+    let registry: WorkerRegistry
+    let runner: JobRunner
+    let sweeper: Sweeper
     let logger: Logger
 
     func run() async throws {
-        let waiter = redis.makeBlockingConnection(name: "worker-wait")
-        logger.info("worker started", metadata: ["concurrency": "\(configuration.workerConcurrency)"])
-        // Graceful shutdown cancels the wait; the blocking connection then unblocks itself.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    // Blocks until a team has queued work; the job pipeline takes it from here.
-                    let team = try await waiter.send("BLMOVE", "{q}:teams", "{q}:teams", "LEFT", "RIGHT", "0")
-                    logger.debug("work available", metadata: ["team": "\(team.string ?? "-")"])
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.error("waiting for work failed", metadata: ["error": "\(error)"])
-                    try await Task.sleep(for: .seconds(1))
+        let lease = Duration.milliseconds(Int64(configuration.leaseSeconds * 1000))
+        let inFlight = InFlight(capacity: configuration.workerConcurrency)
+        let settler = Settler(jobs: jobs, queue: queue, logger: logger)
+        let claimer = Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: lease, logger: logger)
+        let keeper = LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: lease, logger: logger)
+        let cancels = RedisSubscription(configuration: redis.configuration, channels: [queue.cancelChannel], logger: logger)
+        let blocking = redis.makeBlockingConnection(name: "worker-claim")
+        let started = Date()
+        let draining = Mutex(false)
+        let host = ProcessInfo.processInfo.hostName
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let concurrency = configuration.workerConcurrency
+
+        // Claiming runs in a task of its own so that a drain or shutdown can cancel its wait.
+        let claiming = Task {
+            await claimer.run(waitingOn: blocking) { job in
+                inFlight.start(job.claim) {
+                    let settlement = await runner.run(job)
+                    await settler.settle(settlement)
                 }
             }
         }
-        logger.info("worker stopped")
+        let stopClaiming: @Sendable () -> Void = {
+            claiming.cancel()
+            inFlight.wakeSlotWaiters()
+        }
+        let heartbeat = Heartbeat(
+            registry: registry,
+            info: {
+                WorkerInfo(
+                    workerID: workerID, host: host, pid: pid, concurrency: concurrency, inFlight: inFlight.count,
+                    startedAt: started, lastSeen: Date(), draining: draining.withLock { $0 }
+                )
+            },
+            interval: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)),
+            onDrainRequested: {
+                let first = draining.withLock { was in defer { was = true }; return !was }
+                if first {
+                    logger.info("drain requested: finishing in-flight jobs, then exiting")
+                    stopClaiming()
+                }
+            },
+            logger: logger
+        )
+        logger.info("worker started", metadata: ["worker_id": "\(workerID)", "concurrency": "\(concurrency)"])
+
+        await withDiscardingTaskGroup { group in
+            group.addTask { await keeper.renewLoop() }
+            group.addTask { await keeper.listenForCancels(cancels) }
+            group.addTask { await heartbeat.run() }
+            group.addTask { try? await sweeper.run() }
+
+            await withGracefulShutdownHandler {
+                await claiming.value
+            } onGracefulShutdown: {
+                logger.info("shutting down: no more claims")
+                stopClaiming()
+            }
+            let grace = Duration.milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+            if !(await inFlight.waitUntilEmpty(timeout: grace)) {
+                logger.info("grace period over: handing back \(inFlight.count) jobs")
+                inFlight.cancelAll()
+                await inFlight.waitUntilEmpty(timeout: .seconds(30))
+            }
+            cancels.stop()
+            group.cancelAll()
+        }
+        try? await registry.leave(workerID)
+        logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
     }
 }

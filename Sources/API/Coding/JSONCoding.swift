@@ -22,8 +22,3 @@ enum JSONCoding {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
-
-extension UUID {
-    /// Ids go out in lowercase, as most of the world writes UUIDs.
-    var lowercased: String { uuidString.lowercased() }
-}

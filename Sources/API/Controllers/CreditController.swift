@@ -39,12 +39,12 @@ struct CreditController {
         var created_at: Date
 
         init(_ entry: LedgerEntry) {
-            transaction_id = entry.transactionID.lowercased
+            transaction_id = entry.transactionID.lowercasedString
             team_id = entry.teamID
             transaction_type = entry.type.rawValue
             credits_amount = entry.amount
             credits_after = entry.after
-            job_id = entry.jobID?.lowercased
+            job_id = entry.jobID?.lowercasedString
             reason = entry.reason
             created_at = entry.createdAt
         }

@@ -8,6 +8,7 @@ struct TeamController {
     let teams: any TeamStore
     let usage: any UsageStore
     let modelGroups: any ModelGroupStore
+    let queue: any JobQueue
 
     struct CreateBody: Decodable {
         var organization_id: String
@@ -155,8 +156,16 @@ struct TeamController {
         return TeamResponse(try await teams.setModelGroups(id, body.model_groups.uniqued()))
     }
 
+    /// Suspends or resumes in PostgreSQL (authentication reads it), then parks or releases the
+    /// team's queued jobs in the queue; workers also refuse a suspended team's jobs when marking.
     func setStatus(_ context: AppRequestContext, _ status: TeamStatus) async throws -> TeamResponse {
-        TeamResponse(try await teams.setStatus(try Self.teamID(context), status))
+        let team = try await teams.setStatus(try Self.teamID(context), status)
+        if status == .suspended {
+            try await queue.suspend(teamID: team.teamID)
+        } else {
+            try await queue.resume(teamID: team.teamID)
+        }
+        return TeamResponse(team)
     }
 
     @Sendable func rotateKey(_ request: Request, context: AppRequestContext) async throws -> RotateResponse {

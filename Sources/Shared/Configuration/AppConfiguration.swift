@@ -34,6 +34,17 @@ public struct AppConfiguration: Sendable {
     public var heartbeatSeconds: Double
     /// Where the worker serves its own `/metrics`.
     public var workerMetricsPort: Int
+    /// How long a stopping worker lets in-flight calls finish before handing the rest back.
+    public var shutdownGraceSeconds: Double
+    /// Deliveries that reach the upstream before a job fails (transient errors).
+    public var maxAttempts: Int
+    /// Exponential backoff with full jitter: base and cap, in seconds.
+    public var retryBaseSeconds: Double
+    public var retryCapSeconds: Double
+    /// `max_tokens` assumed for a reservation (and sent upstream) when a job names none.
+    public var defaultMaxTokens: Int
+    /// The context budget of a model entry without `context_tokens`.
+    public var defaultContextTokens: Int
 
     public var postgres: PostgresConfiguration {
         PostgresConfiguration(url: databaseURL, poolSize: databasePoolSize)
@@ -79,6 +90,12 @@ public struct AppConfiguration: Sendable {
         sweepIntervalSeconds = try values.double("SWEEP_INTERVAL_SECONDS", default: 10, range: 0.1...3600)
         heartbeatSeconds = try values.double("HEARTBEAT_SECONDS", default: 5, range: 0.1...3600)
         workerMetricsPort = try values.int("WORKER_METRICS_PORT", default: 9003, range: 0...65535)
+        shutdownGraceSeconds = try values.double("WORKER_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
+        maxAttempts = try values.int("MAX_ATTEMPTS", default: 5, range: 1...100)
+        retryBaseSeconds = try values.double("RETRY_BASE_SECONDS", default: 1, range: 0.001...3600)
+        retryCapSeconds = try values.double("RETRY_CAP_SECONDS", default: 60, range: 0.001...86_400)
+        defaultMaxTokens = try values.int("DEFAULT_MAX_TOKENS", default: 1024, range: 1...1_000_000)
+        defaultContextTokens = try values.int("DEFAULT_CONTEXT_TOKENS", default: 8192, range: 256...10_000_000)
 
         let masterKey = values.optionalString("MASTER_KEY")
         if environment == .production {

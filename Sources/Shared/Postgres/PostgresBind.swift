@@ -14,8 +14,9 @@ public enum PostgresBind: Sendable, Hashable {
     /// A JSON document, for `json`/`jsonb` columns.
     case json(String)
     case bytea([UInt8])
-    /// An array of text values (`text[]`), e.g. for `= ANY($1)` or `unnest($1)`.
-    case textArray([String])
+    /// An array of text values (`text[]`), e.g. for `= ANY($1)` or `unnest($1)`; nil elements
+    /// are NULL. Cast in SQL for other element types (`$1::text[]::uuid[]`).
+    case textArray([String?])
 
     /// The parameter's type OID. Text is left unspecified (0) so that PostgreSQL infers it from
     /// the statement — a text value bound to a `uuid` or `jsonb` column just works.
@@ -51,11 +52,15 @@ public enum PostgresBind: Sendable, Hashable {
         }
     }
 
-    /// `{"a","b\"c"}`: every element quoted, quotes and backslashes escaped.
-    private static func arrayLiteral(_ values: [String]) -> String {
+    /// `{"a","b\"c",NULL}`: every element quoted, quotes and backslashes escaped.
+    private static func arrayLiteral(_ values: [String?]) -> String {
         var out = "{"
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(",") }
+            guard let value else {
+                out.append("NULL")
+                continue
+            }
             out.append("\"")
             for character in value {
                 if character == "\"" || character == "\\" { out.append("\\") }

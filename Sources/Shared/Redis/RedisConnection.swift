@@ -77,6 +77,50 @@ final class RedisConnection: @unchecked Sendable {
         try execute([[command]])[0].get()[0]
     }
 
+    /// Sends a command without reading its reply (`SUBSCRIBE`: the replies come as messages).
+    func send(_ command: RedisCommand) throws(RedisError) {
+        thread.assertCurrent()
+        try connectIfNeeded(healthCheck: false)
+        guard let context else { throw .connectionLost("no connection") }
+        guard append(command, to: context) == REDIS_OK else {
+            let error = currentError(context)
+            close()
+            throw error
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                let error = currentError(context)
+                close()
+                throw error
+            }
+        }
+    }
+
+    /// Waits for the next reply or pushed message (subscriptions), however long it takes.
+    func readReply() throws(RedisError) -> RedisValue {
+        thread.assertCurrent()
+        guard let context else { throw .connectionLost("no connection") }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            let error = currentError(context)
+            close()
+            throw error
+        }
+        defer { freeReplyObject(raw) }
+        return Self.decode(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// The socket, for ``interrupt(socket:)`` from another thread.
+    var socket: Int32? { context?.pointee.fd }
+
+    /// Wakes a thread blocked reading `socket` (it sees the connection closed). The only call
+    /// made from outside the connection's thread: `shutdown(2)` on a descriptor is thread-safe,
+    /// and the descriptor stays open until the owning thread frees the context.
+    static func interrupt(socket: Int32) {
+        _ = Glibc.shutdown(socket, Int32(SHUT_RDWR))
+    }
+
     /// Drops the connection; the next command connects again.
     func close() {
         if let context { redisFree(context) }
@@ -94,10 +138,10 @@ final class RedisConnection: @unchecked Sendable {
         return ready == 0
     }
 
-    func connectIfNeeded() throws(RedisError) {
+    func connectIfNeeded(healthCheck: Bool = true) throws(RedisError) {
         thread.assertCurrent()
         if context != nil {
-            if isHealthy { return }
+            if !healthCheck || isHealthy { return }
             close()
         }
         let timeout = Self.timeval(seconds: configuration.connectTimeout)

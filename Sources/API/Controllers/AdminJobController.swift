@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// The admin side of jobs and workers: any team's jobs, cancel and retry, the queue's depth, the
+/// live workers, and draining one.
+struct AdminJobController {
+    let jobs: any JobStore
+    let queue: any JobQueue
+    let registry: WorkerRegistry
+
+    struct AdminJobResponse: ResponseEncodable {
+        var job: JobResponse
+        var calls: [CallResponse]
+
+        func encode(to encoder: any Encoder) throws {
+            try job.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(calls, forKey: .calls)
+        }
+
+        enum Keys: String, CodingKey { case calls }
+    }
+
+    struct QueueResponse: ResponseEncodable {
+        struct Team: Encodable {
+            var team_id: String
+            var queued: Int
+            var scheduled: Int
+            var in_progress: Int
+            var oldest_queued_age_seconds: Double?
+        }
+        struct Totals: Encodable {
+            var queued: Int
+            var scheduled: Int
+            var in_progress: Int
+            var oldest_queued_age_seconds: Double?
+            var live_workers: Int
+            var worker_capacity: Int
+            var workers_in_flight: Int
+        }
+        var teams: [Team]
+        var totals: Totals
+    }
+
+    struct WorkerResponse: Encodable {
+        var worker_id: String
+        var host: String
+        var pid: Int
+        var concurrency: Int
+        var in_flight: Int
+        var started_at: Date
+        var last_seen: Date
+        var draining: Bool
+    }
+
+    struct WorkersResponse: ResponseEncodable {
+        var workers: [WorkerResponse]
+    }
+
+    struct DrainResponse: ResponseEncodable {
+        var worker_id: String
+        var draining: Bool
+    }
+
+    func addRoutes(to admin: RouteTable<AppRequestContext>) {
+        admin.get("/admin/jobs", use: list)
+        admin.get("/admin/jobs/{job_id}", use: get)
+        admin.post("/admin/jobs/{job_id}/cancel", use: cancel)
+        admin.post("/admin/jobs/{job_id}/retry", use: retry)
+        admin.get("/admin/queue", use: queueStats)
+        admin.get("/admin/workers", use: workers)
+        admin.post("/admin/workers/{worker_id}/drain", use: drain)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobListResponse {
+        let query = try ListQuery(request)
+        let team = request.uri.queryParameters["team_id"].map(String.init)
+        let page = try await jobs.list(teamID: team, status: try JobController.status(request), limit: query.limit, after: query.position)
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: page.nextCursor)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> AdminJobResponse {
+        let jobID = try JobController.jobID(context)
+        guard let job = try await jobs.get(jobID) else { throw APIError.notFound("Job not found") }
+        return AdminJobResponse(job: JobResponse(job: job), calls: try await jobs.calls(jobID).map(CallResponse.init))
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
+        JobResponse(job: try await JobController.cancel(try JobController.jobID(context), jobs: jobs, queue: queue, logger: context.logger))
+    }
+
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
+        let jobID = try JobController.jobID(context)
+        do {
+            let (job, queued) = try await jobs.retry(jobID)
+            try? await queue.enqueue([queued])
+            return JobResponse(job: job)
+        } catch JobStoreError.notFound {
+            throw APIError.notFound("Job not found")
+        } catch JobStoreError.notRetryable(let status) {
+            throw APIError.conflict("Only failed jobs can be retried; this job is \(status.rawValue)")
+        } catch JobStoreError.insufficientCredits(let remaining, let needed) {
+            throw APIError.insufficientCredits(remaining: remaining, needed: needed)
+        }
+    }
+
+    @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> QueueResponse {
+        async let stats = jobs.queueStats()
+        async let live = registry.live()
+        let (teams, workers) = try await (stats, live)
+        let now = Date()
+        let rows = teams.map {
+            QueueResponse.Team(
+                team_id: $0.teamID, queued: $0.queued, scheduled: $0.scheduled, in_progress: $0.inProgress,
+                oldest_queued_age_seconds: $0.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) }
+            )
+        }
+        return QueueResponse(
+            teams: rows,
+            totals: .init(
+                queued: rows.reduce(0) { $0 + $1.queued }, scheduled: rows.reduce(0) { $0 + $1.scheduled },
+                in_progress: rows.reduce(0) { $0 + $1.in_progress },
+                oldest_queued_age_seconds: rows.compactMap(\.oldest_queued_age_seconds).max(),
+                live_workers: workers.count, worker_capacity: workers.reduce(0) { $0 + $1.concurrency },
+                workers_in_flight: workers.reduce(0) { $0 + $1.inFlight }
+            )
+        )
+    }
+
+    @Sendable func workers(_ request: Request, context: AppRequestContext) async throws -> WorkersResponse {
+        WorkersResponse(workers: try await registry.live().map {
+            WorkerResponse(
+                worker_id: $0.workerID, host: $0.host, pid: $0.pid, concurrency: $0.concurrency, in_flight: $0.inFlight,
+                started_at: $0.startedAt, last_seen: $0.lastSeen, draining: $0.draining
+            )
+        })
+    }
+
+    @Sendable func drain(_ request: Request, context: AppRequestContext) async throws -> DrainResponse {
+        let id = try context.parameters.require("worker_id")
+        guard id.utf8.count <= 200, try await registry.requestDrain(id) else {
+            throw APIError.notFound("Worker '\(id.prefix(200))' not found")
+        }
+        return DrainResponse(worker_id: id, draining: true)
+    }
+}

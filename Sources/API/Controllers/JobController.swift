@@ -1,0 +1,201 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Shared
+
+/// The team side of jobs: submit, poll (with long polling), cancel, calls, and the team's list.
+struct JobController {
+    let jobs: any JobStore
+    let queue: any JobQueue
+    let access: ModelAccessCache
+    let estimator: ReservationEstimator
+    let pipeline: SubmissionPipeline
+    let waiters: CompletionWaiters
+
+    struct CreatedResponse: ResponseEncodable {
+        var job_id: String
+        var status: String
+        var created_at: Date
+        var credits_reserved: Int?
+    }
+
+    func addRoutes(team: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
+        team.post("/jobs/create", use: create)
+        team.get("/jobs/{job_id}", use: get)
+        team.post("/jobs/{job_id}/cancel", use: cancel)
+        team.get("/jobs/{job_id}/calls", use: calls)
+        teamOrAdmin.get("/teams/{team_id}/jobs", use: list)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let identity = context.team else { throw APIError.unauthorized("Invalid API key") }
+        let body = try await request.decodeJSON(SubmitRequest.self, context: context, limit: BodyLimit.jobSubmission)
+        let work = try body.validated()
+        guard body.team_id == identity.teamID else {
+            throw APIError.forbidden("API key does not belong to team '\(body.team_id)'")
+        }
+        var estimate: Billing.Estimate?
+        var callsPlanned = 0
+        if let model = body.model, let work {
+            guard try await access.groups(ofTeam: identity.teamID).contains(model) else {
+                throw APIError.forbidden("Team does not have access to model group '\(model)'")
+            }
+            let group = try await access.group(model)
+            (estimate, callsPlanned) = estimator.estimate(work, group: group)
+        }
+        let key = try CreditController.idempotencyKey(request)
+        let submission = JobSubmission(
+            teamID: identity.teamID, jobType: body.job_type, userID: body.user_id, metadata: body.metadata ?? [:],
+            modelGroup: body.model, work: work, priority: body.priority ?? 0,
+            expiresAt: Date().addingTimeInterval(Double(body.expires_in_seconds ?? 86_400)),
+            estimate: estimate, callsPlanned: callsPlanned, idempotencyKey: key,
+            requestHash: key.map { _ in Self.fingerprint(body) }
+        )
+        switch try await pipeline.submit(submission) {
+        case .created(let jobID, let status, let createdAt, let reserved):
+            return try Self.created(jobID, status, createdAt, reserved, pending: status == .pending, request, context)
+        case .replayed(let jobID, let status, let createdAt, let reserved, let wasPending):
+            return try Self.created(jobID, status, createdAt, reserved, pending: wasPending, request, context)
+        case .idempotencyConflict:
+            throw APIError.conflict("Idempotency-Key reused with a different request")
+        case .insufficientCredits(let remaining, let needed):
+            throw APIError.insufficientCredits(remaining: remaining, needed: needed)
+        case .teamNotFound:
+            throw APIError.unauthorized("Invalid API key")
+        }
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
+        let jobID = try Self.jobID(context)
+        var job = try await Self.ownedJob(jobID, jobs, context)
+        if let raw = request.uri.queryParameters["wait"], !job.status.isTerminal {
+            guard let seconds = Double(String(raw)), seconds >= 0 else {
+                throw APIError.unprocessable("Query parameter 'wait' must be a number of seconds")
+            }
+            let timeout = Duration.milliseconds(Int64(min(seconds, 60) * 1000))
+            try await waiters.wait(for: jobID, timeout: timeout) {
+                (try await jobs.get(jobID))?.status.isTerminal ?? true
+            }
+            job = try await jobs.get(jobID) ?? job
+        }
+        return JobResponse(job: job)
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
+        let jobID = try Self.jobID(context)
+        _ = try await Self.ownedJob(jobID, jobs, context)
+        return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, queue: queue, logger: context.logger))
+    }
+
+    @Sendable func calls(_ request: Request, context: AppRequestContext) async throws -> CallsResponse {
+        let jobID = try Self.jobID(context)
+        _ = try await Self.ownedJob(jobID, jobs, context)
+        return CallsResponse(calls: try await jobs.calls(jobID).map(CallResponse.init))
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobListResponse {
+        let teamID = try TeamController.teamID(context)
+        try TeamController.requireOwnTeam(teamID, context, "Cannot access jobs for a different team")
+        let query = try ListQuery(request)
+        let status = try Self.status(request)
+        let page = try await jobs.list(teamID: teamID, status: status, limit: query.limit, after: query.position)
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: page.nextCursor)
+    }
+
+    // MARK: - Shared by the admin routes
+
+    /// Cancels and tells the queue: a job that ended is forgotten (and its pollers woken); a
+    /// running one is signalled so that its worker aborts the call.
+    static func cancel(_ jobID: UUID, jobs: any JobStore, queue: any JobQueue, logger: Logger) async throws -> Job {
+        let job: Job
+        do {
+            job = try await jobs.cancel(jobID)
+        } catch JobStoreError.alreadyTerminal(let status) {
+            throw APIError.conflict("Job is already \(status.rawValue)")
+        } catch JobStoreError.notFound {
+            throw APIError.notFound("Job not found")
+        }
+        do {
+            if job.status == .cancelled {
+                try await queue.remove([jobID], completed: [jobID])
+            } else if job.status == .cancelling {
+                try await queue.publishCancel(jobID)
+            }
+        } catch {
+            // The worker also learns of the cancel at its next lease renewal.
+            logger.warning("could not signal a cancel", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
+        }
+        return job
+    }
+
+    static func jobID(_ context: AppRequestContext) throws -> UUID {
+        guard let id = UUID(uuidString: try context.parameters.require("job_id")) else { throw APIError.notFound("Job not found") }
+        return id
+    }
+
+    static func status(_ request: Request) throws(APIError) -> JobStatus? {
+        guard let raw = request.uri.queryParameters["status"], !raw.isEmpty else { return nil }
+        guard let status = JobStatus(rawValue: String(raw)) else {
+            throw .unprocessable("Query parameter 'status' must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return status
+    }
+
+    /// The job, if it exists and the caller may see it (its team, or an admin).
+    static func ownedJob(_ jobID: UUID, _ jobs: any JobStore, _ context: AppRequestContext) async throws -> Job {
+        guard let job = try await jobs.get(jobID) else { throw APIError.notFound("Job not found") }
+        try TeamController.requireOwnTeam(job.teamID, context, "Cannot access jobs for a different team")
+        return job
+    }
+
+    private static func created(
+        _ jobID: UUID, _ status: JobStatus, _ createdAt: Date, _ reserved: Int, pending: Bool, _ request: Request, _ context: AppRequestContext
+    ) throws -> Response {
+        let body = CreatedResponse(
+            job_id: jobID.lowercasedString, status: status.rawValue, created_at: createdAt, credits_reserved: pending ? nil : reserved
+        )
+        var response = try body.response(from: request, context: context)
+        response.status = pending ? .ok : .accepted
+        return response
+    }
+
+    /// What an Idempotency-Key promises: the same request body (its JSON, keys sorted).
+    private static func fingerprint(_ body: SubmitRequest) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let canonical = (try? encoder.encode(CanonicalSubmit(body))) ?? Data()
+        return Array(SHA256.hash(data: canonical))
+    }
+}
+
+/// The submitted fields, re-encoded in a stable order for fingerprinting.
+private struct CanonicalSubmit: Encodable {
+    var fields: [String: JSONValue]
+
+    init(_ b: SubmitRequest) {
+        var f: [String: JSONValue] = ["team_id": .string(b.team_id), "job_type": .string(b.job_type)]
+        if let v = b.user_id { f["user_id"] = .string(v) }
+        if let v = b.metadata { f["metadata"] = .object(v) }
+        if let v = b.model { f["model"] = .string(v) }
+        if let v = b.messages { f["messages"] = .array(v) }
+        if let v = b.document { f["document"] = .string(v) }
+        if let v = b.instructions { f["instructions"] = .string(v) }
+        if let v = b.temperature { f["temperature"] = .number(v) }
+        if let v = b.max_tokens { f["max_tokens"] = .integer(v) }
+        if let v = b.response_format { f["response_format"] = v }
+        if let v = b.tools { f["tools"] = v }
+        if let v = b.tool_choice { f["tool_choice"] = v }
+        if let v = b.stop { f["stop"] = v }
+        if let v = b.top_p { f["top_p"] = .number(v) }
+        if let v = b.priority { f["priority"] = .integer(v) }
+        if let v = b.allow_partial { f["allow_partial"] = .bool(v) }
+        if let v = b.expires_in_seconds { f["expires_in_seconds"] = .integer(v) }
+        fields = f
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try fields.encode(to: encoder)
+    }
+}
+
+import Logging

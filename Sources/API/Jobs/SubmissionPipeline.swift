@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+import Shared
+
+/// Submits jobs in groups: concurrent requests share one PostgreSQL transaction (reservation,
+/// job rows, ledger rows) and one Redis round trip (enqueue). A job is safe once committed: if
+/// the enqueue fails, or this process dies before it, the sweeper enqueues it from PostgreSQL.
+struct SubmissionPipeline: Sendable {
+    private let batcher: Batcher<JobSubmission, Result<SubmitOutcome, any Error>>
+
+    init(jobs: any JobStore, queue: any JobQueue, logger: Logger) {
+        batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2) { submissions in
+            let results = try await jobs.submit(submissions)
+            var toEnqueue: [QueuedJob] = []
+            for (submission, result) in zip(submissions, results) {
+                if case .success(.created(_, .queued, _, _)) = result {
+                    toEnqueue.append(QueuedJob(jobID: submission.jobID, teamID: submission.teamID, priority: submission.priority))
+                }
+            }
+            do {
+                try await queue.enqueue(toEnqueue)
+            } catch {
+                logger.warning("enqueue failed; the sweeper will enqueue these jobs", metadata: ["count": "\(toEnqueue.count)", "error": "\(error)"])
+            }
+            return results
+        }
+    }
+
+    func submit(_ submission: JobSubmission) async throws -> SubmitOutcome {
+        try await batcher.submit(submission).get()
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The credit arithmetic of API.md, in one place: what a job may cost at most (its reservation)
+/// and what it costs when it completes (its charge, never above the reservation).
+public enum Billing {
+    /// What the most expensive completion of a job could use: all its planned calls' tokens, and
+    /// what they would cost on the priciest model of its group.
+    public struct Estimate: Sendable, Hashable {
+        public var totalTokens: Int
+        public var maxCostUSD: Decimal
+
+        public init(totalTokens: Int, maxCostUSD: Decimal) {
+            self.totalTokens = totalTokens
+            self.maxCostUSD = maxCostUSD
+        }
+    }
+
+    /// The reservation: the charge of the estimate under the team's rates at submit.
+    public static func reservation(_ estimate: Estimate, _ billing: BillingSettings) -> Int {
+        charge(tokens: estimate.totalTokens, costUSD: estimate.maxCostUSD, billing)
+    }
+
+    /// `job_based`: 1; `consumption_tokens`: max(1, ⌊tokens / tokens_per_credit⌋);
+    /// `consumption_usd`: max(1, ⌊cost × credits_per_dollar⌋).
+    public static func charge(tokens: Int, costUSD: Decimal, _ billing: BillingSettings) -> Int {
+        switch billing.budgetMode {
+        case .jobBased:
+            return 1
+        case .consumptionTokens:
+            return max(1, tokens / max(1, billing.tokensPerCredit))
+        case .consumptionUSD:
+            var product = costUSD * billing.creditsPerDollar
+            var floored = Decimal()
+            NSDecimalRound(&floored, &product, 0, .down)
+            return max(1, NSDecimalNumber(decimal: floored).intValue)
+        }
+    }
+
+    /// A conservative token count for text, without a tokenizer: one token per 4 bytes of
+    /// UTF-8 (rounded up), which over-counts English slightly — right for a reservation.
+    public static func estimateTokens(_ text: String) -> Int {
+        (text.utf8.count + 3) / 4
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// How a document job is split to fit a model's context: map calls over chunks, then reduce
+/// calls that combine the partial analyses (several levels if they do not fit at once). Used to
+/// reserve credits for every planned call at submit, and to run the job.
+public struct DocumentPlan: Sendable, Hashable {
+    /// Tokens kept free in every call for message framing and the reduce prompt's wording.
+    public static let overheadTokens = 200
+
+    public var chunkCount: Int
+    /// Reduce calls per level, first level first; empty when the document fits in one call.
+    public var reduceLevels: [Int]
+    /// Prompt tokens a chunk may hold.
+    public var chunkTokens: Int
+
+    public var calls: Int { chunkCount + reduceLevels.reduce(0, +) }
+
+    /// - Parameters:
+    ///   - documentTokens: the document's estimated tokens.
+    ///   - instructionTokens: the instructions' estimated tokens (sent with every call).
+    ///   - contextTokens: the model's context budget.
+    ///   - maxTokens: each call's completion limit (also the size of a partial analysis).
+    public init(documentTokens: Int, instructionTokens: Int, contextTokens: Int, maxTokens: Int) {
+        let room = max(1, contextTokens - maxTokens - instructionTokens - Self.overheadTokens)
+        chunkTokens = room
+        if documentTokens <= room {
+            chunkCount = 1
+            reduceLevels = []
+            return
+        }
+        chunkCount = (documentTokens + room - 1) / room
+        // Each reduce call combines as many partials (≤ maxTokens each) as fit.
+        let fanIn = max(2, room / max(1, maxTokens))
+        var levels: [Int] = []
+        var partials = chunkCount
+        while partials > 1 {
+            let calls = (partials + fanIn - 1) / fanIn
+            levels.append(calls)
+            partials = calls
+        }
+        reduceLevels = levels
+    }
+
+    /// Every call's tokens at most: prompts (chunks or partials, plus instructions and framing)
+    /// and completions.
+    public func maxTokens(instructionTokens: Int, maxTokens completion: Int, documentTokens: Int) -> (prompt: Int, completion: Int) {
+        let framing = instructionTokens + Self.overheadTokens
+        var prompt = documentTokens + chunkCount * framing
+        var partials = chunkCount
+        for calls in reduceLevels {
+            prompt += partials * completion + calls * framing
+            partials = calls
+        }
+        return (prompt, calls * completion)
+    }
+}

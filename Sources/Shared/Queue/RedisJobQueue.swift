@@ -1,0 +1,138 @@
+import Foundation
+
+/// ``JobQueue`` on Redis: each operation is one script, so one round trip, whatever the number
+/// of jobs it carries — the worker claims, renews and acknowledges in batches.
+public struct RedisJobQueue: JobQueue {
+    let redis: RedisClient
+    /// The hash tag of every key of this queue.
+    let prefix: String
+
+    public init(redis: RedisClient, name: String = "q") {
+        self.redis = redis
+        self.prefix = "{\(name)}"
+    }
+
+    public var completedChannel: String { prefix + ":done" }
+    public var cancelChannel: String { prefix + ":cancel" }
+    /// The list idle workers block on: it holds the teams that have ready jobs.
+    public var teamsKey: String { prefix + ":teams" }
+
+    private var keys: [RedisArgument] { [RedisArgument(prefix)] }
+
+    @discardableResult
+    public func enqueue(_ jobs: [QueuedJob]) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        let arguments = jobs.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority))] }
+        return try await redis.run(QueueScripts.enqueue, keys: keys, arguments: arguments).int ?? 0
+    }
+
+    public func claim(max: Int, lease: Duration) async throws -> ClaimResult {
+        let tokens = (0..<max).map { _ in UUID() }
+        let reply = try await redis.run(
+            QueueScripts.claim, keys: keys,
+            arguments: [RedisArgument(lease.milliseconds), RedisArgument(max)] + tokens.map { RedisArgument($0.lowercasedString) }
+        )
+        guard let values = reply.array, let last = values.last?.int else {
+            throw RedisError.unexpectedReply("claim: \(reply)")
+        }
+        var claims: [Claim] = []
+        var index = 0
+        // Pairs of (job, token), then one trailing number.
+        while index + 2 <= values.count - 1 {
+            if let id = values[index].string.flatMap(UUID.init(uuidString:)), let token = values[index + 1].string.flatMap(UUID.init(uuidString:)) {
+                claims.append(Claim(jobID: id, token: token))
+            }
+            index += 2
+        }
+        return ClaimResult(claims: claims, nextRetryDue: last < 0 ? nil : .milliseconds(last))
+    }
+
+    public func renew(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
+        guard !claims.isEmpty else { return [] }
+        let reply = try await redis.run(
+            QueueScripts.renew, keys: keys,
+            arguments: [RedisArgument(lease.milliseconds)] + claims.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.token.lowercasedString)] }
+        )
+        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
+    }
+
+    public func finish(acknowledge claims: [Claim], completed: [UUID], requeue requeues: [Requeue]) async throws {
+        guard !claims.isEmpty || !completed.isEmpty || !requeues.isEmpty else { return }
+        var arguments: [RedisArgument] = [
+            RedisArgument(completed.map(\.lowercasedString).joined(separator: ",")), RedisArgument(claims.count),
+        ]
+        for claim in claims {
+            arguments.append(RedisArgument(claim.jobID.lowercasedString))
+            arguments.append(RedisArgument(claim.token.lowercasedString))
+        }
+        for requeue in requeues {
+            arguments.append(RedisArgument(requeue.claim.jobID.lowercasedString))
+            arguments.append(RedisArgument(requeue.claim.token.lowercasedString))
+            arguments.append(RedisArgument(max(0, requeue.delay.milliseconds)))
+        }
+        try await redis.run(QueueScripts.finish, keys: keys, arguments: arguments)
+    }
+
+    public func remove(_ jobIDs: [UUID], completed: [UUID]) async throws {
+        guard !jobIDs.isEmpty || !completed.isEmpty else { return }
+        try await redis.run(
+            QueueScripts.remove, keys: keys,
+            arguments: [RedisArgument(completed.map(\.lowercasedString).joined(separator: ","))] + jobIDs.map { RedisArgument($0.lowercasedString) }
+        )
+    }
+
+    public func reset(_ jobs: [QueuedJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        try await redis.run(
+            QueueScripts.reset, keys: keys,
+            arguments: jobs.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority))] }
+        )
+    }
+
+    public func suspend(teamID: String) async throws {
+        try await redis.run(QueueScripts.suspend, keys: keys, arguments: [RedisArgument(teamID), "1"])
+    }
+
+    public func resume(teamID: String) async throws {
+        try await redis.run(QueueScripts.suspend, keys: keys, arguments: [RedisArgument(teamID), "0"])
+    }
+
+    public func held(_ jobIDs: [UUID]) async throws -> Set<UUID> {
+        guard !jobIDs.isEmpty else { return [] }
+        let reply = try await redis.run(QueueScripts.held, keys: keys, arguments: jobIDs.map { RedisArgument($0.lowercasedString) })
+        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
+    }
+
+    public func publishCancel(_ jobID: UUID) async throws {
+        try await redis.send("PUBLISH", RedisArgument(cancelChannel), RedisArgument(jobID.lowercasedString))
+    }
+
+    /// Blocks on `connection` until some team has ready jobs or `timeout` passes. Blocking
+    /// commands cannot run inside scripts, so an idle claim is this block, then a claim.
+    public func waitForWork(on connection: RedisBlockingConnection, timeout: Duration) async throws {
+        let seconds = max(0.01, Double(timeout.milliseconds) / 1000)
+        _ = try await connection.send("BLMOVE", RedisArgument(teamsKey), RedisArgument(teamsKey), "LEFT", "RIGHT", RedisArgument(String(format: "%.3f", seconds)))
+    }
+
+    /// Checks that Redis will not evict queue keys under memory pressure (SYSTEM.md: noeviction).
+    public func checkEvictionPolicy() async throws -> String? {
+        let reply = try await redis.send("CONFIG", "GET", "maxmemory-policy")
+        let policy = reply.array?.last?.string
+        return policy == "noeviction" ? nil : (policy ?? "unknown")
+    }
+
+    private static func clamp(_ priority: Int) -> Int { min(9, max(0, priority)) }
+}
+
+extension UUID {
+    /// The canonical lowercase text, as stored in Redis and PostgreSQL.
+    public var lowercasedString: String { uuidString.lowercased() }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    public var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// A job to create, as the API validated it.
+public struct JobSubmission: Sendable {
+    public var jobID: UUID
+    public var teamID: String
+    public var jobType: String
+    public var userID: String?
+    public var metadata: JSONObject
+    /// nil for a `pending` job (created without work).
+    public var modelGroup: String?
+    public var work: JobWork?
+    public var priority: Int
+    public var expiresAt: Date
+    /// The most the job can use; priced under the team's rates inside the transaction.
+    public var estimate: Billing.Estimate?
+    public var callsPlanned: Int
+    public var idempotencyKey: String?
+    public var requestHash: [UInt8]?
+
+    public init(
+        jobID: UUID = UUID(), teamID: String, jobType: String, userID: String?, metadata: JSONObject, modelGroup: String?,
+        work: JobWork?, priority: Int, expiresAt: Date, estimate: Billing.Estimate?, callsPlanned: Int,
+        idempotencyKey: String?, requestHash: [UInt8]?
+    ) {
+        self.jobID = jobID
+        self.teamID = teamID
+        self.jobType = jobType
+        self.userID = userID
+        self.metadata = metadata
+        self.modelGroup = modelGroup
+        self.work = work
+        self.priority = priority
+        self.expiresAt = expiresAt
+        self.estimate = estimate
+        self.callsPlanned = callsPlanned
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+    }
+}
+
+/// What submitting one job came to.
+public enum SubmitOutcome: Sendable, Hashable {
+    /// Created; `queued` jobs are to be enqueued.
+    case created(jobID: UUID, status: JobStatus, createdAt: Date, creditsReserved: Int)
+    /// The same Idempotency-Key and request as an earlier job: that job, as it is now.
+    case replayed(jobID: UUID, status: JobStatus, createdAt: Date, creditsReserved: Int, wasPending: Bool)
+    case idempotencyConflict
+    case insufficientCredits(remaining: Int, needed: Int)
+    case teamNotFound
+}
+
+/// A job claimed by a worker and marked `in_progress`: what the worker needs to run it.
+public struct ClaimedJob: Sendable {
+    public var claim: Claim
+    public var teamID: String
+    public var modelGroup: String
+    public var work: JobWork
+    public var billing: BillingSettings
+    public var creditsReserved: Int
+    public var attempts: Int
+    public var expiresAt: Date
+}
+
+/// How one delivery of a job ended, for ``JobStore/settle(_:)``.
+public struct Settlement: Sendable {
+    public enum Outcome: Sendable, Hashable {
+        case completed(result: JSONValue, usage: TokenUsage, costUSD: Decimal, charge: Int)
+        case failed(code: JobErrorCode, message: String)
+        case expired
+        /// Back to the queue after `delay`; `countsAttempt` is false for 429s and hand-backs.
+        case retry(delay: Duration, countsAttempt: Bool, message: String?)
+    }
+
+    public var claim: Claim
+    public var outcome: Outcome
+    /// Every upstream call this delivery made.
+    public var calls: [JobCall]
+    /// Whether this delivery reached the upstream (counted in `attempts`).
+    public var reachedUpstream: Bool
+
+    public init(claim: Claim, outcome: Outcome, calls: [JobCall], reachedUpstream: Bool) {
+        self.claim = claim
+        self.outcome = outcome
+        self.calls = calls
+        self.reachedUpstream = reachedUpstream
+    }
+}
+
+/// What settling one delivery came to.
+public enum SettleResult: Sendable, Hashable {
+    /// The job reached this terminal status (`cancelled` when a cancel was recorded first).
+    case settled(JobStatus)
+    /// Back in the queue for a retry.
+    case requeued
+    /// This delivery no longer held the job (lease lost, settled elsewhere, cancelled): nothing
+    /// was charged; its calls were recorded unbilled.
+    case lost
+}
+
+/// Claims that could not be marked `in_progress`, and why.
+public struct MarkRejections: Sendable {
+    /// Terminal, cancelled or unknown jobs: the queue should forget them.
+    public var finished: [Claim] = []
+    /// Jobs of suspended teams: back to the queue, where they wait for the team's resumption.
+    public var parked: [Claim] = []
+
+    public init() {}
+}
+
+/// Per-team queue figures for admins deciding how many workers to run.
+public struct TeamQueueStats: Sendable, Hashable {
+    public var teamID: String
+    public var queued: Int
+    public var scheduled: Int
+    public var inProgress: Int
+    public var oldestQueuedAt: Date?
+}
+
+/// A job whose lease expired (its worker died), as the sweeper found it: back in the queue, or
+/// ended (`poison` after too many lease expiries, or `cancelled` when a cancel was waiting).
+public struct ExpiredLease: Sendable, Hashable {
+    public var job: QueuedJob
+    public var ended: Bool
+}
+
+/// Jobs in PostgreSQL, the source of truth. Every change of a job's state and its money is one
+/// transaction; the grouped operations (`submit`, `markInProgress`, `settle`) take many jobs per
+/// transaction, because one commit per job cannot reach the throughput bars (SYSTEM.md).
+public protocol JobStore: Sendable {
+    /// One result per submission, in order; a failure of one does not fail the others.
+    func submit(_ submissions: [JobSubmission]) async throws -> [Result<SubmitOutcome, any Error>]
+    func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections)
+    func settle(_ settlements: [Settlement]) async throws -> [SettleResult]
+    /// Extends the leases of jobs a worker still runs; returns the jobs it should stop
+    /// (cancelling, or no longer its delivery).
+    func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID>
+    func get(_ jobID: UUID) async throws -> Job?
+    func list(teamID: String?, status: JobStatus?, limit: Int, after cursor: String?) async throws -> Page<Job>
+    func calls(_ jobID: UUID) async throws -> [JobCall]
+    /// Cancels a job: at once when it is not running, else marks it `cancelling`.
+    func cancel(_ jobID: UUID) async throws -> Job
+    /// Retries a failed job with a new reservation.
+    func retry(_ jobID: UUID) async throws -> (Job, QueuedJob)
+    func queueStats() async throws -> [TeamQueueStats]
+
+    // The sweeper's reconciliation.
+    func expireOverdue(limit: Int) async throws -> [UUID]
+    func recoverExpiredLeases(limit: Int, poisonAfter: Int) async throws -> [ExpiredLease]
+    func queuedJobs(after: UUID?, limit: Int) async throws -> [QueuedJob]
+    /// Runs `body` only if no other process holds the sweeper lock; nil when one does.
+    func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T?
+}
+
+public enum JobStoreError: Error, Sendable, Equatable {
+    case notFound
+    case alreadyTerminal(JobStatus)
+    case notRetryable(JobStatus)
+    case insufficientCredits(remaining: Int, needed: Int)
+}

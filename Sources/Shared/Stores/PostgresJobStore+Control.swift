@@ -1,0 +1,167 @@
+import Foundation
+
+extension PostgresJobStore {
+    public func cancel(_ jobID: UUID) async throws -> Job {
+        try await postgres.withTransaction { tx in
+            guard let row = try await tx.query(
+                "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE", [.uuid(jobID)]
+            ).first else { throw JobStoreError.notFound }
+            let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
+            switch status {
+            case .completed, .failed, .cancelled, .expired:
+                throw JobStoreError.alreadyTerminal(status)
+            case .pending, .queued:
+                try await tx.query(
+                    """
+                    UPDATE jobs SET status = 'cancelled', error_code = 'cancelled', error_message = 'The job was cancelled',
+                           completed_at = now(), lease_token = NULL, lease_expires_at = NULL, retry_at = NULL, updated_at = now()
+                    WHERE job_id = $1
+                    """,
+                    [.uuid(jobID)]
+                )
+                try await LedgerWriter.apply([LedgerWriter.Move(
+                    teamID: try row.decode("team_id"), jobID: jobID, reservationNumber: try row.decode("reservation_number"),
+                    release: try row.decode("credits_reserved")
+                )], tx)
+            case .inProgress:
+                // The worker running it aborts its call and settles it as cancelled.
+                try await tx.query("UPDATE jobs SET status = 'cancelling', updated_at = now() WHERE job_id = $1", [.uuid(jobID)])
+            case .cancelling:
+                break
+            }
+            return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+        }
+    }
+
+    public func retry(_ jobID: UUID) async throws -> (Job, QueuedJob) {
+        try await postgres.withTransaction { tx in
+            guard let row = try await tx.query(
+                "SELECT team_id, status, priority, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                [.uuid(jobID)]
+            ).first else { throw JobStoreError.notFound }
+            let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
+            guard status == .failed else { throw JobStoreError.notRetryable(status) }
+            let teamID: String = try row.decode("team_id")
+            let amount: Int = try row.decode("credits_reserved")
+            let number: Int = try row.decode("reservation_number") + 1
+            let remaining = try await LedgerWriter.lockAccounts([teamID], tx)[teamID] ?? 0
+            guard amount <= remaining else { throw JobStoreError.insufficientCredits(remaining: remaining, needed: amount) }
+            try await tx.query(
+                """
+                UPDATE jobs SET status = 'queued', reservation_number = $2, credits_charged = 0, result = NULL,
+                       prompt_tokens = NULL, completion_tokens = NULL, cost_usd = NULL, error_code = NULL, error_message = NULL,
+                       completed_at = NULL, attempts = 0, lease_expiries = 0, calls_done = 0, retry_at = NULL,
+                       lease_token = NULL, lease_expires_at = NULL,
+                       expires_at = GREATEST(expires_at, now() + (expires_at - created_at)), updated_at = now()
+                WHERE job_id = $1
+                """,
+                [.uuid(jobID), .int(number)]
+            )
+            try await LedgerWriter.apply([LedgerWriter.Move(teamID: teamID, jobID: jobID, reservationNumber: number, reserve: amount)], tx)
+            let job = try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+            return (job, QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")))
+        }
+    }
+
+    /// Ends jobs past `expires_at` (pending ones too) and releases their reservations.
+    public func expireOverdue(limit: Int) async throws -> [UUID] {
+        try await postgres.withTransaction { tx in
+            let rows = try await tx.query(
+                """
+                WITH t AS (
+                    SELECT job_id FROM jobs
+                    WHERE status IN ('pending', 'queued', 'in_progress', 'cancelling') AND expires_at < now()
+                    ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                )
+                UPDATE jobs j SET status = 'expired', error_code = 'expired', error_message = 'The job expired before it could complete',
+                       completed_at = now(), lease_token = NULL, lease_expires_at = NULL, retry_at = NULL, updated_at = now()
+                FROM t WHERE j.job_id = t.job_id
+                RETURNING j.job_id, j.team_id, j.credits_reserved, j.reservation_number
+                """,
+                [.int(limit)]
+            )
+            try await LedgerWriter.apply(try rows.map { row in
+                LedgerWriter.Move(
+                    teamID: try row.decode("team_id"), jobID: try row.decode("job_id"),
+                    reservationNumber: try row.decode("reservation_number"), release: try row.decode("credits_reserved")
+                )
+            }, tx)
+            return try rows.map { try $0.decode("job_id", as: UUID.self) }
+        }
+    }
+
+    /// Takes back jobs whose worker stopped renewing its lease: queued again, or ended as
+    /// `poison` on the `poisonAfter`-th expiry (or `cancelled` when a cancel was waiting).
+    public func recoverExpiredLeases(limit: Int, poisonAfter: Int) async throws -> [ExpiredLease] {
+        try await postgres.withTransaction { tx in
+            let rows = try await tx.query(
+                """
+                WITH t AS (
+                    SELECT job_id FROM jobs
+                    WHERE status IN ('in_progress', 'cancelling') AND lease_expires_at < now()
+                    LIMIT $1 FOR UPDATE SKIP LOCKED
+                )
+                UPDATE jobs j SET
+                    lease_expiries = j.lease_expiries + 1,
+                    status = CASE WHEN j.status = 'cancelling' THEN 'cancelled'
+                                  WHEN j.lease_expiries + 1 >= $2 THEN 'failed' ELSE 'queued' END,
+                    error_code = CASE WHEN j.status = 'cancelling' THEN 'cancelled'
+                                      WHEN j.lease_expiries + 1 >= $2 THEN 'poison' END,
+                    error_message = CASE WHEN j.status = 'cancelling' THEN 'The job was cancelled'
+                                         WHEN j.lease_expiries + 1 >= $2 THEN 'The job was abandoned by its worker ' || $2 || ' times' END,
+                    completed_at = CASE WHEN j.status = 'cancelling' OR j.lease_expiries + 1 >= $2 THEN now() END,
+                    lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+                FROM t WHERE j.job_id = t.job_id
+                RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number
+                """,
+                [.int(limit), .int(poisonAfter)]
+            )
+            var recovered: [ExpiredLease] = []
+            var moves: [LedgerWriter.Move] = []
+            for row in rows {
+                let jobID: UUID = try row.decode("job_id")
+                let teamID: String = try row.decode("team_id")
+                let ended = (JobStatus(rawValue: try row.decode("status")) ?? .failed).isTerminal
+                if ended {
+                    moves.append(LedgerWriter.Move(
+                        teamID: teamID, jobID: jobID, reservationNumber: try row.decode("reservation_number"),
+                        release: try row.decode("credits_reserved")
+                    ))
+                }
+                recovered.append(ExpiredLease(job: QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")), ended: ended))
+            }
+            try await LedgerWriter.apply(moves, tx)
+            return recovered
+        }
+    }
+
+    /// Queued jobs by id, a page at a time, for the sweeper to make sure the queue holds them.
+    /// Jobs younger than a second are left to their submitter, which enqueues right after commit.
+    public func queuedJobs(after: UUID?, limit: Int) async throws -> [QueuedJob] {
+        let rows = try await postgres.query(
+            """
+            SELECT job_id, team_id, priority FROM jobs
+            WHERE status = 'queued' AND model_group IS NOT NULL AND created_at < now() - interval '1 second'
+              AND ($1::uuid IS NULL OR job_id > $1)
+            ORDER BY job_id LIMIT $2
+            """,
+            [PostgresBind(after), .int(limit)]
+        )
+        return try rows.map { QueuedJob(jobID: try $0.decode("job_id"), teamID: try $0.decode("team_id"), priority: try $0.decode("priority")) }
+    }
+
+    public func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T? {
+        try await postgres.withConnection { session in
+            let locked = try await session.query("SELECT pg_try_advisory_lock($1) AS locked", [.int(Self.sweeperLockKey)])
+            guard try locked.first?.decode("locked", as: Bool.self) == true else { return nil }
+            do {
+                let value = try await body()
+                try await session.query("SELECT pg_advisory_unlock($1)", [.int(Self.sweeperLockKey)])
+                return value
+            } catch {
+                _ = try? await session.query("SELECT pg_advisory_unlock($1)", [.int(Self.sweeperLockKey)])
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// ``JobStore`` on PostgreSQL. The SQL of jobs lives in this file and its extensions:
+/// reading here, submitting, running and settling, and control (cancel, retry, sweep).
+public struct PostgresJobStore: JobStore {
+    let postgres: PostgresClient
+    /// Shared by every process of the service: one sweeper at a time.
+    static let sweeperLockKey = 7_240_113_502
+
+    public init(postgres: PostgresClient) {
+        self.postgres = postgres
+    }
+
+    static let jobColumns = """
+        job_id, team_id, job_type, user_id, status, priority, model_group, metadata, credits_reserved, credits_charged,
+        attempts, calls_done, calls_planned, result, prompt_tokens, completion_tokens, cost_usd, error_code, error_message,
+        created_at, started_at, completed_at, expires_at
+        """
+
+    public func get(_ jobID: UUID) async throws -> Job? {
+        try await postgres.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first.map(Self.decodeJob)
+    }
+
+    public func list(teamID: String?, status: JobStatus?, limit: Int, after cursor: String?) async throws -> Page<Job> {
+        // The cursor is "<created_at>|<job_id>" of the last job served: newest first, ties by id.
+        var createdBefore: Date?
+        var idBefore: UUID?
+        if let cursor {
+            let parts = cursor.split(separator: "|", maxSplits: 1).map(String.init)
+            if parts.count == 2 {
+                createdBefore = Date(postgresText: parts[0])
+                idBefore = UUID(uuidString: parts[1])
+            }
+        }
+        let rows = try await postgres.query(
+            """
+            SELECT \(Self.jobColumns) FROM jobs
+            WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR status = $2)
+              AND ($3::timestamptz IS NULL OR (created_at, job_id) < ($3, $4::uuid))
+            ORDER BY created_at DESC, job_id DESC LIMIT $5
+            """,
+            [PostgresBind(teamID), PostgresBind(status?.rawValue), PostgresBind(createdBefore), PostgresBind(idBefore), .int(limit + 1)]
+        )
+        var jobs = try rows.map(Self.decodeJob)
+        var next: String?
+        if jobs.count > limit {
+            jobs.removeLast()
+            if let last = jobs.last {
+                next = Cursor.encode("\(PostgresTimestamp.format(last.createdAt))|\(last.jobID.lowercasedString)")
+            }
+        }
+        return Page(items: jobs, nextCursor: next)
+    }
+
+    public func calls(_ jobID: UUID) async throws -> [JobCall] {
+        let rows = try await postgres.query(
+            """
+            SELECT call_id, job_id, step, step_index, model, provider, attempt, status_code, error_class, error, upstream_request_id,
+                   prompt_tokens, completion_tokens, cost_usd, latency_ms, billed, created_at
+            FROM job_calls WHERE job_id = $1 ORDER BY created_at, step_index, attempt
+            """,
+            [.uuid(jobID)]
+        )
+        return try rows.map { row in
+            JobCall(
+                callID: try row.decode("call_id"), jobID: try row.decode("job_id"), step: try row.decode("step"),
+                stepIndex: try row.decode("step_index"), model: try row.decode("model"), provider: try row.decode("provider"),
+                attempt: try row.decode("attempt"), statusCode: try row.decodeIfPresent("status_code"),
+                errorClass: try row.decodeIfPresent("error_class"), error: try row.decodeIfPresent("error"),
+                upstreamRequestID: try row.decodeIfPresent("upstream_request_id"),
+                usage: TokenUsage(promptTokens: try row.decode("prompt_tokens"), completionTokens: try row.decode("completion_tokens")),
+                costUSD: try row.decode("cost_usd"), latencyMS: try row.decode("latency_ms"), billed: try row.decode("billed"),
+                createdAt: try row.decode("created_at")
+            )
+        }
+    }
+
+    public func queueStats() async throws -> [TeamQueueStats] {
+        let rows = try await postgres.query(
+            """
+            SELECT team_id,
+                   count(*) FILTER (WHERE status = 'queued' AND (retry_at IS NULL OR retry_at <= now())) AS queued,
+                   count(*) FILTER (WHERE status = 'queued' AND retry_at > now()) AS scheduled,
+                   count(*) FILTER (WHERE status IN ('in_progress', 'cancelling')) AS in_progress,
+                   min(created_at) FILTER (WHERE status = 'queued') AS oldest
+            FROM jobs WHERE status IN ('queued', 'in_progress', 'cancelling')
+            GROUP BY team_id ORDER BY team_id
+            """
+        )
+        return try rows.map { row in
+            TeamQueueStats(
+                teamID: try row.decode("team_id"), queued: try row.decode("queued"), scheduled: try row.decode("scheduled"),
+                inProgress: try row.decode("in_progress"), oldestQueuedAt: try row.decodeIfPresent("oldest")
+            )
+        }
+    }
+
+    static func decodeJob(_ row: PostgresRow) throws -> Job {
+        let prompt: Int? = try row.decodeIfPresent("prompt_tokens")
+        let completion: Int? = try row.decodeIfPresent("completion_tokens")
+        let result = try row.decodeIfPresent("result", as: PostgresJSON.self).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0.data) }
+        return Job(
+            jobID: try row.decode("job_id"),
+            teamID: try row.decode("team_id"),
+            jobType: try row.decode("job_type"),
+            userID: try row.decodeIfPresent("user_id"),
+            status: JobStatus(rawValue: try row.decode("status")) ?? .failed,
+            priority: try row.decode("priority"),
+            modelGroup: try row.decodeIfPresent("model_group"),
+            metadata: .fromJSON(try row.decodeIfPresent("metadata")),
+            creditsReserved: try row.decode("credits_reserved"),
+            creditsCharged: try row.decode("credits_charged"),
+            attempts: try row.decode("attempts"),
+            callsDone: try row.decode("calls_done"),
+            callsPlanned: try row.decode("calls_planned"),
+            result: result,
+            usage: prompt.map { TokenUsage(promptTokens: $0, completionTokens: completion ?? 0) },
+            costUSD: try row.decodeIfPresent("cost_usd"),
+            errorCode: try row.decodeIfPresent("error_code", as: String.self).flatMap(JobErrorCode.init(rawValue:)),
+            errorMessage: try row.decodeIfPresent("error_message"),
+            createdAt: try row.decode("created_at"),
+            startedAt: try row.decodeIfPresent("started_at"),
+            completedAt: try row.decodeIfPresent("completed_at"),
+            expiresAt: try row.decode("expires_at")
+        )
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func jsonText<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+}

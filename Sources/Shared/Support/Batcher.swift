@@ -1,0 +1,71 @@
+import Synchronization
+
+/// Groups work from concurrent callers: each caller hands in one item and awaits its result;
+/// items that arrive while a batch is running go together in the next one. There is no timer —
+/// under light load a batch is one item and runs at once; under heavy load batches grow to
+/// `maxBatch`. This is how many submits or settlements share one PostgreSQL commit.
+public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
+    public typealias Process = @Sendable ([Item]) async throws -> [Output]
+
+    private struct Pending {
+        var item: Item
+        var continuation: CheckedContinuation<Output, any Error>
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var running = 0
+    }
+
+    private let state = Mutex(State())
+    private let maxBatch: Int
+    private let maxConcurrentBatches: Int
+    private let process: Process
+
+    /// - Parameters:
+    ///   - maxBatch: the most items in one batch.
+    ///   - maxConcurrentBatches: batches in flight at once (each holds a database connection).
+    ///   - process: runs a batch; returns one output per item, in order.
+    public init(maxBatch: Int, maxConcurrentBatches: Int, process: @escaping Process) {
+        self.maxBatch = maxBatch
+        self.maxConcurrentBatches = maxConcurrentBatches
+        self.process = process
+    }
+
+    public func submit(_ item: Item) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { state in
+                state.pending.append(Pending(item: item, continuation: continuation))
+                guard state.running < maxConcurrentBatches else { return false }
+                state.running += 1
+                return true
+            }
+            if start {
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch: [Pending] = state.withLock { state in
+                guard !state.pending.isEmpty else {
+                    state.running -= 1
+                    return []
+                }
+                let count = min(maxBatch, state.pending.count)
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                let outputs = try await process(batch.map(\.item))
+                precondition(outputs.count == batch.count, "a batch must answer every item")
+                for (pending, output) in zip(batch, outputs) { pending.continuation.resume(returning: output) }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Shared
+
+/// Where and how to call one provider.
+struct UpstreamEndpoint: Sendable {
+    var provider: String
+    var kind: ProviderKind
+    var baseURL: String
+    var apiKey: String
+    var timeout: Duration
+}
+
+/// One chat completion request, in the provider-neutral shape the job runner builds.
+struct UpstreamRequest: Sendable {
+    var model: String
+    var messages: [JSONValue]
+    var maxTokens: Int
+    var temperature: Double?
+    var topP: Double?
+    var stop: JSONValue?
+    var tools: JSONValue?
+    var toolChoice: JSONValue?
+    var responseFormat: JSONValue?
+}
+
+/// A successful answer, in one shape whatever the provider.
+struct UpstreamResponse: Sendable {
+    var content: String?
+    var finishReason: String?
+    var toolCalls: JSONValue?
+    var usage: TokenUsage
+    var requestID: String?
+    var statusCode: Int
+}
+
+/// A failed call, classified by what the job should do about it (SYSTEM.md, guarantee 7).
+struct UpstreamFailure: Error, Sendable {
+    enum Kind: String, Sendable {
+        /// 429: wait (Retry-After) and try again without using an attempt.
+        case rateLimited = "rate_limited"
+        /// 408/409/5xx/529, timeouts, resets, malformed bodies: retry with backoff.
+        case transient
+        /// 400/404/413/422: the request itself is wrong; retrying cannot help.
+        case invalidRequest = "invalid_request"
+        /// The prompt does not fit the model: another model of the group may take it.
+        case contextTooLong = "context_too_long"
+        /// 401/403: the provider's key is bad.
+        case badCredentials = "bad_credentials"
+        /// 402, `insufficient_quota`, spend limits: not this provider again.
+        case quotaExhausted = "quota_exhausted"
+    }
+
+    var kind: Kind
+    var statusCode: Int?
+    var message: String
+    var retryAfter: Duration?
+    var requestID: String?
+}
+
+/// The seam to the LLM providers. The HTTP client under it never retries by itself: the job
+/// owns the one retry loop.
+protocol Upstream: Sendable {
+    func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse
+}

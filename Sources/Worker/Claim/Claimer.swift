@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import Shared
+
+/// Claim: takes jobs from the queue as slots free up, marks them `in_progress` in PostgreSQL
+/// under their lease tokens, and hands them to the runner. Idle, it blocks on Redis until a team
+/// has work (or the next retry falls due) — it never polls.
+struct Claimer: Sendable {
+    let queue: RedisJobQueue
+    let jobs: any JobStore
+    let inFlight: InFlight
+    let workerID: String
+    let lease: Duration
+    let logger: Logger
+
+    /// Claims until cancelled; `run` is called for each marked job.
+    func run(waitingOn blocking: RedisBlockingConnection, _ start: @escaping @Sendable (ClaimedJob) -> Void) async {
+        while !Task.isCancelled {
+            await inFlight.waitForSlot()
+            if Task.isCancelled { break }
+            do {
+                let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)
+                if result.claims.isEmpty {
+                    let wait = min(result.nextRetryDue ?? .seconds(30), .seconds(30))
+                    try await queue.waitForWork(on: blocking, timeout: max(wait, .milliseconds(10)))
+                    continue
+                }
+                let (marked, rejected) = try await markOrHandBack(result.claims)
+                if !rejected.finished.isEmpty || !rejected.parked.isEmpty {
+                    try await queue.finish(
+                        acknowledge: rejected.finished, completed: [],
+                        requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
+                    )
+                }
+                for job in marked { start(job) }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("claiming failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Marks claims in PostgreSQL; if that fails, the claims go straight back to the queue.
+    private func markOrHandBack(_ claims: [Claim]) async throws -> ([ClaimedJob], MarkRejections) {
+        do {
+            return try await jobs.markInProgress(claims, workerID: workerID, lease: lease)
+        } catch {
+            logger.error("marking claimed jobs failed; handing them back", metadata: ["error": "\(error)", "count": "\(claims.count)"])
+            try? await queue.finish(acknowledge: [], completed: [], requeue: claims.map { Requeue(claim: $0, delay: .seconds(1)) })
+            throw error
+        }
+    }
+}

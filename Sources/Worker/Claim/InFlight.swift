@@ -1,0 +1,116 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// The jobs this worker is running: their claims (for lease renewal), their tasks (to cancel one
+/// when its job is cancelled or its lease is lost), and the slots left (claims never exceed
+/// the configured concurrency).
+final class InFlight: Sendable {
+    private struct Entry {
+        var claim: Claim
+        var task: Task<Void, Never>?
+        var cancelRequested = false
+    }
+
+    private struct State {
+        var entries: [UUID: Entry] = [:]
+        var slotWaiters: [CheckedContinuation<Void, Never>] = []
+        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    var count: Int { state.withLock { $0.entries.count } }
+    var free: Int { max(0, capacity - count) }
+    var claims: [Claim] { state.withLock { $0.entries.values.map(\.claim) } }
+
+    /// Waits until a slot is free (returns at once if one is, or if the task is cancelled).
+    func waitForSlot() async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.entries.count < capacity || Task.isCancelled { return true }
+                state.slotWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Wakes a slot waiter without freeing anything: used when claiming stops.
+    func wakeSlotWaiters() {
+        let waiters = state.withLock { state in
+            defer { state.slotWaiters = [] }
+            return state.slotWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Runs `work` for a claimed job in a task of its own, tracked until it ends.
+    func start(_ claim: Claim, _ work: @escaping @Sendable () async -> Void) {
+        state.withLock { $0.entries[claim.jobID] = Entry(claim: claim) }
+        let task = Task {
+            await work()
+            self.finish(claim.jobID)
+        }
+        let cancelNow = state.withLock { state -> Bool in
+            guard state.entries[claim.jobID] != nil else { return false }
+            state.entries[claim.jobID]?.task = task
+            return state.entries[claim.jobID]?.cancelRequested ?? false
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    /// Stops one job's call (cancelled by its owner, or its lease lost).
+    func cancel(_ jobID: UUID) {
+        let task: Task<Void, Never>? = state.withLock { state in
+            state.entries[jobID]?.cancelRequested = true
+            return state.entries[jobID]?.task
+        }
+        task?.cancel()
+    }
+
+    func cancelAll() {
+        let tasks = state.withLock { state in
+            for id in state.entries.keys { state.entries[id]?.cancelRequested = true }
+            return state.entries.values.compactMap(\.task)
+        }
+        tasks.forEach { $0.cancel() }
+    }
+
+    /// Waits until no job is running, or `timeout` passes; true when empty.
+    @discardableResult
+    func waitUntilEmpty(timeout: Duration) async -> Bool {
+        let outcome = await raceDeadline(seconds: Double(timeout.milliseconds) / 1000) {
+            await withCheckedContinuation { continuation in
+                let empty = self.state.withLock { state in
+                    if state.entries.isEmpty { return true }
+                    state.emptyWaiters.append(continuation)
+                    return false
+                }
+                if empty { continuation.resume() }
+            }
+        }
+        if case .finished = outcome { return true }
+        return count == 0
+    }
+
+    private func finish(_ jobID: UUID) {
+        let (slotWaiter, emptyWaiters): (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) = state.withLock { state in
+            state.entries[jobID] = nil
+            let slot = state.slotWaiters.isEmpty ? nil : state.slotWaiters.removeFirst()
+            var empty: [CheckedContinuation<Void, Never>] = []
+            if state.entries.isEmpty {
+                empty = state.emptyWaiters
+                state.emptyWaiters = []
+            }
+            return (slot, empty)
+        }
+        slotWaiter?.resume()
+        emptyWaiters.forEach { $0.resume() }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import Shared
+
+/// Settle: records how each delivery ended in PostgreSQL — many per transaction, through a
+/// ``Batcher`` — then tells the queue in one round trip: settled and lost jobs are forgotten,
+/// retries rescheduled, completions announced to long-polling clients.
+struct Settler: Sendable {
+    private let batcher: Batcher<Settlement, SettleResult>
+    private let logger: Logger
+
+    init(jobs: any JobStore, queue: any JobQueue, logger: Logger) {
+        self.logger = logger
+        batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2) { batch in
+            let results = try await jobs.settle(batch)
+            var acknowledged: [Claim] = []
+            var completed: [UUID] = []
+            var requeued: [Requeue] = []
+            for (settlement, result) in zip(batch, results) {
+                switch result {
+                case .settled:
+                    acknowledged.append(settlement.claim)
+                    completed.append(settlement.claim.jobID)
+                case .lost:
+                    acknowledged.append(settlement.claim)
+                case .requeued:
+                    var delay = Duration.zero
+                    if case .retry(let after, _, _) = settlement.outcome { delay = after }
+                    requeued.append(Requeue(claim: settlement.claim, delay: delay))
+                }
+            }
+            try await queue.finish(acknowledge: acknowledged, completed: completed, requeue: requeued)
+            return results
+        }
+    }
+
+    /// Settles one delivery, trying again for a while if PostgreSQL or Redis is unavailable.
+    /// Trying again is safe: a delivery that already settled comes back `lost` and changes nothing.
+    @discardableResult
+    func settle(_ settlement: Settlement) async -> SettleResult? {
+        var delay = Duration.milliseconds(200)
+        for attempt in 1...8 {
+            do {
+                return try await batcher.submit(settlement)
+            } catch {
+                logger.warning("settlement failed", metadata: ["job_id": "\(settlement.claim.jobID)", "attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        // The lease will expire and the sweeper will deliver the job again.
+        logger.error("settlement abandoned; the job will be delivered again", metadata: ["job_id": "\(settlement.claim.jobID)"])
+        return nil
+    }
+}

@@ -1,0 +1,138 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import NIOCore
+
+/// `POST /v1/chat/completions`: an OpenAI-compatible chat endpoint, the shape most providers (and
+/// the worker's `openai` provider kind) speak.
+///
+/// Order of checks, as a provider does it: 401 key → 413/400 body → 400 context length → the
+/// simulated model (latency, injected failures) → the completion.
+struct OpenAIRoutes: Sendable {
+    let state: MockState
+
+    func add(to router: Router<MockRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in
+            await ConnectionWatch.answer(request, state: self.state) { body in
+                await self.chatCompletion(request, body: body, context: context)
+            }
+        }
+    }
+
+    func chatCompletion(_ request: Request, body: RequestBody, context: MockRequestContext) async -> Response {
+        do {
+            return try await self.complete(request, body: body, context: context)
+        } catch {
+            return error.response(.openAI, requestID: context.requestID)
+        }
+    }
+
+    private func complete(_ request: Request, body requestBody: RequestBody, context: MockRequestContext) async throws(UpstreamError) -> Response {
+        guard Self.hasBearerToken(request.headers[.authorization]) else { throw .missingKey }
+        let body = try await JSONBody.decode(OpenAIChatRequest.self, from: requestBody, context: context).get()
+        let (model, prompt) = try Self.validate(body)
+
+        let promptTokens = prompt.promptTokens
+        let contextLimit = self.state.behaviour.current.contextLimit
+        if promptTokens > contextLimit { throw .contextTooLong(limit: contextLimit, tokens: promptTokens) }
+
+        let outcome = await self.state.simulateModel(promptTokens: promptTokens)
+        if case .failure(let error) = outcome { throw error }
+
+        var completion = Self.completion(body, model: model, prompt: prompt, requestID: context.requestID)
+        if outcome == .malformedReply {
+            completion = completion.getSlice(at: completion.readerIndex, length: completion.readableBytes / 2)!
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion))
+    }
+
+    /// The provider's 400s, in its words; returns the model and the prompt of a valid request.
+    static func validate(_ body: OpenAIChatRequest) throws(UpstreamError) -> (model: String, prompt: PromptSummary) {
+        guard let model = body.model, !model.isEmpty else {
+            throw .invalidRequest("you must provide a model parameter", param: "model")
+        }
+        guard let messages = body.messages else {
+            throw .invalidRequest("Missing required parameter: 'messages'.", param: "messages")
+        }
+        guard !messages.isEmpty else {
+            throw .invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", param: "messages")
+        }
+        if body.stream == true {
+            throw .invalidRequest("saas-mock-llm does not stream: leave out 'stream' or set it to false.", param: "stream")
+        }
+        if let limit = body.replyTokenLimit, limit < 1 {
+            let name = body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
+            throw .invalidRequest("Invalid '\(name)': expected a value >= 1, but got \(limit) instead.", param: name)
+        }
+        if let temperature = body.temperature, !(0...2).contains(temperature) {
+            throw .invalidRequest("Invalid 'temperature': expected a value between 0 and 2.", param: "temperature")
+        }
+        if let topP = body.topP, !(0...1).contains(topP) {
+            throw .invalidRequest("Invalid 'top_p': expected a value between 0 and 1.", param: "top_p")
+        }
+        var prompt = PromptSummary(model: model)
+        for message in messages {
+            prompt.add(role: message.role, content: message.content ?? MessageText(""))
+        }
+        return (model, prompt)
+    }
+
+    /// The `chat.completion` body: a tool call when tools were offered (and not refused with
+    /// `tool_choice: "none"`), else the deterministic text, cut to the token limit.
+    static func completion(_ body: OpenAIChatRequest, model: String, prompt: PromptSummary, requestID: String) -> ByteBuffer {
+        let limit = body.replyTokenLimit
+        let message: OpenAICompletionBody.Message
+        let finishReason: String
+        let completionTokens: Int
+        if let tool = body.toolToCall {
+            let arguments = MockArguments.document(for: tool.schema)
+            message = .toolCall(id: "call_" + requestID.prefix(24), name: tool.name, arguments: arguments)
+            finishReason = "tool_calls"
+            let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(arguments))
+            completionTokens = min(tokens, limit ?? .max)
+        } else {
+            let reply = MockReply.limited(Self.content(for: body.responseFormat, prompt: prompt), maxTokens: limit)
+            message = .text(reply.text)
+            finishReason = reply.truncated ? "length" : "stop"
+            completionTokens = reply.tokens
+        }
+        return OpenAICompletionBody.write(
+            id: "chatcmpl-" + requestID,
+            created: Int(Date().timeIntervalSince1970),
+            model: model,
+            message: message,
+            finishReason: finishReason,
+            promptTokens: prompt.promptTokens,
+            completionTokens: completionTokens
+        )
+    }
+
+    /// The reply text; JSON when `response_format` asks for it (filled from the schema for
+    /// `json_schema`), so clients that parse the content can run against the mock.
+    static func content(for format: OpenAIChatRequest.ResponseFormat?, prompt: PromptSummary) -> String {
+        let text = MockReply.text(for: prompt)
+        switch format?.type {
+        case "json_schema" where format?.jsonSchema?.schema != nil:
+            return MockArguments.document(for: format?.jsonSchema?.schema)
+        case "json_object", "json_schema":
+            var writer = JSONWriter(capacity: text.utf8.count + 16)
+            writer.raw("{\"analysis\":")
+            writer.string(text)
+            writer.raw("}")
+            return String(buffer: writer.buffer)
+        default:
+            return text
+        }
+    }
+
+    /// `Bearer <something>`, the scheme matched without regard to case.
+    static func hasBearerToken(_ authorization: String?) -> Bool {
+        guard let authorization else { return false }
+        let utf8 = authorization.utf8
+        guard utf8.count > 7, utf8.prefix(7).elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 | 0x20 }) else { return false }
+        return utf8.dropFirst(7).contains { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+    }
+}

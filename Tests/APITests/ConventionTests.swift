@@ -21,9 +21,7 @@ struct ConventionTests {
                 let response = try await api.admin(.get, path)
                 #expect(response.status == .ok)
                 #expect(response.isNull("next_cursor"))
-                withKnownIssue("nil next_cursor is left out of the JSON (synthesized Encodable uses encodeIfPresent), API.md shows it as null") {
-                    #expect(response.json?["next_cursor"] is NSNull, "\(path): \(response.summary)")
-                }
+                #expect(response.json?["next_cursor"] is NSNull, "\(path): \(response.summary)")
             }
         }
     }
@@ -42,10 +40,8 @@ struct ConventionTests {
             for (path, body, field) in cases {
                 let response = try await api.admin(.post, path, body)
                 #expect(response.status.code / 100 == 4, "\(body): \(response.summary)")
-                withKnownIssue("swift-foundation reports a number that does not fit with an empty codingPath, which Request+JSON.swift:62 maps to 400 'Request body is not valid JSON'") {
-                    #expect(response.status == .unprocessableContent, "\(body): \(response.summary)")
-                    #expect(response.detail?.contains(field) == true, "\(body): \(response.summary)")
-                }
+                #expect(response.status == .unprocessableContent, "\(body): \(response.summary)")
+                #expect(response.detail?.contains(field) == true, "\(body): \(response.summary)")
             }
             #expect(try await api.remaining(team.id) == 10)
         }
@@ -57,10 +53,8 @@ struct ConventionTests {
             let id = Fixture.id("org")
             let response = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x",}"#)
             let fetched = try await api.admin(.get, "/api/organizations/\(id)")
-            withKnownIssue("JSONDecoder accepts trailing commas; the API takes the body as JSON and creates the organization") {
-                #expect(response.status == .badRequest, "\(response.summary)")
-                #expect(fetched.status == .notFound)
-            }
+            #expect(response.status == .badRequest, "\(response.summary)")
+            #expect(fetched.status == .notFound)
         }
     }
 }

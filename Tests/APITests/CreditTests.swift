@@ -316,17 +316,13 @@ struct CreditTests {
             let team = try await api.createTeam()
             let patched = try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode",
                 #"{"budget_mode": "consumption_usd", "credits_per_dollar": 0.0000001}"#)
-            withKnownIssue("0 < credits_per_dollar rounds to 0 in numeric(20, 6) and violates the CHECK: 500 (TeamController.billing, Sources/API/Controllers/TeamController.swift:235, checks > 0 before the column rounds to 6 places)") {
-                #expect(patched.status == .unprocessableContent, "\(patched.summary)")
-            }
+            #expect(patched.status == .unprocessableContent, "\(patched.summary)")
             #expect(try await api.admin(.get, "/api/teams/\(team.id)").string("budget_mode") == "job_based")
 
             let id = Fixture.id("team")
             let created = try await api.admin(.post, "/api/teams/create",
                 #"{"organization_id": "\#(team.organization)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1, "credits_per_dollar": 0.0000001}"#)
-            withKnownIssue("the same on team create: a 500") {
-                #expect(created.status == .unprocessableContent, "\(created.summary)")
-            }
+            #expect(created.status == .unprocessableContent, "\(created.summary)")
             #expect(try await api.admin(.get, "/api/teams/\(id)").status == .notFound)
         }
     }

@@ -178,9 +178,7 @@ struct ModelGroupTests {
             let response = try await api.admin(.put, "/api/model-groups/\(name)/models",
                 #"[{"model_name": "m", "provider": "\#(provider)", "priority": "high"}]"#)
             #expect(response.status == .unprocessableContent)
-            withKnownIssue("ModelsBody swallows the array's decoding error and reports 'Request body must be a JSON object' (Sources/API/Controllers/ModelGroupController.swift:30-36)") {
-                #expect(response.detail?.contains("priority") == true, "\(response.summary)")
-            }
+            #expect(response.detail?.contains("priority") == true, "\(response.summary)")
             #expect(Self.names(try await api.admin(.get, "/api/model-groups/\(name)")) == ["kept"])
         }
     }

@@ -236,9 +236,7 @@ struct OrganizationTests {
             // Not YYYY-MM: single-digit or signed months and days.
             for period in ["2026-1", "2026-01-1", "2026-%2B1", "2026-+1"] {
                 let response = try await api.admin(.get, "/api/organizations/\(org)/usage?period=\(period)")
-                withKnownIssue("UsagePeriod accepts months and days that are not two digits (Sources/API/Controllers/UsageReport.swift:17-20)") {
-                    #expect(response.status == .unprocessableContent, "period=\(period): \(response.summary)")
-                }
+                #expect(response.status == .unprocessableContent, "period=\(period): \(response.summary)")
             }
         }
     }

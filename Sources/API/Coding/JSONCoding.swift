@@ -22,3 +22,17 @@ enum JSONCoding {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
+
+/// A value that is encoded as JSON `null` when absent. Swift's synthesized coding leaves nil
+/// properties out, but API.md's lists always carry `next_cursor`, `null` on the last page.
+struct Nullable<Wrapped: Encodable & Sendable>: Encodable, Sendable, ExpressibleByNilLiteral {
+    var value: Wrapped?
+
+    init(_ value: Wrapped?) { self.value = value }
+    init(nilLiteral: ()) { value = nil }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}

@@ -28,8 +28,17 @@ extension Request {
         guard String(validatingUTF8Bytes: data) != nil else {
             throw APIError.badRequest("Request body is not valid UTF-8")
         }
+        guard !JSONStrictness.hasTrailingComma(data) else {
+            throw APIError.badRequest("Request body is not valid JSON")
+        }
         do {
             return try context.requestDecoder.decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let corruption) where corruption.codingPath.isEmpty {
+            // Valid JSON whose number does not fit its field is reported at the root; find it.
+            if let field = JSONStrictness.firstNonIntegerNumber(data) {
+                throw APIError.unprocessable("Field '\(field)' must be an integer")
+            }
+            throw APIError.badRequest("Request body is not valid JSON")
         } catch let error as DecodingError {
             throw APIError(decoding: error)
         }

@@ -77,7 +77,7 @@ struct AdminJobController {
         let query = try ListQuery(request)
         let team = request.uri.queryParameters["team_id"].map(String.init)
         let page = try await jobs.list(teamID: team, status: try JobController.status(request), limit: query.limit, after: query.position)
-        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: page.nextCursor)
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> AdminJobResponse {
@@ -94,7 +94,7 @@ struct AdminJobController {
         let jobID = try JobController.jobID(context)
         do {
             let (job, queued) = try await jobs.retry(jobID)
-            try? await queue.enqueue([queued])
+            do { try await queue.enqueue([queued]) } catch { context.logger.warning("enqueue after retry failed; the sweeper will enqueue it", metadata: ["error": "\(error)"]) }
             return JobResponse(job: job)
         } catch JobStoreError.notFound {
             throw APIError.notFound("Job not found")

@@ -20,7 +20,7 @@ struct AuditController {
 
     struct ListResponse: ResponseEncodable {
         var events: [EventResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -37,7 +37,7 @@ struct AuditController {
                     details: $0.details, count: $0.eventCount, window_start: $0.windowStart, created_at: $0.createdAt
                 )
             },
-            next_cursor: page.nextCursor
+            next_cursor: Nullable(page.nextCursor)
         )
     }
 }

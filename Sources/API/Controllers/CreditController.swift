@@ -69,7 +69,7 @@ struct CreditController {
 
     struct TransactionsResponse: ResponseEncodable {
         var transactions: [TransactionResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     func addRoutes(admin: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
@@ -84,7 +84,9 @@ struct CreditController {
         let id = try TeamController.teamID(context)
         let data = try await request.decodeJSON(AddBody.self, context: context)
         guard data.credits > 0 else { throw APIError.unprocessable("Field 'credits' must be a positive integer") }
-        guard data.credits <= 1_000_000_000_000 else { throw APIError.unprocessable("Field 'credits' must be at most 1000000000000") }
+        guard data.credits <= CreditLimits.maximumChange else {
+            throw APIError.unprocessable("Field 'credits' must be at most \(CreditLimits.maximumChange)")
+        }
         try Validate.optionalName(data.reason, field: "reason", max: 500)
         let key = try Self.idempotencyKey(request)
         // What the key promises: the same team, amount and reason.
@@ -97,7 +99,9 @@ struct CreditController {
         let id = try TeamController.teamID(context)
         let data = try await request.decodeJSON(AdjustBody.self, context: context)
         guard data.credits != 0 else { throw APIError.unprocessable("Field 'credits' must be a non-zero integer") }
-        guard abs(data.credits) <= 1_000_000_000_000 else { throw APIError.unprocessable("Field 'credits' must be at most 1000000000000 in size") }
+        guard (-CreditLimits.maximumChange...CreditLimits.maximumChange).contains(data.credits) else {
+            throw APIError.unprocessable("Field 'credits' must be between -\(CreditLimits.maximumChange) and \(CreditLimits.maximumChange)")
+        }
         try Validate.name(data.reason, field: "reason", max: 500)
         let entry = try await credits.adjust(teamID: id, credits: data.credits, reason: data.reason)
         return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
@@ -128,7 +132,7 @@ struct CreditController {
         let query = try ListQuery(request)
         _ = try await credits.balance(teamID: id)  // 404 for an unknown team rather than an empty list
         let page = try await credits.transactions(teamID: id, limit: query.limit, after: query.position)
-        return TransactionsResponse(transactions: page.items.map(TransactionResponse.init), next_cursor: page.nextCursor)
+        return TransactionsResponse(transactions: page.items.map(TransactionResponse.init), next_cursor: Nullable(page.nextCursor))
     }
 
     static func balanceResponse(_ id: String, _ balance: CreditBalance, _ billing: BillingSettings) -> BalanceResponse {

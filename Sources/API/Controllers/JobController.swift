@@ -99,7 +99,7 @@ struct JobController {
         let query = try ListQuery(request)
         let status = try Self.status(request)
         let page = try await jobs.list(teamID: teamID, status: status, limit: query.limit, after: query.position)
-        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: page.nextCursor)
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
     }
 
     // MARK: - Shared by the admin routes

@@ -27,8 +27,9 @@ struct ModelGroupController {
         var models: [ModelBody]
 
         init(from decoder: any Decoder) throws {
-            if let array = try? decoder.singleValueContainer().decode([ModelBody].self) {
-                models = array
+            // A bare array is decoded as such, so its errors name the element and field.
+            if (try? decoder.unkeyedContainer()) != nil {
+                models = try decoder.singleValueContainer().decode([ModelBody].self)
                 return
             }
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -64,7 +65,7 @@ struct ModelGroupController {
 
     struct ListResponse: ResponseEncodable {
         var model_groups: [GroupResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     struct DeletedResponse: ResponseEncodable {

@@ -32,7 +32,7 @@ struct OrganizationController {
 
     struct ListResponse: ResponseEncodable {
         var organizations: [OrganizationResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -54,7 +54,7 @@ struct OrganizationController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
         let query = try ListQuery(request)
         let page = try await organizations.list(limit: query.limit, after: query.position)
-        return ListResponse(organizations: page.items.map(OrganizationResponse.init), next_cursor: page.nextCursor)
+        return ListResponse(organizations: page.items.map(OrganizationResponse.init), next_cursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
@@ -66,7 +66,7 @@ struct OrganizationController {
         _ = try await organizations.get(id)
         let query = try ListQuery(request)
         let page = try await teams.list(organizationID: id, limit: query.limit, after: query.position)
-        return TeamController.ListResponse(teams: page.items.map { TeamController.TeamResponse($0) }, next_cursor: page.nextCursor)
+        return TeamController.ListResponse(teams: page.items.map { TeamController.TeamResponse($0) }, next_cursor: Nullable(page.nextCursor))
     }
 
     @Sendable func organizationUsage(_ request: Request, context: AppRequestContext) async throws -> UsageReport {

@@ -72,7 +72,7 @@ struct ProviderController {
 
     struct ListResponse: ResponseEncodable {
         var providers: [ProviderResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     struct DeletedResponse: ResponseEncodable {

@@ -73,7 +73,7 @@ struct TeamController {
 
     struct ListResponse: ResponseEncodable {
         var teams: [TeamResponse]
-        var next_cursor: String?
+        var next_cursor: Nullable<String>
     }
 
     struct RotateResponse: ResponseEncodable {
@@ -120,8 +120,8 @@ struct TeamController {
         try Validate.identifier(body.team_id, field: "team_id")
         try Validate.optionalName(body.team_alias, field: "team_alias")
         try Validate.metadata(body.metadata)
-        guard body.credits_allocated >= 0 else {
-            throw APIError.unprocessable("Field 'credits_allocated' must be an integer >= 0")
+        guard (0...CreditLimits.maximumChange).contains(body.credits_allocated) else {
+            throw APIError.unprocessable("Field 'credits_allocated' must be an integer from 0 to \(CreditLimits.maximumChange)")
         }
         for (index, group) in body.model_groups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
@@ -140,7 +140,7 @@ struct TeamController {
         let query = try ListQuery(request)
         let organization = request.uri.queryParameters["organization_id"].map(String.init)
         let page = try await teams.list(organizationID: organization, limit: query.limit, after: query.position)
-        return ListResponse(teams: page.items.map { TeamResponse($0) }, next_cursor: page.nextCursor)
+        return ListResponse(teams: page.items.map { TeamResponse($0) }, next_cursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
@@ -232,8 +232,9 @@ struct TeamController {
             billing.tokensPerCredit = tokensPerCredit
         }
         if let creditsPerDollar {
-            guard creditsPerDollar > 0 && creditsPerDollar <= 1_000_000 else {
-                throw .unprocessable("Field 'credits_per_dollar' must be a number > 0 and <= 1000000")
+            // The column keeps six decimal places: anything smaller would be stored as 0.
+            guard creditsPerDollar >= Decimal(sign: .plus, exponent: -6, significand: 1) && creditsPerDollar <= 1_000_000 else {
+                throw .unprocessable("Field 'credits_per_dollar' must be a number from 0.000001 to 1000000")
             }
             billing.creditsPerDollar = creditsPerDollar
         }

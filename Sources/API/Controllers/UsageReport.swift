@@ -14,12 +14,17 @@ struct UsagePeriod {
         }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = raw.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         let invalid = APIError.unprocessable("Query parameter 'period' must be YYYY-MM or YYYY-MM-DD")
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }), raw.split(separator: "-")[0].count == 4 else { throw invalid }
-        let year = parts[0]!, month = parts[1]!
+        // Exactly four, two (and two) digits: 2026-11 or 2026-11-26.
+        let digits = raw.utf8.map { $0 >= 48 && $0 <= 57 }
+        let shape = raw.utf8.count == 7 || raw.utf8.count == 10
+        guard shape, raw.utf8.enumerated().allSatisfy({ i, byte in (i == 4 || i == 7) ? byte == UInt8(ascii: "-") : digits[i] }) else {
+            throw invalid
+        }
+        let parts = raw.split(separator: "-").map { Int($0)! }
+        let year = parts[0], month = parts[1]
         guard (1...12).contains(month), (1970...9999).contains(year) else { throw invalid }
-        var components = DateComponents(year: year, month: month, day: parts.count == 3 ? parts[2]! : 1)
+        var components = DateComponents(year: year, month: month, day: parts.count == 3 ? parts[2] : 1)
         guard let start = calendar.date(from: components), calendar.component(.day, from: start) == components.day,
             calendar.component(.month, from: start) == month
         else { throw invalid }

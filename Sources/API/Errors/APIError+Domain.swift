@@ -17,6 +17,8 @@ extension APIError {
         case .balanceWouldGoNegative(let remaining, let change):
             self = .conflict("Adjustment of \(change) credits would take the balance below zero (\(remaining) remaining)")
         case .insufficientCredits(let remaining, let needed): self = .insufficientCredits(remaining: remaining, needed: needed)
+        case .balanceLimitExceeded:
+            self = .unprocessable("The balance would exceed the maximum of \(CreditLimits.maximumBalance) credits")
         case .idempotencyKeyReused: self = .conflict("Idempotency-Key reused with a different request")
         }
     }

@@ -57,7 +57,7 @@ struct JobResponse: ResponseEncodable {
 
 struct JobListResponse: ResponseEncodable {
     var jobs: [JobResponse]
-    var next_cursor: String?
+    var next_cursor: Nullable<String>
 }
 
 struct CallResponse: Encodable {

@@ -29,6 +29,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .commitOutcomeUnknown:
                 logger?.error("commit outcome unknown", metadata: ["error": "\(error)"])
                 return .serviceUnavailable("The outcome of the request is unknown; retry with the same Idempotency-Key")
+            case .invalidParameter:
+                return .unprocessable("Text fields must not contain NUL characters (\\u0000)")
             case .connectFailed, .connectionLost, .shutdown:
                 logger?.error("database unavailable", metadata: ["error": "\(error)"])
                 return .serviceUnavailable("The database is not available; retry later")

@@ -14,6 +14,8 @@ public enum DomainError: Error, Sendable, Equatable {
     /// An adjustment that would take the balance below zero.
     case balanceWouldGoNegative(remaining: Int, change: Int)
     case insufficientCredits(remaining: Int, needed: Int)
+    /// A change that would take a balance above ``CreditLimits/maximumBalance``.
+    case balanceLimitExceeded
     /// The same `Idempotency-Key` with a different request.
     case idempotencyKeyReused
 }

@@ -47,6 +47,14 @@ public struct BillingSettings: Sendable, Hashable, Codable {
     }
 }
 
+/// Bounds that keep every balance computation far from integer overflow.
+public enum CreditLimits {
+    /// The most one allocation, addition or adjustment may move.
+    public static let maximumChange = 1_000_000_000_000
+    /// The most a balance may hold (also a constraint in the database).
+    public static let maximumBalance = 1_000_000_000_000_000
+}
+
 /// A team's balance. `remaining = allocated - used - reserved`, never below zero.
 public struct CreditBalance: Sendable, Hashable, Codable {
     public var allocated: Int

@@ -35,6 +35,16 @@ public enum PostgresBind: Sendable, Hashable {
         }
     }
 
+    /// PostgreSQL's text and JSON cannot hold NUL; libpq would cut a text value at the first one.
+    var containsNUL: Bool {
+        switch self {
+        case .text(let s): return s.utf8.contains(0)
+        case .json(let s): return s.utf8.contains(0) || s.contains("\\u0000")
+        case .textArray(let values): return values.contains { $0?.utf8.contains(0) ?? false }
+        default: return false
+        }
+    }
+
     /// The value as it goes on the wire (nil for NULL), and whether that is binary.
     var wire: (bytes: [UInt8]?, binary: Bool) {
         switch self {

@@ -83,6 +83,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with bound parameters (prepared once per connection, then executed).
     func query(_ sql: String, _ binds: [PostgresBind]) throws(PostgresError) -> PostgresRows {
         thread.assertCurrent()
+        if binds.contains(where: \.containsNUL) { throw .invalidParameter("text must not contain NUL characters") }
         try connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
         let wire = binds.map(\.wire)

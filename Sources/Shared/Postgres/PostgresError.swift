@@ -12,6 +12,9 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     case commitOutcomeUnknown(String)
     /// A column's value could not be decoded as the requested type.
     case decoding(column: String, type: String, value: String?)
+    /// A parameter PostgreSQL cannot store: text or JSON with a NUL character (refused here rather
+    /// than silently truncated by libpq's C strings).
+    case invalidParameter(String)
     /// A column the caller asked for is not in the result.
     case missingColumn(String)
     /// The pool was shut down.
@@ -30,6 +33,15 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     public var sqlState: String? {
         if case .server(let state, _, _) = self { return state }
         return nil
+    }
+
+    /// Errors that one statement's content caused (as opposed to the connection): in a grouped
+    /// batch, the signal to retry each member alone.
+    public var isStatementError: Bool {
+        switch self {
+        case .server, .invalidParameter: return true
+        default: return false
+        }
     }
 
     /// Errors after which running the whole transaction again is safe and may succeed.
@@ -53,6 +65,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         case .commitOutcomeUnknown(let message): return "PostgreSQL commit outcome unknown: \(message)"
         case .decoding(let column, let type, let value):
             return "cannot decode column '\(column)' as \(type) from \(value.map { "'\($0)'" } ?? "NULL")"
+        case .invalidParameter(let reason): return "invalid parameter: \(reason)"
         case .missingColumn(let column): return "no column '\(column)' in the result"
         case .shutdown: return "PostgreSQL pool is shut down"
         }

@@ -42,6 +42,8 @@ public struct PostgresCreditStore: CreditStore {
             )
             guard let row = rows.first else { throw DomainError.teamNotFound(teamID) }
             return try Self.decode(row)
+        } catch let error as PostgresError where error.sqlState == PostgresError.Code.checkViolation {
+            throw DomainError.balanceLimitExceeded
         } catch let error as PostgresError where error.sqlState == PostgresError.Code.uniqueViolation && idempotencyKey != nil {
             // The key was used before (possibly by a concurrent twin of this request).
             let rows = try await postgres.query(
@@ -71,10 +73,14 @@ public struct PostgresCreditStore: CreditStore {
             guard remaining + credits >= 0 else {
                 throw DomainError.balanceWouldGoNegative(remaining: remaining, change: credits)
             }
-            try await tx.query(
-                "UPDATE credit_accounts SET credits_allocated = credits_allocated + $2, updated_at = now() WHERE team_id = $1",
-                [.text(teamID), .int(credits)]
-            )
+            do {
+                try await tx.query(
+                    "UPDATE credit_accounts SET credits_allocated = credits_allocated + $2, updated_at = now() WHERE team_id = $1",
+                    [.text(teamID), .int(credits)]
+                )
+            } catch let error as PostgresError where error.sqlState == PostgresError.Code.checkViolation {
+                throw DomainError.balanceLimitExceeded
+            }
             let rows = try await tx.query(
                 """
                 INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason)

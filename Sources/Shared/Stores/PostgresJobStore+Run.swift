@@ -73,7 +73,7 @@ extension PostgresJobStore {
         guard !settlements.isEmpty else { return [] }
         do {
             return try await settleBatch(settlements)
-        } catch let error as PostgresError where settlements.count > 1 && error.sqlState != nil {
+        } catch let error as PostgresError where settlements.count > 1 && error.isStatementError {
             // Something one settlement carries broke the batch: settle each alone.
             var results: [SettleResult] = []
             for settlement in settlements {

@@ -9,7 +9,7 @@ extension PostgresJobStore {
         guard !submissions.isEmpty else { return [] }
         do {
             return try await submitBatch(submissions).map { .success($0) }
-        } catch let error as PostgresError where submissions.count > 1 && error.sqlState != nil {
+        } catch let error as PostgresError where submissions.count > 1 && error.isStatementError {
             var results: [Result<SubmitOutcome, any Error>] = []
             for submission in submissions {
                 do {

@@ -90,6 +90,9 @@ struct WorkerService: Service {
             group.cancelAll()
         }
         try? await registry.leave(workerID)
-        logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
+        // The Redis layer counts its own round trips (SYSTEM.md's bar: ≤ 3 per single-call job).
+        logger.info("worker stopped", metadata: [
+            "worker_id": "\(workerID)", "jobs_run": "\(inFlight.started)", "redis_round_trips": "\(redis.roundTripCount)",
+        ])
     }
 }

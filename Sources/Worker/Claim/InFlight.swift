@@ -16,6 +16,7 @@ final class InFlight: Sendable {
         var entries: [UUID: Entry] = [:]
         var slotWaiters: [CheckedContinuation<Void, Never>] = []
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+        var started = 0
     }
 
     let capacity: Int
@@ -28,6 +29,8 @@ final class InFlight: Sendable {
     var count: Int { state.withLock { $0.entries.count } }
     var free: Int { max(0, capacity - count) }
     var claims: [Claim] { state.withLock { $0.entries.values.map(\.claim) } }
+    /// Jobs started since the worker began.
+    var started: Int { state.withLock { $0.started } }
 
     /// Waits until a slot is free (returns at once if one is, or if the task is cancelled).
     func waitForSlot() async {
@@ -52,7 +55,10 @@ final class InFlight: Sendable {
 
     /// Runs `work` for a claimed job in a task of its own, tracked until it ends.
     func start(_ claim: Claim, _ work: @escaping @Sendable () async -> Void) {
-        state.withLock { $0.entries[claim.jobID] = Entry(claim: claim) }
+        state.withLock { state in
+            state.entries[claim.jobID] = Entry(claim: claim)
+            state.started += 1
+        }
         let task = Task {
             await work()
             self.finish(claim.jobID)

@@ -15,10 +15,17 @@ enum LedgerWriter {
         var charge = 0
     }
 
-    static func apply(_ moves: [Move], _ session: PostgresSession) async throws {
+    /// - Parameter locked: the remaining balances of the accounts, when the caller already locked
+    ///   them in this transaction (saves a round trip); otherwise they are locked here.
+    static func apply(_ moves: [Move], _ session: PostgresSession, locked: [String: Int]? = nil) async throws {
         let moves = moves.filter { $0.reserve > 0 || $0.release > 0 || $0.charge > 0 }
         guard !moves.isEmpty else { return }
-        var remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
+        var remaining: [String: Int]
+        if let locked {
+            remaining = locked
+        } else {
+            remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
+        }
 
         var ids: [String?] = [], teams: [String?] = [], types: [String?] = [], amounts: [String?] = []
         var afters: [String?] = [], jobs: [String?] = [], numbers: [String?] = []

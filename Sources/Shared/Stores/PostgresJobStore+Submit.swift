@@ -56,6 +56,8 @@ extension PostgresJobStore {
                 )
             }
 
+            let lockedRemaining = remaining
+
             // 2. Earlier jobs under the same Idempotency-Keys (the lock above orders us after any
             //    concurrent submitter of the same team).
             let keyed = submissions.filter { $0.idempotencyKey != nil }
@@ -161,7 +163,7 @@ extension PostgresJobStore {
                 for row in rows { createdAt[try row.decode("job_id")] = try row.decode("created_at") }
                 try await LedgerWriter.apply(
                     accepted.map { LedgerWriter.Move(teamID: $0.submission.teamID, jobID: $0.submission.jobID, reservationNumber: 1, reserve: $0.reserve) },
-                    tx
+                    tx, locked: lockedRemaining
                 )
                 for entry in accepted {
                     let status: JobStatus = entry.submission.modelGroup == nil ? .pending : .queued

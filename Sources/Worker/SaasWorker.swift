@@ -62,11 +62,14 @@ struct SaasWorker: AsyncParsableCommand {
         let runner = JobRunner(
             upstreams: [.openai: OpenAIUpstream(client: client)],
             routing: routing,
+            jobs: jobs,
             policy: .init(
                 maxAttempts: configuration.maxAttempts,
                 retryBase: .milliseconds(Int64(configuration.retryBaseSeconds * 1000)),
                 retryCap: .milliseconds(Int64(configuration.retryCapSeconds * 1000)),
-                defaultMaxTokens: configuration.defaultMaxTokens
+                defaultMaxTokens: configuration.defaultMaxTokens,
+                defaultContextTokens: configuration.defaultContextTokens,
+                documentConcurrency: configuration.documentConcurrency
             ),
             logger: logger
         )

@@ -31,7 +31,7 @@ enum Fixture {
     /// Creates an organization, a provider on `mock`, a model group and a team with `credits`.
     static func team(
         _ client: any TestClientProtocol, mock: MockUpstream, credits: Int = 1000, budgetMode: String = "job_based",
-        extraTeamFields: String = "", prices: (Double, Double) = (1.5, 2)
+        extraTeamFields: String = "", prices: (Double, Double) = (1.5, 2), contextTokens: Int? = nil
     ) async throws -> TestTeam {
         let org = unique("org"), provider = unique("prov"), group = unique("grp"), team = unique("team")
         var (status, _) = try await adminCall(client, .post, "/api/organizations/create", #"{"organization_id":"\#(org)","name":"E2E"}"#)
@@ -40,7 +40,7 @@ enum Fixture {
             #"{"name":"\#(provider)","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"sk-mock-provider-key","timeout_seconds":30}"#)
         #expect(status == .ok)
         (status, _) = try await adminCall(client, .post, "/api/model-groups/create",
-            #"{"group_name":"\#(group)","models":[{"model_name":"mock-model","provider":"\#(provider)","priority":0,"input_price_per_million":\#(prices.0),"output_price_per_million":\#(prices.1)}]}"#)
+            #"{"group_name":"\#(group)","models":[{"model_name":"mock-model","provider":"\#(provider)","priority":0,"input_price_per_million":\#(prices.0),"output_price_per_million":\#(prices.1)\#(contextTokens.map { ",\"context_tokens\":\($0)" } ?? "")}]}"#)
         #expect(status == .ok)
         let (created, body) = try await adminCall(client, .post, "/api/teams/create",
             #"{"organization_id":"\#(org)","team_id":"\#(team)","model_groups":["\#(group)"],"credits_allocated":\#(credits),"budget_mode":"\#(budgetMode)"\#(extraTeamFields)}"#)

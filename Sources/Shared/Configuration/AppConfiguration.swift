@@ -45,6 +45,8 @@ public struct AppConfiguration: Sendable {
     public var defaultMaxTokens: Int
     /// The context budget of a model entry without `context_tokens`.
     public var defaultContextTokens: Int
+    /// Chunk calls of one document run at once.
+    public var documentConcurrency: Int
 
     public var postgres: PostgresConfiguration {
         PostgresConfiguration(url: databaseURL, poolSize: databasePoolSize)
@@ -96,6 +98,7 @@ public struct AppConfiguration: Sendable {
         retryCapSeconds = try values.double("RETRY_CAP_SECONDS", default: 60, range: 0.001...86_400)
         defaultMaxTokens = try values.int("DEFAULT_MAX_TOKENS", default: 1024, range: 1...1_000_000)
         defaultContextTokens = try values.int("DEFAULT_CONTEXT_TOKENS", default: 8192, range: 256...10_000_000)
+        documentConcurrency = try values.int("DOCUMENT_CONCURRENCY", default: 8, range: 1...256)
 
         let masterKey = values.optionalString("MASTER_KEY")
         if environment == .production {

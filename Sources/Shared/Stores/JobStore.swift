@@ -58,8 +58,31 @@ public struct ClaimedJob: Sendable {
     public var work: JobWork
     public var billing: BillingSettings
     public var creditsReserved: Int
+    public var reservationNumber: Int
     public var attempts: Int
     public var expiresAt: Date
+}
+
+/// A finished step of a document job, kept so that a redelivery resumes from it.
+public struct JobStep: Sendable, Hashable {
+    public enum Kind: String, Sendable {
+        case chunk, reduce
+    }
+
+    public var kind: Kind
+    public var level: Int
+    public var index: Int
+    public var content: String
+    /// The call that produced it, with its usage and cost.
+    public var call: JobCall
+
+    public init(kind: Kind, level: Int, index: Int, content: String, call: JobCall) {
+        self.kind = kind
+        self.level = level
+        self.index = index
+        self.content = content
+        self.call = call
+    }
 }
 
 /// How one delivery of a job ended, for ``JobStore/settle(_:)``.
@@ -78,12 +101,15 @@ public struct Settlement: Sendable {
     public var calls: [JobCall]
     /// Whether this delivery reached the upstream (counted in `attempts`).
     public var reachedUpstream: Bool
+    /// Calls to add to the job's progress (`calls_done`); document steps count as they finish.
+    public var progress: Int
 
-    public init(claim: Claim, outcome: Outcome, calls: [JobCall], reachedUpstream: Bool) {
+    public init(claim: Claim, outcome: Outcome, calls: [JobCall], reachedUpstream: Bool, progress: Int? = nil) {
         self.claim = claim
         self.outcome = outcome
         self.calls = calls
         self.reachedUpstream = reachedUpstream
+        self.progress = progress ?? calls.count
     }
 }
 
@@ -135,6 +161,11 @@ public protocol JobStore: Sendable {
     /// Extends the leases of jobs a worker still runs; returns the jobs it should stop
     /// (cancelling, or no longer its delivery).
     func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID>
+    /// The finished steps of a document job's current reservation.
+    func steps(_ jobID: UUID, reservationNumber: Int) async throws -> [JobStep]
+    /// Keeps a finished step and its call, and counts it in the job's progress — if `claim` still
+    /// holds the job (a stale delivery's call is recorded, its step is not).
+    func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws
     func get(_ jobID: UUID) async throws -> Job?
     func list(teamID: String?, status: JobStatus?, limit: Int, after cursor: String?) async throws -> Page<Job>
     func calls(_ jobID: UUID) async throws -> [JobCall]

@@ -15,7 +15,7 @@ extension PostgresJobStore {
                 WHERE j.job_id = c.job_id AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
                   AND t.team_id = j.team_id AND t.status = 'active'
                 RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
-                          j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token
+                          j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
                 """,
                 [.textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
                  .double(Double(lease.milliseconds) / 1000), .text(workerID)]
@@ -34,6 +34,7 @@ extension PostgresJobStore {
                         creditsPerDollar: try row.decode("credits_per_dollar")
                     ),
                     creditsReserved: try row.decode("credits_reserved"),
+                    reservationNumber: try row.decode("reservation_number"),
                     attempts: try row.decode("attempts"),
                     expiresAt: try row.decode("expires_at")
                 ))
@@ -112,7 +113,7 @@ extension PostgresJobStore {
                 var counts = settlement.reachedUpstream
                 if case .retry(_, let countsAttempt, _) = settlement.outcome { counts = counts && countsAttempt }
                 attemptIncrement.append(counts ? "1" : "0")
-                calls.append(String(settlement.calls.count))
+                calls.append(String(settlement.progress))
             }
             let rows = try await tx.query(
                 """
@@ -190,7 +191,7 @@ extension PostgresJobStore {
                                  $7::text[], $8::text[]::int[], $9::text[]::int[], $10::text[], $11::text[], $12::text[],
                                  $13::text[]::bigint[], $14::text[]::bigint[], $15::text[]::numeric[], $16::text[]::int[],
                                  $17::text[]::boolean[], $18::text[]::timestamptz[])
-            ON CONFLICT (call_id) DO NOTHING
+            ON CONFLICT (call_id) DO UPDATE SET billed = job_calls.billed OR EXCLUDED.billed
             """,
             [column { $0.callID.lowercasedString }, column { $0.jobID.lowercasedString }, .textArray(calls.map { $0.1.lowercasedString }),
              column { $0.step }, column { String($0.stepIndex) }, column { $0.model }, column { $0.provider }, column { String($0.attempt) },

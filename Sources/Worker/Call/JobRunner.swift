@@ -2,20 +2,32 @@ import Foundation
 import Logging
 import Shared
 
-/// Runs one delivery of a job: builds the upstream request, tries the group's models in priority
-/// order, and turns what happened into a ``Settlement`` — completed with its charge, failed, or
-/// back to the queue after a delay. It never sleeps for a retry: a job waiting for a retry is
-/// scheduled in the queue and holds no worker slot.
+/// Call: runs one delivery of a job. It tries the group's models in priority order (the rest are
+/// fallbacks), runs a chat job as one call and a document as chunk calls plus reduce calls, and
+/// turns what happened into a ``Settlement`` — completed with its charge, failed, or back to the
+/// queue after a delay. It never sleeps for a retry: a job waiting for a retry is scheduled in the
+/// queue and holds no worker slot.
 struct JobRunner: Sendable {
     struct Policy: Sendable {
         var maxAttempts: Int
         var retryBase: Duration
         var retryCap: Duration
         var defaultMaxTokens: Int
+        var defaultContextTokens: Int
+        var documentConcurrency: Int
+    }
+
+    /// What one model made of the job.
+    enum Attempt: Sendable {
+        /// Settle with this outcome.
+        case settle(Settlement.Outcome, progress: Int?)
+        /// This model cannot do it (bad key, quota, context too long, attempts used up): try the next.
+        case nextModel(UpstreamFailure)
     }
 
     let upstreams: [ProviderKind: any Upstream]
     let routing: Routing
+    let jobs: any JobStore
     let policy: Policy
     let logger: Logger
 
@@ -35,64 +47,72 @@ struct JobRunner: Sendable {
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
         for model in group.models {
-            let endpoint: UpstreamEndpoint
-            do {
-                endpoint = try await routing.endpoint(model.provider)
-            } catch {
-                logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)", "error": "\(error)"])
+            guard let endpoint = try? await routing.endpoint(model.provider), let upstream = upstreams[endpoint.kind] else {
+                logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
                 continue
             }
-            guard let upstream = upstreams[endpoint.kind] else { continue }
-            let request = makeRequest(job.work, model: model)
-            let started = ContinuousClock.now
-            do {
-                let response = try await upstream.complete(request, at: endpoint)
-                let cost = model.cost(promptTokens: response.usage.promptTokens, completionTokens: response.usage.completionTokens)
-                calls.append(call(job, model, attempt, started, status: response.statusCode, failure: nil, usage: response.usage, cost: cost, requestID: response.requestID))
-                var result: [String: JSONValue] = [
-                    "content": response.content.map(JSONValue.string) ?? .null,
-                    "finish_reason": response.finishReason.map(JSONValue.string) ?? .null,
-                ]
-                if let toolCalls = response.toolCalls { result["tool_calls"] = toolCalls }
-                let charge = Billing.charge(tokens: response.usage.totalTokens, costUSD: cost, job.billing)
-                return Settlement(
-                    claim: job.claim, outcome: .completed(result: .object(result), usage: response.usage, costUSD: cost, charge: charge),
-                    calls: calls, reachedUpstream: true
-                )
-            } catch {
-                calls.append(call(job, model, attempt, started, status: error.statusCode, failure: error, usage: .zero, cost: 0, requestID: error.requestID))
-                if Task.isCancelled {
-                    // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
-                    return Settlement(claim: job.claim, outcome: .retry(delay: .zero, countsAttempt: false, message: nil), calls: calls, reachedUpstream: true)
-                }
-                lastFailure = error
-                switch error.kind {
-                case .contextTooLong, .badCredentials, .quotaExhausted:
-                    logger.warning("falling back to the next model", metadata: ["job_id": "\(job.claim.jobID)", "provider": "\(model.provider)", "reason": "\(error.kind.rawValue)"])
-                    continue
-                case .rateLimited:
-                    return Settlement(
-                        claim: job.claim, outcome: .retry(delay: error.retryAfter ?? backoff(attempt), countsAttempt: false, message: error.message),
-                        calls: calls, reachedUpstream: true
-                    )
-                case .transient:
-                    if attempt < policy.maxAttempts {
-                        return Settlement(
-                            claim: job.claim, outcome: .retry(delay: error.retryAfter ?? backoff(attempt), countsAttempt: true, message: error.message),
-                            calls: calls, reachedUpstream: true
-                        )
-                    }
-                    continue
-                case .invalidRequest:
-                    return Settlement(claim: job.claim, outcome: .failed(code: .invalidRequest, message: error.message), calls: calls, reachedUpstream: true)
-                }
+            let context = StepContext(job: job, model: model, endpoint: endpoint, upstream: upstream, attempt: attempt, runner: self)
+            let (outcome, modelCalls): (Attempt, [JobCall])
+            if let document = job.work.document, let plan = documentPlan(job.work, document: document, model: model), plan.calls > 1 {
+                (outcome, modelCalls) = await DocumentRunner(context: context, plan: plan, concurrency: policy.documentConcurrency).run(document)
+            } else {
+                (outcome, modelCalls) = await single(context)
+            }
+            calls += modelCalls
+            if Task.isCancelled {
+                // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
+                return Settlement(claim: job.claim, outcome: .retry(delay: .zero, countsAttempt: false, message: nil),
+                                  calls: calls, reachedUpstream: !calls.isEmpty, progress: 0)
+            }
+            switch outcome {
+            case .settle(let settled, let progress):
+                return Settlement(claim: job.claim, outcome: settled, calls: calls, reachedUpstream: !calls.isEmpty, progress: progress)
+            case .nextModel(let failure):
+                logger.warning("falling back to the next model", metadata: [
+                    "job_id": "\(job.claim.jobID)", "provider": "\(model.provider)", "reason": "\(failure.kind.rawValue)",
+                ])
+                lastFailure = failure
             }
         }
         let code: JobErrorCode = lastFailure?.kind == .contextTooLong ? .contextTooLong : .upstreamError
         return Settlement(
             claim: job.claim, outcome: .failed(code: code, message: lastFailure?.message ?? "no model of the group could be called"),
-            calls: calls, reachedUpstream: !calls.isEmpty
+            calls: calls, reachedUpstream: !calls.isEmpty, progress: calls.filter { $0.error == nil }.count
         )
+    }
+
+    /// A chat job, or a document that fits one call.
+    private func single(_ context: StepContext) async -> (Attempt, [JobCall]) {
+        let request = makeRequest(context.job.work, model: context.model)
+        let (result, call) = await context.call(request, step: "single", index: 0)
+        switch result {
+        case .success(let response):
+            let cost = call.costUSD
+            var body: [String: JSONValue] = [
+                "content": response.content.map(JSONValue.string) ?? .null,
+                "finish_reason": response.finishReason.map(JSONValue.string) ?? .null,
+            ]
+            if let toolCalls = response.toolCalls { body["tool_calls"] = toolCalls }
+            let charge = Billing.charge(tokens: response.usage.totalTokens, costUSD: cost, context.job.billing)
+            return (.settle(.completed(result: .object(body), usage: response.usage, costUSD: cost, charge: charge), progress: nil), [call])
+        case .failure(let failure):
+            return (decide(failure, attempt: context.attempt), [call])
+        }
+    }
+
+    /// What a failed call means for the job (SYSTEM.md, guarantee 7).
+    func decide(_ failure: UpstreamFailure, attempt: Int) -> Attempt {
+        switch failure.kind {
+        case .contextTooLong, .badCredentials, .quotaExhausted:
+            return .nextModel(failure)
+        case .rateLimited:
+            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: false, message: failure.message), progress: nil)
+        case .transient:
+            guard attempt < policy.maxAttempts else { return .nextModel(failure) }
+            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: true, message: failure.message), progress: nil)
+        case .invalidRequest:
+            return .settle(.failed(code: .invalidRequest, message: failure.message), progress: nil)
+        }
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))].
@@ -102,29 +122,63 @@ struct JobRunner: Sendable {
         return .milliseconds(Int64(Double.random(in: 0...max(1, ceiling))))
     }
 
-    func makeRequest(_ work: JobWork, model: ModelEntry) -> UpstreamRequest {
-        var messages = work.messages ?? []
-        if let document = work.document {
+    func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan? {
+        DocumentPlan(
+            documentTokens: Billing.estimateTokens(document), instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
+            contextTokens: model.contextTokens ?? policy.defaultContextTokens, maxTokens: work.maxTokens ?? policy.defaultMaxTokens
+        )
+    }
+
+    func makeRequest(_ work: JobWork, model: ModelEntry, messages override: [JSONValue]? = nil) -> UpstreamRequest {
+        var messages = override ?? work.messages ?? []
+        if override == nil, let document = work.document {
             messages = [
-                .object(["role": .string("system"), "content": .string(work.instructions ?? "Analyse the document.")]),
+                .object(["role": .string("system"), "content": .string(work.instructions ?? DocumentRunner.defaultInstructions)]),
                 .object(["role": .string("user"), "content": .string(document)]),
             ]
         }
         return UpstreamRequest(
             model: model.modelName, messages: messages, maxTokens: work.maxTokens ?? policy.defaultMaxTokens,
-            temperature: work.temperature, topP: work.topP, stop: work.stop, tools: work.tools, toolChoice: work.toolChoice,
-            responseFormat: work.responseFormat
+            temperature: work.temperature, topP: work.topP, stop: work.stop, tools: override == nil ? work.tools : nil,
+            toolChoice: override == nil ? work.toolChoice : nil, responseFormat: work.responseFormat
         )
     }
+}
 
-    private func call(
-        _ job: ClaimedJob, _ model: ModelEntry, _ attempt: Int, _ started: ContinuousClock.Instant, status: Int?,
-        failure: UpstreamFailure?, usage: TokenUsage, cost: Decimal, requestID: String?
-    ) -> JobCall {
-        JobCall(
-            jobID: job.claim.jobID, model: model.modelName, provider: model.provider, attempt: attempt, statusCode: status,
-            errorClass: failure?.kind.rawValue, error: failure?.message, upstreamRequestID: requestID, usage: usage, costUSD: cost,
+/// One model's attempt at one job: makes calls and records each as a ``JobCall``.
+struct StepContext: Sendable {
+    let job: ClaimedJob
+    let model: ModelEntry
+    let endpoint: UpstreamEndpoint
+    let upstream: any Upstream
+    let attempt: Int
+    let runner: JobRunner
+
+    func call(_ request: UpstreamRequest, step: String, index: Int) async -> (Result<UpstreamResponse, UpstreamFailure>, JobCall) {
+        let started = ContinuousClock.now
+        let result: Result<UpstreamResponse, UpstreamFailure>
+        do {
+            result = .success(try await upstream.complete(request, at: endpoint))
+        } catch {
+            result = .failure(error)
+        }
+        var call = JobCall(
+            jobID: job.claim.jobID, step: step, stepIndex: index, model: model.modelName, provider: model.provider, attempt: attempt,
+            statusCode: nil, errorClass: nil, error: nil, upstreamRequestID: nil, usage: .zero, costUSD: 0,
             latencyMS: (ContinuousClock.now - started).milliseconds
         )
+        switch result {
+        case .success(let response):
+            call.statusCode = response.statusCode
+            call.upstreamRequestID = response.requestID
+            call.usage = response.usage
+            call.costUSD = model.cost(promptTokens: response.usage.promptTokens, completionTokens: response.usage.completionTokens)
+        case .failure(let failure):
+            call.statusCode = failure.statusCode
+            call.upstreamRequestID = failure.requestID
+            call.errorClass = failure.kind.rawValue
+            call.error = failure.message
+        }
+        return (result, call)
     }
 }

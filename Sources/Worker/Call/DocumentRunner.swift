@@ -1,0 +1,200 @@
+import Foundation
+import Shared
+
+/// A `document_analysis` job too long for one call: map calls over chunks (concurrently, bounded),
+/// then reduce calls that combine the partial analyses under the same instructions — several
+/// levels when the partials do not fit one call. Each finished step is kept in PostgreSQL as it
+/// finishes, so a redelivered job resumes where it stopped and a failure of one chunk never runs
+/// its finished siblings again.
+struct DocumentRunner: Sendable {
+    static let defaultInstructions = "Analyse the document: summarise its content and key points."
+
+    let context: StepContext
+    let plan: DocumentPlan
+    let concurrency: Int
+
+    private var job: ClaimedJob { context.job }
+    private var runner: JobRunner { context.runner }
+
+    private struct Spec: Sendable {
+        var kind: JobStep.Kind
+        var level: Int
+        var index: Int
+        var messages: [JSONValue]
+    }
+
+    private struct Done: Sendable {
+        var spec: Spec
+        var result: Result<(String, String?), UpstreamFailure>
+        var call: JobCall
+    }
+
+    func run(_ document: String) async -> (JobRunner.Attempt, [JobCall]) {
+        let stored: [JobStep]
+        do {
+            stored = try await runner.jobs.steps(job.claim.jobID, reservationNumber: job.reservationNumber)
+        } catch {
+            let failure = UpstreamFailure(kind: .transient, statusCode: nil, message: "cannot read the job's finished steps")
+            return (runner.decide(failure, attempt: context.attempt), [])
+        }
+        var finished: [String: JobStep] = [:]
+        for step in stored { finished[Self.key(step.kind, step.level, step.index)] = step }
+        var used: [JobStep] = []
+        var newCalls: [JobCall] = []
+
+        // Map: one call per chunk not finished before.
+        let chunks = Chunker.split(document, maxBytes: plan.chunkTokens * 4)
+        let instructions = job.work.instructions ?? Self.defaultInstructions
+        var partials: [Int: String] = [:]
+        var specs: [Spec] = []
+        for (index, chunk) in chunks.enumerated() {
+            if let step = finished[Self.key(.chunk, 0, index)] {
+                partials[index] = step.content
+                used.append(step)
+            } else {
+                specs.append(Spec(kind: .chunk, level: 0, index: index, messages: [
+                    Self.message("system", instructions),
+                    Self.message("user", "This is part \(index + 1) of \(chunks.count) of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\n\(chunk)"),
+                ]))
+            }
+        }
+        var failures: [(Int, UpstreamFailure)] = []
+        for done in await runAll(specs) {
+            newCalls.append(done.call)
+            switch done.result {
+            case .success(let (content, _)):
+                partials[done.spec.index] = content
+                used.append(JobStep(kind: .chunk, level: 0, index: done.spec.index, content: content, call: done.call))
+            case .failure(let failure):
+                failures.append((done.spec.index, failure))
+            }
+        }
+        if Task.isCancelled { return (.settle(.retry(delay: .zero, countsAttempt: false, message: nil), progress: 0), newCalls) }
+
+        var gaps: [Int] = []
+        if !failures.isEmpty {
+            // Transient trouble first: the job comes back later and keeps its finished chunks.
+            let retryable = failures.map(\.1).filter { $0.kind == .transient || $0.kind == .rateLimited }
+            if let worst = retryable.max(by: { ($0.retryAfter ?? .zero) < ($1.retryAfter ?? .zero) }) {
+                let attempt = runner.decide(retryable.contains { $0.kind == .transient } ? retryableTransient(worst) : worst, attempt: context.attempt)
+                return (attempt.withProgress(0), newCalls)
+            }
+            if let switchModel = failures.map(\.1).first(where: { [.badCredentials, .quotaExhausted].contains($0.kind) }) {
+                return (.nextModel(switchModel), newCalls)
+            }
+            guard job.work.allowPartial == true, !partials.isEmpty else {
+                let first = failures.map(\.1)[0]
+                let code: JobErrorCode = first.kind == .contextTooLong ? .contextTooLong : .invalidRequest
+                return (.settle(.failed(code: code, message: "part \(failures[0].0 + 1) of \(chunks.count) failed: \(first.message)"), progress: 0), newCalls)
+            }
+            gaps = failures.map(\.0).sorted()
+        }
+
+        // Reduce, level by level, until one analysis remains.
+        var inputs = partials.keys.sorted().map { (index: $0, text: partials[$0]!) }
+        var level = 0
+        var finishReason: String? = "stop"
+        let fanIn = max(2, plan.chunkTokens / max(1, job.work.maxTokens ?? runner.policy.defaultMaxTokens))
+        while level == 0 || inputs.count > 1 {
+            let groups = stride(from: 0, to: inputs.count, by: fanIn).map { Array(inputs[$0..<min($0 + fanIn, inputs.count)]) }
+            var outputs: [Int: String] = [:]
+            var reduceSpecs: [Spec] = []
+            for (index, group) in groups.enumerated() {
+                if let step = finished[Self.key(.reduce, level, index)] {
+                    outputs[index] = step.content
+                    used.append(step)
+                    continue
+                }
+                var text = "The document was analysed in \(chunks.count) parts. Combine these analyses into one answer to the instructions.\n"
+                if !gaps.isEmpty && level == 0 {
+                    text += "Parts \(gaps.map { String($0 + 1) }.joined(separator: ", ")) could not be analysed; say so in the answer.\n"
+                }
+                for input in group {
+                    text += level == 0 ? "\n[Part \(input.index + 1)]\n\(input.text)\n" : "\n[Combined analysis \(input.index + 1)]\n\(input.text)\n"
+                }
+                reduceSpecs.append(Spec(kind: .reduce, level: level, index: index, messages: [Self.message("system", instructions), Self.message("user", text)]))
+            }
+            for done in await runAll(reduceSpecs) {
+                newCalls.append(done.call)
+                switch done.result {
+                case .success(let (content, reason)):
+                    outputs[done.spec.index] = content
+                    finishReason = reason ?? finishReason
+                    used.append(JobStep(kind: .reduce, level: level, index: done.spec.index, content: content, call: done.call))
+                case .failure(let failure):
+                    if Task.isCancelled { return (.settle(.retry(delay: .zero, countsAttempt: false, message: nil), progress: 0), newCalls) }
+                    return (runner.decide(failure, attempt: context.attempt).withProgress(0), newCalls)
+                }
+            }
+            inputs = outputs.keys.sorted().map { (index: $0, text: outputs[$0]!) }
+            level += 1
+        }
+
+        let usage = used.reduce(TokenUsage.zero) { $0 + $1.call.usage }
+        let cost = used.reduce(Decimal(0)) { $0 + $1.call.costUSD }
+        var result: [String: JSONValue] = ["content": .string(inputs.first?.text ?? ""), "finish_reason": finishReason.map(JSONValue.string) ?? .null]
+        if !gaps.isEmpty {
+            result["partial"] = .bool(true)
+            result["missing_parts"] = .array(gaps.map { .integer($0 + 1) })
+        }
+        let charge = Billing.charge(tokens: usage.totalTokens, costUSD: cost, job.billing)
+        // The steps' calls are billed (those of earlier deliveries too: their work is in the result).
+        var calls = used.map(\.call)
+        let usedIDs = Set(calls.map(\.callID))
+        calls += newCalls.filter { !usedIDs.contains($0.callID) }
+        return (.settle(.completed(result: .object(result), usage: usage, costUSD: cost, charge: charge), progress: 0), calls)
+    }
+
+    /// Runs the specs at most `concurrency` at a time; each success is kept as a step at once.
+    private func runAll(_ specs: [Spec]) async -> [Done] {
+        guard !specs.isEmpty else { return [] }
+        return await withTaskGroup(of: Done.self) { group in
+            var results: [Done] = []
+            var next = 0
+            func launch() {
+                let spec = specs[next]
+                next += 1
+                group.addTask {
+                    let request = runner.makeRequest(job.work, model: context.model, messages: spec.messages)
+                    let (result, call) = await context.call(request, step: spec.kind.rawValue, index: spec.index)
+                    let mapped = result.map { ($0.content ?? "", $0.finishReason) }
+                    if case .success(let (content, _)) = mapped {
+                        let step = JobStep(kind: spec.kind, level: spec.level, index: spec.index, content: content, call: call)
+                        try? await runner.jobs.recordStep(step, claim: job.claim, reservationNumber: job.reservationNumber)
+                    }
+                    return Done(spec: spec, result: mapped, call: call)
+                }
+            }
+            while next < min(concurrency, specs.count) { launch() }
+            while let done = await group.next() {
+                results.append(done)
+                if Task.isCancelled { group.cancelAll(); continue }
+                if next < specs.count { launch() }
+            }
+            return results
+        }
+    }
+
+    /// A transient chunk failure uses an attempt like any transient failure.
+    private func retryableTransient(_ failure: UpstreamFailure) -> UpstreamFailure {
+        var failure = failure
+        failure.kind = .transient
+        return failure
+    }
+
+    private static func key(_ kind: JobStep.Kind, _ level: Int, _ index: Int) -> String {
+        "\(kind.rawValue):\(level):\(index)"
+    }
+
+    private static func message(_ role: String, _ content: String) -> JSONValue {
+        .object(["role": .string(role), "content": .string(content)])
+    }
+}
+
+extension JobRunner.Attempt {
+    /// The same decision, with the job's progress already counted step by step.
+    func withProgress(_ progress: Int) -> JobRunner.Attempt {
+        if case .settle(let outcome, _) = self { return .settle(outcome, progress: progress) }
+        return self
+    }
+}

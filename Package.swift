@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "saas-api", targets: ["API"]),
         .executable(name: "saas-worker", targets: ["Worker"]),
         .executable(name: "saas-mock-llm", targets: ["MockLLM"]),
+        .executable(name: "saas-bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["ConfigurationSupport"]),
@@ -89,6 +90,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Load generators for the benchmarks in scripts/bench-*.sh; never part of a deployment.
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Shared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

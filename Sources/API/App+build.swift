@@ -104,7 +104,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     TeamController(teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups, queue: dependencies.queue)
         .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
-    ProviderController(providers: dependencies.providers, secrets: dependencies.secrets).addRoutes(to: admin)
+    ProviderController(providers: dependencies.providers, secrets: dependencies.secrets, board: ProviderHealthBoard(redis: dependencies.redis))
+        .addRoutes(to: admin)
     CreditController(credits: dependencies.credits, teams: dependencies.teams).addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
     JobController(

@@ -59,9 +59,15 @@ struct SaasWorker: AsyncParsableCommand {
             modelGroups: PostgresModelGroupStore(postgres: postgres), providers: PostgresProviderStore(postgres: postgres),
             secrets: SecretBox(configuration: configuration, logger: logger)
         )
+        let board = ProviderHealthBoard(redis: redis)
+        let health = ProviderHealth(
+            board: board, audit: PostgresAuditStore(postgres: postgres), failureThreshold: configuration.circuitFailureThreshold,
+            openFor: .milliseconds(Int64(configuration.circuitOpenSeconds * 1000)), logger: logger
+        )
         let runner = JobRunner(
-            upstreams: [.openai: OpenAIUpstream(client: client)],
+            upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
             routing: routing,
+            health: health,
             jobs: jobs,
             policy: .init(
                 maxAttempts: configuration.maxAttempts,
@@ -78,6 +84,7 @@ struct SaasWorker: AsyncParsableCommand {
             workerID: workerID, configuration: configuration, jobs: jobs, queue: queue, redis: redis,
             registry: WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000))),
             runner: runner,
+            board: board,
             sweeper: Sweeper(jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger),
             logger: logger
         )

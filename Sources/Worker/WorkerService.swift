@@ -18,16 +18,20 @@ struct WorkerService: Service {
     let redis: RedisClient
     let registry: WorkerRegistry
     let runner: JobRunner
+    let board: ProviderHealthBoard
     let sweeper: Sweeper
     let logger: Logger
 
     func run() async throws {
         let lease = Duration.milliseconds(Int64(configuration.leaseSeconds * 1000))
         let inFlight = InFlight(capacity: configuration.workerConcurrency)
-        let settler = Settler(jobs: jobs, queue: queue, logger: logger)
-        let claimer = Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: lease, logger: logger)
+        let wakeup = ClaimWakeup()
+        let settler = Settler(jobs: jobs, queue: queue, wakeup: wakeup, logger: logger)
+        let claimer = Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: lease, wakeup: wakeup, logger: logger)
         let keeper = LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: lease, logger: logger)
-        let cancels = RedisSubscription(configuration: redis.configuration, channels: [queue.cancelChannel], logger: logger)
+        let cancels = RedisSubscription(
+            configuration: redis.configuration, channels: [queue.cancelChannel, board.cooldownChannel], logger: logger
+        )
         let blocking = redis.makeBlockingConnection(name: "worker-claim")
         let started = Date()
         let draining = Mutex(false)
@@ -70,7 +74,7 @@ struct WorkerService: Service {
 
         await withDiscardingTaskGroup { group in
             group.addTask { await keeper.renewLoop() }
-            group.addTask { await keeper.listenForCancels(cancels) }
+            group.addTask { await keeper.listen(cancels, health: runner.health) }
             group.addTask { await heartbeat.run() }
             group.addTask { try? await sweeper.run() }
 

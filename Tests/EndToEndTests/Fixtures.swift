@@ -55,7 +55,8 @@ enum Fixture {
     ) async throws -> (HTTPResponse.Status, [String: Any]) {
         var headers: HTTPFields = [.authorization: "Bearer \(team.key)"]
         if let idempotencyKey { headers[idempotency] = idempotencyKey }
-        let body = #"{"team_id":"\#(team.teamID)","job_type":"document_analysis","model":"\#(team.group)","messages":[{"role":"user","content":"\#(content)"}]\#(extra)}"#
+        let messages = extra.contains("\"messages\"") ? "" : #","messages":[{"role":"user","content":"\#(content)"}]"#
+        let body = #"{"team_id":"\#(team.teamID)","job_type":"document_analysis","model":"\#(team.group)"\#(messages)\#(extra)}"#
         return try await client.execute(uri: "/api/jobs/create", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:])
         }

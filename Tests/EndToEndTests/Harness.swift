@@ -23,7 +23,7 @@ enum E2E {
         "ENVIRONMENT": "test", "DATABASE_URL": databaseURL, "REDIS_URL": redisURL, "LOG_LEVEL": "warning",
         "LEASE_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "1", "HEARTBEAT_SECONDS": "1",
         "RETRY_BASE_SECONDS": "0.05", "RETRY_CAP_SECONDS": "0.3", "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
-        "DATABASE_POOL_SIZE": "8",
+        "DATABASE_POOL_SIZE": "8", "CIRCUIT_OPEN_SECONDS": "2", "CIRCUIT_FAILURE_THRESHOLD": "3",
     ]
 
     /// Where `swift build` put the executables: beside the test bundle.

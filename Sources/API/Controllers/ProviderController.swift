@@ -6,6 +6,8 @@ import Shared
 struct ProviderController {
     let providers: any ProviderStore
     let secrets: SecretBox
+    /// Circuit states as the workers report them.
+    let board: ProviderHealthBoard
 
     struct CreateBody: Decodable {
         var name: String
@@ -41,6 +43,7 @@ struct ProviderController {
 
     struct Health: Codable {
         var circuit_state: String
+        var open_until: Date?
         var last_error: String?
         var last_error_status: Int?
         var last_error_at: Date?
@@ -57,14 +60,21 @@ struct ProviderController {
         var created_at: Date
         var updated_at: Date
 
-        init(_ p: Provider, lastError: ProviderLastError?) {
+        init(_ p: Provider, lastError: ProviderLastError?, report: ProviderHealthReport? = nil) {
             name = p.name
             kind = p.kind.rawValue
             base_url = p.baseURL
             rpm = p.rpm
             tpm = p.tpm
             timeout_seconds = p.timeoutSeconds
-            health = Health(circuit_state: "closed", last_error: lastError?.message, last_error_status: lastError?.statusCode, last_error_at: lastError?.at)
+            // An open circuit whose cool-down is over lets its probe through: half open.
+            var state = report?.state ?? "closed"
+            if state == "open", let until = report?.openUntil, until <= Date() { state = "half_open" }
+            health = Health(
+                circuit_state: state, open_until: state == "open" ? report?.openUntil : nil,
+                last_error: lastError?.message ?? report?.lastError, last_error_status: lastError?.statusCode,
+                last_error_at: lastError?.at ?? report?.lastErrorAt
+            )
             created_at = p.createdAt
             updated_at = p.updatedAt
         }
@@ -102,12 +112,17 @@ struct ProviderController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
         let errors = try await providers.lastErrors()
-        return ListResponse(providers: try await providers.list().map { ProviderResponse($0, lastError: errors[$0.name]) }, next_cursor: nil)
+        let reports = (try? await board.reports()) ?? [:]
+        return ListResponse(
+            providers: try await providers.list().map { ProviderResponse($0, lastError: errors[$0.name], report: reports[$0.name]) },
+            next_cursor: nil
+        )
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> ProviderResponse {
         let provider = try await providers.get(try Self.name(context))
-        return ProviderResponse(provider, lastError: try await providers.lastErrors()[provider.name])
+        let reports = (try? await board.reports()) ?? [:]
+        return ProviderResponse(provider, lastError: try await providers.lastErrors()[provider.name], report: reports[provider.name])
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> ProviderResponse {

@@ -27,6 +27,7 @@ struct JobRunner: Sendable {
 
     let upstreams: [ProviderKind: any Upstream]
     let routing: Routing
+    let health: ProviderHealth
     let jobs: any JobStore
     let policy: Policy
     let logger: Logger
@@ -46,9 +47,15 @@ struct JobRunner: Sendable {
         }
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
+        var soonest: Duration?
         for model in group.models {
             guard let endpoint = try? await routing.endpoint(model.provider), let upstream = upstreams[endpoint.kind] else {
                 logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
+                continue
+            }
+            if case .wait(let wait) = await health.admit(provider: model.provider, model: model.modelName, rpm: endpoint.rpm) {
+                // Cooling down, circuit open or budget spent: a fallback may take it, else later.
+                soonest = min(soonest ?? wait, wait)
                 continue
             }
             let context = StepContext(job: job, model: model, endpoint: endpoint, upstream: upstream, attempt: attempt, runner: self)
@@ -73,6 +80,11 @@ struct JobRunner: Sendable {
                 ])
                 lastFailure = failure
             }
+        }
+        if let soonest, lastFailure == nil {
+            // Every model is resting: back to the queue until the first is ready, holding no slot.
+            return Settlement(claim: job.claim, outcome: .retry(delay: soonest, countsAttempt: false, message: "upstreams are cooling down"),
+                              calls: calls, reachedUpstream: !calls.isEmpty, progress: 0)
         }
         let code: JobErrorCode = lastFailure?.kind == .contextTooLong ? .contextTooLong : .upstreamError
         return Settlement(
@@ -169,11 +181,13 @@ struct StepContext: Sendable {
         )
         switch result {
         case .success(let response):
+            await runner.health.record(provider: model.provider, model: model.modelName, failure: nil, rateLimitExhausted: response.exhaustedFor)
             call.statusCode = response.statusCode
             call.upstreamRequestID = response.requestID
             call.usage = response.usage
             call.costUSD = model.cost(promptTokens: response.usage.promptTokens, completionTokens: response.usage.completionTokens)
         case .failure(let failure):
+            if !Task.isCancelled { await runner.health.record(provider: model.provider, model: model.modelName, failure: failure) }
             call.statusCode = failure.statusCode
             call.upstreamRequestID = failure.requestID
             call.errorClass = failure.kind.rawValue

@@ -46,7 +46,8 @@ struct OpenAIUpstream: Upstream {
             toolCalls: choice.message.tool_calls,
             usage: TokenUsage(promptTokens: reply.usage?.prompt_tokens ?? 0, completionTokens: reply.usage?.completion_tokens ?? 0),
             requestID: requestID,
-            statusCode: status
+            statusCode: status,
+            exhaustedFor: HTTPExchange.exhaustedFor(headers)
         )
     }
 
@@ -103,7 +104,8 @@ enum HTTPExchange {
         }
         switch status {
         case 429:
-            return failure(lowered.contains("insufficient_quota") || lowered.contains("quota") ? .quotaExhausted : .rateLimited)
+            let exhausted = ["insufficient_quota", "quota", "spend_limit", "credit balance"].contains { lowered.contains($0) }
+            return failure(exhausted ? .quotaExhausted : .rateLimited)
         case 401, 403:
             return failure(.badCredentials)
         case 402:
@@ -115,6 +117,56 @@ enum HTTPExchange {
         default:
             return failure(status >= 400 && status < 500 ? .invalidRequest : .transient)
         }
+    }
+
+    /// When the rate-limit headers say nothing is left (`x-ratelimit-remaining-requests: 0`, or
+    /// Anthropic's `anthropic-ratelimit-requests-remaining: 0`), how long until they reset.
+    static func exhaustedFor(_ headers: HTTPHeaders) -> Duration? {
+        if headers.first(name: "x-ratelimit-remaining-requests") == "0" {
+            return headers.first(name: "x-ratelimit-reset-requests").flatMap(parseResetDuration) ?? .seconds(1)
+        }
+        if headers.first(name: "anthropic-ratelimit-requests-remaining") == "0" {
+            if let reset = headers.first(name: "anthropic-ratelimit-requests-reset"),
+                let date = try? Date(reset, strategy: .iso8601)
+            {
+                return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+            }
+            return .seconds(1)
+        }
+        return nil
+    }
+
+    /// OpenAI's reset durations: `20ms`, `1s`, `6m0s`, `1h2m3.5s`.
+    static func parseResetDuration(_ text: String) -> Duration? {
+        var total = 0.0
+        var number = ""
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if character.isNumber || character == "." {
+                number.append(character)
+            } else {
+                let unit: String
+                if text[index...].hasPrefix("ms") {
+                    unit = "ms"
+                    index = text.index(after: index)
+                } else {
+                    unit = String(character)
+                }
+                guard let value = Double(number) else { return nil }
+                switch unit {
+                case "ms": total += value / 1000
+                case "s": total += value
+                case "m": total += value * 60
+                case "h": total += value * 3600
+                default: return nil
+                }
+                number = ""
+            }
+            index = text.index(after: index)
+        }
+        if let value = Double(number) { total += value }
+        return .milliseconds(Int64(total * 1000))
     }
 
     /// `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.

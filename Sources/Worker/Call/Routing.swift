@@ -40,7 +40,8 @@ final class Routing: Sendable {
         let record = try await providers.get(provider)
         let key = try secrets.open(try await providers.sealedAPIKey(provider))
         let endpoint = UpstreamEndpoint(
-            provider: record.name, kind: record.kind, baseURL: record.baseURL, apiKey: key, timeout: .seconds(record.timeoutSeconds)
+            provider: record.name, kind: record.kind, baseURL: record.baseURL, apiKey: key, timeout: .seconds(record.timeoutSeconds),
+            rpm: record.rpm
         )
         endpoints.withLock { $0[provider] = Cached(value: endpoint, expires: now + timeToLive) }
         return endpoint

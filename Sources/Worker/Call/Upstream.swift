@@ -8,6 +8,8 @@ struct UpstreamEndpoint: Sendable {
     var baseURL: String
     var apiKey: String
     var timeout: Duration
+    /// Requests per minute allowed by the provider's configuration, shared by all workers.
+    var rpm: Int?
 }
 
 /// One chat completion request, in the provider-neutral shape the job runner builds.
@@ -31,6 +33,8 @@ struct UpstreamResponse: Sendable {
     var usage: TokenUsage
     var requestID: String?
     var statusCode: Int
+    /// Set when the rate-limit headers say no request is left: how long until they reset.
+    var exhaustedFor: Duration?
 }
 
 /// A failed call, classified by what the job should do about it (SYSTEM.md, guarantee 7).

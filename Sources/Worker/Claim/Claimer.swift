@@ -11,6 +11,7 @@ struct Claimer: Sendable {
     let inFlight: InFlight
     let workerID: String
     let lease: Duration
+    let wakeup: ClaimWakeup
     let logger: Logger
 
     /// Claims until cancelled; `run` is called for each marked job.
@@ -21,8 +22,10 @@ struct Claimer: Sendable {
             do {
                 let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)
                 if result.claims.isEmpty {
-                    let wait = min(result.nextRetryDue ?? .seconds(30), .seconds(30))
-                    try await queue.waitForWork(on: blocking, timeout: max(wait, .milliseconds(10)))
+                    let wait = max(min(result.nextRetryDue ?? .seconds(30), .seconds(30)), .milliseconds(10))
+                    try await wakeup.wait(until: .now + wait) {
+                        try await queue.waitForWork(on: blocking, timeout: wait)
+                    }
                     continue
                 }
                 let (marked, rejected) = try await markOrHandBack(result.claims)

@@ -30,9 +30,14 @@ struct LeaseKeeper: Sendable {
         }
     }
 
-    func listenForCancels(_ subscription: RedisSubscription) async {
+    /// Cancels of running jobs, and cool-downs other workers learned of.
+    func listen(_ subscription: RedisSubscription, health: ProviderHealth) async {
         for await message in subscription.messages {
-            if let jobID = UUID(uuidString: message.payload) { inFlight.cancel(jobID) }
+            if message.channel == queue.cancelChannel {
+                if let jobID = UUID(uuidString: message.payload) { inFlight.cancel(jobID) }
+            } else {
+                health.applyAnnouncement(message.payload)
+            }
         }
     }
 }

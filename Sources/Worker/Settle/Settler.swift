@@ -9,7 +9,7 @@ struct Settler: Sendable {
     private let batcher: Batcher<Settlement, SettleResult>
     private let logger: Logger
 
-    init(jobs: any JobStore, queue: any JobQueue, logger: Logger) {
+    init(jobs: any JobStore, queue: any JobQueue, wakeup: ClaimWakeup, logger: Logger) {
         self.logger = logger
         batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2) { batch in
             let results = try await jobs.settle(batch)
@@ -30,6 +30,7 @@ struct Settler: Sendable {
                 }
             }
             try await queue.finish(acknowledge: acknowledged, completed: completed, requeue: requeued)
+            if let soonest = requeued.map(\.delay).min() { wakeup.retryScheduled(in: soonest) }
             return results
         }
     }

@@ -1,0 +1,93 @@
+import Foundation
+
+/// A provider's health as workers report it: its circuit state and its last error. Kept in Redis
+/// (one hash for all providers) so that the API can show admins why jobs moved to fallbacks.
+public struct ProviderHealthReport: Sendable, Hashable, Codable {
+    public var state: String
+    public var lastError: String?
+    public var lastErrorAt: Date?
+    public var openUntil: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case state
+        case lastError = "last_error"
+        case lastErrorAt = "last_error_at"
+        case openUntil = "open_until"
+    }
+
+    public init(state: String, lastError: String?, lastErrorAt: Date?, openUntil: Date?) {
+        self.state = state
+        self.lastError = lastError
+        self.lastErrorAt = lastErrorAt
+        self.openUntil = openUntil
+    }
+}
+
+/// Where workers post provider health and share cool-downs and request budgets.
+public struct ProviderHealthBoard: Sendable {
+    let redis: RedisClient
+    let prefix: String
+
+    public init(redis: RedisClient, queueName: String = "q") {
+        self.redis = redis
+        self.prefix = "{\(queueName)}"
+    }
+
+    /// Workers tell each other about cool-downs here: `provider|model|milliseconds`.
+    public var cooldownChannel: String { prefix + ":cooldown" }
+
+    public func post(_ provider: String, _ report: ProviderHealthReport) async throws {
+        let json = String(decoding: try Self.encoder.encode(report), as: UTF8.self)
+        try await redis.send("HSET", RedisArgument(prefix + ":provider-health"), RedisArgument(provider), RedisArgument(json))
+    }
+
+    public func reports() async throws -> [String: ProviderHealthReport] {
+        let reply = try await redis.send("HGETALL", RedisArgument(prefix + ":provider-health"))
+        let values = reply.array ?? []
+        var reports: [String: ProviderHealthReport] = [:]
+        var index = 0
+        while index + 1 < values.count {
+            if let name = values[index].string, let data = values[index + 1].string?.data(using: .utf8),
+                let report = try? Self.decoder.decode(ProviderHealthReport.self, from: data)
+            {
+                reports[name] = report
+            }
+            index += 2
+        }
+        return reports
+    }
+
+    public func announceCooldown(provider: String, model: String, duration: Duration) async throws {
+        try await redis.send("PUBLISH", RedisArgument(cooldownChannel), RedisArgument("\(provider)|\(model)|\(duration.milliseconds)"))
+    }
+
+    private static let lease = RedisScript("""
+        local granted = redis.call('INCRBY', KEYS[1], ARGV[1])
+        if granted == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+        local limit = tonumber(ARGV[2])
+        if granted <= limit then return tonumber(ARGV[1]) end
+        return math.max(0, limit - (granted - tonumber(ARGV[1])))
+        """)
+
+    /// Leases up to `block` requests of a provider+model's per-minute budget for the current
+    /// minute, shared by every worker; returns how many were granted (0 when the minute is spent).
+    public func leaseRequests(provider: String, model: String, limit: Int, block: Int, minute: Int) async throws -> Int {
+        let key = "\(prefix):rpm:\(provider):\(model):\(minute)"
+        let reply = try await redis.run(
+            Self.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(block), RedisArgument(limit), RedisArgument(120_000)]
+        )
+        return reply.int ?? 0
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import Shared
+import Synchronization
+
+/// Upstream manners, per provider and per provider+model:
+/// - a **circuit breaker** per provider: after repeated failures (or at once for a bad key or an
+///   exhausted quota) it stops calling the provider for a cool-down, so jobs use their fallbacks;
+///   then one probe call decides whether it closes again;
+/// - a **cool-down** per provider+model after a 429 (or when the rate-limit headers say nothing is
+///   left), shared with every worker by pub/sub, so no worker hammers a limited upstream;
+/// - a **requests-per-minute budget** per provider+model when the provider has `rpm`, leased from
+///   Redis in blocks so that a call does not cost a Redis round trip.
+/// A job whose models are all cooling down goes back to the queue until the earliest is ready,
+/// and the worker claims other work meanwhile.
+final class ProviderHealth: Sendable {
+    enum Admission: Sendable, Equatable {
+        case go
+        /// The breaker is half-open: this call is its probe.
+        case probe
+        case wait(Duration)
+    }
+
+    private enum Circuit {
+        case closed(failures: Int)
+        case open(until: ContinuousClock.Instant)
+        case halfOpen(probing: Bool)
+    }
+
+    private struct Budget {
+        var minute: Int
+        var left: Int
+    }
+
+    private let circuits = Mutex<[String: Circuit]>([:])
+    private let cooldowns = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let budgets = Mutex<[String: Budget]>([:])
+    private let board: ProviderHealthBoard
+    private let audit: any AuditStore
+    private let failureThreshold: Int
+    private let openFor: Duration
+    private let logger: Logger
+
+    init(board: ProviderHealthBoard, audit: any AuditStore, failureThreshold: Int = 5, openFor: Duration = .seconds(30), logger: Logger) {
+        self.board = board
+        self.audit = audit
+        self.failureThreshold = failureThreshold
+        self.openFor = openFor
+        self.logger = logger
+    }
+
+    /// May this worker call `model` at `provider` now?
+    func admit(provider: String, model: String, rpm: Int?) async -> Admission {
+        let now = ContinuousClock.now
+        if let until = cooldowns.withLock({ $0[Self.key(provider, model)] }), until > now {
+            return .wait(until - now)
+        }
+        let circuit: Admission = circuits.withLock { circuits in
+            switch circuits[provider] ?? .closed(failures: 0) {
+            case .closed:
+                return .go
+            case .open(let until):
+                guard until <= now else { return .wait(until - now) }
+                circuits[provider] = .halfOpen(probing: true)
+                return .probe
+            case .halfOpen(let probing):
+                if probing { return .wait(.seconds(1)) }
+                circuits[provider] = .halfOpen(probing: true)
+                return .probe
+            }
+        }
+        guard circuit != .go || rpm == nil else { return await spendBudget(provider: provider, model: model, rpm: rpm!) }
+        return circuit
+    }
+
+    /// Learns from a call's outcome.
+    func record(provider: String, model: String, failure: UpstreamFailure?, rateLimitExhausted: Duration? = nil) async {
+        guard let failure else {
+            let reopened = circuits.withLock { circuits -> Bool in
+                defer { circuits[provider] = .closed(failures: 0) }
+                if case .halfOpen = circuits[provider] { return true }
+                return false
+            }
+            if reopened { await post(provider, ProviderHealthReport(state: "closed", lastError: nil, lastErrorAt: nil, openUntil: nil)) }
+            if let wait = rateLimitExhausted { await coolDown(provider: provider, model: model, for: wait, announce: true) }
+            return
+        }
+        switch failure.kind {
+        case .rateLimited:
+            await coolDown(provider: provider, model: model, for: failure.retryAfter ?? .seconds(5), announce: true)
+        case .transient, .badCredentials, .quotaExhausted:
+            let immediate = failure.kind != .transient
+            let opened: ContinuousClock.Instant? = circuits.withLock { circuits in
+                let now = ContinuousClock.now
+                let cooldown = openFor
+                switch circuits[provider] ?? .closed(failures: 0) {
+                case .closed(let failures):
+                    if immediate || failures + 1 >= failureThreshold {
+                        circuits[provider] = .open(until: now + cooldown)
+                        return now + cooldown
+                    }
+                    circuits[provider] = .closed(failures: failures + 1)
+                    return nil
+                case .halfOpen:
+                    circuits[provider] = .open(until: now + cooldown)
+                    return now + cooldown
+                case .open:
+                    return nil
+                }
+            }
+            if let opened {
+                let seconds = Double((opened - ContinuousClock.now).milliseconds) / 1000
+                logger.warning("circuit opened", metadata: ["provider": "\(provider)", "reason": "\(failure.kind.rawValue)"])
+                await post(provider, ProviderHealthReport(
+                    state: "open", lastError: "\(failure.kind.rawValue): \(failure.message)", lastErrorAt: Date(),
+                    openUntil: Date().addingTimeInterval(seconds)
+                ))
+                if immediate {
+                    // An admin-visible event: the provider's key or quota needs a person.
+                    try? await audit.record(
+                        actor: "worker", action: "provider.unhealthy", target: "provider=\(provider)",
+                        outcome: failure.kind.rawValue, details: ["message": .string(String(failure.message.prefix(300)))]
+                    )
+                }
+            }
+        case .invalidRequest, .contextTooLong:
+            break
+        }
+    }
+
+    /// A cool-down another worker announced.
+    func applyAnnouncement(_ payload: String) {
+        let parts = payload.split(separator: "|").map(String.init)
+        guard parts.count == 3, let ms = Int(parts[2]) else { return }
+        let until = ContinuousClock.now + .milliseconds(ms)
+        cooldowns.withLock { cooldowns in
+            let key = Self.key(parts[0], parts[1])
+            if (cooldowns[key] ?? .now) < until { cooldowns[key] = until }
+        }
+    }
+
+    private func coolDown(provider: String, model: String, for duration: Duration, announce: Bool) async {
+        let until = ContinuousClock.now + duration
+        cooldowns.withLock { $0[Self.key(provider, model)] = until }
+        if announce { try? await board.announceCooldown(provider: provider, model: model, duration: duration) }
+    }
+
+    private func spendBudget(provider: String, model: String, rpm: Int) async -> Admission {
+        let minute = Int(Date().timeIntervalSince1970 / 60)
+        let key = Self.key(provider, model)
+        let spent = budgets.withLock { budgets -> Bool in
+            guard var budget = budgets[key], budget.minute == minute, budget.left > 0 else { return false }
+            budget.left -= 1
+            budgets[key] = budget
+            return true
+        }
+        if spent { return .go }
+        let block = max(1, min(50, rpm / 20))
+        let granted = (try? await board.leaseRequests(provider: provider, model: model, limit: rpm, block: block, minute: minute)) ?? block
+        guard granted > 0 else {
+            let nextMinute = Double(minute + 1) * 60 - Date().timeIntervalSince1970
+            return .wait(.milliseconds(Int64(max(0.05, nextMinute) * 1000)))
+        }
+        budgets.withLock { $0[key] = Budget(minute: minute, left: granted - 1) }
+        return .go
+    }
+
+    private func post(_ provider: String, _ report: ProviderHealthReport) async {
+        do { try await board.post(provider, report) } catch { logger.warning("cannot post provider health", metadata: ["error": "\(error)"]) }
+    }
+
+    private static func key(_ provider: String, _ model: String) -> String { "\(provider)|\(model)" }
+}

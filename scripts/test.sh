@@ -18,9 +18,13 @@ scripts/deps.sh
 echo "==> services"
 # shellcheck disable=SC2046
 export $(scripts/services.sh start)
-# Tests use their own database and Redis db, apart from the development ones.
-export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql://saas:saas@127.0.0.1:5433/saas_test}"
+# Tests use their own databases and Redis dbs, apart from the development ones: saas_test and
+# db 1 for the in-process suites, saas_e2e and db 3 for the end-to-end suite (whose workers must
+# never meet other suites' jobs).
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL%/*}/saas_test}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-${REDIS_URL%/*}/1}"
+export E2E_DATABASE_URL="${E2E_DATABASE_URL:-${DATABASE_URL%/*}/saas_e2e}"
+export E2E_REDIS_URL="${E2E_REDIS_URL:-${REDIS_URL%/*}/3}"
 
 echo "==> compose file"
 scripts/check-compose.sh

@@ -37,7 +37,10 @@ struct SaasWorker: AsyncParsableCommand {
         LoggingSystem.bootstrapOnce(level: configuration.logLevel)
         var logger = Logger(label: "saas-worker")
         logger.logLevel = configuration.logLevel
-        Self.raiseFileLimit(to: configuration.workerConcurrency * 2 + 256, logger: logger)
+        // Each in-flight call holds a connection: a chat job one, a document job up to
+        // DOCUMENT_CONCURRENCY. Connections open only when needed; this is the ceiling.
+        let connections = min(8192, configuration.workerConcurrency * max(1, configuration.documentConcurrency))
+        Self.raiseFileLimit(to: connections + configuration.workerConcurrency + 256, logger: logger)
 
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
@@ -49,7 +52,7 @@ struct SaasWorker: AsyncParsableCommand {
 
         // One connection per concurrent call: the default of 8 per host would queue the rest.
         var http = HTTPClient.Configuration()
-        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.workerConcurrency)
+        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
         http.connectionPool.retryConnectionEstablishment = false
         http.timeout = .init(connect: .seconds(10))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)

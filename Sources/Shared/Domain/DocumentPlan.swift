@@ -28,7 +28,10 @@ public struct DocumentPlan: Sendable, Hashable {
             reduceLevels = []
             return
         }
-        chunkCount = (documentTokens + room - 1) / room
+        // Chunks end on paragraph or sentence boundaries, so they are not filled to the brim:
+        // plan for 85% to reserve for every call the split can make.
+        let filled = max(1, room * 85 / 100)
+        chunkCount = (documentTokens + filled - 1) / filled
         // Each reduce call combines as many partials (≤ maxTokens each) as fit.
         let fanIn = max(2, room / max(1, maxTokens))
         var levels: [Int] = []

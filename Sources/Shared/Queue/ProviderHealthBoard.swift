@@ -37,7 +37,7 @@ public struct ProviderHealthBoard: Sendable {
     public var cooldownChannel: String { prefix + ":cooldown" }
 
     public func post(_ provider: String, _ report: ProviderHealthReport) async throws {
-        let json = String(decoding: try Self.encoder.encode(report), as: UTF8.self)
+        let json = String(decoding: try RedisJSON.encoder.encode(report), as: UTF8.self)
         try await redis.send("HSET", RedisArgument(prefix + ":provider-health"), RedisArgument(provider), RedisArgument(json))
     }
 
@@ -48,7 +48,7 @@ public struct ProviderHealthBoard: Sendable {
         var index = 0
         while index + 1 < values.count {
             if let name = values[index].string, let data = values[index + 1].string?.data(using: .utf8),
-                let report = try? Self.decoder.decode(ProviderHealthReport.self, from: data)
+                let report = try? RedisJSON.decoder.decode(ProviderHealthReport.self, from: data)
             {
                 reports[name] = report
             }
@@ -78,16 +78,4 @@ public struct ProviderHealthBoard: Sendable {
         )
         return reply.int ?? 0
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return decoder
-    }()
 }

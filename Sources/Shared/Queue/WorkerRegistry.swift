@@ -94,7 +94,7 @@ public struct WorkerRegistry: Sendable {
 
     /// Records a heartbeat; returns true when an admin asked this worker to drain.
     public func heartbeat(_ info: WorkerInfo) async throws -> Bool {
-        let json = String(decoding: try Self.encoder.encode(info), as: UTF8.self)
+        let json = String(decoding: try RedisJSON.encoder.encode(info), as: UTF8.self)
         let reply = try await redis.run(
             Self.heartbeat, keys: [RedisArgument(prefix)],
             arguments: [RedisArgument(info.workerID), RedisArgument(json), RedisArgument(staleAfter.milliseconds)]
@@ -108,7 +108,7 @@ public struct WorkerRegistry: Sendable {
         var workers: [WorkerInfo] = []
         var index = 0
         while index + 2 < values.count {
-            if let data = values[index].string?.data(using: .utf8), var info = try? Self.decoder.decode(WorkerInfo.self, from: data) {
+            if let data = values[index].string?.data(using: .utf8), var info = try? RedisJSON.decoder.decode(WorkerInfo.self, from: data) {
                 if let seen = values[index + 1].int { info.lastSeen = Date(timeIntervalSince1970: Double(seen) / 1000) }
                 info.draining = info.draining || values[index + 2].int == 1
                 workers.append(info)
@@ -130,16 +130,4 @@ public struct WorkerRegistry: Sendable {
     public func leave(_ workerID: String) async throws {
         try await redis.run(Self.leave, keys: [RedisArgument(prefix)], arguments: [RedisArgument(workerID)])
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return decoder
-    }()
 }

@@ -69,10 +69,10 @@ public struct ProviderHealthBoard: Sendable {
         return math.max(0, limit - (granted - tonumber(ARGV[1])))
         """)
 
-    /// Leases up to `block` requests of a provider+model's per-minute budget for the current
-    /// minute, shared by every worker; returns how many were granted (0 when the minute is spent).
-    public func leaseRequests(provider: String, model: String, limit: Int, block: Int, minute: Int) async throws -> Int {
-        let key = "\(prefix):rpm:\(provider):\(model):\(minute)"
+    /// Leases up to `block` requests of a provider+model's budget for one time window (`slot`),
+    /// shared by every worker; returns how many were granted (0 when the window is spent).
+    public func leaseRequests(provider: String, model: String, limit: Int, block: Int, minute slot: Int) async throws -> Int {
+        let key = "\(prefix):rpm:\(provider):\(model):\(slot)"
         let reply = try await redis.run(
             Self.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(block), RedisArgument(limit), RedisArgument(120_000)]
         )

@@ -28,6 +28,7 @@ final class ProviderHealth: Sendable {
     }
 
     private struct Budget {
+        /// The window (second or minute) the requests belong to.
         var minute: Int
         var left: Int
     }
@@ -145,23 +146,38 @@ final class ProviderHealth: Sendable {
         if announce { try? await board.announceCooldown(provider: provider, model: model, duration: duration) }
     }
 
+    /// Spends one request of the provider+model's budget. The budget is kept per second
+    /// (rpm/60 each) so that calls spread over the minute instead of bursting at its start; a
+    /// limit under 60/min is kept per minute. Requests are leased from Redis in blocks, shared
+    /// by all workers, so most calls spend from the local block without a round trip.
     private func spendBudget(provider: String, model: String, rpm: Int) async -> Admission {
-        let minute = Int(Date().timeIntervalSince1970 / 60)
+        let window = rpm >= 60 ? 1 : 60
+        let limit = max(1, rpm * window / 60)
+        let now = Date().timeIntervalSince1970
+        let slot = Int(now) / window
         let key = Self.key(provider, model)
         let spent = budgets.withLock { budgets -> Bool in
-            guard var budget = budgets[key], budget.minute == minute, budget.left > 0 else { return false }
+            guard var budget = budgets[key], budget.minute == slot, budget.left > 0 else { return false }
             budget.left -= 1
             budgets[key] = budget
             return true
         }
         if spent { return .go }
-        let block = max(1, min(50, rpm / 20))
-        let granted = (try? await board.leaseRequests(provider: provider, model: model, limit: rpm, block: block, minute: minute)) ?? block
+        let block = max(1, min(50, limit / 4))
+        let granted = (try? await board.leaseRequests(provider: provider, model: model, limit: limit, block: block, minute: slot)) ?? block
         guard granted > 0 else {
-            let nextMinute = Double(minute + 1) * 60 - Date().timeIntervalSince1970
-            return .wait(.milliseconds(Int64(max(0.05, nextMinute) * 1000)))
+            let next = Double(slot + 1) * Double(window) - now
+            return .wait(.milliseconds(Int64(max(0.01, next) * 1000)))
         }
-        budgets.withLock { $0[key] = Budget(minute: minute, left: granted - 1) }
+        budgets.withLock { budgets in
+            // Concurrent callers may have leased too: keep every grant of this window.
+            if var budget = budgets[key], budget.minute == slot {
+                budget.left += granted - 1
+                budgets[key] = budget
+            } else {
+                budgets[key] = Budget(minute: slot, left: granted - 1)
+            }
+        }
         return .go
     }
 

@@ -1,46 +1,73 @@
 import Synchronization
 
 /// Lets the settle step wake an idle claimer early. An idle worker blocks in Redis until a team
-/// has ready jobs or the earliest retry falls due — but a retry scheduled *after* it started
-/// waiting is not known to that wait. When this worker schedules one sooner than the wait
-/// would end, the wait is cut short (`CLIENT UNBLOCK`) and the claimer looks again at the
-/// right time.
+/// has ready jobs or the earliest retry falls due — but a retry scheduled *after* its claim looked
+/// is not known to that wait. When this worker schedules one sooner than the wait would end, the
+/// wait is cut short (`CLIENT UNBLOCK`); when no wait is running yet, the due time is kept and
+/// the next wait ends by then.
 final class ClaimWakeup: Sendable {
-    private struct Waiting {
-        var task: Task<Void, any Error>
-        var until: ContinuousClock.Instant
+    private struct State {
+        var task: Task<Void, any Error>?
+        var until: ContinuousClock.Instant?
+        /// A retry due before the claimer's next wait would end.
+        var pendingDue: ContinuousClock.Instant?
     }
 
-    private let waiting = Mutex<Waiting?>(nil)
+    private let state = Mutex(State())
 
-    /// Runs `wait` (a blocking Redis call ending by `until`), interruptible by ``retryScheduled(in:)``.
-    func wait(until: ContinuousClock.Instant, _ wait: @escaping @Sendable () async throws -> Void) async throws {
-        let task = Task { try await wait() }
-        waiting.withLock { $0 = Waiting(task: task, until: until) }
-        defer { waiting.withLock { $0 = nil } }
+    /// Waits (a blocking Redis call given its timeout) for at most `timeout`, ending earlier when a
+    /// retry falls due first.
+    func wait(timeout: Duration, _ wait: @escaping @Sendable (Duration) async throws -> Void) async throws {
+        let now = ContinuousClock.now
+        let until: ContinuousClock.Instant? = state.withLock { state in
+            var until = now + timeout
+            if let due = state.pendingDue {
+                until = min(until, due)
+                state.pendingDue = nil
+            }
+            guard until > now + .milliseconds(5) else { return nil }
+            state.until = until
+            return until
+        }
+        guard let until else { return }
+        let task = Task { try await wait(until - now) }
+        // A retry scheduled between the reservation above and now was kept as pending.
+        let pending: ContinuousClock.Instant? = state.withLock { state in
+            state.task = task
+            defer { state.pendingDue = nil }
+            return state.pendingDue
+        }
+        if let pending, pending + .milliseconds(20) < until { Self.cancel(task, at: pending) }
+        defer { state.withLock { $0.task = nil; $0.until = nil } }
         try await withTaskCancellationHandler {
             do {
                 try await task.value
             } catch is CancellationError {
-                // Cut short by a nudge (or the shutdown, which the caller checks).
+                // Cut short by a due retry (or the shutdown, which the caller checks).
             }
         } onCancel: {
             task.cancel()
         }
     }
 
-    /// A retry falls due after `delay`: wake the claimer if it would sleep past that.
-    func retryScheduled(in delay: Duration) {
-        let due = ContinuousClock.now + delay
-        let task: Task<Void, any Error>? = waiting.withLock { waiting in
-            guard let current = waiting, current.until > due + .milliseconds(20) else { return nil }
-            return current.task
-        }
-        guard let task else { return }
+    private static func cancel(_ task: Task<Void, any Error>, at due: ContinuousClock.Instant) {
         Task {
             // Let the retry fall due first, then wake the claimer.
             try? await Task.sleep(until: due, clock: .continuous)
             task.cancel()
         }
+    }
+
+    /// A retry falls due after `delay`: make sure the claimer looks again by then.
+    func retryScheduled(in delay: Duration) {
+        let due = ContinuousClock.now + delay
+        let task: Task<Void, any Error>? = state.withLock { state in
+            if let until = state.until, let task = state.task {
+                return until > due + .milliseconds(20) ? task : nil
+            }
+            state.pendingDue = min(state.pendingDue ?? due, due)
+            return nil
+        }
+        if let task { Self.cancel(task, at: due) }
     }
 }

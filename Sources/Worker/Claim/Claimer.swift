@@ -23,8 +23,8 @@ struct Claimer: Sendable {
                 let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)
                 if result.claims.isEmpty {
                     let wait = max(min(result.nextRetryDue ?? .seconds(30), .seconds(30)), .milliseconds(10))
-                    try await wakeup.wait(until: .now + wait) {
-                        try await queue.waitForWork(on: blocking, timeout: wait)
+                    try await wakeup.wait(timeout: wait) { timeout in
+                        try await queue.waitForWork(on: blocking, timeout: timeout)
                     }
                     continue
                 }

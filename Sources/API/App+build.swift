@@ -106,7 +106,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
     ProviderController(providers: dependencies.providers, secrets: dependencies.secrets, board: ProviderHealthBoard(redis: dependencies.redis))
         .addRoutes(to: admin)
-    CreditController(credits: dependencies.credits, teams: dependencies.teams).addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
+    CreditController(credits: dependencies.credits, teams: dependencies.teams, balances: BalanceReader(credits: dependencies.credits))
+        .addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
     JobController(
         jobs: dependencies.jobs, queue: dependencies.queue, access: dependencies.modelAccess,

@@ -9,6 +9,7 @@ import Shared
 struct CreditController {
     let credits: any CreditStore
     let teams: any TeamStore
+    let balances: BalanceReader
 
     static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 
@@ -122,7 +123,7 @@ struct CreditController {
     @Sendable func balance(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
         let id = try TeamController.teamID(context)
         try TeamController.requireOwnTeam(id, context, "Cannot access credit balance for a different team")
-        let (balance, billing) = try await credits.balance(teamID: id)
+        let (balance, billing) = try await balances.balance(id)
         return Self.balanceResponse(id, balance, billing)
     }
 

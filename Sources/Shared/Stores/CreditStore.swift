@@ -10,6 +10,8 @@ public protocol CreditStore: Sendable {
     /// Adds or removes credits (≠ 0); refuses to take the remaining balance below zero.
     func adjust(teamID: String, credits: Int, reason: String) async throws -> LedgerEntry
     func balance(teamID: String) async throws -> (CreditBalance, BillingSettings)
+    /// The balances of several teams in one query (teams without an account are absent).
+    func balances(teamIDs: [String]) async throws -> [String: (CreditBalance, BillingSettings)]
     func transactions(teamID: String, limit: Int, after cursor: String?) async throws -> Page<LedgerEntry>
 }
 
@@ -93,15 +95,25 @@ public struct PostgresCreditStore: CreditStore {
     }
 
     public func balance(teamID: String) async throws -> (CreditBalance, BillingSettings) {
+        guard let balance = try await balances(teamIDs: [teamID])[teamID] else { throw DomainError.teamNotFound(teamID) }
+        return balance
+    }
+
+    public func balances(teamIDs: [String]) async throws -> [String: (CreditBalance, BillingSettings)] {
         let rows = try await postgres.query(
             """
-            SELECT a.credits_allocated, a.credits_used, a.credits_reserved, t.budget_mode, t.tokens_per_credit, t.credits_per_dollar
-            FROM credit_accounts a JOIN teams t ON t.team_id = a.team_id WHERE a.team_id = $1
+            SELECT a.team_id, a.credits_allocated, a.credits_used, a.credits_reserved, t.budget_mode, t.tokens_per_credit, t.credits_per_dollar
+            FROM credit_accounts a JOIN teams t ON t.team_id = a.team_id WHERE a.team_id = ANY($1::text[])
             """,
-            [.text(teamID)]
+            [.textArray(teamIDs)]
         )
-        guard let row = rows.first else { throw DomainError.teamNotFound(teamID) }
-        return (
+        var balances: [String: (CreditBalance, BillingSettings)] = [:]
+        for row in rows { balances[try row.decode("team_id")] = try Self.decodeBalance(row) }
+        return balances
+    }
+
+    private static func decodeBalance(_ row: PostgresRow) throws -> (CreditBalance, BillingSettings) {
+        (
             CreditBalance(allocated: try row.decode("credits_allocated"), used: try row.decode("credits_used"), reserved: try row.decode("credits_reserved")),
             BillingSettings(
                 budgetMode: BudgetMode(rawValue: try row.decode("budget_mode")) ?? .jobBased,

@@ -13,6 +13,9 @@ final class KeyCache: Sendable {
 
     static let timeToLive: Duration = .milliseconds(500)
     private let entries = Mutex<[[UInt8]: Entry]>([:])
+    /// Lookups under way: when an entry expires under load, the requests that find it stale
+    /// share one database lookup instead of each making its own.
+    private let loading = Mutex<[[UInt8]: Task<TeamIdentity?, any Error>]>([:])
     private let capacity: Int
 
     init(capacity: Int = 100_000) {
@@ -37,6 +40,26 @@ final class KeyCache: Sendable {
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
             entries[hash] = Entry(identity: identity, expires: expires)
+        }
+    }
+
+    /// The cached identity, or the result of `load` — one `load` per hash at a time.
+    func identity(for hash: [UInt8], load: @escaping @Sendable () async throws -> TeamIdentity?) async throws -> TeamIdentity? {
+        if let cached = lookup(hash) { return cached }
+        let task: Task<TeamIdentity?, any Error> = loading.withLock { loading in
+            if let running = loading[hash] { return running }
+            let task = Task { try await load() }
+            loading[hash] = task
+            return task
+        }
+        do {
+            let identity = try await task.value
+            store(hash, identity)
+            loading.withLock { $0[hash] = nil }
+            return identity
+        } catch {
+            loading.withLock { $0[hash] = nil }
+            throw error
         }
     }
 }

@@ -46,9 +46,6 @@ struct TeamAuthMiddleware: RouterMiddleware {
     }
 
     private func lookup(_ hash: [UInt8]) async throws -> TeamIdentity? {
-        if let cached = cache.lookup(hash) { return cached }
-        let identity = try await teams.identity(forKeyHash: hash)
-        cache.store(hash, identity)
-        return identity
+        try await cache.identity(for: hash) { [teams] in try await teams.identity(forKeyHash: hash) }
     }
 }

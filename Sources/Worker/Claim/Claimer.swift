@@ -16,8 +16,10 @@ struct Claimer: Sendable {
 
     /// Claims until cancelled; `run` is called for each marked job.
     func run(waitingOn blocking: RedisBlockingConnection, _ start: @escaping @Sendable (ClaimedJob) -> Void) async {
+        // A busy worker claims in groups of an eighth of its slots (at most 32).
+        let group = max(1, min(32, inFlight.capacity / 8))
         while !Task.isCancelled {
-            await inFlight.waitForSlot()
+            await inFlight.waitForSlots(inFlight.count == 0 ? 1 : group)
             if Task.isCancelled { break }
             do {
                 let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)

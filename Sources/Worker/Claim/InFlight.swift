@@ -14,7 +14,7 @@ final class InFlight: Sendable {
 
     private struct State {
         var entries: [UUID: Entry] = [:]
-        var slotWaiters: [CheckedContinuation<Void, Never>] = []
+        var slotWaiters: [(needed: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var started = 0
     }
@@ -32,12 +32,15 @@ final class InFlight: Sendable {
     /// Jobs started since the worker began.
     var started: Int { state.withLock { $0.started } }
 
-    /// Waits until a slot is free (returns at once if one is, or if the task is cancelled).
-    func waitForSlot() async {
+    /// Waits until `slots` slots are free (returns at once if they are, or if the task is
+    /// cancelled). Claiming in groups when the worker is nearly full keeps the claim-and-mark
+    /// cycle (one Redis script, one PostgreSQL transaction) far from being the bottleneck.
+    func waitForSlots(_ slots: Int) async {
+        let needed = min(max(1, slots), capacity)
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
-                if state.entries.count < capacity || Task.isCancelled { return true }
-                state.slotWaiters.append(continuation)
+                if capacity - state.entries.count >= needed || Task.isCancelled { return true }
+                state.slotWaiters.append((needed, continuation))
                 return false
             }
             if ready { continuation.resume() }
@@ -50,7 +53,7 @@ final class InFlight: Sendable {
             defer { state.slotWaiters = [] }
             return state.slotWaiters
         }
-        waiters.forEach { $0.resume() }
+        waiters.forEach { $0.continuation.resume() }
     }
 
     /// Runs `work` for a claimed job in a task of its own, tracked until it ends.
@@ -108,7 +111,10 @@ final class InFlight: Sendable {
     private func finish(_ jobID: UUID) {
         let (slotWaiter, emptyWaiters): (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) = state.withLock { state in
             state.entries[jobID] = nil
-            let slot = state.slotWaiters.isEmpty ? nil : state.slotWaiters.removeFirst()
+            var slot: CheckedContinuation<Void, Never>?
+            if let first = state.slotWaiters.first, capacity - state.entries.count >= first.needed {
+                slot = state.slotWaiters.removeFirst().continuation
+            }
             var empty: [CheckedContinuation<Void, Never>] = []
             if state.entries.isEmpty {
                 empty = state.emptyWaiters

@@ -12,7 +12,8 @@ extension PostgresJobStore {
                        lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
                        started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
                 FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token), teams t
-                WHERE j.job_id = c.job_id AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
+                WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
+                  AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
                   AND t.team_id = j.team_id AND t.status = 'active'
                 RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
                           j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
@@ -126,7 +127,7 @@ extension PostgresJobStore {
                 ), t AS (
                     SELECT o.*, CASE WHEN j.status = 'cancelling' THEN 'cancelled' ELSE o.status END AS final
                     FROM jobs j JOIN o ON o.job_id = j.job_id
-                    WHERE j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
+                    WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
                     FOR UPDATE OF j
                 )
                 UPDATE jobs j SET
@@ -165,7 +166,6 @@ extension PostgresJobStore {
                     ))
                 }
             }
-            try await LedgerWriter.apply(moves, tx)
             try await Self.recordCalls(settlements.flatMap { settlement in
                 settlement.calls.map { call in
                     var call = call
@@ -173,6 +173,8 @@ extension PostgresJobStore {
                     return (call, settlement.claim.token)
                 }
             }, tx)
+            // The team's account row is locked last, so it is held for as short a time as can be.
+            try await LedgerWriter.apply(moves, tx)
             return settlements.map { settlement in
                 guard let final = applied[settlement.claim.jobID] else { return .lost }
                 return final == .queued ? .requeued : .settled(final)
@@ -208,7 +210,8 @@ extension PostgresJobStore {
             """
             UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
             FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token)
-            WHERE j.job_id = c.job_id AND j.lease_token = c.token AND j.status IN ('in_progress', 'cancelling')
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id AND j.lease_token = c.token
+              AND j.status IN ('in_progress', 'cancelling')
             RETURNING j.job_id, j.status
             """,
             [.textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),

@@ -42,7 +42,6 @@ struct TeamAuthMiddleware: RouterMiddleware {
             throw APIError.forbidden("Team access is suspended. Please contact support.")
         }
         context.identity = .team(identity)
-        context.logger[metadataKey: "team_id"] = .string(identity.teamID)
     }
 
     private func lookup(_ hash: [UInt8]) async throws -> TeamIdentity? {

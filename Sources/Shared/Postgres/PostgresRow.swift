@@ -92,8 +92,11 @@ extension Bool: PostgresDecodable {
 }
 
 extension Decimal: PostgresDecodable {
+    /// PostgreSQL writes numerics with a dot whatever the server's locale.
+    private static let posix = Locale(identifier: "en_US_POSIX")
+
     public init?(postgresText: String) {
-        guard let value = Decimal(string: postgresText, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        guard let value = Decimal(string: postgresText, locale: Self.posix) else { return nil }
         self = value
     }
 }

@@ -53,7 +53,8 @@ struct JobRunner: Sendable {
                 logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
                 continue
             }
-            if case .wait(let wait) = await health.admit(provider: model.provider, model: model.modelName, rpm: endpoint.rpm) {
+            let tokens = endpoint.tpm == nil ? 0 : estimatedTokens(job.work)
+            if case .wait(let wait) = await health.admit(provider: model.provider, model: model.modelName, rpm: endpoint.rpm, tpm: endpoint.tpm, tokens: tokens) {
                 // Cooling down, circuit open or budget spent: a fallback may take it, else later.
                 soonest = min(soonest ?? wait, wait)
                 continue
@@ -125,6 +126,19 @@ struct JobRunner: Sendable {
         case .invalidRequest:
             return .settle(.failed(code: .invalidRequest, message: failure.message), progress: nil)
         }
+    }
+
+    /// A request's tokens at most, for the tokens-per-minute budget: the prompt's estimate plus
+    /// the completion limit (a document counts its first call's share).
+    func estimatedTokens(_ work: JobWork) -> Int {
+        let completion = work.maxTokens ?? policy.defaultMaxTokens
+        if let document = work.document {
+            return min(Billing.estimateTokens(document), policy.defaultContextTokens) + completion
+        }
+        let prompt = (work.messages ?? []).reduce(0) { total, message in
+            total + Billing.estimateTokens((try? String(decoding: JSONEncoder().encode(message), as: UTF8.self)) ?? "")
+        }
+        return prompt + completion
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))].

@@ -122,13 +122,11 @@ enum HTTPExchange {
     /// When the rate-limit headers say nothing is left (`x-ratelimit-remaining-requests: 0`, or
     /// Anthropic's `anthropic-ratelimit-requests-remaining: 0`), how long until they reset.
     static func exhaustedFor(_ headers: HTTPHeaders) -> Duration? {
-        if headers.first(name: "x-ratelimit-remaining-requests") == "0" {
-            return headers.first(name: "x-ratelimit-reset-requests").flatMap(parseResetDuration) ?? .seconds(1)
+        for kind in ["requests", "tokens"] where headers.first(name: "x-ratelimit-remaining-\(kind)") == "0" {
+            return headers.first(name: "x-ratelimit-reset-\(kind)").flatMap(parseResetDuration) ?? .seconds(1)
         }
-        if headers.first(name: "anthropic-ratelimit-requests-remaining") == "0" {
-            if let reset = headers.first(name: "anthropic-ratelimit-requests-reset"),
-                let date = try? Date(reset, strategy: .iso8601)
-            {
+        for kind in ["requests", "tokens", "input-tokens", "output-tokens"] where headers.first(name: "anthropic-ratelimit-\(kind)-remaining") == "0" {
+            if let reset = headers.first(name: "anthropic-ratelimit-\(kind)-reset"), let date = try? Date(reset, strategy: .iso8601) {
                 return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
             }
             return .seconds(1)

@@ -50,8 +50,8 @@ final class ProviderHealth: Sendable {
         self.logger = logger
     }
 
-    /// May this worker call `model` at `provider` now?
-    func admit(provider: String, model: String, rpm: Int?) async -> Admission {
+    /// May this worker call `model` at `provider` now, for a request of about `tokens` tokens?
+    func admit(provider: String, model: String, rpm: Int?, tpm: Int? = nil, tokens: Int = 0) async -> Admission {
         let now = ContinuousClock.now
         if let until = cooldowns.withLock({ $0[Self.key(provider, model)] }), until > now {
             return .wait(until - now)
@@ -70,8 +70,15 @@ final class ProviderHealth: Sendable {
                 return .probe
             }
         }
-        guard circuit != .go || rpm == nil else { return await spendBudget(provider: provider, model: model, rpm: rpm!) }
-        return circuit
+        guard circuit == .go else { return circuit }
+        if let rpm {
+            let requests = await spend(Self.key(provider, model) + "|requests", units: 1, perMinute: rpm, provider: provider, model: model)
+            guard requests == .go else { return requests }
+        }
+        if let tpm, tokens > 0 {
+            return await spend(Self.key(provider, model) + "|tokens", units: tokens, perMinute: tpm, provider: provider, model: model)
+        }
+        return .go
     }
 
     /// Learns from a call's outcome.
@@ -146,39 +153,44 @@ final class ProviderHealth: Sendable {
         if announce { try? await board.announceCooldown(provider: provider, model: model, duration: duration) }
     }
 
-    /// Spends one request of the provider+model's budget. The budget is kept per second
-    /// (rpm/60 each) so that calls spread over the minute instead of bursting at its start; a
-    /// limit under 60/min is kept per minute. Requests are leased from Redis in blocks, shared
-    /// by all workers, so most calls spend from the local block without a round trip.
-    private func spendBudget(provider: String, model: String, rpm: Int) async -> Admission {
-        let window = rpm >= 60 ? 1 : 60
-        let limit = max(1, rpm * window / 60)
+    /// Spends `units` (one request, or a request's estimated tokens) of a provider+model's
+    /// budget. Budgets are kept per second (a sixtieth of the per-minute limit each) so that calls
+    /// spread over the minute instead of bursting at its start; a limit under 60 a minute is kept
+    /// per minute. Units are leased from Redis in blocks shared by all workers, so most calls
+    /// spend from the local block without a round trip.
+    private func spend(_ key: String, units: Int, perMinute: Int, provider: String, model: String) async -> Admission {
+        let window = perMinute >= 60 ? 1 : 60
+        let limit = max(1, perMinute * window / 60)
+        let needed = min(max(1, units), limit)
         let now = Date().timeIntervalSince1970
         let slot = Int(now) / window
-        let key = Self.key(provider, model)
         let spent = budgets.withLock { budgets -> Bool in
-            guard var budget = budgets[key], budget.minute == slot, budget.left > 0 else { return false }
-            budget.left -= 1
+            guard var budget = budgets[key], budget.minute == slot, budget.left >= needed else { return false }
+            budget.left -= needed
             budgets[key] = budget
             return true
         }
         if spent { return .go }
-        let block = max(1, min(50, limit / 4))
-        let granted = (try? await board.leaseRequests(provider: provider, model: model, limit: limit, block: block, minute: slot)) ?? block
-        guard granted > 0 else {
-            let next = Double(slot + 1) * Double(window) - now
-            return .wait(.milliseconds(Int64(max(0.01, next) * 1000)))
-        }
+        let block = min(limit, max(needed, min(limit / 4, needed * 50)))
+        let granted = (try? await board.leaseRequests(provider: provider, model: key, limit: limit, block: block, minute: slot)) ?? block
         budgets.withLock { budgets in
             // Concurrent callers may have leased too: keep every grant of this window.
             if var budget = budgets[key], budget.minute == slot {
-                budget.left += granted - 1
+                budget.left += granted
                 budgets[key] = budget
             } else {
-                budgets[key] = Budget(minute: slot, left: granted - 1)
+                budgets[key] = Budget(minute: slot, left: granted)
             }
         }
-        return .go
+        let taken = budgets.withLock { budgets -> Bool in
+            guard var budget = budgets[key], budget.minute == slot, budget.left >= needed else { return false }
+            budget.left -= needed
+            budgets[key] = budget
+            return true
+        }
+        if taken { return .go }
+        let next = Double(slot + 1) * Double(window) - now
+        return .wait(.milliseconds(Int64(max(0.01, next) * 1000)))
     }
 
     private func post(_ provider: String, _ report: ProviderHealthReport) async {

@@ -41,7 +41,7 @@ final class Routing: Sendable {
         let key = try secrets.open(try await providers.sealedAPIKey(provider))
         let endpoint = UpstreamEndpoint(
             provider: record.name, kind: record.kind, baseURL: record.baseURL, apiKey: key, timeout: .seconds(record.timeoutSeconds),
-            rpm: record.rpm
+            rpm: record.rpm, tpm: record.tpm
         )
         endpoints.withLock { $0[provider] = Cached(value: endpoint, expires: now + timeToLive) }
         return endpoint

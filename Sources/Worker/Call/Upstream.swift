@@ -8,8 +8,9 @@ struct UpstreamEndpoint: Sendable {
     var baseURL: String
     var apiKey: String
     var timeout: Duration
-    /// Requests per minute allowed by the provider's configuration, shared by all workers.
+    /// Requests and tokens per minute allowed by the provider's configuration, shared by all workers.
     var rpm: Int?
+    var tpm: Int?
 }
 
 /// One chat completion request, in the provider-neutral shape the job runner builds.

@@ -146,10 +146,11 @@ extension RedisClient {
         }
 
         func stop() {
+            // Everything still queued is answered now; a flush already scheduled finds nothing left.
             let pending = state.withLock { state in
                 state.stopped = true
                 defer { state.requests = [] }
-                return state.flushScheduled ? [] : state.requests
+                return state.requests
             }
             for request in pending { request.continuation.resume(throwing: RedisError.shutdown) }
             connection.thread.submit { [connection] in connection.close() }

@@ -161,10 +161,7 @@ struct JobController {
 
     /// What an Idempotency-Key promises: the same request body (its JSON, keys sorted).
     private static func fingerprint(_ body: SubmitRequest) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let canonical = (try? encoder.encode(CanonicalSubmit(body))) ?? Data()
-        return Array(SHA256.hash(data: canonical))
+        Array(SHA256.hash(data: Array(JSONText.encode(CanonicalSubmit(body)).utf8)))
     }
 }
 

@@ -30,18 +30,7 @@ struct ReservationEstimator: Sendable {
             return (prompt, completionTotal, plan.calls)
         }
         // Chat: the serialized messages (and tools) bound the prompt from above.
-        var prompt = 0
-        for message in work.messages ?? [] {
-            prompt += Billing.estimateTokens(JSONText.json(message)) + 4
-        }
-        if let tools = work.tools { prompt += Billing.estimateTokens(JSONText.json(tools)) }
+        let prompt = Billing.estimatePromptTokens(messages: work.messages ?? [], tools: work.tools)
         return (prompt, completion, 1)
-    }
-}
-
-/// Compact JSON text of a value, for size estimates.
-enum JSONText {
-    static func json(_ value: JSONValue) -> String {
-        (try? String(decoding: JSONEncoder().encode(value), as: UTF8.self)) ?? ""
     }
 }

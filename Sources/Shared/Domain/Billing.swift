@@ -41,4 +41,11 @@ public enum Billing {
     public static func estimateTokens(_ text: String) -> Int {
         (text.utf8.count + 3) / 4
     }
+
+    /// A chat request's prompt tokens at most: its messages and tools as JSON, plus framing.
+    public static func estimatePromptTokens(messages: [JSONValue], tools: JSONValue?) -> Int {
+        var tokens = messages.reduce(0) { $0 + estimateTokens(JSONText.encode($1)) + 4 }
+        if let tools { tokens += estimateTokens(JSONText.encode(tools)) }
+        return tokens
+    }
 }

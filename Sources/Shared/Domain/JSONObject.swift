@@ -57,12 +57,20 @@ public enum JSONValue: Sendable, Hashable, Codable {
 /// A JSON object (`metadata`).
 public typealias JSONObject = [String: JSONValue]
 
+/// Compact JSON text with sorted keys: stable for the same value, so it serves for `jsonb`
+/// parameters, size estimates and request fingerprints alike.
+public enum JSONText {
+    public static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+}
+
 extension Dictionary where Key == String, Value == JSONValue {
     /// The object as compact JSON text, for a `jsonb` parameter.
     public func jsonText() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+        JSONText.encode(self)
     }
 
     /// Parses a `jsonb` column.

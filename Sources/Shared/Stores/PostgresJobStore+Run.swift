@@ -94,7 +94,7 @@ extension PostgresJobStore {
                 var row: (String, String?, Int?, Int?, Decimal?, Int, String?, String?, Int) = ("failed", nil, nil, nil, nil, 0, nil, nil, 0)
                 switch settlement.outcome {
                 case .completed(let value, let usage, let costUSD, let credits):
-                    row = ("completed", Self.jsonText(value), usage.promptTokens, usage.completionTokens, costUSD, credits, nil, nil, 0)
+                    row = ("completed", JSONText.encode(value), usage.promptTokens, usage.completionTokens, costUSD, credits, nil, nil, 0)
                 case .failed(let code, let message):
                     row = ("failed", nil, nil, nil, nil, 0, code.rawValue, String(message.prefix(2000)), 0)
                 case .expired:

@@ -146,7 +146,7 @@ extension PostgresJobStore {
                         column { s, _, _ in s.modelGroup == nil ? JobStatus.pending.rawValue : JobStatus.queued.rawValue },
                         column { s, _, _ in String(s.priority) },
                         column { s, _, _ in s.modelGroup },
-                        column { s, _, _ in s.work.map { Self.jsonText($0) } },
+                        column { s, _, _ in s.work.map { JSONText.encode($0) } },
                         column { s, _, _ in s.metadata.jsonText() },
                         column { _, _, b in b.budgetMode.rawValue },
                         column { _, _, b in String(b.tokensPerCredit) },

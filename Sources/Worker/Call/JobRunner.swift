@@ -135,10 +135,7 @@ struct JobRunner: Sendable {
         if let document = work.document {
             return min(Billing.estimateTokens(document), policy.defaultContextTokens) + completion
         }
-        let prompt = (work.messages ?? []).reduce(0) { total, message in
-            total + Billing.estimateTokens((try? String(decoding: JSONEncoder().encode(message), as: UTF8.self)) ?? "")
-        }
-        return prompt + completion
+        return Billing.estimatePromptTokens(messages: work.messages ?? [], tools: work.tools) + completion
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))].

@@ -113,7 +113,8 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
         jobs: dependencies.jobs, queue: dependencies.queue, access: dependencies.modelAccess,
         estimator: ReservationEstimator(
             defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
-            defaultContextTokens: dependencies.configuration.defaultContextTokens
+            defaultContextTokens: dependencies.configuration.defaultContextTokens,
+            documentLimits: dependencies.configuration.documentLimits
         ),
         pipeline: dependencies.submissions, waiters: dependencies.completions
     ).addRoutes(team: team, teamOrAdmin: teamOrAdmin)

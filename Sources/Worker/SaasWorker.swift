@@ -55,6 +55,9 @@ struct SaasWorker: AsyncParsableCommand {
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
         http.connectionPool.retryConnectionEstablishment = false
         http.timeout = .init(connect: .seconds(10))
+        // Never follow a redirect: a cross-origin hop would carry the provider's key, a 303 would
+        // turn the POST into a GET. A 3xx is an upstream error (HTTPExchange.classify).
+        http.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
 
         let jobs = PostgresJobStore(postgres: postgres)
@@ -78,7 +81,8 @@ struct SaasWorker: AsyncParsableCommand {
                 retryCap: .milliseconds(Int64(configuration.retryCapSeconds * 1000)),
                 defaultMaxTokens: configuration.defaultMaxTokens,
                 defaultContextTokens: configuration.defaultContextTokens,
-                documentConcurrency: configuration.documentConcurrency
+                documentConcurrency: configuration.documentConcurrency,
+                documentLimits: configuration.documentLimits
             ),
             logger: logger
         )

@@ -36,14 +36,18 @@ enum E2E {
     /// Creates and migrates the e2e database once per test run.
     static func prepare() async throws {
         try await prepared.run {
+            // The database is the URL's last path component (another checkout or a parallel run
+            // may name its own); it is created from the server's `postgres` database if missing.
+            let name = String(databaseURL.split(separator: "/").last ?? "saas_e2e")
+            precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "E2E database name must be an identifier")
             let admin = PostgresClient(configuration: PostgresConfiguration(
-                url: databaseURL.replacingOccurrences(of: "/saas_e2e", with: "/saas_test"), poolSize: 1
+                url: databaseURL.replacingOccurrences(of: "/\(name)", with: "/postgres"), poolSize: 1
             ))
             defer { admin.shutdown() }
-            let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = 'saas_e2e'")
+            let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)])
             if exists.isEmpty {
-                // The name is a constant: CREATE DATABASE takes no parameters.
-                _ = try? await admin.withConnection { try await $0.executeScript("CREATE DATABASE saas_e2e") }
+                // CREATE DATABASE takes no parameters; the name was checked to be an identifier above.
+                _ = try? await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
             }
             let client = PostgresClient(configuration: PostgresConfiguration(url: databaseURL, poolSize: 1))
             defer { client.shutdown() }

@@ -83,7 +83,7 @@ struct AdminJobController {
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> AdminJobResponse {
         let jobID = try JobController.jobID(context)
         guard let job = try await jobs.get(jobID) else { throw APIError.notFound("Job not found") }
-        return AdminJobResponse(job: JobResponse(job: job), calls: try await jobs.calls(jobID).map(CallResponse.init))
+        return AdminJobResponse(job: JobResponse(job: job), calls: try await jobs.calls(jobID).map { CallResponse($0, admin: true) })
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {

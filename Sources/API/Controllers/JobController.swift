@@ -41,7 +41,7 @@ struct JobController {
                 throw APIError.forbidden("Team does not have access to model group '\(model)'")
             }
             let group = try await access.group(model)
-            (estimate, callsPlanned) = estimator.estimate(work, group: group)
+            (estimate, callsPlanned) = try estimator.estimate(work, group: group)
         }
         let key = try CreditController.idempotencyKey(request)
         let submission = JobSubmission(
@@ -90,7 +90,7 @@ struct JobController {
     @Sendable func calls(_ request: Request, context: AppRequestContext) async throws -> CallsResponse {
         let jobID = try Self.jobID(context)
         _ = try await Self.ownedJob(jobID, jobs, context)
-        return CallsResponse(calls: try await jobs.calls(jobID).map(CallResponse.init))
+        return CallsResponse(calls: try await jobs.calls(jobID).map { CallResponse($0, admin: false) })
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobListResponse {

@@ -157,6 +157,11 @@ struct ProviderController {
         return kind
     }
 
+    /// `!` to `~`: what a key or a URL may hold.
+    private static func isVisibleASCII(_ scalar: Unicode.Scalar) -> Bool {
+        (0x21...0x7E).contains(scalar.value)
+    }
+
     static func normalised(_ url: String) -> String {
         var url = url
         while url.hasSuffix("/") { url.removeLast() }
@@ -165,12 +170,20 @@ struct ProviderController {
 
     static func validate(baseURL: String?, apiKey: String?, rpm: Int?, tpm: Int?, timeout: Int?) throws(APIError) {
         if let baseURL {
-            guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil, baseURL.count <= 500 else {
+            guard baseURL.utf8.count <= 500, baseURL.unicodeScalars.allSatisfy(Self.isVisibleASCII),
+                let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
+            else {
                 throw .unprocessable("Field 'base_url' must be an http(s) URL")
             }
         }
         if let apiKey {
+            // The key goes into an HTTP header: a line break or any other control character
+            // would make the HTTP client refuse the request (and quote the header in its error).
             guard (1...1000).contains(apiKey.utf8.count) else { throw .unprocessable("Field 'api_key' must be 1-1000 characters") }
+            guard apiKey.unicodeScalars.allSatisfy(Self.isVisibleASCII) else {
+                throw .unprocessable("Field 'api_key' must be printable ASCII without spaces or line breaks")
+            }
         }
         if let rpm { try Validate.range(rpm, 1...10_000_000, field: "rpm") }
         if let tpm { try Validate.range(tpm, 1...1_000_000_000, field: "tpm") }

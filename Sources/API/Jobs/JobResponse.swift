@@ -79,7 +79,12 @@ struct CallResponse: Encodable {
     var billed: Bool
     var created_at: Date
 
-    init(_ call: JobCall) {
+    /// A call as its team reads it; `admin: true` for `GET /api/admin/jobs/{id}`.
+    ///
+    /// Tenants see an upstream failure as its category, status and request id (SYSTEM.md,
+    /// guarantee 10): the upstream's own text can quote the provider's key. Admins see that text,
+    /// redacted when it was recorded.
+    init(_ call: JobCall, admin: Bool) {
         call_id = call.callID.lowercasedString
         step = call.step
         step_index = call.stepIndex
@@ -88,7 +93,12 @@ struct CallResponse: Encodable {
         attempt = call.attempt
         status_code = call.statusCode
         error_class = call.errorClass
-        error = call.error
+        if admin {
+            error = call.error
+        } else {
+            error = call.error == nil && call.errorClass == nil
+                ? nil : UpstreamErrorSummary.sentence(errorClass: call.errorClass, statusCode: call.statusCode, requestID: call.upstreamRequestID)
+        }
         upstream_request_id = call.upstreamRequestID
         prompt_tokens = call.usage.promptTokens
         completion_tokens = call.usage.completionTokens

@@ -47,6 +47,9 @@ public struct AppConfiguration: Sendable {
     public var defaultContextTokens: Int
     /// Chunk calls of one document run at once.
     public var documentConcurrency: Int
+    /// The least prompt room a chunk may have and the most calls a document may plan; a
+    /// submit past either is a 422, and a model whose plan is past them is not used for the job.
+    public var documentLimits: DocumentLimits
     /// Consecutive failures that open a provider's circuit, and how long it stays open.
     public var circuitFailureThreshold: Int
     public var circuitOpenSeconds: Double
@@ -102,6 +105,10 @@ public struct AppConfiguration: Sendable {
         defaultMaxTokens = try values.int("DEFAULT_MAX_TOKENS", default: 1024, range: 1...1_000_000)
         defaultContextTokens = try values.int("DEFAULT_CONTEXT_TOKENS", default: 8192, range: 256...10_000_000)
         documentConcurrency = try values.int("DOCUMENT_CONCURRENCY", default: 8, range: 1...256)
+        documentLimits = DocumentLimits(
+            minimumChunkTokens: try values.int("DOCUMENT_MIN_CHUNK_TOKENS", default: 1000, range: 1...1_000_000),
+            maxCalls: try values.int("DOCUMENT_MAX_CALLS", default: 1000, range: 1...100_000)
+        )
         circuitFailureThreshold = try values.int("CIRCUIT_FAILURE_THRESHOLD", default: 5, range: 1...1000)
         circuitOpenSeconds = try values.double("CIRCUIT_OPEN_SECONDS", default: 30, range: 0.1...3600)
 

@@ -20,6 +20,10 @@ public enum Billing {
         charge(tokens: estimate.totalTokens, costUSD: estimate.maxCostUSD, billing)
     }
 
+    /// The largest charge or reservation the arithmetic produces: far above any balance (so a
+    /// job this expensive is refused or charged its reservation), far below an overflow.
+    public static let maxCredits = Int(Int64.max / 4)
+
     /// `job_based`: 1; `consumption_tokens`: max(1, ⌊tokens / tokens_per_credit⌋);
     /// `consumption_usd`: max(1, ⌊cost × credits_per_dollar⌋).
     public static func charge(tokens: Int, costUSD: Decimal, _ billing: BillingSettings) -> Int {
@@ -32,6 +36,8 @@ public enum Billing {
             var product = costUSD * billing.creditsPerDollar
             var floored = Decimal()
             NSDecimalRound(&floored, &product, 0, .down)
+            // A cost from outside can be absurd; past this the conversion to Int would not hold.
+            guard floored < Decimal(maxCredits) else { return maxCredits }
             return max(1, NSDecimalNumber(decimal: floored).intValue)
         }
     }

@@ -57,3 +57,35 @@ public struct DocumentPlan: Sendable, Hashable {
         return (prompt, calls * completion)
     }
 }
+
+/// Bounds on what one document may plan (issue: a 2 MiB document with a large `max_tokens` on a
+/// small-context model planned chunks of a few bytes — ~131,000 upstream calls for 1 credit).
+public struct DocumentLimits: Sendable, Hashable {
+    /// The least prompt room (tokens) a chunk may have once instructions, framing and the
+    /// completion are set aside.
+    public var minimumChunkTokens: Int
+    /// The most calls (chunks and reduce calls) one document may plan.
+    public var maxCalls: Int
+
+    public init(minimumChunkTokens: Int, maxCalls: Int) {
+        self.minimumChunkTokens = minimumChunkTokens
+        self.maxCalls = maxCalls
+    }
+
+    public static let `default` = DocumentLimits(minimumChunkTokens: 1000, maxCalls: 1000)
+}
+
+extension DocumentPlan {
+    /// Why a plan cannot run within `limits`, as a sentence for a 422; nil when it can. A
+    /// document that fits one call is never refused here.
+    public func refusal(_ limits: DocumentLimits, model: String) -> String? {
+        guard calls > 1 else { return nil }
+        if chunkTokens < limits.minimumChunkTokens {
+            return "Field 'max_tokens' leaves \(chunkTokens) tokens per document chunk on model '\(model)'; at least \(limits.minimumChunkTokens) are needed (use a smaller 'max_tokens' or shorter 'instructions')"
+        }
+        if calls > limits.maxCalls {
+            return "Field 'document' needs \(calls) calls on model '\(model)'; at most \(limits.maxCalls) are allowed"
+        }
+        return nil
+    }
+}

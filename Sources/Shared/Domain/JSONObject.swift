@@ -79,3 +79,29 @@ extension Dictionary where Key == String, Value == JSONValue {
         return object
     }
 }
+
+extension String {
+    /// The text as PostgreSQL can store it: U+0000 (which `text` and `jsonb` refuse) becomes
+    /// U+FFFD. For text from upstreams, which is cleaned rather than refused (SYSTEM.md, 11).
+    public var storable: String {
+        guard utf8.contains(0) else { return self }
+        return String(String.UnicodeScalarView(unicodeScalars.map { $0.value == 0 ? "\u{FFFD}" : $0 }))
+    }
+}
+
+extension JSONValue {
+    /// The value as PostgreSQL can store it: U+0000 in strings and keys becomes U+FFFD, and
+    /// numbers JSON cannot spell (infinities, NaN) become null.
+    public var storable: JSONValue {
+        switch self {
+        case .null, .bool, .integer: return self
+        case .number(let d): return d.isFinite ? self : .null
+        case .string(let s): return .string(s.storable)
+        case .array(let a): return .array(a.map(\.storable))
+        case .object(let o):
+            var out: [String: JSONValue] = [:]
+            for (key, value) in o { out[key.storable] = value.storable }
+            return .object(out)
+        }
+    }
+}

@@ -69,6 +69,9 @@ public struct JobStep: Sendable, Hashable {
         case chunk, reduce
     }
 
+    /// The plan the step belongs to (the model and the chunk size it split the document by):
+    /// another model of the group splits the document differently, and must not reuse these.
+    public var plan: String
     public var kind: Kind
     public var level: Int
     public var index: Int
@@ -76,7 +79,8 @@ public struct JobStep: Sendable, Hashable {
     /// The call that produced it, with its usage and cost.
     public var call: JobCall
 
-    public init(kind: Kind, level: Int, index: Int, content: String, call: JobCall) {
+    public init(plan: String, kind: Kind, level: Int, index: Int, content: String, call: JobCall) {
+        self.plan = plan
         self.kind = kind
         self.level = level
         self.index = index
@@ -161,8 +165,8 @@ public protocol JobStore: Sendable {
     /// Extends the leases of jobs a worker still runs; returns the jobs it should stop
     /// (cancelling, or no longer its delivery).
     func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID>
-    /// The finished steps of a document job's current reservation.
-    func steps(_ jobID: UUID, reservationNumber: Int) async throws -> [JobStep]
+    /// The finished steps of a document job's current reservation under one plan.
+    func steps(_ jobID: UUID, reservationNumber: Int, plan: String) async throws -> [JobStep]
     /// Keeps a finished step and its call, and counts it in the job's progress — if `claim` still
     /// holds the job (a stale delivery's call is recorded, its step is not).
     func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws

@@ -72,17 +72,15 @@ extension PostgresJobStore {
     /// a result into `cancelled`. Money moves only for the jobs that settled, and each job's
     /// calls are recorded whatever happened — billed only for the delivery that completed it.
     public func settle(_ settlements: [Settlement]) async throws -> [SettleResult] {
-        guard !settlements.isEmpty else { return [] }
-        do {
-            return try await settleBatch(settlements)
-        } catch let error as PostgresError where settlements.count > 1 && error.isStatementError {
-            // Something one settlement carries broke the batch: settle each alone.
-            var results: [SettleResult] = []
-            for settlement in settlements {
-                results.append(try await settleBatch([settlement])[0])
-            }
-            return results
-        }
+        // Something one settlement carries that PostgreSQL refuses (text it cannot store, a
+        // number out of range) must not fail its neighbours, nor come back forever: that
+        // delivery settles alone as a failure with nothing from outside in it.
+        try await BatchIsolation.run(
+            settlements,
+            isItemError: { ($0 as? PostgresError)?.isStatementError ?? false },
+            batch: { try await settleBatch($0) },
+            alone: { settlement, error in try await settleBatch([settlement.unstorable(because: error)])[0] }
+        )
     }
 
     private func settleBatch(_ settlements: [Settlement]) async throws -> [SettleResult] {

@@ -1,20 +1,21 @@
 import Foundation
 
 extension PostgresJobStore {
-    public func steps(_ jobID: UUID, reservationNumber: Int) async throws -> [JobStep] {
+    public func steps(_ jobID: UUID, reservationNumber: Int, plan: String) async throws -> [JobStep] {
         let rows = try await postgres.query(
             """
             SELECT s.step, s.level, s.step_index, s.content,
                    c.call_id, c.step AS call_step, c.step_index AS call_index, c.model, c.provider, c.attempt, c.status_code,
                    c.upstream_request_id, c.prompt_tokens, c.completion_tokens, c.cost_usd, c.latency_ms, c.created_at
             FROM job_steps s JOIN job_calls c ON c.call_id = s.call_id
-            WHERE s.job_id = $1 AND s.reservation_number = $2
+            WHERE s.job_id = $1 AND s.reservation_number = $2 AND s.plan = $3
             ORDER BY s.step, s.level, s.step_index
             """,
-            [.uuid(jobID), .int(reservationNumber)]
+            [.uuid(jobID), .int(reservationNumber), .text(plan)]
         )
         return try rows.map { row in
             JobStep(
+                plan: plan,
                 kind: JobStep.Kind(rawValue: try row.decode("step")) ?? .chunk,
                 level: try row.decode("level"),
                 index: try row.decode("step_index"),
@@ -44,11 +45,11 @@ extension PostgresJobStore {
             guard live.affectedRows == 1 else { return }
             try await tx.query(
                 """
-                INSERT INTO job_steps (job_id, reservation_number, step, level, step_index, content, call_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
+                INSERT INTO job_steps (job_id, reservation_number, plan, step, level, step_index, content, call_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
                 """,
-                [.uuid(claim.jobID), .int(reservationNumber), .text(step.kind.rawValue), .int(step.level), .int(step.index),
-                 .text(step.content), .uuid(step.call.callID)]
+                [.uuid(claim.jobID), .int(reservationNumber), .text(step.plan), .text(step.kind.rawValue), .int(step.level), .int(step.index),
+                 .text(step.content.storable), .uuid(step.call.callID)]
             )
         }
     }

@@ -3,23 +3,16 @@ import Foundation
 extension PostgresJobStore {
     /// Creates many jobs in one transaction: the teams' accounts are locked once, each job's
     /// reservation is decided against the balance left by the ones before it, and the jobs, the
-    /// reservations and their ledger rows are written set-wise. If the batch fails on something
-    /// one job carries, each job is tried alone so that the others still go through.
+    /// reservations and their ledger rows are written set-wise. If PostgreSQL refuses something
+    /// one job carries, that job is found by halving the batch and fails alone (its error is its
+    /// answer); the others still go through.
     public func submit(_ submissions: [JobSubmission]) async throws -> [Result<SubmitOutcome, any Error>] {
-        guard !submissions.isEmpty else { return [] }
-        do {
-            return try await submitBatch(submissions).map { .success($0) }
-        } catch let error as PostgresError where submissions.count > 1 && error.isStatementError {
-            var results: [Result<SubmitOutcome, any Error>] = []
-            for submission in submissions {
-                do {
-                    results.append(.success(try await submitBatch([submission])[0]))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
-            return results
-        }
+        try await BatchIsolation.run(
+            submissions,
+            isItemError: { ($0 as? PostgresError)?.isStatementError ?? false },
+            batch: { try await submitBatch($0).map { .success($0) } },
+            alone: { _, error in .failure(error) }
+        )
     }
 
     private struct Existing {

@@ -60,11 +60,18 @@ struct AnthropicUpstream: Upstream {
         http.body = .bytes(ByteBuffer(bytes: encoded))
 
         let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
-        let requestID = headers.first(name: "request-id") ?? headers.first(name: "x-request-id")
+        return try Self.reply(status: status, headers: headers, payload: payload)
+    }
+
+    /// An answer as the job runner takes it: a success in the one result shape, or a classified
+    /// failure. Whatever the body holds — wrong types, huge numbers, text PostgreSQL cannot
+    /// store — it comes back as one of the two.
+    static func reply(status: Int, headers: HTTPHeaders, payload: Data) throws(UpstreamFailure) -> UpstreamResponse {
+        let requestID = UpstreamNumbers.requestID(headers.first(name: "request-id") ?? headers.first(name: "x-request-id"))
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? JSONDecoder().decode(Message.self, from: payload) else {
+        guard let reply = try? JSONDecoder().decode(Message.self, from: UpstreamBody.cleaned(payload)) else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         let text = reply.content.compactMap { $0.type == "text" ? $0.text : nil }.joined()
@@ -75,14 +82,15 @@ struct AnthropicUpstream: Upstream {
                 "function": .object(["name": .string(block.name ?? ""), "arguments": .string(arguments)]),
             ])
         }
-        let usage = reply.usage
-        // Prompt tokens include cache reads and writes (API.md).
-        let prompt = (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0)
+        let usage = reply.usage ?? [:]
+        // Prompt tokens include cache reads and writes (API.md); each is bounded before the sum.
+        let prompt = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+            .reduce(0) { $0 + UpstreamNumbers.tokens(usage[$1]) }
         return UpstreamResponse(
             content: text.isEmpty && !toolCalls.isEmpty ? nil : text,
-            finishReason: Self.finishReason(reply.stop_reason),
+            finishReason: Self.finishReason(reply.stop_reason).map { String($0.prefix(100)) },
             toolCalls: toolCalls.isEmpty ? nil : .array(toolCalls),
-            usage: TokenUsage(promptTokens: prompt, completionTokens: usage?.output_tokens ?? 0),
+            usage: TokenUsage(promptTokens: prompt, completionTokens: UpstreamNumbers.tokens(usage["output_tokens"])),
             requestID: requestID,
             statusCode: status,
             exhaustedFor: HTTPExchange.exhaustedFor(headers)
@@ -137,14 +145,10 @@ struct AnthropicUpstream: Upstream {
             var name: String?
             var input: JSONValue?
         }
-        struct Usage: Decodable {
-            var input_tokens: Int?
-            var output_tokens: Int?
-            var cache_creation_input_tokens: Int?
-            var cache_read_input_tokens: Int?
-        }
         var content: [Block]
         var stop_reason: String?
-        var usage: Usage?
+        /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
+        /// usage must not lose an answer that was paid for.
+        var usage: [String: JSONValue]?
     }
 }

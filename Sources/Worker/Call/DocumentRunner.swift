@@ -14,6 +14,10 @@ struct DocumentRunner: Sendable {
     let concurrency: Int
 
     private var job: ClaimedJob { context.job }
+    /// Steps are kept per plan: the model that ran them and the chunk size that split the
+    /// document. A fallback model with another context splits it differently, so it starts over
+    /// rather than reuse analyses of other text (which would skip or repeat parts).
+    var planKey: String { "\(context.model.provider)/\(context.model.modelName)/\(plan.chunkTokens)" }
     private var runner: JobRunner { context.runner }
 
     private struct Spec: Sendable {
@@ -32,7 +36,7 @@ struct DocumentRunner: Sendable {
     func run(_ document: String) async -> (JobRunner.Attempt, [JobCall]) {
         let stored: [JobStep]
         do {
-            stored = try await runner.jobs.steps(job.claim.jobID, reservationNumber: job.reservationNumber)
+            stored = try await runner.jobs.steps(job.claim.jobID, reservationNumber: job.reservationNumber, plan: planKey)
         } catch {
             let failure = UpstreamFailure(kind: .transient, statusCode: nil, message: "cannot read the job's finished steps")
             return (runner.decide(failure, attempt: context.attempt), [])
@@ -64,7 +68,7 @@ struct DocumentRunner: Sendable {
             switch done.result {
             case .success(let (content, _)):
                 partials[done.spec.index] = content
-                used.append(JobStep(kind: .chunk, level: 0, index: done.spec.index, content: content, call: done.call))
+                used.append(JobStep(plan: planKey, kind: .chunk, level: 0, index: done.spec.index, content: content, call: done.call))
             case .failure(let failure):
                 failures.append((done.spec.index, failure))
             }
@@ -85,7 +89,7 @@ struct DocumentRunner: Sendable {
             guard job.work.allowPartial == true, !partials.isEmpty else {
                 let first = failures.map(\.1)[0]
                 let code: JobErrorCode = first.kind == .contextTooLong ? .contextTooLong : .invalidRequest
-                return (.settle(.failed(code: code, message: "part \(failures[0].0 + 1) of \(chunks.count) failed: \(first.message)"), progress: 0), newCalls)
+                return (.settle(.failed(code: code, message: "part \(failures[0].0 + 1) of \(chunks.count) failed: \(first.tenantMessage)"), progress: 0), newCalls)
             }
             gaps = failures.map(\.0).sorted()
         }
@@ -120,7 +124,7 @@ struct DocumentRunner: Sendable {
                 case .success(let (content, reason)):
                     outputs[done.spec.index] = content
                     finishReason = reason ?? finishReason
-                    used.append(JobStep(kind: .reduce, level: level, index: done.spec.index, content: content, call: done.call))
+                    used.append(JobStep(plan: planKey, kind: .reduce, level: level, index: done.spec.index, content: content, call: done.call))
                 case .failure(let failure):
                     if Task.isCancelled { return (.settle(.retry(delay: .zero, countsAttempt: false, message: nil), progress: 0), newCalls) }
                     return (runner.decide(failure, attempt: context.attempt).withProgress(0), newCalls)
@@ -157,9 +161,9 @@ struct DocumentRunner: Sendable {
                 group.addTask {
                     let request = runner.makeRequest(job.work, model: context.model, messages: spec.messages)
                     let (result, call) = await context.call(request, step: spec.kind.rawValue, index: spec.index)
-                    let mapped = result.map { ($0.content ?? "", $0.finishReason) }
+                    let mapped = result.map { (($0.content ?? "").storable, $0.finishReason?.storable) }
                     if case .success(let (content, _)) = mapped {
-                        let step = JobStep(kind: spec.kind, level: spec.level, index: spec.index, content: content, call: call)
+                        let step = JobStep(plan: planKey, kind: spec.kind, level: spec.level, index: spec.index, content: content, call: call)
                         try? await runner.jobs.recordStep(step, claim: job.claim, reservationNumber: job.reservationNumber)
                     }
                     return Done(spec: spec, result: mapped, call: call)

@@ -15,6 +15,7 @@ struct JobRunner: Sendable {
         var defaultMaxTokens: Int
         var defaultContextTokens: Int
         var documentConcurrency: Int
+        var documentLimits: DocumentLimits = .default
     }
 
     /// What one model made of the job.
@@ -48,25 +49,41 @@ struct JobRunner: Sendable {
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
         var soonest: Duration?
+        var planRefusal: UpstreamFailure?
         for model in group.models {
             guard let endpoint = try? await routing.endpoint(model.provider), let upstream = upstreams[endpoint.kind] else {
                 logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
                 continue
             }
+            let plan = job.work.document.map { documentPlan(job.work, document: $0, model: model) }
+            if let refusal = plan?.refusal(policy.documentLimits, model: model.modelName) {
+                // This model would split the document past the limits: a fallback may take it.
+                planRefusal = planRefusal ?? UpstreamFailure(kind: .contextTooLong, statusCode: nil, message: refusal, ownMessage: refusal)
+                continue
+            }
             let tokens = endpoint.tpm == nil ? 0 : estimatedTokens(job.work)
-            if case .wait(let wait) = await health.admit(provider: model.provider, model: model.modelName, rpm: endpoint.rpm, tpm: endpoint.tpm, tokens: tokens) {
+            let admission = await health.admit(
+                provider: model.provider, model: model.modelName, rpm: endpoint.rpm, tpm: endpoint.tpm, tokens: tokens,
+                probeDeadline: endpoint.timeout + .seconds(5)
+            )
+            if case .wait(let wait) = admission {
                 // Cooling down, circuit open or budget spent: a fallback may take it, else later.
                 soonest = min(soonest ?? wait, wait)
                 continue
             }
             let context = StepContext(job: job, model: model, endpoint: endpoint, upstream: upstream, attempt: attempt, runner: self)
             let (outcome, modelCalls): (Attempt, [JobCall])
-            if let document = job.work.document, let plan = documentPlan(job.work, document: document, model: model), plan.calls > 1 {
+            if let document = job.work.document, let plan, plan.calls > 1 {
                 (outcome, modelCalls) = await DocumentRunner(context: context, plan: plan, concurrency: policy.documentConcurrency).run(document)
             } else {
                 (outcome, modelCalls) = await single(context)
             }
             calls += modelCalls
+            if admission == .probe {
+                // Whatever happened, the probe is over: its call's outcome (if any) has been
+                // recorded; if it made none, the next call may probe.
+                health.releaseProbe(provider: model.provider)
+            }
             if Task.isCancelled {
                 // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
                 return Settlement(claim: job.claim, outcome: .retry(delay: .zero, countsAttempt: false, message: nil),
@@ -87,9 +104,10 @@ struct JobRunner: Sendable {
             return Settlement(claim: job.claim, outcome: .retry(delay: soonest, countsAttempt: false, message: "upstreams are cooling down"),
                               calls: calls, reachedUpstream: !calls.isEmpty, progress: 0)
         }
+        lastFailure = lastFailure ?? planRefusal
         let code: JobErrorCode = lastFailure?.kind == .contextTooLong ? .contextTooLong : .upstreamError
         return Settlement(
-            claim: job.claim, outcome: .failed(code: code, message: lastFailure?.message ?? "no model of the group could be called"),
+            claim: job.claim, outcome: .failed(code: code, message: lastFailure?.tenantMessage ?? "No model of the group could be called"),
             calls: calls, reachedUpstream: !calls.isEmpty, progress: calls.filter { $0.error == nil }.count
         )
     }
@@ -102,10 +120,10 @@ struct JobRunner: Sendable {
         case .success(let response):
             let cost = call.costUSD
             var body: [String: JSONValue] = [
-                "content": response.content.map(JSONValue.string) ?? .null,
-                "finish_reason": response.finishReason.map(JSONValue.string) ?? .null,
+                "content": response.content.map { .string($0.storable) } ?? .null,
+                "finish_reason": response.finishReason.map { .string($0.storable) } ?? .null,
             ]
-            if let toolCalls = response.toolCalls { body["tool_calls"] = toolCalls }
+            if let toolCalls = response.toolCalls { body["tool_calls"] = toolCalls.storable }
             let charge = Billing.charge(tokens: response.usage.totalTokens, costUSD: cost, context.job.billing)
             return (.settle(.completed(result: .object(body), usage: response.usage, costUSD: cost, charge: charge), progress: nil), [call])
         case .failure(let failure):
@@ -119,12 +137,12 @@ struct JobRunner: Sendable {
         case .contextTooLong, .badCredentials, .quotaExhausted:
             return .nextModel(failure)
         case .rateLimited:
-            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: false, message: failure.message), progress: nil)
+            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: false, message: failure.tenantMessage), progress: nil)
         case .transient:
             guard attempt < policy.maxAttempts else { return .nextModel(failure) }
-            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: true, message: failure.message), progress: nil)
+            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: true, message: failure.tenantMessage), progress: nil)
         case .invalidRequest:
-            return .settle(.failed(code: .invalidRequest, message: failure.message), progress: nil)
+            return .settle(.failed(code: .invalidRequest, message: failure.tenantMessage), progress: nil)
         }
     }
 
@@ -145,7 +163,7 @@ struct JobRunner: Sendable {
         return .milliseconds(Int64(Double.random(in: 0...max(1, ceiling))))
     }
 
-    func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan? {
+    func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan {
         DocumentPlan(
             documentTokens: Billing.estimateTokens(document), instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
             contextTokens: model.contextTokens ?? policy.defaultContextTokens, maxTokens: work.maxTokens ?? policy.defaultMaxTokens
@@ -202,7 +220,8 @@ struct StepContext: Sendable {
             call.statusCode = failure.statusCode
             call.upstreamRequestID = failure.requestID
             call.errorClass = failure.kind.rawValue
-            call.error = failure.message
+            // For admins only (tenants read the category): redacted again with the key itself.
+            call.error = SecretRedactor.redact(failure.message, secrets: [endpoint.apiKey]).storable
         }
         return (result, call)
     }

@@ -33,18 +33,28 @@ struct OpenAIUpstream: Upstream {
         http.body = .bytes(ByteBuffer(bytes: encoded))
 
         let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
-        let requestID = headers.first(name: "x-request-id") ?? headers.first(name: "request-id")
+        return try Self.reply(status: status, headers: headers, payload: payload)
+    }
+
+    /// An answer as the job runner takes it: a success in the one result shape, or a classified
+    /// failure. Whatever the body holds — wrong types, huge numbers, text PostgreSQL cannot
+    /// store — it comes back as one of the two.
+    static func reply(status: Int, headers: HTTPHeaders, payload: Data) throws(UpstreamFailure) -> UpstreamResponse {
+        let requestID = UpstreamNumbers.requestID(headers.first(name: "x-request-id") ?? headers.first(name: "request-id"))
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? JSONDecoder().decode(ChatCompletion.self, from: payload), let choice = reply.choices.first else {
+        guard let reply = try? JSONDecoder().decode(ChatCompletion.self, from: UpstreamBody.cleaned(payload)), let choice = reply.choices.first else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         return UpstreamResponse(
             content: choice.message.content,
-            finishReason: choice.finish_reason,
+            finishReason: choice.finish_reason.map { String($0.prefix(100)) },
             toolCalls: choice.message.tool_calls,
-            usage: TokenUsage(promptTokens: reply.usage?.prompt_tokens ?? 0, completionTokens: reply.usage?.completion_tokens ?? 0),
+            usage: TokenUsage(
+                promptTokens: UpstreamNumbers.tokens(reply.usage?["prompt_tokens"]),
+                completionTokens: UpstreamNumbers.tokens(reply.usage?["completion_tokens"])
+            ),
             requestID: requestID,
             statusCode: status,
             exhaustedFor: HTTPExchange.exhaustedFor(headers)
@@ -60,12 +70,10 @@ struct OpenAIUpstream: Upstream {
             var message: Message
             var finish_reason: String?
         }
-        struct Usage: Decodable {
-            var prompt_tokens: Int?
-            var completion_tokens: Int?
-        }
         var choices: [Choice]
-        var usage: Usage?
+        /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
+        /// usage must not lose an answer that was paid for.
+        var usage: [String: JSONValue]?
     }
 }
 
@@ -83,18 +91,41 @@ enum HTTPExchange {
             throw UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out")
+        } catch is NIOTooManyBytesError {
+            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "response body larger than \(maxResponseBytes >> 20) MiB")
         } catch {
             if Task.isCancelled { throw UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled") }
-            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "connection failed: \(String(describing: error).prefix(200))")
+            // Never the error's description: the HTTP client's text can hold a header's value,
+            // and the headers hold the provider's key. The error's type says enough.
+            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "connection failed (\(describe(error)))")
         }
+    }
+
+    /// A short, secret-free name for a transport error: `HTTPClientError.remoteConnectionClosed`.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            let name = String(describing: error)
+            // HTTPClientError's description is its case name; anything longer may carry values.
+            if name.count <= 60, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" }) { return name }
+            return "HTTPClientError"
+        }
+        return String(reflecting: type(of: error))
     }
 
     static func classify(status: Int, headers: HTTPHeaders, body: Data, requestID: String?) -> UpstreamFailure {
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
         let lowered = text.lowercased()
-        let message = errorMessage(body) ?? "HTTP \(status)"
+        // The upstream's own words are for admins only (job_calls.error, provider health), and
+        // even there with anything key-shaped taken out; tenants see the category.
+        let message = SecretRedactor.redact(errorMessage(body).map { String($0.prefix(500)) } ?? "HTTP \(status)")
         func failure(_ kind: UpstreamFailure.Kind) -> UpstreamFailure {
-            UpstreamFailure(kind: kind, statusCode: status, message: String(message.prefix(500)), retryAfter: retryAfter(headers), requestID: requestID)
+            UpstreamFailure(kind: kind, statusCode: status, message: message, retryAfter: retryAfter(headers), requestID: requestID)
+        }
+        if (300..<400).contains(status) {
+            // Redirects are never followed (a cross-origin hop would carry the key, a 303 would
+            // turn the POST into a GET): the provider's base_url is wrong or it is misbehaving.
+            return UpstreamFailure(kind: .transient, statusCode: status, message: "HTTP \(status): the upstream answered a redirect, which is not followed",
+                                   retryAfter: nil, requestID: requestID)
         }
         let contextTooLong = lowered.contains("context_length_exceeded") || lowered.contains("maximum context length")
             || lowered.contains("prompt is too long") || lowered.contains("too many tokens")
@@ -126,8 +157,10 @@ enum HTTPExchange {
             return headers.first(name: "x-ratelimit-reset-\(kind)").flatMap(parseResetDuration) ?? .seconds(1)
         }
         for kind in ["requests", "tokens", "input-tokens", "output-tokens"] where headers.first(name: "anthropic-ratelimit-\(kind)-remaining") == "0" {
-            if let reset = headers.first(name: "anthropic-ratelimit-\(kind)-reset"), let date = try? Date(reset, strategy: .iso8601) {
-                return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+            if let reset = headers.first(name: "anthropic-ratelimit-\(kind)-reset"), reset.utf8.count <= 64,
+                let date = try? Date(reset, strategy: .iso8601), let wait = UpstreamNumbers.duration(seconds: date.timeIntervalSinceNow)
+            {
+                return wait
             }
             return .seconds(1)
         }
@@ -136,6 +169,7 @@ enum HTTPExchange {
 
     /// OpenAI's reset durations: `20ms`, `1s`, `6m0s`, `1h2m3.5s`.
     static func parseResetDuration(_ text: String) -> Duration? {
+        guard text.utf8.count <= 64 else { return nil }
         var total = 0.0
         var number = ""
         var index = text.startIndex
@@ -164,26 +198,28 @@ enum HTTPExchange {
             index = text.index(after: index)
         }
         if let value = Double(number) { total += value }
-        return .milliseconds(Int64(total * 1000))
+        return UpstreamNumbers.duration(seconds: total)
     }
 
     /// `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
-        if let ms = headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0 {
-            return .milliseconds(Int64(ms))
+        if let ms = headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0, let wait = UpstreamNumbers.duration(seconds: ms / 1000) {
+            return wait
         }
-        guard let value = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        guard let value = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces), value.utf8.count <= 64 else { return nil }
+        if let seconds = Double(value) {
+            return seconds >= 0 ? UpstreamNumbers.duration(seconds: seconds) : nil
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+        return UpstreamNumbers.duration(seconds: date.timeIntervalSinceNow)
     }
 
     private static func errorMessage(_ body: Data) -> String? {
-        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: body) else { return nil }
+        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: UpstreamBody.cleaned(body)) else { return nil }
         if case .object(let error)? = object["error"], let message = error["message"]?.stringValue { return message }
         if let message = object["error"]?.stringValue { return message }
         return object["message"]?.stringValue

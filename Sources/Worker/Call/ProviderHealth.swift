@@ -24,7 +24,11 @@ final class ProviderHealth: Sendable {
     private enum Circuit {
         case closed(failures: Int)
         case open(until: ContinuousClock.Instant)
-        case halfOpen(probing: Bool)
+        /// The open period is over: one call may probe the provider. `probeUntil` is set while a
+        /// probe is out; past it the probe counts as lost and another may go, so a probe whose
+        /// outcome never comes back (a cancel, a crash, a document that made no call) cannot
+        /// leave the provider closed to this worker for good.
+        case halfOpen(probeUntil: ContinuousClock.Instant?)
     }
 
     private struct Budget {
@@ -51,7 +55,9 @@ final class ProviderHealth: Sendable {
     }
 
     /// May this worker call `model` at `provider` now, for a request of about `tokens` tokens?
-    func admit(provider: String, model: String, rpm: Int?, tpm: Int? = nil, tokens: Int = 0) async -> Admission {
+    /// A `.probe` must be answered by ``record(provider:model:failure:rateLimitExhausted:)`` or
+    /// ``releaseProbe(provider:)``; if neither comes within `probeDeadline`, the probe is lost.
+    func admit(provider: String, model: String, rpm: Int?, tpm: Int? = nil, tokens: Int = 0, probeDeadline: Duration = .seconds(120)) async -> Admission {
         let now = ContinuousClock.now
         if let until = cooldowns.withLock({ $0[Self.key(provider, model)] }), until > now {
             return .wait(until - now)
@@ -62,11 +68,11 @@ final class ProviderHealth: Sendable {
                 return .go
             case .open(let until):
                 guard until <= now else { return .wait(until - now) }
-                circuits[provider] = .halfOpen(probing: true)
+                circuits[provider] = .halfOpen(probeUntil: now + probeDeadline)
                 return .probe
-            case .halfOpen(let probing):
-                if probing { return .wait(.seconds(1)) }
-                circuits[provider] = .halfOpen(probing: true)
+            case .halfOpen(let probeUntil):
+                if let probeUntil, probeUntil > now { return .wait(min(.seconds(1), probeUntil - now)) }
+                circuits[provider] = .halfOpen(probeUntil: now + probeDeadline)
                 return .probe
             }
         }
@@ -94,8 +100,18 @@ final class ProviderHealth: Sendable {
             return
         }
         switch failure.kind {
-        case .rateLimited:
-            await coolDown(provider: provider, model: model, for: failure.retryAfter ?? .seconds(5), announce: true)
+        case .rateLimited, .invalidRequest, .contextTooLong:
+            // The provider answered, and coherently: a probe that got this far closes the
+            // circuit (the request or the rate was the trouble, not the provider).
+            let probed = circuits.withLock { circuits -> Bool in
+                guard case .halfOpen = circuits[provider] else { return false }
+                circuits[provider] = .closed(failures: 0)
+                return true
+            }
+            if probed { await post(provider, ProviderHealthReport(state: "closed", lastError: nil, lastErrorAt: nil, openUntil: nil)) }
+            if failure.kind == .rateLimited {
+                await coolDown(provider: provider, model: model, for: failure.retryAfter ?? .seconds(5), announce: true)
+            }
         case .transient, .badCredentials, .quotaExhausted:
             let immediate = failure.kind != .transient
             let opened: ContinuousClock.Instant? = circuits.withLock { circuits in
@@ -131,8 +147,17 @@ final class ProviderHealth: Sendable {
                     )
                 }
             }
-        case .invalidRequest, .contextTooLong:
-            break
+        }
+    }
+
+    /// A probe admitted by ``admit(provider:model:rpm:tpm:tokens:probeDeadline:)`` that made no
+    /// call with an outcome (cancelled, or a document whose steps were all kept): the next call
+    /// may probe at once.
+    func releaseProbe(provider: String) {
+        circuits.withLock { circuits in
+            if case .halfOpen(let probeUntil?) = circuits[provider], probeUntil > .now {
+                circuits[provider] = .halfOpen(probeUntil: nil)
+            }
         }
     }
 
@@ -140,7 +165,8 @@ final class ProviderHealth: Sendable {
     func applyAnnouncement(_ payload: String) {
         let parts = payload.split(separator: "|").map(String.init)
         guard parts.count == 3, let ms = Int(parts[2]) else { return }
-        let until = ContinuousClock.now + .milliseconds(ms)
+        // Another worker's word, bounded like an upstream's: at most the longest wait allowed.
+        let until = ContinuousClock.now + .milliseconds(min(max(0, ms), UpstreamNumbers.maxWait.milliseconds))
         cooldowns.withLock { cooldowns in
             let key = Self.key(parts[0], parts[1])
             if (cooldowns[key] ?? .now) < until { cooldowns[key] = until }
@@ -148,6 +174,7 @@ final class ProviderHealth: Sendable {
     }
 
     private func coolDown(provider: String, model: String, for duration: Duration, announce: Bool) async {
+        let duration = min(max(.zero, duration), UpstreamNumbers.maxWait)
         let until = ContinuousClock.now + duration
         cooldowns.withLock { $0[Self.key(provider, model)] = until }
         if announce { try? await board.announceCooldown(provider: provider, model: model, duration: duration) }

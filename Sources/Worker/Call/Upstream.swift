@@ -60,10 +60,21 @@ struct UpstreamFailure: Error, Sendable {
     var message: String
     var retryAfter: Duration?
     var requestID: String?
+    /// Set when the failure is this service's own finding (not the upstream's words), which the
+    /// tenant may read as it is.
+    var ownMessage: String?
 }
 
 /// The seam to the LLM providers. The HTTP client under it never retries by itself: the job
 /// owns the one retry loop.
 protocol Upstream: Sendable {
     func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse
+}
+
+extension UpstreamFailure {
+    /// The failure as a tenant may read it (a job's `error.message`): the category, the status
+    /// and the upstream's request id, never the upstream's text.
+    var tenantMessage: String {
+        ownMessage ?? UpstreamErrorSummary.sentence(errorClass: kind.rawValue, statusCode: statusCode, requestID: requestID)
+    }
 }

@@ -31,13 +31,20 @@ struct Claimer: Sendable {
                     continue
                 }
                 let (marked, rejected) = try await markOrHandBack(result.claims)
-                if !rejected.finished.isEmpty || !rejected.parked.isEmpty {
-                    try await queue.finish(
-                        acknowledge: rejected.finished, completed: [],
-                        requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
-                    )
-                }
+                // The marked jobs are this worker's now (in_progress under its tokens): start
+                // them before anything else can fail, or they would wait out their lease.
                 for job in marked { start(job) }
+                if !rejected.finished.isEmpty || !rejected.parked.isEmpty {
+                    do {
+                        try await queue.finish(
+                            acknowledge: rejected.finished, completed: [],
+                            requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
+                        )
+                    } catch {
+                        // Their leases expire in Redis and the sweeper reconciles them with PostgreSQL.
+                        logger.warning("could not hand back rejected claims", metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"])
+                    }
+                }
             } catch is CancellationError {
                 break
             } catch {

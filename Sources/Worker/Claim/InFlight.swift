@@ -14,6 +14,9 @@ final class InFlight: Sendable {
 
     private struct State {
         var entries: [UUID: Entry] = [:]
+        /// Cancels that arrived for jobs not (yet) running here, with when they arrived: a cancel
+        /// published between the claim and the start of the job's task would otherwise be lost.
+        var earlyCancels: [UUID: ContinuousClock.Instant] = [:]
         var slotWaiters: [(needed: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var started = 0
@@ -21,6 +24,10 @@ final class InFlight: Sendable {
 
     let capacity: Int
     private let state = Mutex(State())
+    /// How long an early cancel is remembered, and how many at most: cancels of jobs running on
+    /// other workers arrive here too (pub/sub reaches every worker), so the set is kept small.
+    static let earlyCancelMemory: Duration = .seconds(30)
+    static let earlyCancelLimit = 10_000
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -58,9 +65,11 @@ final class InFlight: Sendable {
 
     /// Runs `work` for a claimed job in a task of its own, tracked until it ends.
     func start(_ claim: Claim, _ work: @escaping @Sendable () async -> Void) {
-        state.withLock { state in
-            state.entries[claim.jobID] = Entry(claim: claim)
+        let cancelledEarly = state.withLock { state -> Bool in
+            let early = state.earlyCancels.removeValue(forKey: claim.jobID).map { ContinuousClock.now - $0 < Self.earlyCancelMemory } ?? false
+            state.entries[claim.jobID] = Entry(claim: claim, cancelRequested: early)
             state.started += 1
+            return early
         }
         let task = Task {
             await work()
@@ -71,16 +80,31 @@ final class InFlight: Sendable {
             state.entries[claim.jobID]?.task = task
             return state.entries[claim.jobID]?.cancelRequested ?? false
         }
-        if cancelNow { task.cancel() }
+        if cancelNow || cancelledEarly { task.cancel() }
     }
 
     /// Stops one job's call (cancelled by its owner, or its lease lost).
     func cancel(_ jobID: UUID) {
         let task: Task<Void, Never>? = state.withLock { state in
+            guard state.entries[jobID] != nil else {
+                Self.remember(jobID, in: &state)
+                return nil
+            }
             state.entries[jobID]?.cancelRequested = true
             return state.entries[jobID]?.task
         }
         task?.cancel()
+    }
+
+    private static func remember(_ jobID: UUID, in state: inout State) {
+        let now = ContinuousClock.now
+        if state.earlyCancels.count >= earlyCancelLimit {
+            state.earlyCancels = state.earlyCancels.filter { now - $0.value < earlyCancelMemory }
+            if state.earlyCancels.count >= earlyCancelLimit, let oldest = state.earlyCancels.min(by: { $0.value < $1.value }) {
+                state.earlyCancels[oldest.key] = nil
+            }
+        }
+        state.earlyCancels[jobID] = now
     }
 
     func cancelAll() {

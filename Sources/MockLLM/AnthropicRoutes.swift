@@ -4,8 +4,9 @@ import NIOCore
 /// `POST /v1/messages`: Anthropic's Messages API, for the worker's `anthropic` provider kind.
 ///
 /// Order of checks, as Anthropic does it: 401 `x-api-key` → 400 `anthropic-version` → 413/400 body
-/// → 400 prompt too long → the simulated model (latency, injected failures) → the message. Every
-/// answer carries `request-id` (and `x-request-id`, like every answer of the mock).
+/// → 400 prompt too long → the simulated model (latency, injected failures) → the message, or the
+/// hostile mode's answer. Every answer carries `request-id` (and `x-request-id`, like every answer
+/// of the mock).
 struct AnthropicRoutes: Sendable {
     let state: MockState
 
@@ -41,6 +42,13 @@ struct AnthropicRoutes: Sendable {
         if case .failure(let error) = outcome { throw error }
 
         var message = Self.message(body, model: model, maxTokens: maxTokens, prompt: prompt, requestID: context.requestID)
+        if case .hostile(let kind) = outcome {
+            let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: maxTokens)
+            return HostileAnswer(
+                dialect: .anthropic, request: request, context: context, model: model, normal: message,
+                text: reply.text, promptTokens: promptTokens, completionTokens: reply.tokens
+            ).response(kind, logger: context.logger)
+        }
         if outcome == .malformedReply {
             message = message.getSlice(at: message.readerIndex, length: message.readableBytes / 2)!
         }

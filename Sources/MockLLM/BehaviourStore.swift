@@ -33,13 +33,15 @@ final class BehaviourStore: Sendable {
 
     /// Counts one call and decides its fate.
     ///
-    /// - Returns: the behaviour to apply (its latency, its limits) and the failure to inject, if any.
-    func beginCall() -> (behaviour: MockBehaviour, failure: FailureMode?) {
+    /// - Returns: the behaviour to apply (its latency, its limits), the failure to inject, if any,
+    ///   and the call's number since the behaviour last changed (what the hostile mode draws from).
+    func beginCall() -> (behaviour: MockBehaviour, failure: FailureMode?, call: Int) {
         self.state.withLock { state in
             state.calls += 1
-            let fails = state.behaviour.failsCall(state.calls)
+            // the hostile mode replaces the failure pattern: no failure counted beside it
+            let fails = state.behaviour.hostile == nil && state.behaviour.failsCall(state.calls)
             if fails { state.failures += 1 }
-            return (state.behaviour, fails ? state.behaviour.mode : nil)
+            return (state.behaviour, fails ? state.behaviour.mode : nil, state.calls)
         }
     }
 

@@ -10,9 +10,11 @@ struct BehaviourUpdate: Sendable, Decodable {
     var retryAfterSeconds: Double?
     var timeoutSeconds: Double?
     var contextLimit: Int?
+    /// Absent: unchanged; `null`: the hostile mode off; an object: on, with these settings.
+    var hostile: HostileSettings??
 
     static let fieldNames = [
-        "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit",
+        "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit", "hostile",
     ]
 
     init() {}
@@ -27,6 +29,8 @@ struct BehaviourUpdate: Sendable, Decodable {
             case "retry_after_seconds": self.retryAfterSeconds = try container.decode(Double.self, forKey: key)
             case "timeout_seconds": self.timeoutSeconds = try container.decode(Double.self, forKey: key)
             case "context_limit": self.contextLimit = try container.decode(Int.self, forKey: key)
+            case "hostile":
+                self.hostile = try container.decodeNil(forKey: key) ? .some(nil) : try container.decode(HostileSettings.self, forKey: key)
             case "mode":
                 let name = try container.decode(String.self, forKey: key)
                 guard let mode = FailureMode(rawValue: name) else {
@@ -53,6 +57,7 @@ struct BehaviourUpdate: Sendable, Decodable {
         if let retryAfterSeconds { result.retryAfterSeconds = retryAfterSeconds }
         if let timeoutSeconds { result.timeoutSeconds = timeoutSeconds }
         if let contextLimit { result.contextLimit = contextLimit }
+        if let hostile { result.hostile = hostile }
         return result
     }
 

@@ -8,6 +8,8 @@ import NIOCore
 ///   restarts the call counter, and answers the new behaviour (400 for an unknown field or a bad value)
 /// - `POST /_mock/reset` → back to the behaviour given at start
 /// - `GET /_mock/stats` → the counters; `POST /_mock/stats/reset` zeroes them
+/// - `/_mock/redirect-target` (any method) → 200, counted: where the hostile mode's redirects
+///   point, so that a client that follows them is caught
 struct ControlRoutes: Sendable {
     let state: MockState
 
@@ -42,7 +44,15 @@ struct ControlRoutes: Sendable {
         }
         router.post("/_mock/stats/reset") { _, _ in
             self.state.stats.reset()
+            self.state.hostile.reset()
             return self.statsResponse()
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .head, .delete, .patch] {
+            router.on(RouterPath(HostileAnswer.redirectTargetPath), method: method) { _, context in
+                self.state.hostile.redirectFollowed()
+                context.logger.warning("a client followed a hostile redirect", metadata: ["method": "\(method)"])
+                return Self.json { $0.raw("{\"redirect_followed\":true}") }
+            }
         }
     }
 
@@ -50,10 +60,12 @@ struct ControlRoutes: Sendable {
         json { behaviour.write(into: &$0) }
     }
 
-    /// `{"total","by_status":{"200":…},"by_path":{…},"in_flight","max_in_flight","behaviour_calls","behaviour_failures"}`
+    /// `{"total","by_status":{"200":…},"by_path":{…},"in_flight","max_in_flight","behaviour_calls","behaviour_failures",
+    /// "hostile":{"<kind>":…},"redirect_target_hits"}`
     private func statsResponse() -> Response {
         let stats = self.state.stats.snapshot
         let counters = self.state.behaviour.counters
+        let hostile = self.state.hostile.snapshot
         return Self.json { writer in
             writer.raw("{\"total\":")
             writer.int(stats.total)
@@ -79,6 +91,15 @@ struct ControlRoutes: Sendable {
             writer.int(counters.calls)
             writer.raw(",\"behaviour_failures\":")
             writer.int(counters.failures)
+            writer.raw(",\"hostile\":{")
+            for (index, (kind, count)) in hostile.byKind.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(kind.rawValue)
+                writer.raw(":")
+                writer.int(count)
+            }
+            writer.raw("},\"redirect_target_hits\":")
+            writer.int(hostile.redirectTargetHits)
             writer.raw("}")
         }
     }

@@ -22,6 +22,9 @@ struct MockBehaviour: Sendable, Equatable {
     var timeoutSeconds: Double = 600
     /// Prompts estimated above this many tokens get 400 `context_length_exceeded`.
     var contextLimit: Int = 1_000_000
+    /// When set, every call that reaches the simulated model is answered from the hostile catalogue
+    /// instead (`mode` and its pattern are not used); latency still applies.
+    var hostile: HostileSettings? = nil
 
     /// The largest values accepted, so that a typo cannot park the mock for days.
     static let maximumLatencyMs = 3_600_000
@@ -77,6 +80,11 @@ struct MockBehaviour: Sendable, Equatable {
         writer.number(self.timeoutSeconds)
         writer.raw(",\"context_limit\":")
         writer.int(self.contextLimit)
+        // only when on: the form without it is what clients of the mock have always seen
+        if let hostile = self.hostile {
+            writer.raw(",\"hostile\":")
+            hostile.write(into: &writer)
+        }
         writer.raw("}")
     }
 

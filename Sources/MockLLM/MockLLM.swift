@@ -49,6 +49,9 @@ struct MockLLM: AsyncParsableCommand {
     @Option(help: "Context length in tokens (default 1000000).")
     var contextLimit: Int?
 
+    @Option(help: "Answer every call from the hostile catalogue, drawn with this seed (default: off).")
+    var hostileSeed: UInt64?
+
     @Option(help: "Log level (default: LOG_LEVEL, else info). Requests are logged at debug.")
     var logLevel: String?
 
@@ -62,6 +65,7 @@ struct MockLLM: AsyncParsableCommand {
         if let retryAfterSeconds { behaviour.retryAfterSeconds = retryAfterSeconds }
         if let timeoutSeconds { behaviour.timeoutSeconds = timeoutSeconds }
         if let contextLimit { behaviour.contextLimit = contextLimit }
+        if let hostileSeed { behaviour.hostile = HostileSettings(seed: hostileSeed) }
         return behaviour
     }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// The request context of every route.
 ///
@@ -11,9 +12,12 @@ struct MockRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// 32 hex digits, set by `RequestIDMiddleware`; also the random part of reply and tool-call ids.
     var requestID = ""
+    /// The connection, for the one answer that must end it abruptly (`reset_mid_body`).
+    let channel: any Channel
 
     init(source: Source) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 
     var maxUploadSize: Int { Self.maximumBodySize }

@@ -2,9 +2,11 @@
 struct MockState: Sendable {
     let behaviour: BehaviourStore
     let stats: CallStats
+    let hostile: HostileStats
 
     init(behaviour: MockBehaviour) {
         self.behaviour = BehaviourStore(behaviour)
         self.stats = CallStats()
+        self.hostile = HostileStats()
     }
 }

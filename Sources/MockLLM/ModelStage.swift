@@ -6,6 +6,8 @@ enum ModelOutcome: Sendable, Equatable {
     case failure(UpstreamError)
     /// Answer 200 with the normal body cut in half (`malformed`).
     case malformedReply
+    /// Answer as this kind of the hostile catalogue says.
+    case hostile(HostileKind)
 }
 
 extension MockState {
@@ -15,7 +17,13 @@ extension MockState {
     /// Runs only for calls that passed authentication and validation: a real provider rejects those
     /// at once, so they neither wait nor count in the failure pattern.
     func simulateModel(promptTokens: Int) async -> ModelOutcome {
-        let (behaviour, failure) = self.behaviour.beginCall()
+        let (behaviour, failure, call) = self.behaviour.beginCall()
+        if let hostile = behaviour.hostile {
+            let kind = hostile.kind(forCall: call)
+            self.hostile.answered(kind)
+            if behaviour.latencyMs > 0 { try? await Task.sleep(for: .milliseconds(behaviour.latencyMs)) }
+            return .hostile(kind)
+        }
         if failure == .timeout {
             // asleep; `ConnectionWatch` cancels the sleep when the client leaves (if the mode became
             // `timeout` while this call was being read, only the timeout or a shutdown ends it)

@@ -10,7 +10,7 @@ import NIOCore
 /// the worker's `openai` provider kind) speak.
 ///
 /// Order of checks, as a provider does it: 401 key → 413/400 body → 400 context length → the
-/// simulated model (latency, injected failures) → the completion.
+/// simulated model (latency, injected failures) → the completion, or the hostile mode's answer.
 struct OpenAIRoutes: Sendable {
     let state: MockState
 
@@ -43,6 +43,13 @@ struct OpenAIRoutes: Sendable {
         if case .failure(let error) = outcome { throw error }
 
         var completion = Self.completion(body, model: model, prompt: prompt, requestID: context.requestID)
+        if case .hostile(let kind) = outcome {
+            let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: body.replyTokenLimit)
+            return HostileAnswer(
+                dialect: .openAI, request: request, context: context, model: model, normal: completion,
+                text: reply.text, promptTokens: promptTokens, completionTokens: reply.tokens
+            ).response(kind, logger: context.logger)
+        }
         if outcome == .malformedReply {
             completion = completion.getSlice(at: completion.readerIndex, length: completion.readableBytes / 2)!
         }

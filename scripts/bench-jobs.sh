@@ -46,7 +46,9 @@
 #   BENCH_API_LOG_LEVEL  the API's LOG_LEVEL (it logs every request at info)          [info]
 #   BENCH_E2E_JOBS       jobs of phase 3                                               [20000]
 #   BENCH_SLOW_JOBS      jobs of phase 4                                               [5000]
-#   BENCH_ONLY           comma-separated subset of read,submit,e2e,slow                [all]
+#   BENCH_ONLY           comma-separated subset of read,submit,nul,e2e,slow            [all]
+#                        (nul: right after submit's clean run, the same wrk with 1 request
+#                        in 100 carrying U+0000, which must be 422s that slow nothing down)
 #   BENCH_HISTORY_JOBS   finished jobs of another team put in the jobs table before measuring,
 #                        then ANALYZE: a service that has run for a while has them, and its
 #                        planner statistics say so (0 = measure on an empty table)   [100000]
@@ -87,7 +89,7 @@ HISTORY_JOBS="${BENCH_HISTORY_JOBS:-100000}"
 CREDITS=10000000
 MODEL_GROUP=bench
 API_LOG_LEVEL="${BENCH_API_LOG_LEVEL:-info}"
-ONLY="${BENCH_ONLY:-read,submit,e2e,slow}"
+ONLY="${BENCH_ONLY:-read,submit,nul,e2e,slow}"
 PROFILE="${BENCH_PROFILE:-0}"
 IDLE_MAX="${BENCH_IDLE_MAX:-25}"
 IDLE_WAIT="${BENCH_IDLE_WAIT:-60}"
@@ -702,6 +704,24 @@ if wants submit; then
   row "submit 2xx / job rows / queued" "$ok2xx / $rows / $queued_redis" "" "" "rows-2xx in 0..$CONNECTIONS" "$check"
   row "submit non-2xx" "$not2xx" "" "" "0" "$(verdict "$not2xx" "<=" 0)"
   note "submit: PostgreSQL transactions: $(batches bench-submit)"
+
+  if wants nul; then
+    # The same load with 1 request in 100 carrying U+0000: each must be a 422 at the door, and
+    # the other 99 must go as fast as in the clean run just before (issue 8: ratio >= 0.9).
+    wait_idle "wrk submit with U+0000"
+    say "2b. wrk POST /api/jobs/create, 1 % of requests with U+0000 (${SUBMIT_SECONDS}s)"
+    BENCH_NUL_EVERY=100 BENCH_TEAM=bench-submit BENCH_KEY="${KEY_OF[bench-submit]}" BENCH_MODEL="$MODEL_GROUP" \
+      wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${SUBMIT_SECONDS}s" --latency -s bench/jobs-submit.lua "$API" \
+      >"$OUT/wrk-submit-nul.txt" || die "wrk submit with U+0000 failed"
+    cmd "submit-nul: BENCH_NUL_EVERY=100 BENCH_TEAM=bench-submit BENCH_KEY=<key:bench-submit> BENCH_MODEL=$MODEL_GROUP wrk -t$WRK_THREADS -c$CONNECTIONS -d${SUBMIT_SECONDS}s --latency -s bench/jobs-submit.lua $API"
+    parse_wrk "$OUT/wrk-submit-nul.txt"
+    nul_422="$(awk '$1 == "status" && $2 == 422 { s += $3 } END { print s + 0 }' "$OUT/wrk-submit-nul.txt")"
+    nul_other="$(awk '$1 == "status" && $2 != 422 && ($2 < 200 || $2 >= 300) { s += $3 } END { print s + 0 }' "$OUT/wrk-submit-nul.txt")"
+    r="$(ratio "$WRK_RPS" "$submit_rps")"
+    row "submit req/s with 1 % U+0000" "$WRK_RPS" "$submit_rps (clean)" "$r" ">= 0.9 x clean" "$(verdict "$r" ">=" 0.9)"
+    row "  p99 ms with 1 % U+0000" "$WRK_P99" "" "" "" ""
+    row "  422 answers / other non-2xx" "$nul_422 / $nul_other" "" "" "~1 % / 0" "$(verdict "$nul_other" "<=" 0)"
+  fi
 
   pgbench_tables
   wait_idle "pgbench submit"

@@ -31,19 +31,11 @@ struct Claimer: Sendable {
                     continue
                 }
                 let (marked, rejected) = try await markOrHandBack(result.claims)
-                // The marked jobs are this worker's now (in_progress under its tokens): start
-                // them before anything else can fail, or they would wait out their lease.
-                for job in marked { start(job) }
-                if !rejected.finished.isEmpty || !rejected.parked.isEmpty {
-                    do {
-                        try await queue.finish(
-                            acknowledge: rejected.finished, completed: [],
-                            requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
-                        )
-                    } catch {
-                        // Their leases expire in Redis and the sweeper reconciles them with PostgreSQL.
-                        logger.warning("could not hand back rejected claims", metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"])
-                    }
+                await Self.dispatch(marked, rejected: rejected, start: start, logger: logger) { rejected in
+                    try await queue.finish(
+                        acknowledge: rejected.finished, completed: [],
+                        requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
+                    )
                 }
             } catch is CancellationError {
                 break
@@ -51,6 +43,24 @@ struct Claimer: Sendable {
                 logger.error("claiming failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
             }
+        }
+    }
+
+    /// Starts the marked jobs, then hands the rejected claims back to the queue. The marked jobs
+    /// are this worker's now (`in_progress` under its tokens), so they start before anything
+    /// else can fail: a failed hand-back must not strand them until their lease expires (and
+    /// count toward poison). Rejected claims that could not be handed back wait out their Redis
+    /// lease; the sweeper reconciles them with PostgreSQL.
+    static func dispatch<Job>(
+        _ marked: [Job], rejected: MarkRejections, start: (Job) -> Void, logger: Logger,
+        handBack: (MarkRejections) async throws -> Void
+    ) async {
+        for job in marked { start(job) }
+        guard !rejected.finished.isEmpty || !rejected.parked.isEmpty else { return }
+        do {
+            try await handBack(rejected)
+        } catch {
+            logger.warning("could not hand back rejected claims", metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"])
         }
     }
 

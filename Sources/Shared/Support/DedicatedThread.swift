@@ -27,20 +27,23 @@ final class DedicatedThread: @unchecked Sendable {
     private var threadID: pthread_t?
     private let name: String
 
-    init(name: String) {
+    /// Starts the thread and returns at once: it does not wait for the thread to be scheduled,
+    /// because callers run on the cooperative pool, whose threads must never block (SYSTEM.md,
+    /// guarantee 9). Nothing needs the wait: work submitted meanwhile is queued, and the thread
+    /// records its own id before it runs any, so ``assertCurrent()`` holds for every item.
+    /// `onStart` runs on the new thread before anything else (tests hold the thread there).
+    init(name: String, onStart: (@Sendable () -> Void)? = nil) {
         self.name = name
-        let started = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
+            onStart?()
             self.condition.lock()
             self.threadID = pthread_self()
             self.condition.unlock()
-            started.signal()
             self.run()
         }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
-        started.wait()
     }
 
     /// Enqueues `work`; it runs on this thread after everything submitted before it.
@@ -63,7 +66,7 @@ final class DedicatedThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// True when called on this thread.
+    /// True when called on this thread (false anywhere else, including before the thread started).
     var isCurrent: Bool {
         condition.lock()
         defer { condition.unlock() }

@@ -7,11 +7,30 @@ public struct QueuedJob: Sendable, Hashable {
     public var teamID: String
     /// 0–9, higher first within the team.
     public var priority: Int
+    /// When a job waiting for a retry falls due (`jobs.retry_at`); nil or past: ready now.
+    public var retryAt: Date?
 
-    public init(jobID: UUID, teamID: String, priority: Int) {
+    public init(jobID: UUID, teamID: String, priority: Int, retryAt: Date? = nil) {
         self.jobID = jobID
         self.teamID = teamID
         self.priority = priority
+        self.retryAt = retryAt
+    }
+}
+
+/// What the sweeper left in the queue about its last re-enqueue. Absent — Redis lost its data, or
+/// never had a sweep — the sweeper re-enqueues every queued job; present, only the jobs changed
+/// since `watermark`.
+public struct SweepMarker: Sendable, Hashable {
+    /// Which full re-enqueue this marker belongs to; nil when there is no marker.
+    public var epoch: String?
+    /// PostgreSQL time up to which queued jobs are known to be in the queue; nil while a full
+    /// re-enqueue has not completed.
+    public var watermark: Date?
+
+    public init(epoch: String?, watermark: Date?) {
+        self.epoch = epoch
+        self.watermark = watermark
     }
 }
 
@@ -65,12 +84,29 @@ public protocol JobQueue: Sendable {
     /// Forgets jobs that ended outside a worker (cancelled, expired), whatever their state.
     func remove(_ jobIDs: [UUID], completed: [UUID]) async throws
     /// Puts jobs back as ready whatever their state: the sweeper's repair for leases that expired.
+    /// (A job's `retryAt` is not looked at: a job whose lease expired is due.)
     func reset(_ jobs: [QueuedJob]) async throws
     /// A suspended team's jobs stay queued but are not handed out until it resumes.
     func suspend(teamID: String) async throws
     func resume(teamID: String) async throws
     /// Which of these jobs the queue holds at all.
     func held(_ jobIDs: [UUID]) async throws -> Set<UUID>
+
+    // The sweeper's reconciliation.
+    /// Makes the parked teams exactly `suspendedTeams` (PostgreSQL's `teams.status`), except teams
+    /// suspended or resumed within `grace`; resumed teams' parked jobs become claimable again.
+    @discardableResult
+    func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int)
+    /// Jobs whose lease expired more than `grace` ago, oldest first, a page at a time.
+    func expiredLeases(olderThan grace: Duration, offset: Int, limit: Int) async throws -> [UUID]
+    /// The marker of the last re-enqueue (see ``SweepMarker``).
+    func sweepMarker() async throws -> SweepMarker
+    /// Starts a full re-enqueue: a new epoch, no watermark until it completes.
+    func beginFullReenqueue() async throws -> SweepMarker
+    /// Records that queued jobs changed before `watermark` are in the queue — unless the marker's
+    /// epoch changed (Redis lost its data meanwhile). Returns whether it was recorded.
+    @discardableResult
+    func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool
     /// Asks whichever worker runs a job to stop its upstream call.
     func publishCancel(_ jobID: UUID) async throws
     /// Channels a process can subscribe to.

@@ -5,10 +5,14 @@
 /// - `p:jobs` hash job → "priority|team": the jobs the queue holds, in any state.
 /// - `p:ready:<team>` sorted set: the team's ready jobs, by (9 - priority, arrival).
 /// - `p:teams` list + `p:active` set: teams with ready jobs, rotated for round-robin fairness.
-/// - `p:suspended` set: teams whose jobs are parked.
+/// - `p:suspended` set: teams whose jobs are parked; `p:suspended:changed` hash team → when an
+///   API process last suspended or resumed it (ms), so the sweeper leaves fresh changes alone.
 /// - `p:tokens` hash job → lease token; `p:leases` sorted set job → lease expiry (ms).
 /// - `p:scheduled` sorted set job → when a retry falls due (ms).
 /// - `p:seq` counter for arrival order; `p:done`, `p:cancel` pub/sub channels.
+/// - `p:sweep` hash: the sweeper's marker — `epoch` (set when it re-enqueued everything) and
+///   `watermark` (PostgreSQL time, ms, up to which changed jobs were re-enqueued). It vanishes
+///   with the rest of Redis's data, which is how the sweeper learns Redis lost it.
 enum QueueScripts {
     private static let helpers = """
         local p = KEYS[1]
@@ -38,6 +42,14 @@ enum QueueScripts {
           redis.call('HDEL', p .. ':tokens', id)
           redis.call('ZREM', p .. ':leases', id)
         end
+        -- Ready now, or scheduled when `due` (ms, 0 for none) is still ahead.
+        local function ready_or_scheduled(id, due, now)
+          if due > now then
+            redis.call('ZADD', p .. ':scheduled', due, id)
+          else
+            make_ready(id)
+          end
+        end
         local function forget(id)
           local v = redis.call('HGET', p .. ':jobs', id)
           if v then
@@ -54,20 +66,21 @@ enum QueueScripts {
         RedisScript(helpers + "\n" + body)
     }
 
-    /// ARGV: triples (job, team, priority).
+    /// ARGV: quadruples (job, team, priority, retry due ms or 0). A job due later is scheduled,
+    /// not made ready: a re-enqueue after Redis lost its data honours the job's `retry_at`.
     static let enqueue = script("""
         local now = now_ms()
         local n = 0
-        for i = 1, #ARGV, 3 do
-          local id, team, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+        for i = 1, #ARGV, 4 do
+          local id, team, prio, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
           if redis.call('HSETNX', p .. ':jobs', id, prio .. '|' .. team) == 1 then
-            make_ready(id)
+            ready_or_scheduled(id, due, now)
             n = n + 1
           else
             local expiry = redis.call('ZSCORE', p .. ':leases', id)
             if expiry and tonumber(expiry) < now then
               unlease(id)
-              make_ready(id)
+              ready_or_scheduled(id, due, now)
               n = n + 1
             end
           end
@@ -179,6 +192,7 @@ enum QueueScripts {
     /// ARGV: team, 1 to suspend or 0 to resume.
     static let suspend = script("""
         local team = ARGV[1]
+        redis.call('HSET', p .. ':suspended:changed', team, now_ms())
         if ARGV[2] == '1' then
           redis.call('SADD', p .. ':suspended', team)
           deactivate(team)
@@ -187,6 +201,60 @@ enum QueueScripts {
           if redis.call('ZCARD', p .. ':ready:' .. team) > 0 then activate(team) end
         end
         return 1
+        """)
+
+    /// Makes the parked teams those PostgreSQL says are suspended. ARGV: grace ms, then every
+    /// suspended team. Teams suspended or resumed within the grace are left alone: their API
+    /// process may have changed PostgreSQL after the sweeper read it. Returns {parked, unparked}.
+    static let reconcileSuspended = script("""
+        local now = now_ms()
+        local grace = tonumber(ARGV[1])
+        local changed = p .. ':suspended:changed'
+        local fresh = {}
+        local stamps = redis.call('HGETALL', changed)
+        for i = 1, #stamps, 2 do
+          if tonumber(stamps[i + 1]) >= now - grace then fresh[stamps[i]] = true else redis.call('HDEL', changed, stamps[i]) end
+        end
+        local wanted = {}
+        local parked, unparked = 0, 0
+        for i = 2, #ARGV do
+          local team = ARGV[i]
+          wanted[team] = true
+          if not fresh[team] and redis.call('SADD', p .. ':suspended', team) == 1 then
+            deactivate(team)
+            parked = parked + 1
+          end
+        end
+        for _, team in ipairs(redis.call('SMEMBERS', p .. ':suspended')) do
+          if not wanted[team] and not fresh[team] then
+            redis.call('SREM', p .. ':suspended', team)
+            if redis.call('ZCARD', p .. ':ready:' .. team) > 0 then activate(team) end
+            unparked = unparked + 1
+          end
+        end
+        return {parked, unparked}
+        """)
+
+    /// ARGV: grace ms, offset, count. Jobs whose lease in Redis expired more than `grace` ago,
+    /// oldest first: the sweeper checks them against PostgreSQL.
+    static let expiredLeases = script("""
+        local before = now_ms() - tonumber(ARGV[1])
+        return redis.call('ZRANGEBYSCORE', p .. ':leases', '-inf', '(' .. before, 'LIMIT', tonumber(ARGV[2]), tonumber(ARGV[3]))
+        """)
+
+    /// ARGV: nothing to read the marker ({epoch, watermark}); "begin" and a new epoch to start a
+    /// full re-enqueue (the watermark is dropped until it completes); "advance", the epoch read
+    /// and a watermark to record it — only if the epoch is still the one read, so a Redis that
+    /// lost its data meanwhile is not marked as holding what it lost. Returns {epoch, watermark}.
+    static let sweepMarker = script("""
+        local key = p .. ':sweep'
+        if ARGV[1] == 'begin' then
+          redis.call('DEL', key)
+          redis.call('HSET', key, 'epoch', ARGV[2])
+        elseif ARGV[1] == 'advance' then
+          if redis.call('HGET', key, 'epoch') == ARGV[2] then redis.call('HSET', key, 'watermark', ARGV[3]) end
+        end
+        return redis.call('HMGET', key, 'epoch', 'watermark')
         """)
 
     /// ARGV: jobs. Returns those the queue holds.

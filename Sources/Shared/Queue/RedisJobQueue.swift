@@ -22,7 +22,12 @@ public struct RedisJobQueue: JobQueue {
     @discardableResult
     public func enqueue(_ jobs: [QueuedJob]) async throws -> Int {
         guard !jobs.isEmpty else { return 0 }
-        let arguments = jobs.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority))] }
+        let arguments = jobs.flatMap {
+            [
+                RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority)),
+                RedisArgument($0.retryAt.map { Self.epochMilliseconds($0) } ?? 0),
+            ]
+        }
         return try await redis.run(QueueScripts.enqueue, keys: keys, arguments: arguments).int ?? 0
     }
 
@@ -103,6 +108,48 @@ public struct RedisJobQueue: JobQueue {
         return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
     }
 
+    @discardableResult
+    public func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int) {
+        let reply = try await redis.run(
+            QueueScripts.reconcileSuspended, keys: keys,
+            arguments: [RedisArgument(max(0, grace.milliseconds))] + suspendedTeams.map { RedisArgument($0) }
+        )
+        let counts = reply.array?.compactMap(\.int) ?? []
+        guard counts.count == 2 else { throw RedisError.unexpectedReply("reconcileSuspended: \(reply)") }
+        return (counts[0], counts[1])
+    }
+
+    public func expiredLeases(olderThan grace: Duration, offset: Int, limit: Int) async throws -> [UUID] {
+        let reply = try await redis.run(
+            QueueScripts.expiredLeases, keys: keys,
+            arguments: [RedisArgument(max(0, grace.milliseconds)), RedisArgument(max(0, offset)), RedisArgument(max(1, limit))]
+        )
+        return (reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) }
+    }
+
+    public func sweepMarker() async throws -> SweepMarker {
+        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: keys, arguments: []))
+    }
+
+    public func beginFullReenqueue() async throws -> SweepMarker {
+        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: keys, arguments: ["begin", RedisArgument(UUID().lowercasedString)]))
+    }
+
+    @discardableResult
+    public func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool {
+        let reply = try await redis.run(
+            QueueScripts.sweepMarker, keys: keys,
+            arguments: ["advance", RedisArgument(epoch), RedisArgument(Self.epochMilliseconds(watermark))]
+        )
+        return try Self.marker(reply).watermark.map { Self.epochMilliseconds($0) } == Self.epochMilliseconds(watermark)
+    }
+
+    private static func marker(_ reply: RedisValue) throws -> SweepMarker {
+        guard let values = reply.array, values.count == 2 else { throw RedisError.unexpectedReply("sweepMarker: \(reply)") }
+        let watermark = values[1].string.flatMap(Int.init).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        return SweepMarker(epoch: values[0].string, watermark: watermark)
+    }
+
     public func publishCancel(_ jobID: UUID) async throws {
         try await redis.send("PUBLISH", RedisArgument(cancelChannel), RedisArgument(jobID.lowercasedString))
     }
@@ -122,6 +169,11 @@ public struct RedisJobQueue: JobQueue {
     }
 
     private static func clamp(_ priority: Int) -> Int { min(9, max(0, priority)) }
+
+    /// Milliseconds since 1970, as the scripts compare them with Redis's `TIME`.
+    static func epochMilliseconds(_ date: Date) -> Int {
+        Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
 }
 
 extension UUID {

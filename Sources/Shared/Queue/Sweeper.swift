@@ -3,29 +3,73 @@ import Logging
 import ServiceLifecycle
 
 /// Reconciles the queue with PostgreSQL, the source of truth (SYSTEM.md, guarantee 1): expires
-/// overdue jobs, takes back jobs whose worker stopped renewing its lease (ending them as `poison`
-/// on the third time), and makes sure Redis holds every queued job — after Redis lost its data,
-/// or a submitter died between commit and enqueue. Every API and worker process runs one; an
-/// advisory lock lets one at a time do the work, so nothing depends on any one process living.
+/// overdue jobs, takes back jobs whose lease expired (ending them as `poison` on the third expiry
+/// of a dead worker's lease), parks exactly the suspended teams, clears Redis leases of jobs that
+/// ended without being acknowledged, and makes sure Redis holds every queued job — after Redis
+/// lost its data, or a submitter died between commit and enqueue. Every API and worker process
+/// runs one; an advisory lock lets one at a time do the work, so nothing depends on any one
+/// process living.
+///
+/// A sweep costs what changed, not what exists (issue 8, item 15): every PostgreSQL read is on an
+/// index of live jobs, and queued jobs are re-enqueued in full only when the queue's marker (see
+/// ``SweepMarker``) is gone — Redis lost its data — and otherwise only those changed since the
+/// last sweep's watermark.
 public struct Sweeper: Service {
     public struct Report: Sendable, Equatable {
         public var expired = 0
         public var leasesRecovered = 0
+        /// Of `leasesRecovered`, those whose worker was still alive (not counted toward poison).
+        public var leasesOfLiveWorkers = 0
         public var ended = 0
         public var requeued = 0
+        /// Whether this sweep re-enqueued every queued job (the marker was missing).
+        public var fullReenqueue = false
+        /// Queued jobs read from PostgreSQL to re-enqueue.
+        public var queuedRead = 0
+        public var teamsParked = 0
+        public var teamsUnparked = 0
+        /// Redis entries of jobs PostgreSQL had already ended, removed.
+        public var staleRemoved = 0
+
+        public init() {}
+
+        /// Whether the sweep changed anything worth a log line.
+        var isQuiet: Bool {
+            expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
+                && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0
+        }
     }
 
     let jobs: any JobStore
     let queue: any JobQueue
+    let workers: WorkerRegistry?
     let interval: Duration
     let poisonAfter: Int
+    /// How far behind PostgreSQL's clock the watermark stays: longer than any submit transaction
+    /// lasts, because a row's `updated_at` is its transaction's start and it becomes visible only
+    /// at commit.
+    let watermarkLag: Duration
+    /// Suspensions changed in Redis this recently are left to the API process that made them.
+    let suspensionGrace: Duration
+    /// A Redis lease expired this long ago is checked against PostgreSQL.
+    let staleLeaseGrace: Duration
     let logger: Logger
 
-    public init(jobs: any JobStore, queue: any JobQueue, interval: Duration, poisonAfter: Int = 3, logger: Logger) {
+    /// `workers` tells a live worker's expired lease from a dead one's; when nil, the registry of
+    /// a Redis queue is used (without one, every expiry counts).
+    public init(
+        jobs: any JobStore, queue: any JobQueue, workers: WorkerRegistry? = nil, interval: Duration, poisonAfter: Int = 3,
+        watermarkLag: Duration = .seconds(60), suspensionGrace: Duration = .seconds(10), staleLeaseGrace: Duration = .seconds(5),
+        logger: Logger
+    ) {
         self.jobs = jobs
         self.queue = queue
+        self.workers = workers ?? (queue as? RedisJobQueue).map { WorkerRegistry(queue: $0) }
         self.interval = interval
         self.poisonAfter = poisonAfter
+        self.watermarkLag = watermarkLag
+        self.suspensionGrace = suspensionGrace
+        self.staleLeaseGrace = staleLeaseGrace
         self.logger = logger
     }
 
@@ -33,10 +77,13 @@ public struct Sweeper: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    if let report = try await sweepOnce(), report != Report() {
+                    if let report = try await sweepOnce(), !report.isQuiet {
                         logger.info("sweep", metadata: [
                             "expired": "\(report.expired)", "leases_recovered": "\(report.leasesRecovered)",
-                            "ended": "\(report.ended)", "requeued": "\(report.requeued)",
+                            "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
+                            "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
+                            "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
+                            "stale_removed": "\(report.staleRemoved)",
                         ])
                     }
                 } catch is CancellationError {
@@ -55,29 +102,122 @@ public struct Sweeper: Service {
     public func sweepOnce() async throws -> Report? {
         try await jobs.withSweeperLock {
             var report = Report()
-            while true {
-                let expired = try await jobs.expireOverdue(limit: 1000)
-                try await queue.remove(expired, completed: expired)
-                report.expired += expired.count
-                if expired.count < 1000 { break }
-            }
-            while true {
-                let recovered = try await jobs.recoverExpiredLeases(limit: 1000, poisonAfter: poisonAfter)
-                let ended = recovered.filter(\.ended).map(\.job.jobID)
-                try await queue.remove(ended, completed: ended)
-                try await queue.reset(recovered.filter { !$0.ended }.map(\.job))
-                report.leasesRecovered += recovered.count
-                report.ended += ended.count
-                if recovered.count < 1000 { break }
-            }
-            var after: UUID?
-            while true {
-                let page = try await jobs.queuedJobs(after: after, limit: 5000)
-                report.requeued += try await queue.enqueue(page)
-                guard page.count == 5000, let last = page.last else { break }
-                after = last.jobID
-            }
+            try await expireOverdue(&report)
+            try await recoverExpiredLeases(&report)
+            // Before any re-enqueue: a job enqueued for a team Redis forgot was suspended would be
+            // handed out, refused and requeued on every worker until the team resumed.
+            try await reconcileSuspensions(&report)
+            try await clearStaleLeases(&report)
+            try await reenqueue(&report)
             return report
+        }
+    }
+
+    private func expireOverdue(_ report: inout Report) async throws {
+        while true {
+            let expired = try await jobs.expireOverdue(limit: 1000)
+            try await queue.remove(expired, completed: expired)
+            report.expired += expired.count
+            if expired.count < 1000 { break }
+        }
+    }
+
+    /// Takes back expired leases. Only a dead worker's expiry counts toward poison (item 12): a
+    /// worker still heartbeating lost its lease to something else (PostgreSQL down longer than
+    /// the lease, a settlement that never landed), and the job owes it nothing.
+    private func recoverExpiredLeases(_ report: inout Report) async throws {
+        let alive = try await workers?.aliveWorkerIDs() ?? []
+        while true {
+            let recovered = try await jobs.recoverExpiredLeases(limit: 1000, poisonAfter: poisonAfter, aliveWorkers: alive)
+            let ended = recovered.filter(\.ended).map(\.job.jobID)
+            try await queue.remove(ended, completed: ended)
+            try await queue.reset(recovered.filter { !$0.ended }.map(\.job))
+            report.leasesRecovered += recovered.count
+            report.leasesOfLiveWorkers += recovered.filter { !$0.counted && !$0.ended }.count
+            report.ended += ended.count
+            if recovered.count < 1000 { break }
+        }
+    }
+
+    /// Parks exactly the teams PostgreSQL says are suspended (item 8): after Redis lost its data
+    /// a suspended team's jobs would spin through claim → refuse → requeue, and a lost resume
+    /// would park an active team until its jobs expire.
+    private func reconcileSuspensions(_ report: inout Report) async throws {
+        let suspended = try await jobs.suspendedTeams()
+        let (parked, unparked) = try await queue.reconcileSuspended(suspended, grace: suspensionGrace)
+        report.teamsParked += parked
+        report.teamsUnparked += unparked
+        if parked > 0 || unparked > 0 {
+            logger.warning("the queue's suspended teams differed from PostgreSQL's", metadata: ["parked": "\(parked)", "unparked": "\(unparked)"])
+        }
+    }
+
+    /// Redis leases that expired a while ago and were never acknowledged or renewed (item 20):
+    /// a worker died between its settlement's commit and its acknowledgement, or Redis lost the
+    /// acknowledgement. Jobs PostgreSQL ended are forgotten; queued ones are enqueued again
+    /// (which takes the expired lease back, and honours `retry_at`); running ones are left to the
+    /// lease recovery. Only expired leases are read, so this costs what is broken.
+    private func clearStaleLeases(_ report: inout Report) async throws {
+        var offset = 0
+        let pageSize = 1000
+        while true {
+            let ids = try await queue.expiredLeases(olderThan: staleLeaseGrace, offset: offset, limit: pageSize)
+            if ids.isEmpty { break }
+            let states = try await jobs.queueStates(ids)
+            var finished: [UUID] = []
+            var queued: [QueuedJob] = []
+            var left = 0
+            for id in ids {
+                switch states[id] {
+                case nil: finished.append(id)
+                case let state? where state.status.isTerminal: finished.append(id)
+                case let state? where state.status == .queued: queued.append(state.job)
+                default: left += 1
+                }
+            }
+            try await queue.remove(finished, completed: [])
+            report.staleRemoved += finished.count
+            report.requeued += try await queue.enqueue(queued)
+            if ids.count < pageSize { break }
+            offset += left
+        }
+    }
+
+    /// Makes sure Redis holds every queued job, reading only what it may be missing: all queued
+    /// jobs when the marker is gone (Redis lost its data), else those changed since the watermark.
+    private func reenqueue(_ report: inout Report) async throws {
+        let now = try await jobs.databaseNow()
+        // Jobs changed within the last second are left to their submitter.
+        let before = now.addingTimeInterval(-1)
+        let nextWatermark = before.addingTimeInterval(-Double(watermarkLag.milliseconds) / 1000)
+        let pageSize = 5000
+        let marker = try await queue.sweepMarker()
+        if let epoch = marker.epoch, let watermark = marker.watermark {
+            var cursor: SweepCursor?
+            repeat {
+                let page = try await jobs.queuedJobs(changedSince: watermark, before: before, after: cursor, limit: pageSize)
+                report.queuedRead += page.jobs.count
+                report.requeued += try await queue.enqueue(page.jobs)
+                cursor = page.next
+            } while cursor != nil
+            // Never backwards: a lagging clock must not shrink what the next pass covers... nor
+            // skip it — the watermark only moves to what this pass has covered.
+            if nextWatermark > watermark {
+                try await queue.advanceSweepMarker(epoch: epoch, watermark: nextWatermark)
+            }
+        } else {
+            report.fullReenqueue = true
+            let started = try await queue.beginFullReenqueue()
+            var cursor: SweepCursor?
+            repeat {
+                let page = try await jobs.queuedJobs(after: cursor, limit: pageSize)
+                report.queuedRead += page.jobs.count
+                report.requeued += try await queue.enqueue(page.jobs)
+                cursor = page.next
+            } while cursor != nil
+            if let epoch = started.epoch, !(try await queue.advanceSweepMarker(epoch: epoch, watermark: nextWatermark)) {
+                logger.warning("the queue lost its data during a full re-enqueue; the next sweep starts over")
+            }
         }
     }
 }

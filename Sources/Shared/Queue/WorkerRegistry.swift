@@ -32,7 +32,12 @@ public struct WorkerInfo: Sendable, Hashable, Codable {
     }
 }
 
-/// Live workers, from their heartbeats in Redis: admins see them and can ask one to drain.
+/// Live workers, from their heartbeats in Redis: admins see them and can ask one to drain, and
+/// the sweeper tells a dead worker's expired lease from a live one's.
+///
+/// Keys under the queue's hash tag `p`: `p:workers` (id → info), `p:workers:seen` (id → last
+/// heartbeat, ms), `p:workers:until` (id → when the worker counts as gone, ms: its last heartbeat
+/// plus its own `staleAfter`, so a reader needs no configuration of its own), `p:draining`.
 public struct WorkerRegistry: Sendable {
     let redis: RedisClient
     let prefix: String
@@ -45,18 +50,28 @@ public struct WorkerRegistry: Sendable {
         self.staleAfter = staleAfter
     }
 
+    /// The registry of the workers serving `queue` (same Redis, same hash tag).
+    public init(queue: RedisJobQueue, staleAfter: Duration = .seconds(15)) {
+        self.redis = queue.redis
+        self.prefix = queue.prefix
+        self.staleAfter = staleAfter
+    }
+
     private static let heartbeat = RedisScript("""
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         redis.call('HSET', p .. ':workers', ARGV[1], ARGV[2])
         redis.call('ZADD', p .. ':workers:seen', now, ARGV[1])
+        redis.call('ZADD', p .. ':workers:until', now + tonumber(ARGV[3]), ARGV[1])
         local stale = redis.call('ZRANGEBYSCORE', p .. ':workers:seen', '-inf', now - tonumber(ARGV[3]))
         for _, id in ipairs(stale) do
           redis.call('ZREM', p .. ':workers:seen', id)
+          redis.call('ZREM', p .. ':workers:until', id)
           redis.call('HDEL', p .. ':workers', id)
           redis.call('SREM', p .. ':draining', id)
         end
+        redis.call('ZREMRANGEBYSCORE', p .. ':workers:until', '-inf', now - tonumber(ARGV[3]))
         return redis.call('SISMEMBER', p .. ':draining', ARGV[1])
         """)
 
@@ -87,9 +102,17 @@ public struct WorkerRegistry: Sendable {
     private static let leave = RedisScript("""
         local p = KEYS[1]
         redis.call('ZREM', p .. ':workers:seen', ARGV[1])
+        redis.call('ZREM', p .. ':workers:until', ARGV[1])
         redis.call('HDEL', p .. ':workers', ARGV[1])
         redis.call('SREM', p .. ':draining', ARGV[1])
         return 1
+        """)
+
+    private static let alive = RedisScript("""
+        local p = KEYS[1]
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        return redis.call('ZRANGEBYSCORE', p .. ':workers:until', now, '+inf')
         """)
 
     /// Records a heartbeat; returns true when an admin asked this worker to drain.
@@ -116,6 +139,13 @@ public struct WorkerRegistry: Sendable {
             index += 3
         }
         return workers.sorted { $0.workerID < $1.workerID }
+    }
+
+    /// The workers that heartbeated within their own `staleAfter`: a job whose lease expired while
+    /// its worker is among them was not abandoned by a dead worker (issue 8, item 12).
+    public func aliveWorkerIDs() async throws -> Set<String> {
+        let reply = try await redis.run(Self.alive, keys: [RedisArgument(prefix)], arguments: [])
+        return Set((reply.array ?? []).compactMap(\.string))
     }
 
     /// Asks a live worker to drain; false when no such worker is live.

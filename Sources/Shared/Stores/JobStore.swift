@@ -147,11 +147,37 @@ public struct TeamQueueStats: Sendable, Hashable {
     public var oldestQueuedAt: Date?
 }
 
-/// A job whose lease expired (its worker died), as the sweeper found it: back in the queue, or
-/// ended (`poison` after too many lease expiries, or `cancelled` when a cancel was waiting).
+/// A job whose lease expired, as the sweeper found it: back in the queue, or ended (`poison`
+/// after too many expiries of a dead worker's lease, or `cancelled` when a cancel was waiting).
 public struct ExpiredLease: Sendable, Hashable {
     public var job: QueuedJob
     public var ended: Bool
+    /// Whether this expiry counted toward poison (its worker was not alive).
+    public var counted: Bool
+
+    public init(job: QueuedJob, ended: Bool, counted: Bool) {
+        self.job = job
+        self.ended = ended
+        self.counted = counted
+    }
+}
+
+/// Where a paged read of queued jobs stopped: a timestamp in whole microseconds since 1970 (exact,
+/// as PostgreSQL keeps it) and the last job id read.
+public struct SweepCursor: Sendable, Hashable {
+    public var micros: Int64
+    public var jobID: UUID
+
+    public init(micros: Int64, jobID: UUID) {
+        self.micros = micros
+        self.jobID = jobID
+    }
+}
+
+/// A job's status and queue identity, for the sweeper's check of Redis entries.
+public struct JobQueueState: Sendable, Hashable {
+    public var job: QueuedJob
+    public var status: JobStatus
 }
 
 /// Jobs in PostgreSQL, the source of truth. Every change of a job's state and its money is one
@@ -181,8 +207,19 @@ public protocol JobStore: Sendable {
 
     // The sweeper's reconciliation.
     func expireOverdue(limit: Int) async throws -> [UUID]
-    func recoverExpiredLeases(limit: Int, poisonAfter: Int) async throws -> [ExpiredLease]
-    func queuedJobs(after: UUID?, limit: Int) async throws -> [QueuedJob]
+    /// Takes back expired leases; an expiry counts toward poison only when the job's worker is
+    /// not in `aliveWorkers`.
+    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: Set<String>) async throws -> [ExpiredLease]
+    /// Every queued job, paged (the full re-enqueue after Redis lost its data).
+    func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
+    /// Queued jobs changed in [since, before), paged (the incremental re-enqueue).
+    func queuedJobs(changedSince: Date, before: Date, after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
+    /// PostgreSQL's current time.
+    func databaseNow() async throws -> Date
+    /// Teams whose `status` is `suspended`.
+    func suspendedTeams() async throws -> [String]
+    /// The jobs of these ids that exist, with their status.
+    func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState]
     /// Runs `body` only if no other process holds the sweeper lock; nil when one does.
     func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T?
 }

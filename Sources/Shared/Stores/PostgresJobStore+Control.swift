@@ -90,31 +90,35 @@ extension PostgresJobStore {
         }
     }
 
-    /// Takes back jobs whose worker stopped renewing its lease: queued again, or ended as
-    /// `poison` on the `poisonAfter`-th expiry (or `cancelled` when a cancel was waiting).
-    public func recoverExpiredLeases(limit: Int, poisonAfter: Int) async throws -> [ExpiredLease] {
+    /// Takes back jobs whose lease expired: queued again, or ended as `poison` on the
+    /// `poisonAfter`-th expiry (or `cancelled` when a cancel was waiting). Only a dead worker's
+    /// expiry counts toward poison: a job whose worker is in `aliveWorkers` (still heartbeating —
+    /// its lease ran out through a PostgreSQL outage or a settlement that never landed) goes back
+    /// uncounted (issue 8, item 12).
+    public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: Set<String>) async throws -> [ExpiredLease] {
         try await postgres.withTransaction { tx in
             let rows = try await tx.query(
                 """
                 WITH t AS (
-                    SELECT job_id FROM jobs
+                    SELECT job_id, status = 'in_progress' AND (worker_id IS NULL OR NOT worker_id = ANY($3::text[])) AS counted
+                    FROM jobs
                     WHERE status IN ('in_progress', 'cancelling') AND lease_expires_at < now()
-                    LIMIT $1 FOR UPDATE SKIP LOCKED
+                    ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
                 )
                 UPDATE jobs j SET
-                    lease_expiries = j.lease_expiries + 1,
+                    lease_expiries = j.lease_expiries + CASE WHEN t.counted THEN 1 ELSE 0 END,
                     status = CASE WHEN j.status = 'cancelling' THEN 'cancelled'
-                                  WHEN j.lease_expiries + 1 >= $2 THEN 'failed' ELSE 'queued' END,
+                                  WHEN t.counted AND j.lease_expiries + 1 >= $2 THEN 'failed' ELSE 'queued' END,
                     error_code = CASE WHEN j.status = 'cancelling' THEN 'cancelled'
-                                      WHEN j.lease_expiries + 1 >= $2 THEN 'poison' END,
+                                      WHEN t.counted AND j.lease_expiries + 1 >= $2 THEN 'poison' END,
                     error_message = CASE WHEN j.status = 'cancelling' THEN 'The job was cancelled'
-                                         WHEN j.lease_expiries + 1 >= $2 THEN 'The job was abandoned by its worker ' || $2 || ' times' END,
-                    completed_at = CASE WHEN j.status = 'cancelling' OR j.lease_expiries + 1 >= $2 THEN now() END,
+                                         WHEN t.counted AND j.lease_expiries + 1 >= $2 THEN 'The job was abandoned by its worker ' || $2 || ' times' END,
+                    completed_at = CASE WHEN j.status = 'cancelling' OR (t.counted AND j.lease_expiries + 1 >= $2) THEN now() END,
                     lease_token = NULL, lease_expires_at = NULL, updated_at = now()
                 FROM t WHERE j.job_id = t.job_id
-                RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number
+                RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number, t.counted
                 """,
-                [.int(limit), .int(poisonAfter)]
+                [.int(limit), .int(poisonAfter), .textArray(aliveWorkers.sorted())]
             )
             var recovered: [ExpiredLease] = []
             var moves: [LedgerWriter.Move] = []
@@ -128,26 +132,90 @@ extension PostgresJobStore {
                         release: try row.decode("credits_reserved")
                     ))
                 }
-                recovered.append(ExpiredLease(job: QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")), ended: ended))
+                recovered.append(ExpiredLease(
+                    job: QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")), ended: ended,
+                    counted: try row.decode("counted")
+                ))
             }
             try await LedgerWriter.apply(moves, tx)
             return recovered
         }
     }
 
-    /// Queued jobs by id, a page at a time, for the sweeper to make sure the queue holds them.
-    /// Jobs younger than a second are left to their submitter, which enqueues right after commit.
-    public func queuedJobs(after: UUID?, limit: Int) async throws -> [QueuedJob] {
+    /// Every queued job, a page at a time by (expires_at, job id) on the live jobs' index: the
+    /// full re-enqueue after Redis lost its data. Jobs younger than a second are left to their
+    /// submitter, which enqueues right after commit (the next incremental pass covers them).
+    public func queuedJobs(after cursor: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
         let rows = try await postgres.query(
             """
-            SELECT job_id, team_id, priority FROM jobs
+            SELECT job_id, team_id, priority, retry_at, (extract(epoch FROM expires_at) * 1000000)::bigint AS position FROM jobs
             WHERE status = 'queued' AND model_group IS NOT NULL AND created_at < now() - interval '1 second'
-              AND ($1::uuid IS NULL OR job_id > $1)
-            ORDER BY job_id LIMIT $2
+              AND ($1::bigint IS NULL OR (expires_at, job_id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::uuid))
+            ORDER BY expires_at, job_id LIMIT $3
             """,
-            [PostgresBind(after), .int(limit)]
+            [PostgresBind(cursor.map { Int($0.micros) }), PostgresBind(cursor?.jobID), .int(limit)]
         )
-        return try rows.map { QueuedJob(jobID: try $0.decode("job_id"), teamID: try $0.decode("team_id"), priority: try $0.decode("priority")) }
+        return try Self.page(rows, limit: limit)
+    }
+
+    /// Queued jobs whose row changed in [since, before), a page at a time by (updated_at, job id):
+    /// what Redis may be missing although it did not lose its data — a submit committed but not
+    /// enqueued, an admin retry whose enqueue failed, a requeue whose Redis half was lost.
+    public func queuedJobs(changedSince since: Date, before: Date, after cursor: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
+        let rows = try await postgres.query(
+            """
+            SELECT job_id, team_id, priority, retry_at, (extract(epoch FROM updated_at) * 1000000)::bigint AS position FROM jobs
+            WHERE status = 'queued' AND updated_at >= $1 AND updated_at < $2 AND model_group IS NOT NULL
+              AND ($3::bigint IS NULL OR (updated_at, job_id) > (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid))
+            ORDER BY updated_at, job_id LIMIT $5
+            """,
+            [.timestamp(since), .timestamp(before), PostgresBind(cursor.map { Int($0.micros) }), PostgresBind(cursor?.jobID), .int(limit)]
+        )
+        return try Self.page(rows, limit: limit)
+    }
+
+    private static func page(_ rows: PostgresRows, limit: Int) throws -> (jobs: [QueuedJob], next: SweepCursor?) {
+        var jobs: [QueuedJob] = []
+        var next: SweepCursor?
+        for row in rows {
+            let jobID: UUID = try row.decode("job_id")
+            jobs.append(QueuedJob(
+                jobID: jobID, teamID: try row.decode("team_id"), priority: try row.decode("priority"),
+                retryAt: try row.decodeIfPresent("retry_at", as: Date.self)
+            ))
+            next = SweepCursor(micros: Int64(try row.decode("position", as: Int.self)), jobID: jobID)
+        }
+        return (jobs, rows.count == limit ? next : nil)
+    }
+
+    /// PostgreSQL's clock: the sweeper's watermarks compare with `updated_at`, written by it.
+    public func databaseNow() async throws -> Date {
+        let rows = try await postgres.query("SELECT now() AS now")
+        return try rows.first!.decode("now", as: Date.self)
+    }
+
+    /// The teams whose jobs the queue must park.
+    public func suspendedTeams() async throws -> [String] {
+        try await postgres.query("SELECT team_id FROM teams WHERE status = 'suspended' ORDER BY team_id")
+            .map { try $0.decode("team_id", as: String.self) }
+    }
+
+    /// The status of each of these jobs that exists, with what the queue needs to hold it.
+    public func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let rows = try await postgres.query(
+            "SELECT job_id, team_id, priority, status, retry_at FROM jobs WHERE job_id = ANY($1::text[]::uuid[])",
+            [.textArray(jobIDs.map(\.lowercasedString))]
+        )
+        var states: [UUID: JobQueueState] = [:]
+        for row in rows {
+            let jobID: UUID = try row.decode("job_id")
+            states[jobID] = JobQueueState(
+                job: QueuedJob(jobID: jobID, teamID: try row.decode("team_id"), priority: try row.decode("priority"), retryAt: try row.decodeIfPresent("retry_at", as: Date.self)),
+                status: JobStatus(rawValue: try row.decode("status")) ?? .failed
+            )
+        }
+        return states
     }
 
     public func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T? {

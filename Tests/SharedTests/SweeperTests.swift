@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import Testing
+@testable import Shared
+
+/// The sweeper against real PostgreSQL and Redis. Its reads are global to the database (as in
+/// production), so these tests run one at a time; each has a queue of its own and its own team.
+@Suite("Sweeper reconciliation", .serialized)
+struct SweeperTests {
+    struct Context {
+        let postgres: PostgresClient
+        let redis: RedisClient
+        let store: PostgresJobStore
+        let queue: RedisJobQueue
+        let team: String
+
+        func shutdown() async throws {
+            try await QueueTests.loseData(queue)
+            postgres.shutdown()
+            redis.shutdown()
+        }
+
+        func sweeper() -> Sweeper {
+            Sweeper(jobs: store, queue: queue, interval: .seconds(1), logger: Logger(label: "sweeper-test"))
+        }
+
+        /// Submits `count` queued jobs through the store (reservation of 1 credit each), created
+        /// `age` ago; they are not enqueued.
+        func submit(_ count: Int, age: TimeInterval = 10) async throws -> [UUID] {
+            let submissions = (0..<count).map { i in
+                JobSubmission(
+                    teamID: team, jobType: "chat", userID: nil, metadata: [:], modelGroup: "grp",
+                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]), priority: 0,
+                    expiresAt: Date().addingTimeInterval(3600), estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
+                    callsPlanned: 1, idempotencyKey: nil, requestHash: nil
+                )
+            }
+            for result in try await store.submit(submissions) { _ = try result.get() }
+            let ids = submissions.map(\.jobID)
+            try await postgres.query(
+                "UPDATE jobs SET created_at = created_at - make_interval(secs => $2), updated_at = updated_at - make_interval(secs => $2) WHERE job_id = ANY($1::text[]::uuid[])",
+                [.textArray(ids.map(\.lowercasedString)), .double(age)]
+            )
+            return ids
+        }
+
+        func status(_ id: UUID) async throws -> (status: String, expiries: Int, errorCode: String?) {
+            let row = try #require(try await postgres.query("SELECT status, lease_expiries, error_code FROM jobs WHERE job_id = $1", [.uuid(id)]).first)
+            return (try row.decode("status"), try row.decode("lease_expiries"), try row.decodeIfPresent("error_code"))
+        }
+
+        func reserved() async throws -> Int {
+            try await postgres.query("SELECT credits_reserved FROM credit_accounts WHERE team_id = $1", [.text(team)]).first!.decode("credits_reserved")
+        }
+
+        /// Claims one job and marks it `in_progress` for `workerID`, then lets its lease expire in
+        /// PostgreSQL (as if `lease` passed without renewal).
+        func runAndAbandon(_ id: UUID, workerID: String) async throws {
+            let claim = try #require(try await queue.claim(max: 1, lease: .milliseconds(1)).claims.first)
+            #expect(claim.jobID == id)
+            let (marked, _) = try await store.markInProgress([claim], workerID: workerID, lease: .seconds(30))
+            #expect(marked.count == 1)
+            try await postgres.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = $1", [.uuid(id)])
+        }
+    }
+
+    static let migrated = MigratedOnce()
+
+    static func context() async throws -> Context {
+        let postgres = TestEnvironment.postgres()
+        try await migrated.run { try await Migrator(client: postgres).migrate() }
+        let redis = try TestEnvironment.redis()
+        let team = "sw-\(UUID().uuidString.prefix(8).lowercased())"
+        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ($1, 'sweeper tests') ON CONFLICT DO NOTHING", [.text("sweeper-org")])
+        try await postgres.query("INSERT INTO teams (team_id, organization_id) VALUES ($1, 'sweeper-org')", [.text(team)])
+        try await postgres.query("INSERT INTO credit_accounts (team_id, credits_allocated) VALUES ($1, 1000)", [.text(team)])
+        // Leftovers of earlier runs must not be swept into this test's queue.
+        try await postgres.query(
+            """
+            UPDATE jobs SET status = 'cancelled', completed_at = now(), lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE team_id LIKE 'sw-%' AND team_id <> $1 AND status IN ('pending', 'queued', 'in_progress', 'cancelling')
+            """,
+            [.text(team)]
+        )
+        return Context(postgres: postgres, redis: redis, store: PostgresJobStore(postgres: postgres), queue: QueueTests.queue(redis), team: team)
+    }
+
+    // MARK: item 8
+
+    @Test("after Redis lost its data, a suspended team's re-enqueued jobs stay parked")
+    func suspendedTeamStaysParkedAfterDataLoss() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(2)
+        try await context.postgres.query("UPDATE teams SET status = 'suspended' WHERE team_id = $1", [.text(context.team)])
+        // Redis never heard of the suspension (it lost it): the sweep rebuilds the queue.
+        _ = try await context.sweeper().sweepOnce()
+        #expect(try await context.queue.held(ids) == Set(ids))
+        let claims = try await context.queue.claim(max: 10, lease: .seconds(30)).claims
+        #expect(claims.filter { ids.contains($0.jobID) }.isEmpty, "a suspended team's jobs were handed out")
+        try await context.shutdown()
+    }
+
+    @Test("a resume Redis lost: the sweep unparks the active team and releases its parked jobs")
+    func lostResumeIsRepaired() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(2)
+        try await context.queue.enqueue(ids.map { QueuedJob(jobID: $0, teamID: context.team, priority: 0) })
+        // Parked in Redis long ago (no fresh change on record); PostgreSQL says active.
+        try await context.redis.send("SADD", RedisArgument(context.queue.prefix + ":suspended"), RedisArgument(context.team))
+        try await context.redis.send("LREM", RedisArgument(context.queue.prefix + ":teams"), 0, RedisArgument(context.team))
+        try await context.redis.send("SREM", RedisArgument(context.queue.prefix + ":active"), RedisArgument(context.team))
+        #expect(try await context.queue.claim(max: 10, lease: .seconds(30)).claims.isEmpty)
+        _ = try await context.sweeper().sweepOnce()
+        let claimed = Set(try await context.queue.claim(max: 10, lease: .seconds(30)).claims.map(\.jobID))
+        #expect(claimed == Set(ids))
+        try await context.shutdown()
+    }
+
+    // MARK: item 12
+
+    @Test("an expired lease whose worker is alive goes back to the queue without counting toward poison")
+    func liveWorkerExpiryDoesNotCount() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(1)
+        let id = ids[0]
+        try await context.queue.enqueue([QueuedJob(jobID: id, teamID: context.team, priority: 0)])
+        // The worker is alive (heartbeating) but its lease ran out: PostgreSQL was down longer
+        // than the lease, say. Even at two counted expiries already, this one must not poison.
+        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(30)).heartbeat(WorkerInfo(
+            workerID: "w-alive", host: "h", pid: 1, concurrency: 1, inFlight: 1, startedAt: Date(), lastSeen: Date(), draining: false
+        ))
+        try await context.postgres.query("UPDATE jobs SET lease_expiries = 2 WHERE job_id = $1", [.uuid(id)])
+        try await context.runAndAbandon(id, workerID: "w-alive")
+        _ = try await context.sweeper().sweepOnce()
+        let after = try await context.status(id)
+        #expect(after.status == "queued")
+        #expect(after.expiries == 2)
+        #expect(try await context.queue.claim(max: 10, lease: .seconds(30)).claims.map(\.jobID).contains(id))
+        try await context.shutdown()
+    }
+
+    @Test("poison after the third expiry of a dead worker's lease; the reservation is released")
+    func deadWorkerPoison() async throws {
+        let context = try await Self.context()
+        let id = try await context.submit(1)[0]
+        try await context.queue.enqueue([QueuedJob(jobID: id, teamID: context.team, priority: 0)])
+        #expect(try await context.reserved() == 1)
+        for round in 1...3 {
+            // A worker that never heartbeats (or stopped): dead.
+            try await context.runAndAbandon(id, workerID: "w-dead-\(round)")
+            _ = try await context.sweeper().sweepOnce()
+            let after = try await context.status(id)
+            #expect(after.expiries == round)
+            #expect(after.status == (round < 3 ? "queued" : "failed"))
+        }
+        #expect(try await context.status(id).errorCode == "poison")
+        #expect(try await context.reserved() == 0)
+        #expect(try await context.queue.held([id]).isEmpty)
+        try await context.shutdown()
+    }
+
+    // MARK: item 20
+
+    @Test("a Redis lease of a job PostgreSQL settled but Redis never acknowledged is removed")
+    func staleLeaseOfSettledJobIsRemoved() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(2)
+        try await context.queue.enqueue(ids.map { QueuedJob(jobID: $0, teamID: context.team, priority: 0) })
+        let claims = try await context.queue.claim(max: 2, lease: .seconds(30)).claims
+        #expect(claims.count == 2)
+        // Both settled in PostgreSQL (one completed, one cancelled); the worker died before its
+        // acknowledgement, and its lease ran out a minute ago.
+        try await context.postgres.query(
+            """
+            UPDATE jobs SET status = CASE WHEN job_id = $1 THEN 'completed' ELSE 'cancelled' END, completed_at = now(), updated_at = now()
+            WHERE job_id = ANY($2::text[]::uuid[])
+            """,
+            [.uuid(ids[0]), .textArray(ids.map(\.lowercasedString))]
+        )
+        let expired = RedisJobQueue.epochMilliseconds(Date()) - 60_000
+        for id in ids {
+            try await context.redis.send("ZADD", RedisArgument(context.queue.prefix + ":leases"), RedisArgument(expired), RedisArgument(id.lowercasedString))
+        }
+        _ = try await context.sweeper().sweepOnce()
+        #expect(try await context.queue.held(ids).isEmpty)
+        try await context.shutdown()
+    }
+
+    @Test("after Redis lost its data, a job waiting for a retry is scheduled for its retry_at, not ready at once")
+    func reenqueueHonoursRetryAt() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(2)
+        try await context.postgres.query("UPDATE jobs SET retry_at = now() + interval '60 seconds' WHERE job_id = $1", [.uuid(ids[0])])
+        _ = try await context.sweeper().sweepOnce()
+        #expect(try await context.queue.held(ids) == Set(ids))
+        let claimed = try await context.queue.claim(max: 10, lease: .seconds(30)).claims.map(\.jobID)
+        #expect(claimed == [ids[1]])
+        let score = try await context.redis.send("ZSCORE", RedisArgument(context.queue.prefix + ":scheduled"), RedisArgument(ids[0].lowercasedString))
+        let due = try #require(score.string.flatMap(Double.init))
+        #expect(abs(due / 1000 - Date().addingTimeInterval(60).timeIntervalSince1970) < 10)
+        try await context.shutdown()
+    }
+
+    // MARK: item 15
+
+    @Test("with the marker intact a sweep reads only the queued jobs changed since its watermark; without it, all")
+    func incrementalReenqueue() async throws {
+        let context = try await Self.context()
+        let old = try await context.submit(20, age: 600)
+        let sweeper = context.sweeper()
+        let first = try #require(try await sweeper.sweepOnce())
+        #expect(first.fullReenqueue)
+        #expect(first.queuedRead >= 20)
+        #expect(try await context.queue.held(old) == Set(old))
+        // A submit committed but never enqueued (its API process died), two seconds ago.
+        let fresh = try await context.submit(1, age: 2)
+        let second = try #require(try await sweeper.sweepOnce())
+        #expect(!second.fullReenqueue)
+        #expect(second.queuedRead < 20, "the sweep re-read the backlog: \(second.queuedRead) rows")
+        #expect(try await context.queue.held(fresh) == Set(fresh))
+        // Redis loses its data: the marker goes with it, and the next sweep re-enqueues everything.
+        try await QueueTests.loseData(context.queue)
+        let third = try #require(try await sweeper.sweepOnce())
+        #expect(third.fullReenqueue)
+        #expect(try await context.queue.held(old + fresh) == Set(old + fresh))
+        try await context.shutdown()
+    }
+
+    @Test("the sweeper's filters use the partial indexes of live jobs")
+    func sweeperQueriesUseIndexes() async throws {
+        let context = try await Self.context()
+        let plans = try await context.postgres.withConnection { session in
+            try await session.query("SET enable_seqscan = off")
+            defer { Task { _ = try? await session.query("RESET enable_seqscan") } }
+            var plans: [String] = []
+            for sql in [
+                "SELECT job_id FROM jobs WHERE status IN ('pending', 'queued', 'in_progress', 'cancelling') AND expires_at < now() ORDER BY expires_at LIMIT 1000",
+                "SELECT job_id FROM jobs WHERE status IN ('in_progress', 'cancelling') AND lease_expires_at < now() ORDER BY lease_expires_at LIMIT 1000",
+                "SELECT job_id FROM jobs WHERE status = 'queued' AND updated_at >= now() - interval '1 minute' AND updated_at < now() ORDER BY updated_at, job_id LIMIT 5000",
+            ] {
+                let rows = try await session.query("EXPLAIN " + sql)
+                plans.append(try rows.map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n"))
+            }
+            try await session.query("RESET enable_seqscan")
+            return plans
+        }
+        #expect(plans[0].contains("jobs_live_expires"), "\(plans[0])")
+        #expect(plans[1].contains("jobs_leased"), "\(plans[1])")
+        #expect(plans[2].contains("jobs_queued_changed"), "\(plans[2])")
+        try await context.shutdown()
+    }
+}
+
+/// Runs a piece of set-up once, however many tests ask for it concurrently.
+actor MigratedOnce {
+    private var task: Task<Void, any Error>?
+
+    func run(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        if let task { return try await task.value }
+        let task = Task { try await body() }
+        self.task = task
+        try await task.value
+    }
+}

@@ -175,11 +175,16 @@ struct QueueTests {
         _ = try await quick.heartbeat(info("w-quick"))
         _ = try await slow.heartbeat(info("w-slow"))
         _ = try await slow.heartbeat(info("w-leaving"))
-        #expect(try await slow.aliveWorkerIDs() == ["w-quick", "w-slow", "w-leaving"])
+        let before = Date()
+        let alive = try await slow.aliveWorkers()
+        #expect(Set(alive.keys) == ["w-quick", "w-slow", "w-leaving"])
+        // Each vouches for half its own window past its heartbeat.
+        #expect(abs(try #require(alive["w-slow"]).timeIntervalSince(before) - 15) < 2)
+        #expect(abs(try #require(alive["w-quick"]).timeIntervalSince(before) - 0.1) < 2)
         try await slow.leave("w-leaving")
         try await Task.sleep(for: .milliseconds(300))
         // Read by a registry with any staleness of its own: each worker's window is its own.
-        #expect(try await slow.aliveWorkerIDs() == ["w-slow"])
+        #expect(Set(try await slow.aliveWorkers().keys) == ["w-slow"])
         try await Self.loseData(queue)
     }
 }

@@ -139,6 +139,26 @@ struct SweeperTests {
         try await context.shutdown()
     }
 
+    @Test("a killed worker whose heartbeat is still fresh: its lease ran past what its heartbeats vouch for, so the expiry counts")
+    func freshlyKilledWorkerCounts() async throws {
+        let context = try await Self.context()
+        let id = try await context.submit(1)[0]
+        try await context.queue.enqueue([QueuedJob(jobID: id, teamID: context.team, priority: 0)])
+        // Heartbeats every ⅔ s (stale after 2 s) vouch for leases up to 1 s past the last one;
+        // this worker was killed after it, while its lease ran on.
+        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(2)).heartbeat(WorkerInfo(
+            workerID: "w-killed", host: "h", pid: 1, concurrency: 1, inFlight: 1, startedAt: Date(), lastSeen: Date(), draining: false
+        ))
+        try await context.runAndAbandon(id, workerID: "w-killed")
+        try await Task.sleep(for: .milliseconds(1300))
+        try await context.postgres.query("UPDATE jobs SET lease_expires_at = now() - interval '100 milliseconds' WHERE job_id = $1", [.uuid(id)])
+        _ = try await context.sweeper().sweepOnce()
+        let after = try await context.status(id)
+        #expect(after.status == "queued")
+        #expect(after.expiries == 1)
+        try await context.shutdown()
+    }
+
     @Test("poison after the third expiry of a dead worker's lease; the reservation is released")
     func deadWorkerPoison() async throws {
         let context = try await Self.context()

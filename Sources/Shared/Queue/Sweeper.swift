@@ -126,7 +126,7 @@ public struct Sweeper: Service {
     /// worker still heartbeating lost its lease to something else (PostgreSQL down longer than
     /// the lease, a settlement that never landed), and the job owes it nothing.
     private func recoverExpiredLeases(_ report: inout Report) async throws {
-        let alive = try await workers?.aliveWorkerIDs() ?? []
+        let alive = try await workers?.aliveWorkers() ?? [:]
         while true {
             let recovered = try await jobs.recoverExpiredLeases(limit: 1000, poisonAfter: poisonAfter, aliveWorkers: alive)
             let ended = recovered.filter(\.ended).map(\.job.jobID)

@@ -112,7 +112,17 @@ public struct WorkerRegistry: Sendable {
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        return redis.call('ZRANGEBYSCORE', p .. ':workers:until', now, '+inf')
+        local out = {}
+        local live = redis.call('ZRANGEBYSCORE', p .. ':workers:until', now, '+inf', 'WITHSCORES')
+        for i = 1, #live, 2 do
+          local seen = redis.call('ZSCORE', p .. ':workers:seen', live[i])
+          if seen then
+            out[#out + 1] = live[i]
+            out[#out + 1] = tonumber(seen)
+            out[#out + 1] = tonumber(live[i + 1])
+          end
+        end
+        return out
         """)
 
     /// Records a heartbeat; returns true when an admin asked this worker to drain.
@@ -141,11 +151,29 @@ public struct WorkerRegistry: Sendable {
         return workers.sorted { $0.workerID < $1.workerID }
     }
 
-    /// The workers that heartbeated within their own `staleAfter`: a job whose lease expired while
-    /// its worker is among them was not abandoned by a dead worker (issue 8, item 12).
-    public func aliveWorkerIDs() async throws -> Set<String> {
+    /// The workers alive now (heartbeating within their own `staleAfter`), each with the latest
+    /// lease expiry its heartbeats vouch for: its last heartbeat plus half its `staleAfter`.
+    ///
+    /// A worker heartbeats at least three times per `staleAfter` and renews leases three times
+    /// per lease. One killed at t heartbeated last at t at the latest, while its leases run to
+    /// t + ⅔·lease at the earliest — past the vouched-for time whenever the lease is longer than
+    /// 2¼ heartbeat intervals (30 s against 5 s by default). A live worker whose lease expired
+    /// (PostgreSQL down, a settlement that never landed) heartbeated within one interval of any
+    /// sweep after the expiry. So a lease expiry within what its live worker vouches for was not
+    /// a death (issue 8, item 12), and a dead worker's expiry is told apart even while its
+    /// heartbeat is still fresh.
+    public func aliveWorkers() async throws -> [String: Date] {
         let reply = try await redis.run(Self.alive, keys: [RedisArgument(prefix)], arguments: [])
-        return Set((reply.array ?? []).compactMap(\.string))
+        let values = reply.array ?? []
+        var workers: [String: Date] = [:]
+        var index = 0
+        while index + 2 < values.count {
+            if let id = values[index].string, let seen = values[index + 1].int, let until = values[index + 2].int {
+                workers[id] = Date(timeIntervalSince1970: Double(seen + (until - seen) / 2) / 1000)
+            }
+            index += 3
+        }
+        return workers
     }
 
     /// Asks a live worker to drain; false when no such worker is live.

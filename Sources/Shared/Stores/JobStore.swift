@@ -208,8 +208,8 @@ public protocol JobStore: Sendable {
     // The sweeper's reconciliation.
     func expireOverdue(limit: Int) async throws -> [UUID]
     /// Takes back expired leases; an expiry counts toward poison only when the job's worker is
-    /// not in `aliveWorkers`.
-    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: Set<String>) async throws -> [ExpiredLease]
+    /// not in `aliveWorkers` or its lease expired after what the worker vouches for (the dates).
+    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease]
     /// Every queued job, paged (the full re-enqueue after Redis lost its data).
     func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
     /// Queued jobs changed in [since, before), paged (the incremental re-enqueue).

@@ -92,18 +92,26 @@ extension PostgresJobStore {
 
     /// Takes back jobs whose lease expired: queued again, or ended as `poison` on the
     /// `poisonAfter`-th expiry (or `cancelled` when a cancel was waiting). Only a dead worker's
-    /// expiry counts toward poison: a job whose worker is in `aliveWorkers` (still heartbeating —
-    /// its lease ran out through a PostgreSQL outage or a settlement that never landed) goes back
-    /// uncounted (issue 8, item 12).
-    public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: Set<String>) async throws -> [ExpiredLease] {
-        try await postgres.withTransaction { tx in
+    /// expiry counts toward poison: a job whose worker is in `aliveWorkers` and whose lease
+    /// expired within what that worker's heartbeats vouch for (see
+    /// ``WorkerRegistry/aliveWorkers()``) — its lease ran out through a PostgreSQL outage or a
+    /// settlement that never landed — goes back uncounted (issue 8, item 12).
+    public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
+        let workers = aliveWorkers.sorted { $0.key < $1.key }
+        return try await postgres.withTransaction { tx in
             let rows = try await tx.query(
                 """
-                WITH t AS (
-                    SELECT job_id, status = 'in_progress' AND (worker_id IS NULL OR NOT worker_id = ANY($3::text[])) AS counted
-                    FROM jobs
-                    WHERE status IN ('in_progress', 'cancelling') AND lease_expires_at < now()
-                    ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                WITH alive AS (
+                    SELECT w.id, timestamptz 'epoch' + w.until_ms::bigint * interval '1 millisecond' AS vouched
+                    FROM unnest($3::text[], $4::text[]) AS w(id, until_ms)
+                ),
+                t AS (
+                    SELECT j.job_id, j.status = 'in_progress' AND NOT EXISTS (
+                               SELECT 1 FROM alive a WHERE a.id = j.worker_id AND j.lease_expires_at <= a.vouched
+                           ) AS counted
+                    FROM jobs j
+                    WHERE j.status IN ('in_progress', 'cancelling') AND j.lease_expires_at < now()
+                    ORDER BY j.lease_expires_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED
                 )
                 UPDATE jobs j SET
                     lease_expiries = j.lease_expiries + CASE WHEN t.counted THEN 1 ELSE 0 END,
@@ -118,7 +126,10 @@ extension PostgresJobStore {
                 FROM t WHERE j.job_id = t.job_id
                 RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number, t.counted
                 """,
-                [.int(limit), .int(poisonAfter), .textArray(aliveWorkers.sorted())]
+                [
+                    .int(limit), .int(poisonAfter), .textArray(workers.map(\.key)),
+                    .textArray(workers.map { String(RedisJobQueue.epochMilliseconds($0.value)) }),
+                ]
             )
             var recovered: [ExpiredLease] = []
             var moves: [LedgerWriter.Move] = []

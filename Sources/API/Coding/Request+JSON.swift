@@ -4,7 +4,8 @@ import NIOCore
 
 extension Request {
     /// Reads the body (at most `limit` bytes: 413 beyond) and decodes it:
-    /// not UTF-8 or not JSON → 400; valid JSON of the wrong shape → 422 naming the field.
+    /// not UTF-8 or not JSON → 400; text PostgreSQL cannot store (``UnstorableText``) or valid
+    /// JSON of the wrong shape → 422 naming the field.
     func decodeJSON<T: Decodable>(_ type: T.Type, context: AppRequestContext, limit: Int = BodyLimit.default) async throws -> T {
         try Self.decode(T.self, from: try await collectBody(limit: limit), context: context)
     }
@@ -30,6 +31,13 @@ extension Request {
         }
         guard !JSONStrictness.hasTrailingComma(data) else {
             throw APIError.badRequest("Request body is not valid JSON")
+        }
+        if let field = UnstorableText.firstPath(data) {
+            throw APIError.unprocessable(
+                field.isEmpty
+                    ? "Request body must not contain U+0000 or unpaired surrogates"
+                    : "Field '\(field)' must not contain U+0000 or unpaired surrogates"
+            )
         }
         do {
             return try context.requestDecoder.decode(T.self, from: data)

@@ -31,6 +31,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .serviceUnavailable("The outcome of the request is unknown; retry with the same Idempotency-Key")
             case .invalidParameter:
                 return .unprocessable("Text fields must not contain NUL characters (\\u0000)")
+            case .server(let state, _, _) where state.hasPrefix("22"):
+                // Class 22, data exception: a client's value the database cannot store (an
+                // escape `jsonb` refuses, a number out of a column's range). Bodies are checked
+                // before they get here; this is the net under whatever a check misses.
+                logger?.warning("database refused a value", metadata: ["error": "\(error)"])
+                return .unprocessable("A value in the request cannot be stored")
             case .connectFailed, .connectionLost, .shutdown:
                 logger?.error("database unavailable", metadata: ["error": "\(error)"])
                 return .serviceUnavailable("The database is not available; retry later")

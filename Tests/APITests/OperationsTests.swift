@@ -45,6 +45,24 @@ struct OperationsTests {
         }
     }
 
+    @Test("/ready's reason names no host, port, user, password or database (issue 8, item 16)")
+    func notReadyNamesNothing() async throws {
+        let secrets = ["ready-user", "ready-password", "127.0.0.1", "ready_db", ":1", "6399"]
+        try await TestApp.test([
+            "DATABASE_URL": "postgresql://ready-user:ready-password@127.0.0.1:1/ready_db",
+            "REDIS_URL": "redis://:ready-password@127.0.0.1:6399/0",
+        ]) { client in
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = String(buffer: response.body)
+                #expect(response.detail == "PostgreSQL is not reachable; Redis is not reachable", "\(body)")
+                for secret in secrets {
+                    #expect(!body.contains(secret), "/ready names '\(secret)': \(body)")
+                }
+            }
+        }
+    }
+
     @Test("an unknown path is a JSON 404")
     func unknownPath() async throws {
         try await TestApp.test { client in

@@ -4,6 +4,10 @@ import Shared
 
 /// `/health` says the process is up; `/ready` says it can do its work: PostgreSQL and Redis both
 /// answer (a load balancer takes the instance out of rotation while they do not).
+///
+/// `/ready` is open to anyone, so its answer names which store is down and nothing else: a
+/// connection error's text holds hosts, ports, user and database names (libpq's does). The full
+/// error goes to the log.
 struct HealthController<Context: RequestContext>: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient
@@ -24,10 +28,13 @@ struct HealthController<Context: RequestContext>: Sendable {
         async let database = Self.check { try await postgres.query("SELECT 1") }
         async let cache = Self.check { try await redis.send("PING") }
         let (postgresProblem, redisProblem) = await (database, cache)
-        var status = Status(status: "ready", postgres: postgresProblem ?? "ok", redis: redisProblem ?? "ok")
+        for (store, problem) in [("postgres", postgresProblem), ("redis", redisProblem)] {
+            if let problem { context.logger.warning("not ready", metadata: ["store": "\(store)", "problem": "\(problem)"]) }
+        }
+        var status = Status(status: "ready", postgres: postgresProblem == nil ? "ok" : "unavailable", redis: redisProblem == nil ? "ok" : "unavailable")
         guard postgresProblem == nil && redisProblem == nil else {
             status.status = "unavailable"
-            status.detail = [postgresProblem.map { "PostgreSQL is not reachable: \($0)" }, redisProblem.map { "Redis is not reachable: \($0)" }]
+            status.detail = [postgresProblem.map { _ in "PostgreSQL is not reachable" }, redisProblem.map { _ in "Redis is not reachable" }]
                 .compactMap { $0 }.joined(separator: "; ")
             return try status.response(from: request, context: context).with(status: .serviceUnavailable)
         }

@@ -70,7 +70,9 @@ public struct AppConfiguration: Sendable {
         var providers: [any ConfigProvider] = []
         if !overrides.isEmpty { providers.append(EnvironmentVariablesProvider(environmentVariables: overrides)) }
         providers.append(EnvironmentVariablesProvider())
-        providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(environmentFile), allowMissing: true))
+        let file = try EnvironmentFile.readablePath(environmentFile)
+        defer { file.cleanup() }
+        providers.append(try await EnvironmentVariablesProvider(environmentFilePath: file.path, allowMissing: true))
         return try AppConfiguration(reader: ConfigReader(providers: providers))
     }
 

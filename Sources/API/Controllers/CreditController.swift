@@ -92,7 +92,9 @@ struct CreditController {
         let key = try Self.idempotencyKey(request)
         // What the key promises: the same team, amount and reason.
         let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(data.credits)\u{0}\(data.reason ?? "")".utf8))) }
-        let entry = try await credits.add(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
+        let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
+            try await credits.add(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
+        }
         return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
     }
 
@@ -104,9 +106,32 @@ struct CreditController {
             throw APIError.unprocessable("Field 'credits' must be between -\(CreditLimits.maximumChange) and \(CreditLimits.maximumChange)")
         }
         try Validate.name(data.reason, field: "reason", max: 500)
-        let entry = try await credits.adjust(teamID: id, credits: data.credits, reason: data.reason)
+        let key = try Self.idempotencyKey(request)
+        // What the key promises: an adjustment of the same team, amount and reason (never an add's).
+        let hash = key.map { _ in Array(SHA256.hash(data: Array("adjust\u{0}\(id)\u{0}\(data.credits)\u{0}\(data.reason)".utf8))) }
+        let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
+            try await credits.adjust(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
+        }
         return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
     }
+
+    /// A balance change whose commit outcome is unknown is a 503 that says whether a retry is
+    /// safe: with an `Idempotency-Key` the same key makes it so; without one a blind retry may
+    /// change the balance twice, so the client is told to read the ledger first.
+    static func answeringUnknownOutcome<T>(idempotencyKey: String?, _ change: () async throws -> T) async throws -> T {
+        do {
+            return try await change()
+        } catch PostgresError.commitOutcomeUnknown {
+            throw APIError.serviceUnavailable(
+                idempotencyKey == nil
+                    ? Self.unknownOutcomeWithoutKey
+                    : "The outcome of the request is unknown; retry with the same Idempotency-Key"
+            )
+        }
+    }
+
+    static let unknownOutcomeWithoutKey =
+        "The outcome of the request is unknown; check the team's transactions before retrying, since a retry without an Idempotency-Key may apply the change twice"
 
     @Sendable func setBudgetMode(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
         let id = try TeamController.teamID(context)

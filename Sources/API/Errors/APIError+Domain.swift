@@ -11,6 +11,7 @@ extension APIError {
         case .modelGroupNotFound(let name): self = .notFound("Model group '\(name)' not found")
         case .modelGroupExists(let name): self = .conflict("Model group '\(name)' already exists")
         case .modelGroupAssigned(let name): self = .conflict("Model group '\(name)' is assigned to teams")
+        case .modelGroupHasLiveJobs(let name): self = .conflict("Model group '\(name)' has live jobs")
         case .providerNotFound(let name): self = .notFound("Provider '\(name)' not found")
         case .providerExists(let name): self = .conflict("Provider '\(name)' already exists")
         case .providerInUse(let name): self = .conflict("Provider '\(name)' is used by model groups")

@@ -8,6 +8,8 @@ public enum DomainError: Error, Sendable, Equatable {
     case modelGroupNotFound(String)
     case modelGroupExists(String)
     case modelGroupAssigned(String)
+    /// Live (non-terminal) jobs name the group: deleting it would leave them looping until expiry.
+    case modelGroupHasLiveJobs(String)
     case providerNotFound(String)
     case providerExists(String)
     case providerInUse(String)

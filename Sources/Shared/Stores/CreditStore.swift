@@ -7,8 +7,10 @@ public protocol CreditStore: Sendable {
     /// Adds `credits` (> 0). A repeated `idempotencyKey` with the same request returns the first
     /// entry and adds nothing; with a different request it throws ``DomainError/idempotencyKeyReused``.
     func add(teamID: String, credits: Int, reason: String?, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry
-    /// Adds or removes credits (≠ 0); refuses to take the remaining balance below zero.
-    func adjust(teamID: String, credits: Int, reason: String) async throws -> LedgerEntry
+    /// Adds or removes credits (≠ 0); refuses to take the remaining balance below zero. The
+    /// `idempotencyKey` works as ``add(teamID:credits:reason:idempotencyKey:requestHash:)``'s (one
+    /// key space per team for both).
+    func adjust(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry
     func balance(teamID: String) async throws -> (CreditBalance, BillingSettings)
     /// The balances of several teams in one query (teams without an account are absent).
     func balances(teamIDs: [String]) async throws -> [String: (CreditBalance, BillingSettings)]
@@ -27,7 +29,9 @@ public struct PostgresCreditStore: CreditStore {
     public func add(teamID: String, credits: Int, reason: String?, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry {
         do {
             // One statement: the balance change and its ledger row commit together or not at all.
-            let rows = try await postgres.query(
+            // In an explicit transaction so that a connection lost before COMMIT is run again and
+            // one lost during it is `commitOutcomeUnknown` — never a "retry later" that adds twice.
+            let rows = try await postgres.withTransaction { tx in try await tx.query(
                 """
                 WITH account AS (
                     UPDATE credit_accounts SET credits_allocated = credits_allocated + $2, updated_at = now()
@@ -41,27 +45,54 @@ public struct PostgresCreditStore: CreditStore {
                 """,
                 [.text(teamID), .int(credits), .uuid(UUID()), PostgresBind(reason), PostgresBind(idempotencyKey),
                  requestHash.map { .bytea($0) } ?? .null]
-            )
+            ) }
             guard let row = rows.first else { throw DomainError.teamNotFound(teamID) }
             return try Self.decode(row)
         } catch let error as PostgresError where error.sqlState == PostgresError.Code.checkViolation {
             throw DomainError.balanceLimitExceeded
         } catch let error as PostgresError where error.sqlState == PostgresError.Code.uniqueViolation && idempotencyKey != nil {
             // The key was used before (possibly by a concurrent twin of this request).
-            let rows = try await postgres.query(
-                "SELECT \(Self.entryColumns), request_hash FROM credit_ledger WHERE team_id = $1 AND idempotency_key = $2",
-                [.text(teamID), PostgresBind(idempotencyKey)]
-            )
-            guard let row = rows.first else { throw error }
-            guard try row.decodeIfPresent("request_hash", as: PostgresBytes.self)?.bytes == requestHash else {
-                throw DomainError.idempotencyKeyReused
-            }
-            return try Self.decode(row)
+            return try await replay(teamID: teamID, idempotencyKey: idempotencyKey, requestHash: requestHash, or: error)
         }
     }
 
-    public func adjust(teamID: String, credits: Int, reason: String) async throws -> LedgerEntry {
+    /// The entry an `Idempotency-Key` already made, when the request is the same.
+    private func replay(teamID: String, idempotencyKey: String?, requestHash: [UInt8]?, or error: any Error) async throws -> LedgerEntry {
+        let rows = try await postgres.query(
+            "SELECT \(Self.entryColumns), request_hash FROM credit_ledger WHERE team_id = $1 AND idempotency_key = $2",
+            [.text(teamID), PostgresBind(idempotencyKey)]
+        )
+        guard let row = rows.first else { throw error }
+        guard try row.decodeIfPresent("request_hash", as: PostgresBytes.self)?.bytes == requestHash else {
+            throw DomainError.idempotencyKeyReused
+        }
+        return try Self.decode(row)
+    }
+
+    public func adjust(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry {
+        do {
+            return try await adjustOnce(teamID: teamID, credits: credits, reason: reason, idempotencyKey: idempotencyKey, requestHash: requestHash)
+        } catch let error as PostgresError where error.sqlState == PostgresError.Code.uniqueViolation && idempotencyKey != nil {
+            return try await replay(teamID: teamID, idempotencyKey: idempotencyKey, requestHash: requestHash, or: error)
+        }
+    }
+
+    private func adjustOnce(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry {
         try await postgres.withTransaction { tx in
+            if idempotencyKey != nil {
+                // A replay answers what the first request did, even when the balance has moved
+                // since (the check below would otherwise judge it again).
+                let seen = try await tx.query(
+                    "SELECT \(Self.entryColumns), request_hash FROM credit_ledger WHERE team_id = $1 AND idempotency_key = $2",
+                    [.text(teamID), PostgresBind(idempotencyKey)]
+                )
+                if let row = seen.first {
+                    guard try row.decodeIfPresent("request_hash", as: PostgresBytes.self)?.bytes == requestHash else {
+                        throw DomainError.idempotencyKeyReused
+                    }
+                    return try Self.decode(row)
+                }
+            }
             let account = try await tx.query(
                 """
                 SELECT credits_allocated - credits_used - credits_reserved AS remaining
@@ -85,10 +116,12 @@ public struct PostgresCreditStore: CreditStore {
             }
             let rows = try await tx.query(
                 """
-                INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason)
-                VALUES ($1, $2, 'adjustment', $3, $4, $5) RETURNING \(Self.entryColumns)
+                INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason,
+                                           idempotency_key, request_hash)
+                VALUES ($1, $2, 'adjustment', $3, $4, $5, $6, $7) RETURNING \(Self.entryColumns)
                 """,
-                [.uuid(UUID()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason)]
+                [.uuid(UUID()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason), PostgresBind(idempotencyKey),
+                 requestHash.map { .bytea($0) } ?? .null]
             )
             return try Self.decode(rows.first!)
         }

@@ -51,10 +51,23 @@ public struct PostgresModelGroupStore: ModelGroupStore {
         }
     }
 
+    /// Refused while teams hold the group (the foreign key) or live jobs name it (checked in the
+    /// delete's transaction, under the group row's lock): such jobs could not run and would loop
+    /// through the queue until they expire.
     public func delete(_ groupName: String) async throws {
         do {
-            let deleted = try await postgres.query("DELETE FROM model_groups WHERE group_name = $1", [.text(groupName)])
-            guard deleted.affectedRows == 1 else { throw DomainError.modelGroupNotFound(groupName) }
+            try await postgres.withTransaction { tx in
+                let locked = try await tx.query("SELECT 1 FROM model_groups WHERE group_name = $1 FOR UPDATE", [.text(groupName)])
+                guard !locked.isEmpty else { throw DomainError.modelGroupNotFound(groupName) }
+                let live = try await tx.query(
+                    """
+                    SELECT 1 FROM jobs WHERE model_group = $1 AND status IN ('pending', 'queued', 'in_progress', 'cancelling') LIMIT 1
+                    """,
+                    [.text(groupName)]
+                )
+                guard live.isEmpty else { throw DomainError.modelGroupHasLiveJobs(groupName) }
+                try await tx.query("DELETE FROM model_groups WHERE group_name = $1", [.text(groupName)])
+            }
         } catch let error as PostgresError where error.sqlState == PostgresError.Code.foreignKeyViolation {
             throw DomainError.modelGroupAssigned(groupName)
         }

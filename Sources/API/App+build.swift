@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import Shared
 
 /// What the application's routes share: the configuration, the clients of PostgreSQL and Redis,
@@ -48,8 +49,11 @@ struct AppDependencies: Sendable {
         keyCache = KeyCache()
         failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
         modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
-        submissions = SubmissionPipeline(jobs: jobs, queue: queue, logger: logger)
-        completions = CompletionWaiters(redis: redis.configuration, channel: queue.completedChannel, logger: logger)
+        submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
+        completions = CompletionWaiters(
+            redis: redis.configuration, channel: queue.completedChannel,
+            limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam), logger: logger
+        )
         sweeper = Sweeper(
             jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
         )
@@ -65,8 +69,12 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
         serverName: "saas-api"
     )
     configuration.serverName = "saas-api"
+    // A connection that sends nothing and waits for nothing is closed (slow or abandoned clients
+    // would otherwise hold their sockets for ever); a request in flight — a long poll — is not idle.
+    let idleTimeout = TimeAmount.nanoseconds(Int64(dependencies.configuration.httpIdleTimeoutSeconds * 1_000_000_000))
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: idleTimeout)),
         configuration: configuration,
         services: [
             ShutdownHook { [dependencies] in
@@ -101,7 +109,10 @@ func buildRouter(_ dependencies: AppDependencies) -> Router<AppRequestContext> {
 
     OrganizationController(organizations: dependencies.organizations, teams: dependencies.teams, usage: dependencies.usage)
         .addRoutes(to: admin)
-    TeamController(teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups, queue: dependencies.queue)
+    TeamController(
+        teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups, queue: dependencies.queue,
+        keyCache: dependencies.keyCache
+    )
         .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
     ProviderController(providers: dependencies.providers, secrets: dependencies.secrets, board: ProviderHealthBoard(redis: dependencies.redis))

@@ -36,6 +36,26 @@ enum TestApp {
         let app = buildApplication(dependencies, logger: logger)
         return try await app.test(.router) { client in try await body(client) }
     }
+
+    /// As ``test(_:_:)``, served over real HTTP on a free loopback port (HummingbirdTesting's
+    /// `.live`): what a client on the network meets, connection handling included. `client.port`
+    /// is the port.
+    static func testLive<T: Sendable>(
+        _ overrides: [String: String] = [:],
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "api-tests")
+        logger.logLevel = .warning
+        var configuration = try configuration(overrides)
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let dependencies = try AppDependencies(configuration: configuration, logger: logger)
+        if overrides["DATABASE_URL"] == nil {
+            try await Migrator(client: dependencies.postgres, logger: logger).migrate()
+        }
+        let app = buildApplication(dependencies, logger: logger)
+        return try await app.test(.live) { client in try await body(client) }
+    }
 }
 
 extension TestResponse {

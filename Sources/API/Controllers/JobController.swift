@@ -73,7 +73,7 @@ struct JobController {
                 throw APIError.unprocessable("Query parameter 'wait' must be a number of seconds")
             }
             let timeout = Duration.milliseconds(Int64(min(seconds, 60) * 1000))
-            try await waiters.wait(for: jobID, timeout: timeout) {
+            try await waiters.wait(for: jobID, teamID: job.teamID, timeout: timeout) {
                 (try await jobs.get(jobID))?.status.isTerminal ?? true
             }
             job = try await jobs.get(jobID) ?? job

@@ -9,6 +9,8 @@ struct TeamController {
     let usage: any UsageStore
     let modelGroups: any ModelGroupStore
     let queue: any JobQueue
+    /// Told of every key minted here, so that none is ever answered from a cached "unknown".
+    let keyCache: KeyCache
 
     struct CreateBody: Decodable {
         var organization_id: String
@@ -133,6 +135,7 @@ struct TeamController {
             creditsAllocated: body.credits_allocated, billing: billing, metadata: body.metadata ?? [:]
         )
         let (team, key) = try await teams.create(draft)
+        keyCache.forget(VirtualKey.hash(key.key))
         return TeamResponse(team, key: key.key)
     }
 
@@ -175,6 +178,7 @@ struct TeamController {
         let grace = body.grace_seconds ?? 0
         try Validate.range(grace, 0...86_400, field: "grace_seconds")
         let (key, previousExpiry) = try await teams.rotateKey(id, graceSeconds: grace)
+        keyCache.forget(VirtualKey.hash(key.key))
         return RotateResponse(team_id: id, virtual_key: key.key, key_prefix: key.prefix, previous_key_expires_at: previousExpiry)
     }
 

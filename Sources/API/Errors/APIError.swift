@@ -14,6 +14,10 @@ public enum APIError: Error, Sendable, Equatable {
     case unprocessable(String)
     case insufficientCredits(remaining: Int, needed: Int)
     case serviceUnavailable(String)
+    /// A bound of this process is reached (a full queue or wait line): 503 with `Retry-After`.
+    case overloaded(String, retryAfter: Int)
+    /// A per-caller bound is reached: 429 with `Retry-After`.
+    case tooManyRequests(String, retryAfter: Int)
     case internalError
 
     public var status: HTTPResponse.Status {
@@ -27,7 +31,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .payloadTooLarge: return .contentTooLarge
         case .unprocessable: return .unprocessableContent
         case .insufficientCredits: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
-        case .serviceUnavailable: return .serviceUnavailable
+        case .serviceUnavailable, .overloaded: return .serviceUnavailable
+        case .tooManyRequests: return .tooManyRequests
         case .internalError: return .internalServerError
         }
     }
@@ -35,13 +40,22 @@ public enum APIError: Error, Sendable, Equatable {
     public var detail: String {
         switch self {
         case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
-            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail):
+            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail),
+            .overloaded(let detail, _), .tooManyRequests(let detail, _):
             return detail
         case .methodNotAllowed: return "Method not allowed"
         case .payloadTooLarge(let limit): return "Request body is larger than the limit of \(limit) bytes"
         case .insufficientCredits(let remaining, let needed):
             return "Insufficient credits: \(remaining) remaining, \(needed) needed"
         case .internalError: return "Internal server error"
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for the answers that say so.
+    public var retryAfter: Int? {
+        switch self {
+        case .overloaded(_, let seconds), .tooManyRequests(_, let seconds): return seconds
+        default: return nil
         }
     }
 }

@@ -16,6 +16,7 @@ extension APIError: HTTPResponseError {
         let body = (try? JSONEncoder().encode(ErrorBody(detail: detail))) ?? Data(#"{"detail":"Internal server error"}"#.utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

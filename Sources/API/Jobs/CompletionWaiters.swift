@@ -6,12 +6,31 @@ import Synchronization
 
 /// Long polls (`GET /api/jobs/{id}?wait=`): a poller waits here until a worker announces the
 /// job's completion on Redis pub/sub, or its deadline passes. No sleeping loop.
+///
+/// Each wait holds a task, a socket and a signal for up to a minute, so their number is bounded
+/// per process and per team (`LONG_POLLS_MAX`, `LONG_POLLS_PER_TEAM`): past either a poll is
+/// refused with ``LongPollRefused`` (a 429 with `Retry-After`) rather than held — one team's
+/// thousands of pollers cannot take every slot.
 final class CompletionWaiters: Service, Sendable {
-    private let subscription: RedisSubscription
-    private let waiters = Mutex<(next: Int, byJob: [UUID: [(id: Int, signal: Signal)]])>((0, [:]))
+    struct Limits: Sendable {
+        var perProcess: Int
+        var perTeam: Int
+    }
 
-    init(redis: RedisConfiguration, channel: String, logger: Logger) {
+    private struct State {
+        var next = 0
+        var byJob: [UUID: [(id: Int, signal: Signal)]] = [:]
+        var total = 0
+        var byTeam: [String: Int] = [:]
+    }
+
+    private let subscription: RedisSubscription
+    private let limits: Limits
+    private let waiters = Mutex(State())
+
+    init(redis: RedisConfiguration, channel: String, limits: Limits = .init(perProcess: 10_000, perTeam: 1_000), logger: Logger) {
         subscription = RedisSubscription(configuration: redis, channels: [channel], logger: logger)
+        self.limits = limits
     }
 
     func run() async throws {
@@ -25,18 +44,29 @@ final class CompletionWaiters: Service, Sendable {
         subscription.stop()
     }
 
-    /// Waits until `jobID` is announced or `timeout` passes. The waiter is registered before
-    /// `isDone` is asked, so a completion between the caller's read and the wait is not missed.
-    func wait(for jobID: UUID, timeout: Duration, isDone: @Sendable () async throws -> Bool) async throws {
+    /// Waits until `jobID` (of `teamID`) is announced or `timeout` passes. The waiter is
+    /// registered before `isDone` is asked, so a completion between the caller's read and the
+    /// wait is not missed. Throws ``LongPollRefused`` at once when a bound is reached.
+    func wait(for jobID: UUID, teamID: String, timeout: Duration, isDone: @Sendable () async throws -> Bool) async throws {
         let signal = Signal()
-        let id = waiters.withLock { state in
+        let admitted: Result<Int, LongPollRefused> = waiters.withLock { state in
+            if state.byTeam[teamID, default: 0] >= limits.perTeam { return .failure(.team) }
+            if state.total >= limits.perProcess { return .failure(.process) }
+            state.total += 1
+            state.byTeam[teamID, default: 0] += 1
             state.next += 1
             state.byJob[jobID, default: []].append((state.next, signal))
-            return state.next
+            return .success(state.next)
         }
-        defer { remove(jobID, id) }
+        let id = try admitted.get()
+        defer { remove(jobID, id, teamID: teamID) }
         if try await isDone() { return }
         _ = await raceDeadline(seconds: Double(timeout.milliseconds) / 1000) { await signal.wait() }
+    }
+
+    /// Long polls waiting now (in total, and of one team).
+    func waiting(teamID: String? = nil) -> Int {
+        waiters.withLock { state in teamID.map { state.byTeam[$0] ?? 0 } ?? state.total }
     }
 
     private func wake(_ jobID: UUID) {
@@ -44,8 +74,11 @@ final class CompletionWaiters: Service, Sendable {
         for waiter in woken { waiter.signal.fire() }
     }
 
-    private func remove(_ jobID: UUID, _ id: Int) {
+    private func remove(_ jobID: UUID, _ id: Int, teamID: String) {
         let removed = waiters.withLock { state -> Signal? in
+            state.total -= 1
+            let left = (state.byTeam[teamID] ?? 1) - 1
+            state.byTeam[teamID] = left > 0 ? left : nil
             guard let index = state.byJob[jobID]?.firstIndex(where: { $0.id == id }) else { return nil }
             let waiter = state.byJob[jobID]!.remove(at: index)
             if state.byJob[jobID]!.isEmpty { state.byJob[jobID] = nil }
@@ -83,4 +116,10 @@ final class Signal: Sendable {
             fire()
         }
     }
+}
+
+/// A long poll refused because too many are waiting: in this process, or of this team.
+enum LongPollRefused: Error, Sendable, Equatable {
+    case process
+    case team
 }

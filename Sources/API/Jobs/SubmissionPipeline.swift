@@ -5,11 +5,15 @@ import Shared
 /// Submits jobs in groups: concurrent requests share one PostgreSQL transaction (reservation,
 /// job rows, ledger rows) and one Redis round trip (enqueue). A job is safe once committed: if
 /// the enqueue fails, or this process dies before it, the sweeper enqueues it from PostgreSQL.
+///
+/// At most `maxPending` submits wait for a batch (`SUBMIT_QUEUE_MAX`): past it a submit is
+/// refused at once with ``BatcherOverloaded`` (a 503 with `Retry-After`) and nothing is written,
+/// so overload is answered rather than queued into unbounded memory and latency.
 struct SubmissionPipeline: Sendable {
     private let batcher: Batcher<JobSubmission, Result<SubmitOutcome, any Error>>
 
-    init(jobs: any JobStore, queue: any JobQueue, logger: Logger) {
-        batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2) { submissions in
+    init(jobs: any JobStore, queue: any JobQueue, maxPending: Int? = nil, logger: Logger) {
+        batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2, maxPending: maxPending) { submissions in
             let results = try await jobs.submit(submissions)
             var toEnqueue: [QueuedJob] = []
             for (submission, result) in zip(submissions, results) {

@@ -44,6 +44,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 logger?.error("database error", metadata: ["error": "\(error)"])
                 return .internalError
             }
+        case let error as BatcherOverloaded:
+            logger?.debug("submit queue full", metadata: ["limit": "\(error.maxPending)"])
+            return .overloaded("Too many submissions are waiting; retry after 1 second", retryAfter: 1)
+        case let error as PostgresPoolError:
+            logger?.debug("database wait line full", metadata: ["error": "\(error)"])
+            return .overloaded("The database is busy; retry after 1 second", retryAfter: 1)
+        case let error as LongPollRefused:
+            switch error {
+            case .team: return .tooManyRequests("Too many long polls of this team are waiting; retry after 1 second", retryAfter: 1)
+            case .process: return .tooManyRequests("Too many long polls are waiting; retry after 1 second", retryAfter: 1)
+            }
         case let error as RedisError:
             logger?.error("redis error", metadata: ["error": "\(error)"])
             return .serviceUnavailable("The queue is not available; retry later")

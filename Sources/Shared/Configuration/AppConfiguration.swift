@@ -23,6 +23,18 @@ public struct AppConfiguration: Sendable {
     public var port: Int
     public var logLevel: Logger.Level
     public var databasePoolSize: Int
+    /// Callers that may wait for a PostgreSQL connection at once, and how long each may wait;
+    /// past either the caller is refused (the API answers 503 with `Retry-After`).
+    public var databaseMaxWaiters: Int
+    public var databaseAcquireTimeoutSeconds: Double
+    /// API: submits waiting for their batch's transaction; past it a submit is a 503.
+    public var submitQueueMax: Int
+    /// API: long polls (`GET /api/jobs/{id}?wait=`) waiting at once, per process and per team;
+    /// past either a 429.
+    public var longPollsMax: Int
+    public var longPollsPerTeam: Int
+    /// API: an HTTP connection with no request in flight and nothing read for this long is closed.
+    public var httpIdleTimeoutSeconds: Double
     public var redisPoolSize: Int
     /// Jobs one worker process runs at once.
     public var workerConcurrency: Int
@@ -55,7 +67,9 @@ public struct AppConfiguration: Sendable {
     public var circuitOpenSeconds: Double
 
     public var postgres: PostgresConfiguration {
-        PostgresConfiguration(url: databaseURL, poolSize: databasePoolSize)
+        PostgresConfiguration(
+            url: databaseURL, poolSize: databasePoolSize, maxWaiters: databaseMaxWaiters, acquireTimeout: databaseAcquireTimeoutSeconds
+        )
     }
 
     public func redis() throws(ConfigurationError) -> RedisConfiguration {
@@ -65,7 +79,8 @@ public struct AppConfiguration: Sendable {
     }
 
     /// Reads the process environment, then `.env` in the working directory (or `envFile`) for
-    /// what the environment does not set.
+    /// what the environment does not set. `/dev/null` (or any file that is not a regular one)
+    /// is read for what it holds: `--env-file /dev/null` means no file.
     public static func load(environmentFile: String = ".env", overrides: [String: String] = [:]) async throws -> AppConfiguration {
         var providers: [any ConfigProvider] = []
         if !overrides.isEmpty { providers.append(EnvironmentVariablesProvider(environmentVariables: overrides)) }
@@ -95,6 +110,12 @@ public struct AppConfiguration: Sendable {
         self.logLevel = logLevel
         databasePoolSize = try values.int("DATABASE_POOL_SIZE", default: 16, range: 1...500)
         redisPoolSize = try values.int("REDIS_POOL_SIZE", default: 4, range: 1...256)
+        databaseMaxWaiters = try values.int("DATABASE_MAX_WAITERS", default: 10_000, range: 1...1_000_000)
+        databaseAcquireTimeoutSeconds = try values.double("DATABASE_ACQUIRE_TIMEOUT_SECONDS", default: 10, range: 0.001...3600)
+        submitQueueMax = try values.int("SUBMIT_QUEUE_MAX", default: 10_000, range: 1...1_000_000)
+        longPollsMax = try values.int("LONG_POLLS_MAX", default: 10_000, range: 1...1_000_000)
+        longPollsPerTeam = try values.int("LONG_POLLS_PER_TEAM", default: 1_000, range: 1...1_000_000)
+        httpIdleTimeoutSeconds = try values.double("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 0.1...86_400)
         workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: 1...10_000)
         leaseSeconds = try values.double("LEASE_SECONDS", default: 30, range: 0.5...3600)
         sweepIntervalSeconds = try values.double("SWEEP_INTERVAL_SECONDS", default: 10, range: 0.1...3600)

@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// Callers beyond the pool's size wait in line for a connection (first come, first served;
 /// cancelling a waiting task takes it out of the line), so exhaustion slows callers down but never
-/// deadlocks them — as long as no caller holds one connection while waiting for a second.
+/// deadlocks them — as long as no caller holds one connection while waiting for a second. The
+/// line is bounded when the configuration says so (`maxWaiters`, `acquireTimeout`): past either a
+/// caller gets ``PostgresPoolError`` instead of an ever longer wait.
 public final class PostgresClient: Sendable {
     public enum IsolationLevel: String, Sendable {
         case readCommitted = "READ COMMITTED"
@@ -170,24 +172,46 @@ extension PostgresClient {
                 state.nextWaiterID += 1
                 return state.nextWaiterID
             }
+            // The deadline: a timer that takes this waiter out of the line if it is still in it.
+            let timer = configuration.acquireTimeout.map { seconds in
+                Task { [weak self] in
+                    try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
+                    self?.removeWaiter(id, throwing: PostgresPoolError.acquireTimedOut(seconds: seconds))
+                }
+            }
+            defer { timer?.cancel() }
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection, any Error>) in
                     let immediate: Result<PostgresConnection, any Error>? = state.withLock { state in
                         if state.closed { return .failure(PostgresError.shutdown) }
                         if Task.isCancelled { return .failure(CancellationError()) }
                         if let connection = state.idle.popLast() { return .success(connection) }
+                        if let limit = configuration.maxWaiters, state.waiters.count >= limit {
+                            return .failure(PostgresPoolError.waitLineFull(limit: limit))
+                        }
                         state.waiters.append(Waiter(id: id, continuation: continuation))
                         return nil
                     }
                     if let immediate { continuation.resume(with: immediate) }
                 }
             } onCancel: {
-                let waiter: Waiter? = state.withLock { state in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return state.waiters.remove(at: index)
-                }
-                waiter?.continuation.resume(throwing: CancellationError())
+                removeWaiter(id, throwing: CancellationError())
             }
+        }
+
+        /// Takes a waiter out of the line (cancelled, or past its deadline); nothing when a
+        /// connection already reached it.
+        private func removeWaiter(_ id: Int, throwing error: any Error) {
+            let waiter: Waiter? = state.withLock { state in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: error)
+        }
+
+        /// Callers waiting for a connection now (for tests and metrics).
+        var waiting: Int {
+            state.withLock { $0.waiters.count }
         }
 
         func release(_ connection: PostgresConnection) {

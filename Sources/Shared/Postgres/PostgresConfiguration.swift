@@ -8,11 +8,22 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var connectTimeout: Double
     /// Shown in `pg_stat_activity`.
     public var applicationName: String
+    /// The most callers waiting for a connection; one more is refused at once with
+    /// ``PostgresPoolError/waitLineFull(limit:)``. nil: no bound.
+    public var maxWaiters: Int?
+    /// The longest a caller waits for a connection before ``PostgresPoolError/acquireTimedOut(seconds:)``.
+    /// nil: no bound.
+    public var acquireTimeout: Double?
 
-    public init(url: String, poolSize: Int = 10, connectTimeout: Double = 5, applicationName: String = "saas") {
+    public init(
+        url: String, poolSize: Int = 10, connectTimeout: Double = 5, applicationName: String = "saas",
+        maxWaiters: Int? = nil, acquireTimeout: Double? = nil
+    ) {
         self.url = url
         self.poolSize = poolSize
         self.connectTimeout = connectTimeout
         self.applicationName = applicationName
+        self.maxWaiters = maxWaiters
+        self.acquireTimeout = acquireTimeout
     }
 }

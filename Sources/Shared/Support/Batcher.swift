@@ -17,31 +17,50 @@ public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
         var running = 0
     }
 
+    private enum Admission {
+        case queued
+        case queuedAndStart
+        case refused
+    }
+
     private let state = Mutex(State())
     private let maxBatch: Int
     private let maxConcurrentBatches: Int
+    private let maxPending: Int?
     private let process: Process
 
     /// - Parameters:
     ///   - maxBatch: the most items in one batch.
     ///   - maxConcurrentBatches: batches in flight at once (each holds a database connection).
+    ///   - maxPending: the most items waiting for a batch; past it ``submit(_:)`` throws
+    ///     ``BatcherOverloaded`` at once instead of growing the line (and everyone's latency)
+    ///     without bound. nil: unbounded, for callers whose items must never be refused.
     ///   - process: runs a batch; returns one output per item, in order.
-    public init(maxBatch: Int, maxConcurrentBatches: Int, process: @escaping Process) {
+    public init(maxBatch: Int, maxConcurrentBatches: Int, maxPending: Int? = nil, process: @escaping Process) {
         self.maxBatch = maxBatch
         self.maxConcurrentBatches = maxConcurrentBatches
+        self.maxPending = maxPending
         self.process = process
     }
 
+    /// Hands in one item and waits for its output. Throws ``BatcherOverloaded`` when
+    /// `maxPending` items are already waiting (the item is not processed).
     public func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state in
+            let admission: Admission = state.withLock { state in
+                if let maxPending, state.pending.count >= maxPending { return .refused }
                 state.pending.append(Pending(item: item, continuation: continuation))
-                guard state.running < maxConcurrentBatches else { return false }
+                guard state.running < maxConcurrentBatches else { return .queued }
                 state.running += 1
-                return true
+                return .queuedAndStart
             }
-            if start {
+            switch admission {
+            case .queued:
+                break
+            case .queuedAndStart:
                 Task { await self.drain() }
+            case .refused:
+                continuation.resume(throwing: BatcherOverloaded(maxPending: maxPending ?? 0))
             }
         }
     }
@@ -67,5 +86,15 @@ public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
                 for pending in batch { pending.continuation.resume(throwing: error) }
             }
         }
+    }
+}
+
+/// A ``Batcher``'s line of waiting items is full: the item was refused, not processed. Callers
+/// answer "busy, retry shortly" (the API: 503 with `Retry-After`).
+public struct BatcherOverloaded: Error, Sendable, Equatable {
+    public var maxPending: Int
+
+    public init(maxPending: Int) {
+        self.maxPending = maxPending
     }
 }

@@ -7,10 +7,11 @@ struct RouteTable<Context: RequestContext> {
     private let prefix: String
     private let registry: MethodRegistry
 
-    init(router: Router<Context>) {
+    /// - Parameter registry: where the routes are recorded (a caller's, to list them afterwards).
+    init(router: Router<Context>, registry: MethodRegistry = MethodRegistry()) {
         self.group = router.group()
         self.prefix = ""
-        self.registry = MethodRegistry()
+        self.registry = registry
     }
 
     private init(group: RouterGroup<Context>, prefix: String, registry: MethodRegistry) {

@@ -1,5 +1,7 @@
-/// The hostile mode's settings: `{"seed": 42, "kinds": ["ok", "trickle", …]}` in
-/// `PUT /_mock/behaviour`'s `"hostile"` field (`null` turns the mode off).
+/// The hostile mode's settings: `{"seed": 42, "kinds": ["ok", "trickle", …], "exclude": […]}` in
+/// `PUT /_mock/behaviour`'s `"hostile"` field (`null` turns the mode off). `kinds` defaults to the
+/// whole catalogue; `exclude` takes kinds out of it (a run that must keep an upstream talking
+/// leaves out the answers that tell a client to wait for hours).
 ///
 /// Call `n` (counted from 1 since the behaviour last changed, over both dialects) gets the kind the
 /// `n`-th output of `SplitMix64(seed)` picks from `kinds`. SplitMix64's state advances by a constant,
@@ -41,7 +43,7 @@ struct HostileSettings: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case seed, kinds
+        case seed, kinds, exclude
     }
 
     /// Refuses unknown fields, unknown kind names and an empty list, naming them: a misspelt kind
@@ -51,7 +53,7 @@ struct HostileSettings: Sendable, Equatable, Decodable {
         if let unknown = names.first(where: { CodingKeys(rawValue: $0) == nil }) {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath,
-                debugDescription: "unknown field 'hostile.\(unknown)'; the fields are seed, kinds"))
+                debugDescription: "unknown field 'hostile.\(unknown)'; the fields are seed, kinds, exclude"))
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         guard let seed = try? container.decode(UInt64.self, forKey: .seed) else {
@@ -59,24 +61,26 @@ struct HostileSettings: Sendable, Equatable, Decodable {
                 forKey: .seed, in: container, debugDescription: "hostile.seed must be an integer from 0 to \(UInt64.max)")
         }
         self.seed = seed
-        guard let names = try container.decodeIfPresent([String].self, forKey: .kinds) else {
-            self.kinds = HostileKind.allCases
-            return
+        let kinds = try Self.kinds(.kinds, in: container) ?? HostileKind.allCases
+        let excluded = try Self.kinds(.exclude, in: container) ?? []
+        // catalogue order, so that the same set draws the same sequence however it was listed
+        self.kinds = HostileKind.allCases.filter { kinds.contains($0) && !excluded.contains($0) }
+        guard !self.kinds.isEmpty else {
+            throw DecodingError.dataCorruptedError(forKey: .kinds, in: container, debugDescription: "hostile mode needs at least one kind")
         }
-        var kinds: [HostileKind] = []
-        for name in names {
+    }
+
+    /// The kinds a list names; nil when the list is absent.
+    private static func kinds(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>) throws -> [HostileKind]? {
+        guard let names = try container.decodeIfPresent([String].self, forKey: key) else { return nil }
+        return try names.map { name in
             guard let kind = HostileKind(rawValue: name) else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: .kinds, in: container,
+                    forKey: key, in: container,
                     debugDescription: "unknown kind '\(name)'; the kinds are \(HostileKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            if !kinds.contains(kind) { kinds.append(kind) }
+            return kind
         }
-        guard !kinds.isEmpty else {
-            throw DecodingError.dataCorruptedError(forKey: .kinds, in: container, debugDescription: "hostile.kinds must name at least one kind")
-        }
-        // catalogue order, so that the same set draws the same sequence however it was listed
-        self.kinds = HostileKind.allCases.filter(kinds.contains)
     }
 
     private struct AnyKey: CodingKey {

@@ -154,11 +154,16 @@ struct HostileModeTests {
         try await withMock { client in
             let on = try await client.setBehaviour(#"{"hostile":{"seed":42}}"#)
             #expect(on.text.hasSuffix(#","hostile":{"seed":42}}"#))
+            let excluded = try await client.setBehaviour(#"{"hostile":{"seed":5,"kinds":["trickle","ok","html_200"],"exclude":["html_200"]}}"#)
+            #expect(excluded.text.hasSuffix(#","hostile":{"seed":5,"kinds":["ok","trickle"]}}"#))
+            let everythingBut = try await client.setBehaviour(#"{"hostile":{"seed":6,"exclude":["retry_after_inf"]}}"#)
+            #expect(everythingBut.json?["hostile"].flatMap { ($0 as? [String: Any])?["kinds"] as? [String] }?.count == HostileKind.allCases.count - 1)
             let subset = try await client.setBehaviour(#"{"hostile":{"seed":5,"kinds":["trickle","ok","ok"]}}"#)
             #expect(subset.text.hasSuffix(#","hostile":{"seed":5,"kinds":["ok","trickle"]}}"#), "catalogue order, no duplicates")
             for refused in [
                 #"{"hostile":{"seed":-1}}"#, #"{"hostile":{"seed":"x"}}"#, #"{"hostile":{}}"#, #"{"hostile":{"seed":1,"kinds":[]}}"#,
                 #"{"hostile":{"seed":1,"kinds":["explode"]}}"#, #"{"hostile":{"seed":1,"speed":2}}"#, #"{"hostile":42}"#,
+                #"{"hostile":{"seed":1,"kinds":["ok"],"exclude":["ok"]}}"#, #"{"hostile":{"seed":1,"exclude":["explode"]}}"#,
             ] {
                 let response = try await client.execute(uri: "/_mock/behaviour", method: .put, body: ByteBuffer(string: refused))
                 #expect(response.status == .badRequest, "\(refused)")

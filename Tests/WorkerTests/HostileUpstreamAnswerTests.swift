@@ -141,3 +141,24 @@ struct HostileUpstreamAnswerTests {
         }
     }
 }
+
+extension HostileUpstreamAnswerTests {
+    @Test("tool_calls of the wrong shape are a malformed answer, not a result (found by the hostile mock)")
+    func toolCallShape() throws {
+        func reply(_ toolCalls: String) throws(UpstreamFailure) -> UpstreamResponse {
+            let body = #"{"choices":[{"message":{"content":null,"tool_calls":\#(toolCalls)},"finish_reason":"tool_calls"}]}"#
+            return try OpenAIUpstream.reply(status: 200, headers: HTTPHeaders(), payload: Data(body.utf8))
+        }
+        for bad in [#"{"id":"x"}"#, #""call""#, "[1, 2]", #"[{"id":"a"}, "b"]"#] {
+            #expect(throws: UpstreamFailure.self, "\(bad)") { try reply(bad) }
+        }
+        #expect(try reply(#"[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]"#).toolCalls != nil)
+        #expect(try reply("null").toolCalls == nil)
+    }
+
+    @Test("an answer far longer than max_tokens allows is refused; a long but plausible one is kept")
+    func contentBound() {
+        #expect(UpstreamNumbers.maxContentBytes(maxTokens: 64) == 65_536)
+        #expect(UpstreamNumbers.maxContentBytes(maxTokens: 100_000) == 3_200_000)
+    }
+}

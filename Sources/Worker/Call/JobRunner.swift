@@ -197,11 +197,16 @@ struct StepContext: Sendable {
 
     func call(_ request: UpstreamRequest, step: String, index: Int) async -> (Result<UpstreamResponse, UpstreamFailure>, JobCall) {
         let started = ContinuousClock.now
-        let result: Result<UpstreamResponse, UpstreamFailure>
+        var result: Result<UpstreamResponse, UpstreamFailure>
         do {
             result = .success(try await upstream.complete(request, at: endpoint))
         } catch {
             result = .failure(error)
+        }
+        if case .success(let response) = result, (response.content?.utf8.count ?? 0) > UpstreamNumbers.maxContentBytes(maxTokens: request.maxTokens) {
+            result = .failure(UpstreamFailure(
+                kind: .transient, statusCode: response.statusCode, message: "answer far longer than max_tokens allows", requestID: response.requestID
+            ))
         }
         var call = JobCall(
             jobID: job.claim.jobID, step: step, stepIndex: index, model: model.modelName, provider: model.provider, attempt: attempt,

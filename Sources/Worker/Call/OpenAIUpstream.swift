@@ -44,13 +44,15 @@ struct OpenAIUpstream: Upstream {
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? JSONDecoder().decode(ChatCompletion.self, from: UpstreamBody.cleaned(payload)), let choice = reply.choices.first else {
+        guard let reply = try? JSONDecoder().decode(ChatCompletion.self, from: UpstreamBody.cleaned(payload)), let choice = reply.choices.first,
+            UpstreamNumbers.isToolCallList(choice.message.tool_calls)
+        else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         return UpstreamResponse(
             content: choice.message.content,
             finishReason: choice.finish_reason.map { String($0.prefix(100)) },
-            toolCalls: choice.message.tool_calls,
+            toolCalls: choice.message.tool_calls == .null ? nil : choice.message.tool_calls,
             usage: TokenUsage(
                 promptTokens: UpstreamNumbers.tokens(reply.usage?["prompt_tokens"]),
                 completionTokens: UpstreamNumbers.tokens(reply.usage?["completion_tokens"])

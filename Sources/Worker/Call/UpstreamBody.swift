@@ -123,6 +123,23 @@ enum UpstreamNumbers {
         return Int(min(number, Double(maxTokensPerCall)))
     }
 
+    /// The longest answer a call may return for its `max_tokens`: generous (32 bytes a token, at
+    /// least 64 KiB), yet an upstream that sends megabytes for a short completion is
+    /// misbehaving, and its answer is not a result to store and show.
+    static func maxContentBytes(maxTokens: Int) -> Int {
+        max(65_536, min(maxTokens, 1 << 40) * 32)
+    }
+
+    /// Whether `tool_calls` has the shape API.md promises tenants: absent, null, or a list of
+    /// objects.
+    static func isToolCallList(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?: return true
+        case .array(let calls)?: return calls.allSatisfy { $0.objectValue != nil }
+        default: return false
+        }
+    }
+
     /// A request id header as it may be stored and shown: printable ASCII, bounded.
     static func requestID(_ value: String?) -> String? {
         guard let value else { return nil }

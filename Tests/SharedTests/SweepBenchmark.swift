@@ -14,7 +14,7 @@ struct SweepBenchmark {
     @Test("one sweep at each backlog: after Redis lost its data (full re-enqueue), then in steady state")
     func sweepTimes() async throws {
         for backlog in Self.backlogs {
-            let postgres = TestEnvironment.postgres()
+            let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
             try await Migrator(client: postgres).migrate()
             let redis = try TestEnvironment.redis()
             let team = "bench-\(UUID().uuidString.prefix(8).lowercased())"

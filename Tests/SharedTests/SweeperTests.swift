@@ -67,7 +67,7 @@ struct SweeperTests {
     static let migrated = MigratedOnce()
 
     static func context() async throws -> Context {
-        let postgres = TestEnvironment.postgres()
+        let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
         try await migrated.run { try await Migrator(client: postgres).migrate() }
         let redis = try TestEnvironment.redis()
         let team = "sw-\(UUID().uuidString.prefix(8).lowercased())"

@@ -28,6 +28,39 @@ enum TestEnvironment {
         PostgresClient(configuration: PostgresConfiguration(url: databaseURL, poolSize: poolSize, applicationName: "saas-tests"))
     }
 
+    /// A database of its own, created (and migrated) on first use in a run: for suites whose
+    /// reads are global to the database, as the sweeper's are — in `saas_test`, other suites'
+    /// jobs, submitted in parallel, would be theirs to sweep.
+    static func ownDatabase(_ name: String, poolSize: Int = 4) async throws -> PostgresClient {
+        precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "a database name is an identifier")
+        try await ownDatabases.prepare(name)
+        let url = databaseURL.replacingOccurrences(of: "/" + (databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
+        return PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: poolSize, applicationName: "saas-tests"))
+    }
+
+    private static let ownDatabases = OwnDatabases()
+
+    /// Creates each named database once per test run.
+    private actor OwnDatabases {
+        private var ready: Set<String> = []
+
+        func prepare(_ name: String) async throws {
+            guard !ready.contains(name) else { return }
+            let admin = TestEnvironment.postgres(poolSize: 1)
+            defer { admin.shutdown() }
+            if try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)]).isEmpty {
+                // CREATE DATABASE takes no parameters; the name was checked to be an identifier.
+                try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
+            }
+            let url = TestEnvironment.databaseURL.replacingOccurrences(
+                of: "/" + (TestEnvironment.databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
+            let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1))
+            defer { client.shutdown() }
+            try await Migrator(client: client).migrate()
+            ready.insert(name)
+        }
+    }
+
     /// A key prefix unique to one test, so parallel tests never share keys.
     static func uniqueKey(_ name: String = #function) -> String {
         "test:\(name.prefix(20)):\(UUID().uuidString.prefix(8))"

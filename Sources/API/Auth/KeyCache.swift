@@ -28,10 +28,14 @@ final class KeyCache: Sendable {
     private let loading = Mutex<[[UInt8]: Task<TeamIdentity?, any Error>]>([:])
     private let capacity: Int
     private let unknownCapacity: Int
+    private let knownFor: Duration
 
-    init(capacity: Int = 100_000, unknownCapacity: Int = 100_000) {
+    /// `knownFor` is how long a known key's team is kept (``timeToLive``; tests lengthen it so
+    /// that a slow machine does not expire what they look at).
+    init(capacity: Int = 100_000, unknownCapacity: Int = 100_000, knownFor: Duration = KeyCache.timeToLive) {
         self.capacity = capacity
         self.unknownCapacity = unknownCapacity
+        self.knownFor = knownFor
     }
 
     /// The cached answer for a hash: `.some(nil)` is a cached "no such key".
@@ -47,7 +51,7 @@ final class KeyCache: Sendable {
     func store(_ hash: [UInt8], _ identity: TeamIdentity?, mintsBefore: Int? = nil) {
         let now = ContinuousClock.now
         guard identity == nil else {
-            let expires = now + Self.timeToLive
+            let expires = now + knownFor
             entries.withLock { entries in
                 if entries.count >= capacity {
                     entries = entries.filter { $0.value.expires > now }

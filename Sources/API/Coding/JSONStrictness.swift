@@ -33,27 +33,14 @@ enum JSONStrictness {
     /// `models[0].priority`), found by a single pass over the text — numbers such as `1e400` that
     /// Foundation will not even parse included.
     static func firstNonIntegerNumber(_ data: Data) -> String? {
-        enum Frame {
-            case object(key: String?)
-            case array(index: Int)
-        }
+        typealias Frame = JSONPath.Frame
         let bytes = [UInt8](data)
         // Only objects are request bodies; anything else is left to the decoder's verdict.
         guard bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") else { return nil }
         var stack: [Frame] = []
         var expectingKey = false
         var i = 0
-        func path() -> String {
-            var out = ""
-            for frame in stack {
-                switch frame {
-                case .object(let key?): out += out.isEmpty ? key : ".\(key)"
-                case .object(nil): break
-                case .array(let index): out += "[\(index)]"
-                }
-            }
-            return out
-        }
+        func path() -> String { JSONPath.describe(stack) }
         while i < bytes.count {
             let byte = bytes[i]
             switch byte {

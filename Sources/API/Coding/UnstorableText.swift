@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// Text PostgreSQL cannot store — U+0000 (refused by `text` and `jsonb`) and unpaired UTF-16
 /// surrogates (no Unicode scalar at all) — written in a JSON body as `\u0000`, `\ud800`, `\udc00`.
@@ -34,26 +35,13 @@ enum UnstorableText {
         return false
     }
 
-    private enum Frame {
-        case object(key: String?)
-        case array(index: Int)
-    }
+    private typealias Frame = JSONPath.Frame
 
     private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         var stack: [Frame] = []
         var expectingKey = false
         var i = 0
-        func path(_ stack: [Frame]) -> String {
-            var out = ""
-            for frame in stack {
-                switch frame {
-                case .object(let key?): out += out.isEmpty ? key : ".\(key)"
-                case .object(nil): break
-                case .array(let index): out += "[\(index)]"
-                }
-            }
-            return out
-        }
+        func path(_ stack: [Frame]) -> String { JSONPath.describe(stack) }
         while i < bytes.count {
             switch bytes[i] {
             case UInt8(ascii: "{"):
@@ -140,24 +128,7 @@ enum UnstorableText {
 
     private static let backslash = UInt8(ascii: "\\")
 
-    private static func isUnstorable(_ value: UInt16) -> Bool {
-        value == 0 || (0xD800...0xDFFF).contains(value)
-    }
+    private static func isUnstorable(_ value: UInt16) -> Bool { JSONEscape.isUnstorable(value) }
 
-    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt16? {
-        guard at + 4 <= bytes.count else { return nil }
-        var value: UInt16 = 0
-        for k in at..<(at + 4) {
-            let byte = bytes[k]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt16(digit)
-        }
-        return value
-    }
+    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt16? { JSONEscape.hex4(bytes, at: at) }
 }

@@ -13,78 +13,54 @@ enum UpstreamBody {
     /// string replaced by `\ufffd`. Bytes outside strings, and well-formed escapes, are kept as
     /// they are; the body is returned unchanged (without a copy) when there is nothing to clean.
     static func cleaned(_ body: Data) -> Data {
-        let bytes = [UInt8](body)
-        guard bytes.contains(UInt8(ascii: "\\")) else { return body }
-        var out: [UInt8] = []
-        var copiedUpTo = 0
-        var inString = false
-        var i = 0
-        func replace(_ range: Range<Int>) {
-            if out.isEmpty { out.reserveCapacity(bytes.count) }
-            out.append(contentsOf: bytes[copiedUpTo..<range.lowerBound])
-            out.append(contentsOf: Array(#"\ufffd"#.utf8))
-            copiedUpTo = range.upperBound
-        }
-        while i < bytes.count {
-            let byte = bytes[i]
-            if !inString {
-                if byte == UInt8(ascii: "\"") { inString = true }
-                i += 1
-                continue
+        body.withUnsafeBytes { raw -> Data in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard bytes.contains(UInt8(ascii: "\\")) else { return body }
+            var out: [UInt8] = []
+            var copiedUpTo = 0
+            var inString = false
+            var i = 0
+            func replace(_ range: Range<Int>) {
+                if out.isEmpty { out.reserveCapacity(bytes.count) }
+                out.append(contentsOf: bytes[copiedUpTo..<range.lowerBound])
+                out.append(contentsOf: Array(#"\ufffd"#.utf8))
+                copiedUpTo = range.upperBound
             }
-            if byte == UInt8(ascii: "\"") {
-                inString = false
-                i += 1
-                continue
-            }
-            guard byte == UInt8(ascii: "\\"), i + 1 < bytes.count else {
-                i += 1
-                continue
-            }
-            guard bytes[i + 1] == UInt8(ascii: "u"), let unit = hex4(bytes, at: i + 2) else {
-                i += 2  // `\"`, `\\`, `\n`…: skip the escaped character.
-                continue
-            }
-            switch unit {
-            case 0:
-                replace(i..<(i + 6))
-                i += 6
-            case 0xD800...0xDBFF:
-                // A high surrogate must be followed at once by `\u` and a low surrogate.
-                if i + 7 < bytes.count, bytes[i + 6] == UInt8(ascii: "\\"), bytes[i + 7] == UInt8(ascii: "u"),
-                    let low = hex4(bytes, at: i + 8), (0xDC00...0xDFFF).contains(low)
+            while i < bytes.count {
+                let byte = bytes[i]
+                if !inString {
+                    if byte == UInt8(ascii: "\"") { inString = true }
+                    i += 1
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") {
+                    inString = false
+                    i += 1
+                    continue
+                }
+                guard byte == UInt8(ascii: "\\"), i + 1 < bytes.count else {
+                    i += 1
+                    continue
+                }
+                guard bytes[i + 1] == UInt8(ascii: "u"), let unit = JSONEscape.hex4(bytes, at: i + 2) else {
+                    i += 2  // `\"`, `\\`, `\n`…: skip the escaped character.
+                    continue
+                }
+                if (0xD800...0xDBFF).contains(unit), i + 7 < bytes.count, bytes[i + 6] == UInt8(ascii: "\\"), bytes[i + 7] == UInt8(ascii: "u"),
+                    let low = JSONEscape.hex4(bytes, at: i + 8), (0xDC00...0xDFFF).contains(low)
                 {
-                    i += 12
-                } else {
+                    i += 12  // A whole surrogate pair: one character, kept.
+                } else if JSONEscape.isUnstorable(unit) {
                     replace(i..<(i + 6))
                     i += 6
+                } else {
+                    i += 6
                 }
-            case 0xDC00...0xDFFF:
-                replace(i..<(i + 6))
-                i += 6
-            default:
-                i += 6
             }
+            guard !out.isEmpty else { return body }
+            out.append(contentsOf: bytes[copiedUpTo...])
+            return Data(out)
         }
-        guard !out.isEmpty else { return body }
-        out.append(contentsOf: bytes[copiedUpTo...])
-        return Data(out)
-    }
-
-    private static func hex4(_ bytes: [UInt8], at start: Int) -> UInt16? {
-        guard start + 4 <= bytes.count else { return nil }
-        var value: UInt16 = 0
-        for byte in bytes[start..<(start + 4)] {
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt16(digit)
-        }
-        return value
     }
 }
 

@@ -195,7 +195,7 @@ struct BackpressureTests {
     func negativeKeyCache() async throws {
         // Known keys kept long enough that the flood below, on a loaded machine, tests eviction
         // and not expiry.
-        let cache = KeyCache(capacity: 100, unknownCapacity: 1000, knownFor: .seconds(30))
+        let cache = KeyCache(capacity: 100, unknownCapacity: 1000, knownFor: .seconds(30), unknownFor: .seconds(60))
         let loads = Mutex(0)
         let known = VirtualKey.hash("sk-known")
         let identity = TeamIdentity(teamID: "t", organizationID: "o", status: .active)

@@ -309,7 +309,9 @@ enum HTTPOverSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var limit = timeval(tv_sec: 30, tv_usec: 0)
+        // Longer than the longest long poll (`?wait=` is clamped to 60 s): a generated `wait`
+        // on the test's live job is answered after a minute, correctly.
+        var limit = timeval(tv_sec: 75, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var sent = 0

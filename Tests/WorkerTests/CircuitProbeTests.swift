@@ -16,15 +16,15 @@ struct CircuitProbeTests {
     }
 
     /// A health whose circuit for "p" is half-open, with the probe just admitted.
-    private func probing(probeDeadline: Duration = .seconds(60)) async throws -> (ProviderHealth, RedisClient) {
+    private func probing(probeDeadline: Duration = .seconds(60), openFor: Duration = .milliseconds(50)) async throws -> (ProviderHealth, RedisClient) {
         let url = ProcessInfo.processInfo.environment["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6381/1"
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
         let health = ProviderHealth(
             board: ProviderHealthBoard(redis: redis, queueName: "probe-\(UUID().uuidString.prefix(8))"), audit: SilentAudit(),
-            failureThreshold: 1, openFor: .milliseconds(50), logger: Logger(label: "test")
+            failureThreshold: 1, openFor: openFor, logger: Logger(label: "test")
         )
         await health.record(provider: "p", model: "m", failure: UpstreamFailure(kind: .transient, statusCode: 503, message: "down"))
-        try await Task.sleep(for: .milliseconds(120))
+        try await Task.sleep(for: openFor + .milliseconds(70))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil, probeDeadline: probeDeadline) == .probe)
         guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {
             Issue.record("one probe at a time")
@@ -62,7 +62,8 @@ struct CircuitProbeTests {
 
     @Test("a probe that fails again opens the circuit again")
     func failedProbe() async throws {
-        let (health, redis) = try await probing()
+        // Open long enough that a loaded machine still sees it open right after.
+        let (health, redis) = try await probing(openFor: .seconds(2))
         defer { redis.shutdown() }
         await health.record(provider: "p", model: "m", failure: UpstreamFailure(kind: .transient, statusCode: 503, message: "down"))
         guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("open again"); return }

@@ -29,13 +29,19 @@ final class KeyCache: Sendable {
     private let capacity: Int
     private let unknownCapacity: Int
     private let knownFor: Duration
+    private let unknownFor: Duration
 
-    /// `knownFor` is how long a known key's team is kept (``timeToLive``; tests lengthen it so
-    /// that a slow machine does not expire what they look at).
-    init(capacity: Int = 100_000, unknownCapacity: Int = 100_000, knownFor: Duration = KeyCache.timeToLive) {
+    /// `knownFor` and `unknownFor` are how long a key's team, or its absence, is kept
+    /// (``timeToLive``, ``unknownTimeToLive``; tests lengthen them so that a slow machine does not
+    /// expire what they look at).
+    init(
+        capacity: Int = 100_000, unknownCapacity: Int = 100_000, knownFor: Duration = KeyCache.timeToLive,
+        unknownFor: Duration = KeyCache.unknownTimeToLive
+    ) {
         self.capacity = capacity
         self.unknownCapacity = unknownCapacity
         self.knownFor = knownFor
+        self.unknownFor = unknownFor
     }
 
     /// The cached answer for a hash: `.some(nil)` is a cached "no such key".
@@ -72,7 +78,7 @@ final class KeyCache: Sendable {
                     for key in unknown.expiries.keys.prefix(unknownCapacity / 2 + 1) { unknown.expiries[key] = nil }
                 }
             }
-            unknown.expiries[hash] = now + Self.unknownTimeToLive
+            unknown.expiries[hash] = now + unknownFor
         }
     }
 

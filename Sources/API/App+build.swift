@@ -27,7 +27,9 @@ struct AppDependencies: Sendable {
     let completions: CompletionWaiters
     let sweeper: Sweeper
 
-    init(configuration: AppConfiguration, logger: Logger) throws {
+    /// `jobStore`, when given, builds the job store on the pool instead of ``PostgresJobStore``:
+    /// how tests put a store that fails on purpose behind the real routes.
+    init(configuration: AppConfiguration, logger: Logger, jobStore: (@Sendable (PostgresClient) -> any JobStore)? = nil) throws {
         self.configuration = configuration
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         self.postgres = postgres
@@ -40,7 +42,7 @@ struct AppDependencies: Sendable {
         credits = PostgresCreditStore(postgres: postgres)
         audit = PostgresAuditStore(postgres: postgres)
         usage = PostgresUsageStore(postgres: postgres)
-        let jobs = PostgresJobStore(postgres: postgres)
+        let jobs = jobStore?(postgres) ?? PostgresJobStore(postgres: postgres)
         self.jobs = jobs
         let queue = RedisJobQueue(redis: redis)
         self.queue = queue

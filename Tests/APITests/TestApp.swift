@@ -23,13 +23,15 @@ enum TestApp {
     }
 
     /// Runs `body` against the application's router, then closes its connections.
+    /// `jobStore` replaces the job store (a store that fails on purpose, behind the real routes).
     static func test<T: Sendable>(
         _ overrides: [String: String] = [:],
+        jobStore: (@Sendable (PostgresClient) -> any JobStore)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "api-tests")
         logger.logLevel = .warning
-        let dependencies = try AppDependencies(configuration: try configuration(overrides), logger: logger)
+        let dependencies = try AppDependencies(configuration: try configuration(overrides), logger: logger, jobStore: jobStore)
         if overrides["DATABASE_URL"] == nil {
             try await Migrator(client: dependencies.postgres, logger: logger).migrate()
         }

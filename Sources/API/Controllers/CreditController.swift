@@ -115,23 +115,10 @@ struct CreditController {
         return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
     }
 
-    /// A balance change whose commit outcome is unknown is a 503 that says whether a retry is
-    /// safe: with an `Idempotency-Key` the same key makes it so; without one a blind retry may
-    /// change the balance twice, so the client is told to read the ledger first.
+    /// A balance change whose commit outcome is unknown says whether a retry is safe.
     static func answeringUnknownOutcome<T>(idempotencyKey: String?, _ change: () async throws -> T) async throws -> T {
-        do {
-            return try await change()
-        } catch PostgresError.commitOutcomeUnknown {
-            throw APIError.serviceUnavailable(
-                idempotencyKey == nil
-                    ? Self.unknownOutcomeWithoutKey
-                    : "The outcome of the request is unknown; retry with the same Idempotency-Key"
-            )
-        }
+        try await UnknownOutcome.answering(idempotencyKey: idempotencyKey, withoutKey: UnknownOutcome.creditsWithoutKey, change)
     }
-
-    static let unknownOutcomeWithoutKey =
-        "The outcome of the request is unknown; check the team's transactions before retrying, since a retry without an Idempotency-Key may apply the change twice"
 
     @Sendable func setBudgetMode(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
         let id = try TeamController.teamID(context)

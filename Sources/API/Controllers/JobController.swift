@@ -51,7 +51,10 @@ struct JobController {
             estimate: estimate, callsPlanned: callsPlanned, idempotencyKey: key,
             requestHash: key.map { _ in Self.fingerprint(body) }
         )
-        switch try await pipeline.submit(submission) {
+        let outcome = try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: UnknownOutcome.submitWithoutKey) {
+            try await pipeline.submit(submission)
+        }
+        switch outcome {
         case .created(let jobID, let status, let createdAt, let reserved):
             return try Self.created(jobID, status, createdAt, reserved, pending: status == .pending, request, context)
         case .replayed(let jobID, let status, let createdAt, let reserved, let wasPending):

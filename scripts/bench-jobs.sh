@@ -238,7 +238,7 @@ cpu_busy() {
     n = split(a, x, " "); split(b, y, " "); total = 0
     for (i = 2; i <= n; i++) total += y[i] - x[i]
     idle = (y[5] - x[5]) + (y[6] - x[6])
-    printf "%d", total > 0 ? 100 * (total - idle) / total : 0
+    printf "%d", (total > 0 ? 100 * (total - idle) / total : 0)  # parenthesised: a bare ">" is awk output redirection
   }'
 }
 

@@ -12,6 +12,12 @@ import Testing
 @Suite("Backpressure: bounded queues and wait lines answer 503/429 with Retry-After")
 struct BackpressureTests {
     /// A batch processor that holds each batch until told to go on.
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func add() { count.withLock { $0 += 1 } }
+    }
+
     final class Gate: Sendable {
         private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
@@ -25,6 +31,9 @@ struct BackpressureTests {
                 if open { continuation.resume() }
             }
         }
+
+        /// Passers waiting now.
+        var waiting: Int { state.withLock { $0.waiting.count } }
 
         func open() {
             let waiting = state.withLock { state in
@@ -43,14 +52,20 @@ struct BackpressureTests {
             await gate.pass()
             return items
         }
+        let refused = Counter()
         let results = try await withThrowingTaskGroup(of: Result<Int, BatcherOverloaded>.self) { group in
-            for i in 0..<6 {
-                group.addTask {
-                    do { return .success(try await batcher.submit(i)) } catch let error as BatcherOverloaded { return .failure(error) }
+            let submit: @Sendable (Int) async -> Result<Int, BatcherOverloaded> = { i in
+                do { return .success(try await batcher.submit(i)) } catch {
+                    refused.add()
+                    return .failure(error as? BatcherOverloaded ?? BatcherOverloaded(maxPending: -1))
                 }
-                try await Task.sleep(for: .milliseconds(20))
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // The first item's batch is running (held at the gate) before the others arrive —
+            // waited for, not slept for, so a loaded machine changes nothing.
+            group.addTask { await submit(0) }
+            #expect(try await Fixture.eventually(within: .seconds(10)) { gate.waiting == 1 })
+            for i in 1..<6 { group.addTask { await submit(i) } }
+            #expect(try await Fixture.eventually(within: .seconds(10)) { refused.value == 3 })
             gate.open()
             return try await group.reduce(into: []) { $0.append($1) }
         }

@@ -35,10 +35,12 @@ struct DedicatedThreadTests {
         let thread = DedicatedThread(name: "order-test", onStart: { gate.wait() })
         defer { thread.stop() }
         let order = OrderBox()
+        // Sleeps generous enough that, even on a loaded machine, the first submission is queued
+        // before the second and both before the thread starts.
         let first = Task { try await thread.run { order.append(1) } }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: .milliseconds(300))
         let second = Task { try await thread.run { order.append(2) } }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: .milliseconds(300))
         gate.signal()
         try await first.value
         try await second.value

@@ -15,7 +15,6 @@ struct SweepBenchmark {
     func sweepTimes() async throws {
         for backlog in Self.backlogs {
             let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
-            try await Migrator(client: postgres).migrate()
             let redis = try TestEnvironment.redis()
             let team = "bench-\(UUID().uuidString.prefix(8).lowercased())"
             try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('sweeper-org', 'sweeper tests') ON CONFLICT DO NOTHING")

@@ -64,11 +64,8 @@ struct SweeperTests {
         }
     }
 
-    static let migrated = MigratedOnce()
-
     static func context() async throws -> Context {
         let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
-        try await migrated.run { try await Migrator(client: postgres).migrate() }
         let redis = try TestEnvironment.redis()
         let team = "sw-\(UUID().uuidString.prefix(8).lowercased())"
         try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ($1, 'sweeper tests') ON CONFLICT DO NOTHING", [.text("sweeper-org")])
@@ -251,7 +248,6 @@ struct SweeperTests {
         let context = try await Self.context()
         let plans = try await context.postgres.withConnection { session in
             try await session.query("SET enable_seqscan = off")
-            defer { Task { _ = try? await session.query("RESET enable_seqscan") } }
             var plans: [String] = []
             for sql in [
                 "SELECT job_id FROM jobs WHERE status IN ('pending', 'queued', 'in_progress', 'cancelling') AND expires_at < now() ORDER BY expires_at LIMIT 1000",
@@ -268,17 +264,5 @@ struct SweeperTests {
         #expect(plans[1].contains("jobs_leased"), "\(plans[1])")
         #expect(plans[2].contains("jobs_queued_changed"), "\(plans[2])")
         try await context.shutdown()
-    }
-}
-
-/// Runs a piece of set-up once, however many tests ask for it concurrently.
-actor MigratedOnce {
-    private var task: Task<Void, any Error>?
-
-    func run(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        if let task { return try await task.value }
-        let task = Task { try await body() }
-        self.task = task
-        try await task.value
     }
 }

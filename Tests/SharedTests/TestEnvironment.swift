@@ -34,8 +34,12 @@ enum TestEnvironment {
     static func ownDatabase(_ name: String, poolSize: Int = 4) async throws -> PostgresClient {
         precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "a database name is an identifier")
         try await ownDatabases.prepare(name)
-        let url = databaseURL.replacingOccurrences(of: "/" + (databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
-        return PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: poolSize, applicationName: "saas-tests"))
+        return PostgresClient(configuration: PostgresConfiguration(url: url(ofDatabase: name), poolSize: poolSize, applicationName: "saas-tests"))
+    }
+
+    /// The test server's URL for another database on it.
+    private static func url(ofDatabase name: String) -> String {
+        databaseURL.replacingOccurrences(of: "/" + (databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
     }
 
     private static let ownDatabases = OwnDatabases()
@@ -52,9 +56,7 @@ enum TestEnvironment {
                 // CREATE DATABASE takes no parameters; the name was checked to be an identifier.
                 try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
             }
-            let url = TestEnvironment.databaseURL.replacingOccurrences(
-                of: "/" + (TestEnvironment.databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
-            let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1))
+            let client = PostgresClient(configuration: PostgresConfiguration(url: TestEnvironment.url(ofDatabase: name), poolSize: 1))
             defer { client.shutdown() }
             try await Migrator(client: client).migrate()
             ready.insert(name)

@@ -54,9 +54,10 @@ struct CircuitProbeTests {
 
     @Test("a probe whose outcome never comes back is lost after its deadline")
     func lostProbe() async throws {
-        let (health, redis) = try await probing(probeDeadline: .milliseconds(100))
+        // A deadline long enough that the set-up's own admits (through Redis) finish within it.
+        let (health, redis) = try await probing(probeDeadline: .seconds(1))
         defer { redis.shutdown() }
-        try await Task.sleep(for: .milliseconds(150))
+        try await Task.sleep(for: .milliseconds(1100))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .probe)
     }
 

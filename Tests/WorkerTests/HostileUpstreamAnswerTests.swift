@@ -160,5 +160,18 @@ extension HostileUpstreamAnswerTests {
     func contentBound() {
         #expect(UpstreamNumbers.maxContentBytes(maxTokens: 64) == 65_536)
         #expect(UpstreamNumbers.maxContentBytes(maxTokens: 100_000) == 3_200_000)
+        func answer(_ bytes: Int) -> Result<UpstreamResponse, UpstreamFailure> {
+            .success(UpstreamResponse(content: String(repeating: "x", count: bytes), finishReason: "stop", toolCalls: nil,
+                                      usage: .zero, requestID: "req_1", statusCode: 200, exhaustedFor: nil))
+        }
+        guard case .failure(let failure) = UpstreamNumbers.refusingOverlong(answer(10 << 20), maxTokens: 64) else {
+            Issue.record("a 10 MB answer to a 64-token request was kept")
+            return
+        }
+        #expect(failure.kind == .transient && failure.requestID == "req_1")
+        guard case .success = UpstreamNumbers.refusingOverlong(answer(60_000), maxTokens: 64) else {
+            Issue.record("a long but plausible answer was refused")
+            return
+        }
     }
 }

@@ -197,17 +197,13 @@ struct StepContext: Sendable {
 
     func call(_ request: UpstreamRequest, step: String, index: Int) async -> (Result<UpstreamResponse, UpstreamFailure>, JobCall) {
         let started = ContinuousClock.now
-        var result: Result<UpstreamResponse, UpstreamFailure>
+        let answer: Result<UpstreamResponse, UpstreamFailure>
         do {
-            result = .success(try await upstream.complete(request, at: endpoint))
+            answer = .success(try await upstream.complete(request, at: endpoint))
         } catch {
-            result = .failure(error)
+            answer = .failure(error)
         }
-        if case .success(let response) = result, (response.content?.utf8.count ?? 0) > UpstreamNumbers.maxContentBytes(maxTokens: request.maxTokens) {
-            result = .failure(UpstreamFailure(
-                kind: .transient, statusCode: response.statusCode, message: "answer far longer than max_tokens allows", requestID: response.requestID
-            ))
-        }
+        let result = UpstreamNumbers.refusingOverlong(answer, maxTokens: request.maxTokens)
         var call = JobCall(
             jobID: job.claim.jobID, step: step, stepIndex: index, model: model.modelName, provider: model.provider, attempt: attempt,
             statusCode: nil, errorClass: nil, error: nil, upstreamRequestID: nil, usage: .zero, costUSD: 0,

@@ -43,6 +43,17 @@ enum UpstreamNumbers {
         max(65_536, min(maxTokens, 1 << 40) * 32)
     }
 
+    /// A success whose content is far past what `maxTokens` allows, as the upstream malfunction
+    /// it is (transient: retried, then the next model); anything else as it was.
+    static func refusingOverlong(_ result: Result<UpstreamResponse, UpstreamFailure>, maxTokens: Int) -> Result<UpstreamResponse, UpstreamFailure> {
+        guard case .success(let response) = result, (response.content?.utf8.count ?? 0) > maxContentBytes(maxTokens: maxTokens) else {
+            return result
+        }
+        return .failure(UpstreamFailure(
+            kind: .transient, statusCode: response.statusCode, message: "answer far longer than max_tokens allows", requestID: response.requestID
+        ))
+    }
+
     /// Whether `tool_calls` has the shape API.md promises tenants: absent, null, or a list of
     /// objects.
     static func isToolCallList(_ value: JSONValue?) -> Bool {

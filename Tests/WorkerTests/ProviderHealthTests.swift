@@ -32,14 +32,14 @@ struct ProviderHealthTests {
     @Test("repeated failures open the circuit; after the open period one probe closes it")
     func circuit() async throws {
         // An open period long enough that a loaded machine still sees it open right after.
-        let (health, redis) = try make(openFor: .milliseconds(1500))
+        let (health, redis) = try make(openFor: .seconds(4))
         defer { redis.shutdown() }
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .go)
         await health.record(provider: "p", model: "m", failure: failure(.transient))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .go)
         await health.record(provider: "p", model: "m", failure: failure(.transient))
         guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("the circuit should be open"); return }
-        try await Task.sleep(for: .milliseconds(1600))
+        try await Task.sleep(for: .milliseconds(4100))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .probe)
         // While the probe is out, nobody else goes.
         guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("only one probe"); return }

@@ -41,6 +41,8 @@
 #   REDIS_PORT      Redis port                     (default 6381)
 #   PG_PORT         PostgreSQL port                (default 5433)
 #   PG_BIN          directory with initdb/pg_ctl   (default: newest /usr/lib/postgresql/*/bin)
+#   PG_MAX_CONNECTIONS  PostgreSQL's max_connections (default 400: the whole test suite runs in
+#                   parallel, each in-process app and end-to-end process with a pool of its own)
 #   SERVICES_WAIT   seconds to wait for readiness  (default 30)
 #
 # Credentials (local dev only): superuser postgres/postgres, app role saas/saas.
@@ -50,6 +52,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 DATA="$REPO/.data"
 REDIS_PORT="${REDIS_PORT:-6381}"
 PG_PORT="${PG_PORT:-5433}"
+PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-400}"
 WAIT="${SERVICES_WAIT:-30}"
 
 REDIS_DIR="$DATA/redis"
@@ -378,7 +381,6 @@ pg_init() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PGDATA_REAL'
-max_connections = 200
 shared_buffers = 256MB
 # durability stays ON (never disable these for speed)
 fsync = on
@@ -425,7 +427,7 @@ pg_start() {
     fi
     touch "$PG_LOG_REAL"; chown postgres:postgres "$PG_LOG_REAL"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_REAL" -l "$PG_LOG_REAL" -w -t "$WAIT" \
-        -o "-p $PG_PORT -k '$PGDATA_REAL'" start >/dev/null 9>&-; then
+        -o "-p $PG_PORT -k '$PGDATA_REAL' -c max_connections=$PG_MAX_CONNECTIONS" start >/dev/null 9>&-; then
       tail_log "$PG_LOG_REAL"
       die "pg_ctl start failed"
     fi

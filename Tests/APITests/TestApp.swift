@@ -17,7 +17,12 @@ enum TestApp {
     }
 
     static func configuration(_ overrides: [String: String] = [:]) throws -> AppConfiguration {
-        var variables = ["ENVIRONMENT": "test", "DATABASE_URL": databaseURL, "REDIS_URL": redisURL, "LOG_LEVEL": "warning"]
+        // A small pool: every test builds its own app and the suites run in parallel against one
+        // PostgreSQL, whose connection slots they share (a test that needs more says so).
+        var variables = [
+            "ENVIRONMENT": "test", "DATABASE_URL": databaseURL, "REDIS_URL": redisURL, "LOG_LEVEL": "warning",
+            "DATABASE_POOL_SIZE": "4",
+        ]
         variables.merge(overrides) { $1 }
         return try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: variables)))
     }

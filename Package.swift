@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["ConfigurationSupport"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -42,6 +43,11 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // The one place a process raises its open-files limit (API, worker, mock upstream, bench).
+        .target(
+            name: "ProcessLimits",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Shared",
             dependencies: [
@@ -62,7 +68,9 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Shared",
+                "ProcessLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -73,6 +81,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "Shared",
+                "ProcessLimits",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -85,6 +94,7 @@ let package = Package(
         .executableTarget(
             name: "MockLLM",
             dependencies: [
+                "ProcessLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +109,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Shared",
+                "ProcessLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

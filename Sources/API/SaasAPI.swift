@@ -1,6 +1,7 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import ProcessLimits
 import Shared
 
 /// `saas-api`: the HTTP service. `serve` (the default) migrates the database, then serves;
@@ -37,6 +38,7 @@ struct Serve: AsyncParsableCommand {
         if let port { overrides["PORT"] = String(port) }
         let configuration = try await loadConfiguration(envFile: common.envFile, overrides: overrides)
         let logger = makeLogger("saas-api", configuration)
+        FileDescriptorLimit.raise()  // a socket per client connection, and the pools' own
         let dependencies = try AppDependencies(configuration: configuration, logger: logger)
         try await Migrator(client: dependencies.postgres, logger: logger).migrate()
         if let policy = try await dependencies.queue.checkEvictionPolicy() {

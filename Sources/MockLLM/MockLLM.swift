@@ -6,6 +6,7 @@ import Foundation
 #endif
 import Hummingbird
 import Logging
+import ProcessLimits
 import ServiceLifecycle
 
 /// `saas-mock-llm`: the project's stand-in for an LLM provider.
@@ -90,7 +91,7 @@ struct MockLLM: AsyncParsableCommand {
         var logger = Logger(label: "saas-mock-llm")
         logger.logLevel = level
 
-        let descriptors = FileDescriptorLimit.raiseToHardLimit()
+        let descriptors = FileDescriptorLimit.raise()
         let behaviour = self.behaviour
         logger.info(
             "saas-mock-llm starting",

@@ -3,12 +3,9 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import ProcessLimits
 import ServiceLifecycle
 import Shared
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `saas-worker`: claims jobs from the Redis queue, calls the LLM upstream and settles credits in
 /// PostgreSQL. Run as many as the load needs, anywhere that reaches the same Redis and PostgreSQL.
@@ -40,7 +37,10 @@ struct SaasWorker: AsyncParsableCommand {
         // Each in-flight call holds a connection: a chat job one, a document job up to
         // DOCUMENT_CONCURRENCY. Connections open only when needed; this is the ceiling.
         let connections = min(8192, configuration.workerConcurrency * max(1, configuration.documentConcurrency))
-        Self.raiseFileLimit(to: connections + configuration.workerConcurrency + 256, logger: logger)
+        let files = connections + configuration.workerConcurrency + 256
+        if let limit = FileDescriptorLimit.raise(to: files), limit < files {
+            logger.warning("file limit below what the concurrency needs", metadata: ["limit": "\(limit)", "wanted": "\(files)"])
+        }
 
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
@@ -111,21 +111,5 @@ struct SaasWorker: AsyncParsableCommand {
             )
         )
         try await group.run()
-    }
-
-    /// Each in-flight call holds a socket: raise the soft file limit toward the hard one.
-    static func raiseFileLimit(to wanted: Int, logger: Logger) {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
-        let target = min(rlim_t(max(wanted, Int(limit.rlim_cur))), limit.rlim_max)
-        if target > limit.rlim_cur {
-            limit.rlim_cur = target
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
-                logger.warning("could not raise the file limit", metadata: ["wanted": "\(wanted)"])
-            }
-        }
-        if Int(limit.rlim_cur) < wanted {
-            logger.warning("file limit below what the concurrency needs", metadata: ["limit": "\(limit.rlim_cur)", "wanted": "\(wanted)"])
-        }
     }
 }

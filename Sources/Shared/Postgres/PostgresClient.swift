@@ -50,6 +50,9 @@ public final class PostgresClient: Sendable {
         maxAttempts: Int = 5,
         _ body: (PostgresSession) async throws -> T
     ) async throws -> T {
+        // Full jitter, growing: up to 4 ms, then 8, 16 … 64, never under ½ ms, so contenders
+        // fall out of step.
+        let retry = RetryPolicy(base: .milliseconds(4), cap: .milliseconds(64), maxAttempts: maxAttempts, floor: .microseconds(500))
         var attempt = 1
         while true {
             do {
@@ -65,12 +68,10 @@ public final class PostgresClient: Sendable {
                     try await session.commit()
                     return value
                 }
-            } catch let error as PostgresError where error.isTransient && attempt < maxAttempts {
+            } catch let error as PostgresError where error.isTransient && retry.allowsRetry(after: attempt) {
                 logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: retry.delay(afterAttempt: attempt))
                 attempt += 1
-                // Full jitter, growing: 1–2 ms, then up to 4, 8 … so contenders fall out of step.
-                let ceiling = UInt64(1 << min(attempt, 6)) * 1_000_000
-                try await Task.sleep(nanoseconds: UInt64.random(in: 500_000...ceiling))
             }
         }
     }

@@ -6,6 +6,10 @@ import Shared
 /// ``Batcher`` — then tells the queue in one round trip: settled and lost jobs are forgotten,
 /// retries rescheduled, completions announced to long-polling clients.
 struct Settler: Sendable {
+    /// 200 ms doubling to 5 s, eight attempts: about 21 s of waiting in all. No jitter:
+    /// settlements that failed together may as well retry together, the batcher groups them.
+    static let retry = RetryPolicy(base: .milliseconds(200), cap: .seconds(5), maxAttempts: 8, jitter: .none)
+
     private let batcher: Batcher<Settlement, SettleResult>
     private let logger: Logger
 
@@ -39,14 +43,13 @@ struct Settler: Sendable {
     /// Trying again is safe: a delivery that already settled comes back `lost` and changes nothing.
     @discardableResult
     func settle(_ settlement: Settlement) async -> SettleResult? {
-        var delay = Duration.milliseconds(200)
-        for attempt in 1...8 {
+        for attempt in 1...Self.retry.maxAttempts {
             do {
                 return try await batcher.submit(settlement)
             } catch {
                 logger.warning("settlement failed", metadata: ["job_id": "\(settlement.claim.jobID)", "attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                // After the last attempt too: the job's slot stays held a moment before it is given up.
+                try? await Task.sleep(for: Self.retry.delay(afterAttempt: attempt))
             }
         }
         // The lease will expire and the sweeper will deliver the job again.

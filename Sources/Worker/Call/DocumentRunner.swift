@@ -6,19 +6,22 @@ import Shared
 /// levels when the partials do not fit one call. Each finished step is kept in PostgreSQL as it
 /// finishes, so a redelivered job resumes where it stopped and a failure of one chunk never runs
 /// its finished siblings again.
+///
+/// It depends on what it is given, never on its caller: calls and their decisions through an
+/// ``UpstreamCaller``, finished steps through a ``StepLog``, prompts from a ``PromptBuilder``.
 struct DocumentRunner: Sendable {
-    static let defaultInstructions = "Analyse the document: summarise its content and key points."
-
-    let context: StepContext
+    let job: ClaimedJob
     let plan: DocumentPlan
+    let caller: UpstreamCaller
+    let steps: any StepLog
+    let prompts: PromptBuilder
+    /// At most this many calls at a time (`DOCUMENT_CONCURRENCY`).
     let concurrency: Int
 
-    private var job: ClaimedJob { context.job }
     /// Steps are kept per plan: the model that ran them and the chunk size that split the
     /// document. A fallback model with another context splits it differently, so it starts over
     /// rather than reuse analyses of other text (which would skip or repeat parts).
-    var planKey: String { "\(context.model.provider)/\(context.model.modelName)/\(plan.chunkTokens)" }
-    private var runner: JobRunner { context.runner }
+    var planKey: String { "\(caller.model.provider)/\(caller.model.modelName)/\(plan.chunkTokens)" }
 
     private struct Spec: Sendable {
         var kind: JobStep.Kind
@@ -33,13 +36,13 @@ struct DocumentRunner: Sendable {
         var call: JobCall
     }
 
-    func run(_ document: String) async -> (JobRunner.Attempt, [JobCall]) {
+    func run(_ document: String) async -> (ModelOutcome, [JobCall]) {
         let stored: [JobStep]
         do {
-            stored = try await runner.jobs.steps(job.claim.jobID, reservationNumber: job.reservationNumber, plan: planKey)
+            stored = try await steps.steps(job.claim.jobID, reservationNumber: job.reservationNumber, plan: planKey)
         } catch {
             let failure = UpstreamFailure(kind: .transient, statusCode: nil, message: "cannot read the job's finished steps")
-            return (runner.decide(failure, attempt: context.attempt), [])
+            return (caller.decide(failure), [])
         }
         var finished: [String: JobStep] = [:]
         for step in stored { finished[Self.key(step.kind, step.level, step.index)] = step }
@@ -48,7 +51,6 @@ struct DocumentRunner: Sendable {
 
         // Map: one call per chunk not finished before.
         let chunks = Chunker.split(document, maxBytes: plan.chunkTokens * 4)
-        let instructions = job.work.instructions ?? Self.defaultInstructions
         var partials: [Int: String] = [:]
         var specs: [Spec] = []
         for (index, chunk) in chunks.enumerated() {
@@ -56,10 +58,7 @@ struct DocumentRunner: Sendable {
                 partials[index] = step.content
                 used.append(step)
             } else {
-                specs.append(Spec(kind: .chunk, level: 0, index: index, messages: [
-                    Self.message("system", instructions),
-                    Self.message("user", "This is part \(index + 1) of \(chunks.count) of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\n\(chunk)"),
-                ]))
+                specs.append(Spec(kind: .chunk, level: 0, index: index, messages: prompts.chunkMessages(job.work, chunk: chunk, index: index, of: chunks.count)))
             }
         }
         var failures: [(Int, UpstreamFailure)] = []
@@ -80,8 +79,8 @@ struct DocumentRunner: Sendable {
             // Transient trouble first: the job comes back later and keeps its finished chunks.
             let retryable = failures.map(\.1).filter { $0.kind == .transient || $0.kind == .rateLimited }
             if let worst = retryable.max(by: { ($0.retryAfter ?? .zero) < ($1.retryAfter ?? .zero) }) {
-                let attempt = runner.decide(retryable.contains { $0.kind == .transient } ? retryableTransient(worst) : worst, attempt: context.attempt)
-                return (attempt.withProgress(0), newCalls)
+                let outcome = caller.decide(retryable.contains { $0.kind == .transient } ? retryableTransient(worst) : worst)
+                return (outcome.withProgress(0), newCalls)
             }
             if let switchModel = failures.map(\.1).first(where: { [.badCredentials, .quotaExhausted].contains($0.kind) }) {
                 return (.nextModel(switchModel), newCalls)
@@ -98,7 +97,7 @@ struct DocumentRunner: Sendable {
         var inputs = partials.keys.sorted().map { (index: $0, text: partials[$0]!) }
         var level = 0
         var finishReason: String? = "stop"
-        let fanIn = max(2, plan.chunkTokens / max(1, job.work.maxTokens ?? runner.policy.defaultMaxTokens))
+        let fanIn = max(2, plan.chunkTokens / max(1, prompts.maxTokens(job.work)))
         while level == 0 || inputs.count > 1 {
             let groups = stride(from: 0, to: inputs.count, by: fanIn).map { Array(inputs[$0..<min($0 + fanIn, inputs.count)]) }
             var outputs: [Int: String] = [:]
@@ -109,14 +108,8 @@ struct DocumentRunner: Sendable {
                     used.append(step)
                     continue
                 }
-                var text = "The document was analysed in \(chunks.count) parts. Combine these analyses into one answer to the instructions.\n"
-                if !gaps.isEmpty && level == 0 {
-                    text += "Parts \(gaps.map { String($0 + 1) }.joined(separator: ", ")) could not be analysed; say so in the answer.\n"
-                }
-                for input in group {
-                    text += level == 0 ? "\n[Part \(input.index + 1)]\n\(input.text)\n" : "\n[Combined analysis \(input.index + 1)]\n\(input.text)\n"
-                }
-                reduceSpecs.append(Spec(kind: .reduce, level: level, index: index, messages: [Self.message("system", instructions), Self.message("user", text)]))
+                let messages = prompts.reduceMessages(job.work, parts: chunks.count, level: level, gaps: gaps, inputs: group)
+                reduceSpecs.append(Spec(kind: .reduce, level: level, index: index, messages: messages))
             }
             for done in await runAll(reduceSpecs) {
                 newCalls.append(done.call)
@@ -127,7 +120,7 @@ struct DocumentRunner: Sendable {
                     used.append(JobStep(plan: planKey, kind: .reduce, level: level, index: done.spec.index, content: content, call: done.call))
                 case .failure(let failure):
                     if Task.isCancelled { return (.settle(.retry(delay: .zero, countsAttempt: false, message: nil), progress: 0), newCalls) }
-                    return (runner.decide(failure, attempt: context.attempt).withProgress(0), newCalls)
+                    return (caller.decide(failure).withProgress(0), newCalls)
                 }
             }
             inputs = outputs.keys.sorted().map { (index: $0, text: outputs[$0]!) }
@@ -159,12 +152,12 @@ struct DocumentRunner: Sendable {
                 let spec = specs[next]
                 next += 1
                 group.addTask {
-                    let request = runner.makeRequest(job.work, model: context.model, messages: spec.messages)
-                    let (result, call) = await context.call(request, step: spec.kind.rawValue, index: spec.index)
+                    let request = prompts.step(job.work, model: caller.model, messages: spec.messages)
+                    let (result, call) = await caller.call(request, step: spec.kind.rawValue, index: spec.index)
                     let mapped = result.map { (($0.content ?? "").storable, $0.finishReason?.storable) }
                     if case .success(let (content, _)) = mapped {
                         let step = JobStep(plan: planKey, kind: spec.kind, level: spec.level, index: spec.index, content: content, call: call)
-                        try? await runner.jobs.recordStep(step, claim: job.claim, reservationNumber: job.reservationNumber)
+                        try? await steps.recordStep(step, claim: job.claim, reservationNumber: job.reservationNumber)
                     }
                     return Done(spec: spec, result: mapped, call: call)
                 }
@@ -188,17 +181,5 @@ struct DocumentRunner: Sendable {
 
     private static func key(_ kind: JobStep.Kind, _ level: Int, _ index: Int) -> String {
         "\(kind.rawValue):\(level):\(index)"
-    }
-
-    private static func message(_ role: String, _ content: String) -> JSONValue {
-        .object(["role": .string(role), "content": .string(content)])
-    }
-}
-
-extension JobRunner.Attempt {
-    /// The same decision, with the job's progress already counted step by step.
-    func withProgress(_ progress: Int) -> JobRunner.Attempt {
-        if case .settle(let outcome, _) = self { return .settle(outcome, progress: progress) }
-        return self
     }
 }

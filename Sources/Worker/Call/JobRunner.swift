@@ -7,6 +7,9 @@ import Shared
 /// turns what happened into a ``Settlement`` — completed with its charge, failed, or back to the
 /// queue after a delay. It never sleeps for a retry: a job waiting for a retry is scheduled in the
 /// queue and holds no worker slot.
+///
+/// The call layer flows one way: `JobRunner` → ``DocumentRunner`` / ``UpstreamCaller`` →
+/// ``Upstream``. Nothing below calls back up; each answers with a ``ModelOutcome``.
 struct JobRunner: Sendable {
     struct Policy: Sendable {
         var maxAttempts: Int
@@ -16,22 +19,22 @@ struct JobRunner: Sendable {
         var defaultContextTokens: Int
         var documentConcurrency: Int
         var documentLimits: DocumentLimits = .default
-    }
 
-    /// What one model made of the job.
-    enum Attempt: Sendable {
-        /// Settle with this outcome.
-        case settle(Settlement.Outcome, progress: Int?)
-        /// This model cannot do it (bad key, quota, context too long, attempts used up): try the next.
-        case nextModel(UpstreamFailure)
+        /// Exponential backoff with full jitter, in [0, min(cap, base·2^(attempt−1))].
+        var retry: RetryPolicy {
+            RetryPolicy(base: retryBase, cap: retryCap, maxAttempts: maxAttempts)
+        }
     }
 
     let upstreams: [ProviderKind: any Upstream]
     let routing: Routing
+    /// Also read by the worker, which hands it the cool-downs other workers announce.
     let health: ProviderHealth
-    let jobs: any JobStore
+    let steps: any StepLog
     let policy: Policy
     let logger: Logger
+
+    private var prompts: PromptBuilder { PromptBuilder(defaultMaxTokens: policy.defaultMaxTokens) }
 
     func run(_ job: ClaimedJob) async -> Settlement {
         if job.expiresAt <= Date() {
@@ -43,7 +46,7 @@ struct JobRunner: Sendable {
             group = try await routing.group(job.modelGroup)
         } catch {
             logger.warning("model group unavailable", metadata: ["job_id": "\(job.claim.jobID)", "error": "\(error)"])
-            return Settlement(claim: job.claim, outcome: .retry(delay: backoff(attempt), countsAttempt: false, message: "model group unavailable"),
+            return Settlement(claim: job.claim, outcome: .retry(delay: policy.retry.delay(afterAttempt: attempt), countsAttempt: false, message: "model group unavailable"),
                               calls: [], reachedUpstream: false)
         }
         var calls: [JobCall] = []
@@ -61,28 +64,27 @@ struct JobRunner: Sendable {
                 planRefusal = planRefusal ?? UpstreamFailure(kind: .contextTooLong, statusCode: nil, message: refusal, ownMessage: refusal)
                 continue
             }
-            let tokens = endpoint.tpm == nil ? 0 : estimatedTokens(job.work)
-            let admission = await health.admit(
-                provider: model.provider, model: model.modelName, rpm: endpoint.rpm, tpm: endpoint.tpm, tokens: tokens,
-                probeDeadline: endpoint.timeout + .seconds(5)
+            let caller = UpstreamCaller(
+                upstream: upstream, endpoint: endpoint, model: model, health: health, retry: policy.retry, jobID: job.claim.jobID, attempt: attempt
             )
+            let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work))
             if case .wait(let wait) = admission {
                 // Cooling down, circuit open or budget spent: a fallback may take it, else later.
                 soonest = min(soonest ?? wait, wait)
                 continue
             }
-            let context = StepContext(job: job, model: model, endpoint: endpoint, upstream: upstream, attempt: attempt, runner: self)
-            let (outcome, modelCalls): (Attempt, [JobCall])
+            let (outcome, modelCalls): (ModelOutcome, [JobCall])
             if let document = job.work.document, let plan, plan.calls > 1 {
-                (outcome, modelCalls) = await DocumentRunner(context: context, plan: plan, concurrency: policy.documentConcurrency).run(document)
+                let runner = DocumentRunner(job: job, plan: plan, caller: caller, steps: steps, prompts: prompts, concurrency: policy.documentConcurrency)
+                (outcome, modelCalls) = await runner.run(document)
             } else {
-                (outcome, modelCalls) = await single(context)
+                (outcome, modelCalls) = await single(job, caller: caller)
             }
             calls += modelCalls
             if admission == .probe {
                 // Whatever happened, the probe is over: its call's outcome (if any) has been
                 // recorded; if it made none, the next call may probe.
-                health.releaseProbe(provider: model.provider)
+                caller.releaseProbe()
             }
             if Task.isCancelled {
                 // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
@@ -113,9 +115,8 @@ struct JobRunner: Sendable {
     }
 
     /// A chat job, or a document that fits one call.
-    private func single(_ context: StepContext) async -> (Attempt, [JobCall]) {
-        let request = makeRequest(context.job.work, model: context.model)
-        let (result, call) = await context.call(request, step: "single", index: 0)
+    private func single(_ job: ClaimedJob, caller: UpstreamCaller) async -> (ModelOutcome, [JobCall]) {
+        let (result, call) = await caller.call(prompts.single(job.work, model: caller.model), step: "single", index: 0)
         switch result {
         case .success(let response):
             let cost = call.costUSD
@@ -124,25 +125,10 @@ struct JobRunner: Sendable {
                 "finish_reason": response.finishReason.map { .string($0.storable) } ?? .null,
             ]
             if let toolCalls = response.toolCalls { body["tool_calls"] = toolCalls.storable }
-            let charge = Billing.charge(tokens: response.usage.totalTokens, costUSD: cost, context.job.billing)
+            let charge = Billing.charge(tokens: response.usage.totalTokens, costUSD: cost, job.billing)
             return (.settle(.completed(result: .object(body), usage: response.usage, costUSD: cost, charge: charge), progress: nil), [call])
         case .failure(let failure):
-            return (decide(failure, attempt: context.attempt), [call])
-        }
-    }
-
-    /// What a failed call means for the job (SYSTEM.md, guarantee 7).
-    func decide(_ failure: UpstreamFailure, attempt: Int) -> Attempt {
-        switch failure.kind {
-        case .contextTooLong, .badCredentials, .quotaExhausted:
-            return .nextModel(failure)
-        case .rateLimited:
-            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: false, message: failure.tenantMessage), progress: nil)
-        case .transient:
-            guard attempt < policy.maxAttempts else { return .nextModel(failure) }
-            return .settle(.retry(delay: failure.retryAfter ?? backoff(attempt), countsAttempt: true, message: failure.tenantMessage), progress: nil)
-        case .invalidRequest:
-            return .settle(.failed(code: .invalidRequest, message: failure.tenantMessage), progress: nil)
+            return (caller.decide(failure), [call])
         }
     }
 
@@ -156,74 +142,10 @@ struct JobRunner: Sendable {
         return Billing.estimatePromptTokens(messages: work.messages ?? [], tools: work.tools) + completion
     }
 
-    /// Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))].
-    func backoff(_ attempt: Int) -> Duration {
-        let base = Double(policy.retryBase.milliseconds)
-        let ceiling = min(Double(policy.retryCap.milliseconds), base * pow(2, Double(max(0, attempt - 1))))
-        return .milliseconds(Int64(Double.random(in: 0...max(1, ceiling))))
-    }
-
     func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan {
         DocumentPlan(
             documentTokens: Billing.estimateTokens(document), instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
             contextTokens: model.contextTokens ?? policy.defaultContextTokens, maxTokens: work.maxTokens ?? policy.defaultMaxTokens
         )
-    }
-
-    func makeRequest(_ work: JobWork, model: ModelEntry, messages override: [JSONValue]? = nil) -> UpstreamRequest {
-        var messages = override ?? work.messages ?? []
-        if override == nil, let document = work.document {
-            messages = [
-                .object(["role": .string("system"), "content": .string(work.instructions ?? DocumentRunner.defaultInstructions)]),
-                .object(["role": .string("user"), "content": .string(document)]),
-            ]
-        }
-        return UpstreamRequest(
-            model: model.modelName, messages: messages, maxTokens: work.maxTokens ?? policy.defaultMaxTokens,
-            temperature: work.temperature, topP: work.topP, stop: work.stop, tools: override == nil ? work.tools : nil,
-            toolChoice: override == nil ? work.toolChoice : nil, responseFormat: work.responseFormat
-        )
-    }
-}
-
-/// One model's attempt at one job: makes calls and records each as a ``JobCall``.
-struct StepContext: Sendable {
-    let job: ClaimedJob
-    let model: ModelEntry
-    let endpoint: UpstreamEndpoint
-    let upstream: any Upstream
-    let attempt: Int
-    let runner: JobRunner
-
-    func call(_ request: UpstreamRequest, step: String, index: Int) async -> (Result<UpstreamResponse, UpstreamFailure>, JobCall) {
-        let started = ContinuousClock.now
-        let answer: Result<UpstreamResponse, UpstreamFailure>
-        do {
-            answer = .success(try await upstream.complete(request, at: endpoint))
-        } catch {
-            answer = .failure(error)
-        }
-        let result = UpstreamNumbers.refusingOverlong(answer, maxTokens: request.maxTokens)
-        var call = JobCall(
-            jobID: job.claim.jobID, step: step, stepIndex: index, model: model.modelName, provider: model.provider, attempt: attempt,
-            statusCode: nil, errorClass: nil, error: nil, upstreamRequestID: nil, usage: .zero, costUSD: 0,
-            latencyMS: (ContinuousClock.now - started).milliseconds
-        )
-        switch result {
-        case .success(let response):
-            await runner.health.record(provider: model.provider, model: model.modelName, failure: nil, rateLimitExhausted: response.exhaustedFor)
-            call.statusCode = response.statusCode
-            call.upstreamRequestID = response.requestID
-            call.usage = response.usage
-            call.costUSD = model.cost(promptTokens: response.usage.promptTokens, completionTokens: response.usage.completionTokens)
-        case .failure(let failure):
-            if !Task.isCancelled { await runner.health.record(provider: model.provider, model: model.modelName, failure: failure) }
-            call.statusCode = failure.statusCode
-            call.upstreamRequestID = failure.requestID
-            call.errorClass = failure.kind.rawValue
-            // For admins only (tenants read the category): redacted again with the key itself.
-            call.error = SecretRedactor.redact(failure.message, secrets: [endpoint.apiKey]).storable
-        }
-        return (result, call)
     }
 }

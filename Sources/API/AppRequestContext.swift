@@ -11,7 +11,7 @@ enum Identity: Sendable, Equatable {
 }
 
 /// The request context of every route: the caller's identity and address, and this API's JSON
-/// conventions (RFC 3339 timestamps with milliseconds, in UTC).
+/// conventions (strict bodies, RFC 3339 timestamps with milliseconds, in UTC).
 struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var identity: Identity?
@@ -22,10 +22,11 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// Bodies are read through ``Request/decodeJSON(_:context:limit:)`` with per-route limits.
+    /// The limit of bodies whose type does not set its own (``LimitedRequestBody``).
     var maxUploadSize: Int { BodyLimit.default }
 
-    var requestDecoder: JSONDecoder { JSONCoding.decoder() }
+    /// `request.decode(as:context:)` with the API's strictness (``StrictJSONDecoder``).
+    var requestDecoder: StrictJSONDecoder { StrictJSONDecoder() }
     var responseEncoder: JSONEncoder { JSONCoding.encoder() }
 
     /// The team of a team-authenticated request.
@@ -43,11 +44,4 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var sourceAddress: String {
         remoteAddress?.ipAddress ?? "unknown"
     }
-}
-
-enum BodyLimit {
-    /// 1 MiB: every body except job submissions.
-    static let `default` = 1 << 20
-    /// 3 MiB: `POST /api/jobs/create` (documents up to 2 MiB plus their envelope).
-    static let jobSubmission = 3 << 20
 }

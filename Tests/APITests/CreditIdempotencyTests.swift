@@ -97,7 +97,7 @@ struct CreditIdempotencyTests {
                 }
                 try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: body)) { response in
                     #expect(response.status == .serviceUnavailable)
-                    #expect(response.detail == UnknownOutcome.creditsWithoutKey, "\(path)")
+                    #expect(response.detail == APIError.creditsOutcomeUnknown.detail, "\(path)")
                     #expect(response.detail?.contains("retry with the same Idempotency-Key") == false)
                     #expect(response.detail?.contains("check the team's transactions") == true)
                 }

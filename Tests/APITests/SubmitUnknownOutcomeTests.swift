@@ -63,7 +63,7 @@ struct SubmitUnknownOutcomeTests {
             #expect(keyed.detail == "The outcome of the request is unknown; retry with the same Idempotency-Key")
             let bare = try await api.team(team.key, .post, "/api/jobs/create", body)
             #expect(bare.status == .serviceUnavailable)
-            #expect(bare.detail == UnknownOutcome.submitWithoutKey)
+            #expect(bare.detail == APIError.submitOutcomeUnknown.detail)
             #expect(bare.detail?.contains("check the team's jobs") == true)
         }
     }

@@ -14,10 +14,6 @@ enum JSONCoding {
         return encoder
     }
 
-    static func decoder() -> JSONDecoder {
-        JSONDecoder()
-    }
-
     static func timestamp(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }

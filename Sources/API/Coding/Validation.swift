@@ -8,19 +8,19 @@ enum Validate {
         guard (1...64).contains(value.utf8.count),
             value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 })
         else {
-            throw .unprocessable("Field '\(field)' must be 1-64 characters of letters, digits, '-', '_' or '.'")
+            throw .invalidIdentifier(field)
         }
     }
 
     static func name(_ value: String, field: String, max: Int = 200) throws(APIError) {
         guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, value.count <= max else {
-            throw .unprocessable("Field '\(field)' must be 1-\(max) characters")
+            throw .lengthNotBetweenOneAnd(max, field: field)
         }
     }
 
     static func optionalName(_ value: String?, field: String, max: Int = 200) throws(APIError) {
         if let value, value.count > max {
-            throw .unprocessable("Field '\(field)' must be at most \(max) characters")
+            throw .longerThan(max, field: field)
         }
     }
 
@@ -28,13 +28,13 @@ enum Validate {
     static func metadata(_ value: JSONObject?, field: String = "metadata") throws(APIError) {
         guard let value else { return }
         guard value.jsonText().utf8.count <= 16 * 1024 else {
-            throw .unprocessable("Field '\(field)' must be at most 16 KiB of JSON")
+            throw .metadataTooLarge(field)
         }
     }
 
     static func range(_ value: Int, _ range: ClosedRange<Int>, field: String) throws(APIError) {
         guard range.contains(value) else {
-            throw .unprocessable("Field '\(field)' must be between \(range.lowerBound) and \(range.upperBound)")
+            throw .notBetween(range.lowerBound, range.upperBound, field: field)
         }
     }
 
@@ -54,7 +54,7 @@ struct ListQuery {
         let query = request.uri.queryParameters
         if let raw = query["limit"] {
             guard let value = Int(String(raw)), value >= 1 else {
-                throw .unprocessable("Query parameter 'limit' must be a positive integer")
+                throw .limitInvalid
             }
             limit = min(value, 100)
         } else {
@@ -62,7 +62,7 @@ struct ListQuery {
         }
         if let raw = query["cursor"], !raw.isEmpty {
             guard let position = Cursor.decode(String(raw)) else {
-                throw .unprocessable("Query parameter 'cursor' is invalid")
+                throw .cursorInvalid
             }
             self.position = position
         }

@@ -76,33 +76,29 @@ struct AdminJobController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobListResponse {
         let query = try ListQuery(request)
         let team = request.uri.queryParameters["team_id"].map(String.init)
-        let page = try await jobs.list(teamID: team, status: try JobController.status(request), limit: query.limit, after: query.position)
+        let page = try await jobs.list(teamID: team, status: try request.jobStatusFilter(), limit: query.limit, after: query.position)
         return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> AdminJobResponse {
-        let jobID = try JobController.jobID(context)
-        guard let job = try await jobs.get(jobID) else { throw APIError.notFound("Job not found") }
+        let jobID = try context.jobID()
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
         return AdminJobResponse(job: JobResponse(job: job), calls: try await jobs.calls(jobID).map { CallResponse($0, admin: true) })
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        JobResponse(job: try await JobController.cancel(try JobController.jobID(context), jobs: jobs, queue: queue, logger: context.logger))
+        JobResponse(job: try await JobController.cancel(try context.jobID(), jobs: jobs, queue: queue, logger: context.logger))
     }
 
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        let jobID = try JobController.jobID(context)
+        let jobID = try context.jobID()
+        let (job, queued) = try await jobs.retry(jobID)
         do {
-            let (job, queued) = try await jobs.retry(jobID)
-            do { try await queue.enqueue([queued]) } catch { context.logger.warning("enqueue after retry failed; the sweeper will enqueue it", metadata: ["error": "\(error)"]) }
-            return JobResponse(job: job)
-        } catch JobStoreError.notFound {
-            throw APIError.notFound("Job not found")
-        } catch JobStoreError.notRetryable(let status) {
-            throw APIError.conflict("Only failed jobs can be retried; this job is \(status.rawValue)")
-        } catch JobStoreError.insufficientCredits(let remaining, let needed) {
-            throw APIError.insufficientCredits(remaining: remaining, needed: needed)
+            try await queue.enqueue([queued])
+        } catch {
+            context.logger.warning("enqueue after retry failed; the sweeper will enqueue it", metadata: ["error": "\(error)"])
         }
+        return JobResponse(job: job)
     }
 
     @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> QueueResponse {
@@ -140,7 +136,7 @@ struct AdminJobController {
     @Sendable func drain(_ request: Request, context: AppRequestContext) async throws -> DrainResponse {
         let id = try context.parameters.require("worker_id")
         guard id.utf8.count <= 200, try await registry.requestDrain(id) else {
-            throw APIError.notFound("Worker '\(id.prefix(200))' not found")
+            throw APIError.workerNotFound(id.prefix(200))
         }
         return DrainResponse(worker_id: id, draining: true)
     }

@@ -11,8 +11,6 @@ struct CreditController {
     let teams: any TeamStore
     let balances: BalanceReader
 
-    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
-
     struct AddBody: Decodable {
         var credits: Int
         var reason: String?
@@ -82,14 +80,14 @@ struct CreditController {
     }
 
     @Sendable func add(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
-        let id = try TeamController.teamID(context)
-        let data = try await request.decodeJSON(AddBody.self, context: context)
-        guard data.credits > 0 else { throw APIError.unprocessable("Field 'credits' must be a positive integer") }
+        let id = try context.teamID()
+        let data = try await request.decode(as: AddBody.self, context: context)
+        guard data.credits > 0 else { throw APIError.creditsNotPositive }
         guard data.credits <= CreditLimits.maximumChange else {
-            throw APIError.unprocessable("Field 'credits' must be at most \(CreditLimits.maximumChange)")
+            throw APIError.creditsAboveMaximum
         }
         try Validate.optionalName(data.reason, field: "reason", max: 500)
-        let key = try Self.idempotencyKey(request)
+        let key = try request.idempotencyKey()
         // What the key promises: the same team, amount and reason.
         let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(data.credits)\u{0}\(data.reason ?? "")".utf8))) }
         let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
@@ -99,14 +97,14 @@ struct CreditController {
     }
 
     @Sendable func adjust(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
-        let id = try TeamController.teamID(context)
-        let data = try await request.decodeJSON(AdjustBody.self, context: context)
-        guard data.credits != 0 else { throw APIError.unprocessable("Field 'credits' must be a non-zero integer") }
+        let id = try context.teamID()
+        let data = try await request.decode(as: AdjustBody.self, context: context)
+        guard data.credits != 0 else { throw APIError.creditsZero }
         guard (-CreditLimits.maximumChange...CreditLimits.maximumChange).contains(data.credits) else {
-            throw APIError.unprocessable("Field 'credits' must be between -\(CreditLimits.maximumChange) and \(CreditLimits.maximumChange)")
+            throw APIError.notBetween(-CreditLimits.maximumChange, CreditLimits.maximumChange, field: "credits")
         }
         try Validate.name(data.reason, field: "reason", max: 500)
-        let key = try Self.idempotencyKey(request)
+        let key = try request.idempotencyKey()
         // What the key promises: an adjustment of the same team, amount and reason (never an add's).
         let hash = key.map { _ in Array(SHA256.hash(data: Array("adjust\u{0}\(id)\u{0}\(data.credits)\u{0}\(data.reason)".utf8))) }
         let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
@@ -117,12 +115,12 @@ struct CreditController {
 
     /// A balance change whose commit outcome is unknown says whether a retry is safe.
     static func answeringUnknownOutcome<T>(idempotencyKey: String?, _ change: () async throws -> T) async throws -> T {
-        try await UnknownOutcome.answering(idempotencyKey: idempotencyKey, withoutKey: UnknownOutcome.creditsWithoutKey, change)
+        try await UnknownOutcome.answering(idempotencyKey: idempotencyKey, withoutKey: .creditsOutcomeUnknown, change)
     }
 
     @Sendable func setBudgetMode(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
-        let id = try TeamController.teamID(context)
-        let data = try await request.decodeJSON(BudgetModeBody.self, context: context)
+        let id = try context.teamID()
+        let data = try await request.decode(as: BudgetModeBody.self, context: context)
         let billing = try TeamController.billing(
             mode: data.budget_mode, tokensPerCredit: data.tokens_per_credit, creditsPerDollar: data.credits_per_dollar, base: BillingSettings()
         )
@@ -133,15 +131,15 @@ struct CreditController {
     }
 
     @Sendable func balance(_ request: Request, context: AppRequestContext) async throws -> BalanceResponse {
-        let id = try TeamController.teamID(context)
-        try TeamController.requireOwnTeam(id, context, "Cannot access credit balance for a different team")
+        let id = try context.teamID()
+        try context.requireOwnTeam(id, for: .creditBalance)
         let (balance, billing) = try await balances.balance(id)
         return Self.balanceResponse(id, balance, billing)
     }
 
     @Sendable func transactions(_ request: Request, context: AppRequestContext) async throws -> TransactionsResponse {
-        let id = try TeamController.teamID(context)
-        try TeamController.requireOwnTeam(id, context, "Cannot access credit transactions for a different team")
+        let id = try context.teamID()
+        try context.requireOwnTeam(id, for: .creditTransactions)
         let query = try ListQuery(request)
         _ = try await credits.balance(teamID: id)  // 404 for an unknown team rather than an empty list
         let page = try await credits.transactions(teamID: id, limit: query.limit, after: query.position)
@@ -156,11 +154,4 @@ struct CreditController {
         )
     }
 
-    static func idempotencyKey(_ request: Request) throws(APIError) -> String? {
-        guard let key = request.headers[idempotencyHeader] else { return nil }
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
-            throw .unprocessable("Header 'Idempotency-Key' must be 1-255 printable ASCII characters")
-        }
-        return key
-    }
 }

@@ -34,7 +34,7 @@ struct HealthController<Context: RequestContext>: Sendable {
         var status = Status(status: "ready", postgres: postgresProblem == nil ? "ok" : "unavailable", redis: redisProblem == nil ? "ok" : "unavailable")
         guard postgresProblem == nil && redisProblem == nil else {
             status.status = "unavailable"
-            status.detail = [postgresProblem.map { _ in "PostgreSQL is not reachable" }, redisProblem.map { _ in "Redis is not reachable" }]
+            status.detail = [postgresProblem.map { _ in ReadinessDetail.postgresUnreachable }, redisProblem.map { _ in ReadinessDetail.redisUnreachable }]
                 .compactMap { $0 }.joined(separator: "; ")
             return try status.response(from: request, context: context).with(status: .serviceUnavailable)
         }

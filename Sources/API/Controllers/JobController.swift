@@ -28,22 +28,22 @@ struct JobController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let identity = context.team else { throw APIError.unauthorized("Invalid API key") }
-        let body = try await request.decodeJSON(SubmitRequest.self, context: context, limit: BodyLimit.jobSubmission)
+        let identity = try context.requireTeam()
+        let body = try await request.decode(as: SubmitRequest.self, context: context)
         let work = try body.validated()
         guard body.team_id == identity.teamID else {
-            throw APIError.forbidden("API key does not belong to team '\(body.team_id)'")
+            throw APIError.keyNotForTeam(body.team_id)
         }
         var estimate: Billing.Estimate?
         var callsPlanned = 0
         if let model = body.model, let work {
             guard try await access.groups(ofTeam: identity.teamID).contains(model) else {
-                throw APIError.forbidden("Team does not have access to model group '\(model)'")
+                throw APIError.noModelGroupAccess(model)
             }
             let group = try await access.group(model)
             (estimate, callsPlanned) = try estimator.estimate(work, group: group)
         }
-        let key = try CreditController.idempotencyKey(request)
+        let key = try request.idempotencyKey()
         let submission = JobSubmission(
             teamID: identity.teamID, jobType: body.job_type, userID: body.user_id, metadata: body.metadata ?? [:],
             modelGroup: body.model, work: work, priority: body.priority ?? 0,
@@ -51,7 +51,7 @@ struct JobController {
             estimate: estimate, callsPlanned: callsPlanned, idempotencyKey: key,
             requestHash: key.map { _ in Self.fingerprint(body) }
         )
-        let outcome = try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: UnknownOutcome.submitWithoutKey) {
+        let outcome = try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)
         }
         switch outcome {
@@ -59,21 +59,17 @@ struct JobController {
             return try Self.created(jobID, status, createdAt, reserved, pending: status == .pending, request, context)
         case .replayed(let jobID, let status, let createdAt, let reserved, let wasPending):
             return try Self.created(jobID, status, createdAt, reserved, pending: wasPending, request, context)
-        case .idempotencyConflict:
-            throw APIError.conflict("Idempotency-Key reused with a different request")
-        case .insufficientCredits(let remaining, let needed):
-            throw APIError.insufficientCredits(remaining: remaining, needed: needed)
-        case .teamNotFound:
-            throw APIError.unauthorized("Invalid API key")
+        case .refused(let reason):
+            throw reason
         }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        let jobID = try Self.jobID(context)
+        let jobID = try context.jobID()
         var job = try await Self.ownedJob(jobID, jobs, context)
         if let raw = request.uri.queryParameters["wait"], !job.status.isTerminal {
             guard let seconds = Double(String(raw)), seconds >= 0 else {
-                throw APIError.unprocessable("Query parameter 'wait' must be a number of seconds")
+                throw APIError.waitInvalid
             }
             let timeout = Duration.milliseconds(Int64(min(seconds, 60) * 1000))
             try await waiters.wait(for: jobID, teamID: job.teamID, timeout: timeout) {
@@ -85,22 +81,22 @@ struct JobController {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        let jobID = try Self.jobID(context)
+        let jobID = try context.jobID()
         _ = try await Self.ownedJob(jobID, jobs, context)
         return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, queue: queue, logger: context.logger))
     }
 
     @Sendable func calls(_ request: Request, context: AppRequestContext) async throws -> CallsResponse {
-        let jobID = try Self.jobID(context)
+        let jobID = try context.jobID()
         _ = try await Self.ownedJob(jobID, jobs, context)
         return CallsResponse(calls: try await jobs.calls(jobID).map { CallResponse($0, admin: false) })
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobListResponse {
-        let teamID = try TeamController.teamID(context)
-        try TeamController.requireOwnTeam(teamID, context, "Cannot access jobs for a different team")
+        let teamID = try context.teamID()
+        try context.requireOwnTeam(teamID, for: .jobs)
         let query = try ListQuery(request)
-        let status = try Self.status(request)
+        let status = try request.jobStatusFilter()
         let page = try await jobs.list(teamID: teamID, status: status, limit: query.limit, after: query.position)
         return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
     }
@@ -110,14 +106,7 @@ struct JobController {
     /// Cancels and tells the queue: a job that ended is forgotten (and its pollers woken); a
     /// running one is signalled so that its worker aborts the call.
     static func cancel(_ jobID: UUID, jobs: any JobStore, queue: any JobQueue, logger: Logger) async throws -> Job {
-        let job: Job
-        do {
-            job = try await jobs.cancel(jobID)
-        } catch JobStoreError.alreadyTerminal(let status) {
-            throw APIError.conflict("Job is already \(status.rawValue)")
-        } catch JobStoreError.notFound {
-            throw APIError.notFound("Job not found")
-        }
+        let job = try await jobs.cancel(jobID)
         do {
             if job.status == .cancelled {
                 try await queue.remove([jobID], completed: [jobID])
@@ -131,23 +120,10 @@ struct JobController {
         return job
     }
 
-    static func jobID(_ context: AppRequestContext) throws -> UUID {
-        guard let id = UUID(uuidString: try context.parameters.require("job_id")) else { throw APIError.notFound("Job not found") }
-        return id
-    }
-
-    static func status(_ request: Request) throws(APIError) -> JobStatus? {
-        guard let raw = request.uri.queryParameters["status"], !raw.isEmpty else { return nil }
-        guard let status = JobStatus(rawValue: String(raw)) else {
-            throw .unprocessable("Query parameter 'status' must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return status
-    }
-
     /// The job, if it exists and the caller may see it (its team, or an admin).
     static func ownedJob(_ jobID: UUID, _ jobs: any JobStore, _ context: AppRequestContext) async throws -> Job {
-        guard let job = try await jobs.get(jobID) else { throw APIError.notFound("Job not found") }
-        try TeamController.requireOwnTeam(job.teamID, context, "Cannot access jobs for a different team")
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        try context.requireOwnTeam(job.teamID, for: .jobs)
         return job
     }
 

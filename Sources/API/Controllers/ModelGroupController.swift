@@ -82,7 +82,7 @@ struct ModelGroupController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
-        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        let body = try await request.decode(as: CreateBody.self, context: context)
         try Validate.identifier(body.group_name, field: "group_name")
         try Validate.optionalName(body.display_name, field: "display_name")
         try Validate.optionalName(body.description, field: "description", max: 2000)
@@ -95,30 +95,24 @@ struct ModelGroupController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
-        GroupResponse(try await modelGroups.get(try Self.name(context)))
+        GroupResponse(try await modelGroups.get(try context.modelGroupName()))
     }
 
     @Sendable func replaceModels(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
-        let name = try Self.name(context)
-        let body = try await request.decodeJSON(ModelsBody.self, context: context)
+        let name = try context.modelGroupName()
+        let body = try await request.decode(as: ModelsBody.self, context: context)
         return GroupResponse(try await modelGroups.replaceModels(name, try Self.entries(body.models)))
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> DeletedResponse {
-        let name = try Self.name(context)
+        let name = try context.modelGroupName()
         try await modelGroups.delete(name)
         return DeletedResponse(group_name: name, deleted: true)
     }
 
-    static func name(_ context: AppRequestContext) throws -> String {
-        let name = try context.parameters.require("name")
-        guard Validate.pathIdentifier(name) else { throw APIError.notFound("Model group '\(name.prefix(64))' not found") }
-        return name
-    }
-
     static func entries(_ models: [ModelBody]) throws(APIError) -> [ModelEntry] {
-        guard !models.isEmpty else { throw .unprocessable("Field 'models' must hold at least one model") }
-        guard models.count <= 50 else { throw .unprocessable("Field 'models' must hold at most 50 models") }
+        guard !models.isEmpty else { throw .noModels }
+        guard models.count <= 50 else { throw .tooManyModels }
         var entries: [ModelEntry] = []
         for (index, model) in models.enumerated() {
             try Validate.name(model.model_name, field: "models[\(index)].model_name")
@@ -126,7 +120,7 @@ struct ModelGroupController {
             try Validate.range(model.priority, 0...1000, field: "models[\(index)].priority")
             for (price, field) in [(model.input_price_per_million, "input_price_per_million"), (model.output_price_per_million, "output_price_per_million")] {
                 if let price, price < 0 || price > 1_000_000 {
-                    throw .unprocessable("Field 'models[\(index)].\(field)' must be between 0 and 1000000")
+                    throw .notBetween(0, 1_000_000, field: "models[\(index)].\(field)")
                 }
             }
             if let context = model.context_tokens {

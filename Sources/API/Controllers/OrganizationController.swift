@@ -44,7 +44,7 @@ struct OrganizationController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
-        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        let body = try await request.decode(as: CreateBody.self, context: context)
         try Validate.identifier(body.organization_id, field: "organization_id")
         try Validate.name(body.name, field: "name")
         try Validate.metadata(body.metadata)
@@ -58,11 +58,11 @@ struct OrganizationController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
-        OrganizationResponse(try await organizations.get(try organizationID(context)))
+        OrganizationResponse(try await organizations.get(try context.organizationID()))
     }
 
     @Sendable func listTeams(_ request: Request, context: AppRequestContext) async throws -> TeamController.ListResponse {
-        let id = try organizationID(context)
+        let id = try context.organizationID()
         _ = try await organizations.get(id)
         let query = try ListQuery(request)
         let page = try await teams.list(organizationID: id, limit: query.limit, after: query.position)
@@ -70,16 +70,10 @@ struct OrganizationController {
     }
 
     @Sendable func organizationUsage(_ request: Request, context: AppRequestContext) async throws -> UsageReport {
-        let id = try organizationID(context)
+        let id = try context.organizationID()
         _ = try await organizations.get(id)
         let period = try UsagePeriod(request)
         let rows = try await usage.usage(organizationID: id, teamID: nil, from: period.start, to: period.end)
         return UsageReport(organizationID: id, teamID: nil, period: period, teams: rows)
-    }
-
-    private func organizationID(_ context: AppRequestContext) throws -> String {
-        let id = try context.parameters.require("org_id")
-        guard Validate.pathIdentifier(id) else { throw APIError.notFound("Organization '\(id.prefix(64))' not found") }
-        return id
     }
 }

@@ -99,7 +99,7 @@ struct ProviderController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> ProviderResponse {
-        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        let body = try await request.decode(as: CreateBody.self, context: context)
         try Validate.identifier(body.name, field: "name")
         let kind = try Self.kind(body.kind)
         try Self.validate(baseURL: body.base_url, apiKey: body.api_key, rpm: body.rpm, tpm: body.tpm, timeout: body.timeout_seconds)
@@ -120,14 +120,14 @@ struct ProviderController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> ProviderResponse {
-        let provider = try await providers.get(try Self.name(context))
+        let provider = try await providers.get(try context.providerName())
         let reports = (try? await board.reports()) ?? [:]
         return ProviderResponse(provider, lastError: try await providers.lastErrors()[provider.name], report: reports[provider.name])
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> ProviderResponse {
-        let name = try Self.name(context)
-        let body = try await request.decodeJSON(UpdateBody.self, context: context)
+        let name = try context.providerName()
+        let body = try await request.decode(as: UpdateBody.self, context: context)
         let kind = try body.kind.map(Self.kind)
         try Self.validate(baseURL: body.base_url, apiKey: body.api_key, rpm: body.rpm ?? nil, tpm: body.tpm ?? nil, timeout: body.timeout_seconds)
         let changes = ProviderChanges(
@@ -139,20 +139,14 @@ struct ProviderController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> DeletedResponse {
-        let name = try Self.name(context)
+        let name = try context.providerName()
         try await providers.delete(name)
         return DeletedResponse(name: name, deleted: true)
     }
 
-    static func name(_ context: AppRequestContext) throws -> String {
-        let name = try context.parameters.require("name")
-        guard Validate.pathIdentifier(name) else { throw APIError.notFound("Provider '\(name.prefix(64))' not found") }
-        return name
-    }
-
     static func kind(_ raw: String) throws(APIError) -> ProviderKind {
         guard let kind = ProviderKind(rawValue: raw) else {
-            throw .unprocessable("Field 'kind' must be 'openai' or 'anthropic'")
+            throw .providerKindUnknown
         }
         return kind
     }
@@ -174,15 +168,15 @@ struct ProviderController {
                 let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
                 let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil
             else {
-                throw .unprocessable("Field 'base_url' must be an http(s) URL")
+                throw .baseURLInvalid
             }
         }
         if let apiKey {
             // The key goes into an HTTP header: a line break or any other control character
             // would make the HTTP client refuse the request (and quote the header in its error).
-            guard (1...1000).contains(apiKey.utf8.count) else { throw .unprocessable("Field 'api_key' must be 1-1000 characters") }
+            guard (1...1000).contains(apiKey.utf8.count) else { throw .apiKeyLength }
             guard apiKey.unicodeScalars.allSatisfy(Self.isVisibleASCII) else {
-                throw .unprocessable("Field 'api_key' must be printable ASCII without spaces or line breaks")
+                throw .apiKeyNotVisibleASCII
             }
         }
         if let rpm { try Validate.range(rpm, 1...10_000_000, field: "rpm") }

@@ -28,7 +28,8 @@ struct TeamController {
         var model_groups: [String]
     }
 
-    struct RotateBody: Decodable {
+    struct RotateBody: OptionalRequestBody {
+        static let empty = RotateBody()
         var grace_seconds: Int?
     }
 
@@ -117,13 +118,13 @@ struct TeamController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
-        let body = try await request.decodeJSON(CreateBody.self, context: context)
+        let body = try await request.decode(as: CreateBody.self, context: context)
         try Validate.identifier(body.organization_id, field: "organization_id")
         try Validate.identifier(body.team_id, field: "team_id")
         try Validate.optionalName(body.team_alias, field: "team_alias")
         try Validate.metadata(body.metadata)
         guard (0...CreditLimits.maximumChange).contains(body.credits_allocated) else {
-            throw APIError.unprocessable("Field 'credits_allocated' must be an integer from 0 to \(CreditLimits.maximumChange)")
+            throw APIError.creditsAllocatedOutOfRange
         }
         for (index, group) in body.model_groups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
@@ -147,12 +148,12 @@ struct TeamController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
-        TeamResponse(try await teams.get(try Self.teamID(context)))
+        TeamResponse(try await teams.get(try context.teamID()))
     }
 
     @Sendable func setModelGroups(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
-        let id = try Self.teamID(context)
-        let body = try await request.decodeJSON(ModelGroupsBody.self, context: context)
+        let id = try context.teamID()
+        let body = try await request.decode(as: ModelGroupsBody.self, context: context)
         for (index, group) in body.model_groups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
         }
@@ -162,7 +163,7 @@ struct TeamController {
     /// Suspends or resumes in PostgreSQL (authentication reads it), then parks or releases the
     /// team's queued jobs in the queue; workers also refuse a suspended team's jobs when marking.
     func setStatus(_ context: AppRequestContext, _ status: TeamStatus) async throws -> TeamResponse {
-        let team = try await teams.setStatus(try Self.teamID(context), status)
+        let team = try await teams.setStatus(try context.teamID(), status)
         if status == .suspended {
             try await queue.suspend(teamID: team.teamID)
         } else {
@@ -172,9 +173,9 @@ struct TeamController {
     }
 
     @Sendable func rotateKey(_ request: Request, context: AppRequestContext) async throws -> RotateResponse {
-        let id = try Self.teamID(context)
+        let id = try context.teamID()
         // The body is optional: no body means no grace period.
-        let body = try await request.decodeJSONIfPresent(RotateBody.self, context: context) ?? RotateBody()
+        let body = try await request.decode(as: RotateBody.self, context: context)
         let grace = body.grace_seconds ?? 0
         try Validate.range(grace, 0...86_400, field: "grace_seconds")
         let (key, previousExpiry) = try await teams.rotateKey(id, graceSeconds: grace)
@@ -183,7 +184,7 @@ struct TeamController {
     }
 
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> MeResponse {
-        guard let identity = context.team else { throw APIError.unauthorized("Invalid API key") }
+        let identity = try context.requireTeam()
         let team = try await teams.get(identity.teamID)
         var groups: [MeResponse.Group] = []
         for name in team.modelGroups {
@@ -199,8 +200,8 @@ struct TeamController {
     }
 
     @Sendable func teamUsage(_ request: Request, context: AppRequestContext) async throws -> UsageReport {
-        let id = try Self.teamID(context)
-        try Self.requireOwnTeam(id, context, "Cannot access usage data for a different team")
+        let id = try context.teamID()
+        try context.requireOwnTeam(id, for: .usage)
         let period = try UsagePeriod(request)
         let team = try await teams.get(id)
         let rows = try await usage.usage(organizationID: nil, teamID: id, from: period.start, to: period.end)
@@ -209,36 +210,24 @@ struct TeamController {
 
     // MARK: - Shared rules
 
-    static func teamID(_ context: AppRequestContext) throws -> String {
-        let id = try context.parameters.require("team_id")
-        guard Validate.pathIdentifier(id) else { throw APIError.notFound("Team '\(id.prefix(64))' not found") }
-        return id
-    }
-
-    /// A team key reaches only its own team's resources; the admin key reaches any.
-    static func requireOwnTeam(_ teamID: String, _ context: AppRequestContext, _ detail: String) throws(APIError) {
-        if context.isAdmin { return }
-        guard let team = context.team, team.teamID == teamID else { throw .forbidden(detail) }
-    }
-
     static func billing(mode: String?, tokensPerCredit: Int?, creditsPerDollar: Decimal?, base: BillingSettings) throws(APIError) -> BillingSettings {
         var billing = base
         if let mode {
             guard let parsed = BudgetMode(rawValue: mode) else {
-                throw .unprocessable("Field 'budget_mode' must be one of job_based, consumption_tokens, consumption_usd")
+                throw .budgetModeUnknown
             }
             billing.budgetMode = parsed
         }
         if let tokensPerCredit {
             guard tokensPerCredit > 0 && tokensPerCredit <= 1_000_000_000 else {
-                throw .unprocessable("Field 'tokens_per_credit' must be an integer from 1 to 1000000000")
+                throw .tokensPerCreditOutOfRange
             }
             billing.tokensPerCredit = tokensPerCredit
         }
         if let creditsPerDollar {
             // The column keeps six decimal places: anything smaller would be stored as 0.
             guard creditsPerDollar >= Decimal(sign: .plus, exponent: -6, significand: 1) && creditsPerDollar <= 1_000_000 else {
-                throw .unprocessable("Field 'credits_per_dollar' must be a number from 0.000001 to 1000000")
+                throw .creditsPerDollarOutOfRange
             }
             billing.creditsPerDollar = creditsPerDollar
         }

@@ -10,11 +10,11 @@ struct UsagePeriod {
 
     init(_ request: Request) throws(APIError) {
         guard let raw = request.uri.queryParameters["period"].map(String.init), !raw.isEmpty else {
-            throw .unprocessable("Query parameter 'period' is required (YYYY-MM or YYYY-MM-DD)")
+            throw .periodMissing
         }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let invalid = APIError.unprocessable("Query parameter 'period' must be YYYY-MM or YYYY-MM-DD")
+        let invalid = APIError.periodInvalid
         // Exactly four, two (and two) digits: 2026-11 or 2026-11-26.
         let digits = raw.utf8.map { $0 >= 48 && $0 <= 57 }
         let shape = raw.utf8.count == 7 || raw.utf8.count == 10

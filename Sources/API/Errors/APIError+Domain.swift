@@ -1,26 +1,30 @@
 import Shared
 
 extension APIError {
-    /// The one place where the domain's refusals become HTTP answers (API.md's strings).
+    /// The one place where the domain's refusals become HTTP answers (their sentences are in
+    /// `APIError+Details.swift`).
     init(_ error: DomainError) {
         switch error {
-        case .organizationNotFound(let id): self = .notFound("Organization '\(id)' not found")
-        case .organizationExists(let id): self = .conflict("Organization with ID '\(id)' already exists")
-        case .teamNotFound(let id): self = .notFound("Team '\(id)' not found")
-        case .teamExists(let id): self = .conflict("Team '\(id)' already exists")
-        case .modelGroupNotFound(let name): self = .notFound("Model group '\(name)' not found")
-        case .modelGroupExists(let name): self = .conflict("Model group '\(name)' already exists")
-        case .modelGroupAssigned(let name): self = .conflict("Model group '\(name)' is assigned to teams")
-        case .modelGroupHasLiveJobs(let name): self = .conflict("Model group '\(name)' has live jobs")
-        case .providerNotFound(let name): self = .notFound("Provider '\(name)' not found")
-        case .providerExists(let name): self = .conflict("Provider '\(name)' already exists")
-        case .providerInUse(let name): self = .conflict("Provider '\(name)' is used by model groups")
-        case .balanceWouldGoNegative(let remaining, let change):
-            self = .conflict("Adjustment of \(change) credits would take the balance below zero (\(remaining) remaining)")
+        case .organizationNotFound(let id): self = .organizationNotFound(id)
+        case .organizationExists(let id): self = .organizationExists(id)
+        case .teamNotFound(let id): self = .teamNotFound(id)
+        case .teamExists(let id): self = .teamExists(id)
+        case .modelGroupNotFound(let name): self = .modelGroupNotFound(name)
+        case .modelGroupExists(let name): self = .modelGroupExists(name)
+        case .modelGroupAssigned(let name): self = .modelGroupAssigned(name)
+        case .modelGroupHasLiveJobs(let name): self = .modelGroupHasLiveJobs(name)
+        case .providerNotFound(let name): self = .providerNotFound(name)
+        case .providerExists(let name): self = .providerExists(name)
+        case .providerInUse(let name): self = .providerInUse(name)
+        case .balanceWouldGoNegative(let remaining, let change): self = .balanceWouldGoNegative(remaining: remaining, change: change)
         case .insufficientCredits(let remaining, let needed): self = .insufficientCredits(remaining: remaining, needed: needed)
-        case .balanceLimitExceeded:
-            self = .unprocessable("The balance would exceed the maximum of \(CreditLimits.maximumBalance) credits")
-        case .idempotencyKeyReused: self = .conflict("Idempotency-Key reused with a different request")
+        case .balanceLimitExceeded: self = .balanceLimitExceeded
+        case .idempotencyKeyReused: self = .idempotencyKeyReused
+        // Deleted between authentication and the write: the key opens nothing any more.
+        case .callerTeamNotFound: self = .invalidAPIKey
+        case .jobNotFound: self = .jobNotFound
+        case .jobAlreadyTerminal(let status): self = .jobAlreadyTerminal(status)
+        case .jobNotRetryable(let status): self = .jobNotRetryable(status)
         }
     }
 }

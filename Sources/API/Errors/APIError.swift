@@ -1,8 +1,8 @@
 import Hummingbird
 
-/// Every error the API answers with, in one place: each case knows its status and its `detail`
-/// sentence (API.md's strings are tested as written). Anything else thrown becomes a 500 with a
-/// generic sentence, never a plain-text body.
+/// Every error the API answers with: each case is a status; its `detail` sentence is built by name
+/// in `APIError+Details.swift`, the one place API.md's strings are written. Anything else thrown
+/// becomes a 500 with a generic sentence, never a plain-text body.
 public enum APIError: Error, Sendable, Equatable {
     case badRequest(String)
     case unauthorized(String)
@@ -34,20 +34,6 @@ public enum APIError: Error, Sendable, Equatable {
         case .serviceUnavailable, .overloaded: return .serviceUnavailable
         case .tooManyRequests: return .tooManyRequests
         case .internalError: return .internalServerError
-        }
-    }
-
-    public var detail: String {
-        switch self {
-        case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
-            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail),
-            .overloaded(let detail, _), .tooManyRequests(let detail, _):
-            return detail
-        case .methodNotAllowed: return "Method not allowed"
-        case .payloadTooLarge(let limit): return "Request body is larger than the limit of \(limit) bytes"
-        case .insufficientCredits(let remaining, let needed):
-            return "Insufficient credits: \(remaining) remaining, \(needed) needed"
-        case .internalError: return "Internal server error"
         }
     }
 

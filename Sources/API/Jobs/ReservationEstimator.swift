@@ -29,7 +29,7 @@ struct ReservationEstimator: Sendable {
             worstCost = max(worstCost, model.cost(promptTokens: prompt, completionTokens: completionTotal))
             worstCalls = max(worstCalls, calls)
         }
-        if usable == 0, let firstRefusal { throw .unprocessable(firstRefusal) }
+        if usable == 0, let firstRefusal { throw .documentRefused(firstRefusal) }
         return (Billing.Estimate(totalTokens: worstTokens, maxCostUSD: worstCost), worstCalls)
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 import Shared
 
-/// The body of `POST /api/jobs/create`.
-struct SubmitRequest: Decodable, Sendable {
+/// The body of `POST /api/jobs/create`: up to 3 MiB (documents up to 2 MiB plus their envelope).
+struct SubmitRequest: LimitedRequestBody, Sendable {
+    static let bodyLimit = BodyLimit.jobSubmission
+
     var team_id: String
     var job_type: String
     var user_id: String?
@@ -27,36 +29,36 @@ struct SubmitRequest: Decodable, Sendable {
     /// Checks every field's shape (422s naming the field); ownership and access come after.
     func validated() throws(APIError) -> JobWork? {
         try Validate.identifier(team_id, field: "team_id")
-        guard (1...100).contains(job_type.count) else { throw .unprocessable("Field 'job_type' must be 1-100 characters") }
+        guard (1...100).contains(job_type.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
         try Validate.optionalName(user_id, field: "user_id")
         try Validate.metadata(metadata)
         if let priority { try Validate.range(priority, 0...9, field: "priority") }
         if let expires_in_seconds { try Validate.range(expires_in_seconds, 60...604_800, field: "expires_in_seconds") }
         if let max_tokens { try Validate.range(max_tokens, 1...1_000_000, field: "max_tokens") }
-        if let temperature, !(0...2).contains(temperature) { throw .unprocessable("Field 'temperature' must be between 0 and 2") }
-        if let top_p, !(0...1).contains(top_p) { throw .unprocessable("Field 'top_p' must be between 0 and 1") }
+        if let temperature, !(0...2).contains(temperature) { throw .notBetween(0, 2, field: "temperature") }
+        if let top_p, !(0...1).contains(top_p) { throw .notBetween(0, 1, field: "top_p") }
 
         guard let model else {
             if messages != nil || document != nil {
-                throw .unprocessable("Field 'model' is required with 'messages' or 'document'")
+                throw .modelMissing
             }
             return nil
         }
         try Validate.identifier(model, field: "model")
         switch (messages, document) {
         case (nil, nil):
-            throw .unprocessable("Field 'messages' or 'document' is required with 'model'")
+            throw .workMissing
         case (.some, .some):
-            throw .unprocessable("Provide either 'messages' or 'document', not both")
+            throw .messagesAndDocument
         case (.some(let messages), nil):
             try Self.validate(messages)
         case (nil, .some(let document)):
-            guard !document.isEmpty else { throw .unprocessable("Field 'document' must not be empty") }
+            guard !document.isEmpty else { throw .documentEmpty }
             guard document.utf8.count <= Self.maxDocumentBytes else {
-                throw .unprocessable("Field 'document' must be at most 2 MiB of UTF-8 text")
+                throw .documentTooLarge
             }
             if let instructions, instructions.utf8.count > 100_000 {
-                throw .unprocessable("Field 'instructions' must be at most 100000 bytes")
+                throw .instructionsTooLarge
             }
         }
         return JobWork(
@@ -67,25 +69,25 @@ struct SubmitRequest: Decodable, Sendable {
 
     /// OpenAI chat format: a non-empty list of objects, each with a known `role`.
     private static func validate(_ messages: [JSONValue]) throws(APIError) {
-        guard !messages.isEmpty else { throw .unprocessable("Field 'messages' must hold at least one message") }
-        guard messages.count <= 10_000 else { throw .unprocessable("Field 'messages' must hold at most 10000 messages") }
+        guard !messages.isEmpty else { throw .noMessages }
+        guard messages.count <= 10_000 else { throw .tooManyMessages }
         let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
         for (index, message) in messages.enumerated() {
             guard case .object(let fields) = message else {
-                throw .unprocessable("Field 'messages[\(index)]' must be an object")
+                throw .messageNotObject(index)
             }
             guard let role = fields["role"]?.stringValue, roles.contains(role) else {
-                throw .unprocessable("Field 'messages[\(index)].role' must be one of system, developer, user, assistant, tool")
+                throw .messageRole(index)
             }
             switch fields["content"] {
             case .string?, .array?:
                 break
             case .null?, nil:
                 guard role == "assistant", fields["tool_calls"] != nil else {
-                    throw .unprocessable("Field 'messages[\(index)].content' is required")
+                    throw .fieldRequired("messages[\(index)].content")
                 }
             default:
-                throw .unprocessable("Field 'messages[\(index)].content' must be a string or an array of parts")
+                throw .messageContent(index)
             }
         }
     }

@@ -1,6 +1,7 @@
-/// Why a store refused an operation, in the domain's words. The API maps each case to its status
-/// and `detail` in one place (`APIError+Domain.swift`).
-public enum DomainError: Error, Sendable, Equatable {
+/// Why a store refused an operation, in the domain's words: the one error channel from the stores
+/// (and the submit pipeline's refusals) to the API, which maps each case to its status and
+/// `detail` (`APIError+Domain.swift`, sentences in `APIError+Details.swift`).
+public enum DomainError: Error, Sendable, Hashable {
     case organizationNotFound(String)
     case organizationExists(String)
     case teamNotFound(String)
@@ -20,4 +21,12 @@ public enum DomainError: Error, Sendable, Equatable {
     case balanceLimitExceeded
     /// The same `Idempotency-Key` with a different request.
     case idempotencyKeyReused
+    /// The team a submit's key belongs to no longer exists (it went between authentication and
+    /// the write): the key opens nothing any more, as an unknown key.
+    case callerTeamNotFound
+    case jobNotFound
+    /// A cancel of a job that already ended.
+    case jobAlreadyTerminal(JobStatus)
+    /// A retry of a job that did not fail.
+    case jobNotRetryable(JobStatus)
 }

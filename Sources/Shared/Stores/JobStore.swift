@@ -45,9 +45,17 @@ public enum SubmitOutcome: Sendable, Hashable {
     case created(jobID: UUID, status: JobStatus, createdAt: Date, creditsReserved: Int)
     /// The same Idempotency-Key and request as an earlier job: that job, as it is now.
     case replayed(jobID: UUID, status: JobStatus, createdAt: Date, creditsReserved: Int, wasPending: Bool)
-    case idempotencyConflict
-    case insufficientCredits(remaining: Int, needed: Int)
-    case teamNotFound
+    /// Not created, for a reason the client is told: refusals travel as ``DomainError`` like
+    /// every other store's, so the API answers them in one place.
+    case refused(DomainError)
+
+    /// The same Idempotency-Key as an earlier job, with another request.
+    public static var idempotencyConflict: SubmitOutcome { .refused(.idempotencyKeyReused) }
+    public static func insufficientCredits(remaining: Int, needed: Int) -> SubmitOutcome {
+        .refused(.insufficientCredits(remaining: remaining, needed: needed))
+    }
+    /// The key's team is gone.
+    public static var teamNotFound: SubmitOutcome { .refused(.callerTeamNotFound) }
 }
 
 /// A job claimed by a worker and marked `in_progress`: what the worker needs to run it.
@@ -199,9 +207,11 @@ public protocol JobStore: Sendable {
     func get(_ jobID: UUID) async throws -> Job?
     func list(teamID: String?, status: JobStatus?, limit: Int, after cursor: String?) async throws -> Page<Job>
     func calls(_ jobID: UUID) async throws -> [JobCall]
-    /// Cancels a job: at once when it is not running, else marks it `cancelling`.
+    /// Cancels a job: at once when it is not running, else marks it `cancelling`. Refusals are
+    /// ``DomainError/jobNotFound`` and ``DomainError/jobAlreadyTerminal(_:)``.
     func cancel(_ jobID: UUID) async throws -> Job
-    /// Retries a failed job with a new reservation.
+    /// Retries a failed job with a new reservation. Refusals are ``DomainError/jobNotFound``,
+    /// ``DomainError/jobNotRetryable(_:)`` and ``DomainError/insufficientCredits(remaining:needed:)``.
     func retry(_ jobID: UUID) async throws -> (Job, QueuedJob)
     func queueStats() async throws -> [TeamQueueStats]
 
@@ -224,9 +234,3 @@ public protocol JobStore: Sendable {
     func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T?
 }
 
-public enum JobStoreError: Error, Sendable, Equatable {
-    case notFound
-    case alreadyTerminal(JobStatus)
-    case notRetryable(JobStatus)
-    case insufficientCredits(remaining: Int, needed: Int)
-}

@@ -5,11 +5,11 @@ extension PostgresJobStore {
         try await postgres.withTransaction { tx in
             guard let row = try await tx.query(
                 "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE", [.uuid(jobID)]
-            ).first else { throw JobStoreError.notFound }
+            ).first else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
             switch status {
             case .completed, .failed, .cancelled, .expired:
-                throw JobStoreError.alreadyTerminal(status)
+                throw DomainError.jobAlreadyTerminal(status)
             case .pending, .queued:
                 try await tx.query(
                     """
@@ -38,14 +38,14 @@ extension PostgresJobStore {
             guard let row = try await tx.query(
                 "SELECT team_id, status, priority, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
                 [.uuid(jobID)]
-            ).first else { throw JobStoreError.notFound }
+            ).first else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
-            guard status == .failed else { throw JobStoreError.notRetryable(status) }
+            guard status == .failed else { throw DomainError.jobNotRetryable(status) }
             let teamID: String = try row.decode("team_id")
             let amount: Int = try row.decode("credits_reserved")
             let number: Int = try row.decode("reservation_number") + 1
             let remaining = try await LedgerWriter.lockAccounts([teamID], tx)[teamID] ?? 0
-            guard amount <= remaining else { throw JobStoreError.insufficientCredits(remaining: remaining, needed: amount) }
+            guard amount <= remaining else { throw DomainError.insufficientCredits(remaining: remaining, needed: amount) }
             try await tx.query(
                 """
                 UPDATE jobs SET status = 'queued', reservation_number = $2, credits_charged = 0, result = NULL,

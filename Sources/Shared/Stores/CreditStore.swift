@@ -148,11 +148,7 @@ public struct PostgresCreditStore: CreditStore {
     private static func decodeBalance(_ row: PostgresRow) throws -> (CreditBalance, BillingSettings) {
         (
             CreditBalance(allocated: try row.decode("credits_allocated"), used: try row.decode("credits_used"), reserved: try row.decode("credits_reserved")),
-            BillingSettings(
-                budgetMode: BudgetMode(rawValue: try row.decode("budget_mode")) ?? .jobBased,
-                tokensPerCredit: try row.decode("tokens_per_credit"),
-                creditsPerDollar: try row.decode("credits_per_dollar")
-            )
+            try BillingSettings(row: row)
         )
     }
 

@@ -250,11 +250,7 @@ public struct PostgresTeamStore: TeamStore {
             teamAlias: try row.decodeIfPresent("team_alias"),
             status: TeamStatus(rawValue: try row.decode("status")) ?? .suspended,
             modelGroups: (try? JSONDecoder().decode([String].self, from: groupsJSON.data)) ?? [],
-            billing: BillingSettings(
-                budgetMode: BudgetMode(rawValue: try row.decode("budget_mode")) ?? .jobBased,
-                tokensPerCredit: try row.decode("tokens_per_credit"),
-                creditsPerDollar: try row.decode("credits_per_dollar")
-            ),
+            billing: try BillingSettings(row: row),
             balance: CreditBalance(
                 allocated: try row.decode("credits_allocated"),
                 used: try row.decode("credits_used"),

@@ -2,69 +2,44 @@ import Foundation
 
 /// Writes balance changes and their ledger rows for many jobs at once, inside the caller's
 /// transaction: the accounts are locked (in team order, so concurrent writers never deadlock),
-/// each row's `credits_after` is computed from the locked balance, then one `UPDATE` and one
-/// `INSERT` carry the whole batch.
+/// the rows are computed from the locked balances (``LedgerPosting``, pure), then one statement
+/// carries the whole batch: the accounts' `UPDATE` and the rows' `INSERT` together.
 enum LedgerWriter {
-    /// One job's movement: a reservation taken, or a reservation released and a charge made.
-    struct Move {
-        var teamID: String
-        var jobID: UUID
-        var reservationNumber: Int
-        var reserve = 0
-        var release = 0
-        var charge = 0
+    typealias Move = LedgerPosting.Move
+
+    /// Locks the moves' accounts, then writes the moves. (A caller that already locked them
+    /// computes its own ``LedgerPosting`` and calls ``write(_:_:)``, saving a round trip.)
+    static func apply(_ moves: [Move], _ session: PostgresSession) async throws {
+        let moves = moves.filter { !$0.isEmpty }
+        guard !moves.isEmpty else { return }
+        let remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
+        try await write(LedgerPosting(moves, remaining: remaining), session)
     }
 
-    /// - Parameter locked: the remaining balances of the accounts, when the caller already locked
-    ///   them in this transaction (saves a round trip); otherwise they are locked here.
-    static func apply(_ moves: [Move], _ session: PostgresSession, locked: [String: Int]? = nil) async throws {
-        let moves = moves.filter { $0.reserve > 0 || $0.release > 0 || $0.charge > 0 }
-        guard !moves.isEmpty else { return }
-        var remaining: [String: Int]
-        if let locked {
-            remaining = locked
-        } else {
-            remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
-        }
-
-        var ids: [String?] = [], teams: [String?] = [], types: [String?] = [], amounts: [String?] = []
-        var afters: [String?] = [], jobs: [String?] = [], numbers: [String?] = []
-        func row(_ move: Move, _ type: LedgerEntryType, _ amount: Int) {
-            remaining[move.teamID, default: 0] += amount
-            ids.append(UUID().lowercasedString)
-            teams.append(move.teamID)
-            types.append(type.rawValue)
-            amounts.append(String(amount))
-            afters.append(String(remaining[move.teamID, default: 0]))
-            jobs.append(move.jobID.lowercasedString)
-            numbers.append(String(move.reservationNumber))
-        }
-        var reservedDelta: [String: Int] = [:]
-        var usedDelta: [String: Int] = [:]
-        for move in moves {
-            if move.reserve > 0 { row(move, .reservation, -move.reserve) }
-            if move.release > 0 { row(move, .release, move.release) }
-            if move.charge > 0 { row(move, .charge, -move.charge) }
-            reservedDelta[move.teamID, default: 0] += move.reserve - move.release
-            usedDelta[move.teamID, default: 0] += move.charge
-        }
-        let teamList = Array(reservedDelta.keys)
+    /// Writes a posting computed from balances locked in this transaction. The two writes touch
+    /// different tables and depend on nothing of each other, so they travel as one statement (a
+    /// data-modifying `WITH` always runs to completion): one round trip per batch, not two.
+    static func write(_ posting: LedgerPosting, _ session: PostgresSession) async throws {
+        guard !posting.isEmpty else { return }
+        let accounts = posting.accounts, rows = posting.rows
         try await session.query(
             """
-            UPDATE credit_accounts a
-            SET credits_reserved = a.credits_reserved + d.reserved, credits_used = a.credits_used + d.used, updated_at = now()
-            FROM unnest($1::text[], $2::text[]::bigint[], $3::text[]::bigint[]) AS d(team_id, reserved, used)
-            WHERE a.team_id = d.team_id
-            """,
-            [.textArray(teamList), .textArray(teamList.map { String(reservedDelta[$0]!) }), .textArray(teamList.map { String(usedDelta[$0] ?? 0) })]
-        )
-        try await session.query(
-            """
+            WITH accounts AS (
+                UPDATE credit_accounts a
+                SET credits_reserved = a.credits_reserved + d.reserved, credits_used = a.credits_used + d.used, updated_at = now()
+                FROM unnest($1::text[], $2::text[]::bigint[], $3::text[]::bigint[]) AS d(team_id, reserved, used)
+                WHERE a.team_id = d.team_id
+            )
             INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, job_id, reservation_number)
-            SELECT * FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[]::bigint[], $5::text[]::bigint[],
-                                 $6::text[]::uuid[], $7::text[]::int[])
+            SELECT * FROM unnest($4::text[]::uuid[], $5::text[], $6::text[], $7::text[]::bigint[], $8::text[]::bigint[],
+                                 $9::text[]::uuid[], $10::text[]::int[])
             """,
-            [.textArray(ids), .textArray(teams), .textArray(types), .textArray(amounts), .textArray(afters), .textArray(jobs), .textArray(numbers)]
+            [
+                .textArray(accounts.map(\.teamID)), .textArray(accounts.map { String($0.reserved) }), .textArray(accounts.map { String($0.used) }),
+                .textArray(rows.map(\.transactionID.lowercasedString)), .textArray(rows.map(\.teamID)), .textArray(rows.map(\.type.rawValue)),
+                .textArray(rows.map { String($0.amount) }), .textArray(rows.map { String($0.after) }),
+                .textArray(rows.map(\.jobID.lowercasedString)), .textArray(rows.map { String($0.reservationNumber) }),
+            ]
         )
     }
 

@@ -29,11 +29,7 @@ extension PostgresJobStore {
                     teamID: try row.decode("team_id"),
                     modelGroup: try row.decode("model_group"),
                     work: work,
-                    billing: BillingSettings(
-                        budgetMode: BudgetMode(rawValue: try row.decode("budget_mode")) ?? .jobBased,
-                        tokensPerCredit: try row.decode("tokens_per_credit"),
-                        creditsPerDollar: try row.decode("credits_per_dollar")
-                    ),
+                    billing: try BillingSettings(row: row),
                     creditsReserved: try row.decode("credits_reserved"),
                     reservationNumber: try row.decode("reservation_number"),
                     attempts: try row.decode("attempts"),
@@ -83,101 +79,74 @@ extension PostgresJobStore {
         )
     }
 
+    /// Read → plan → write: lock the jobs these deliveries hold, decide every settlement in a
+    /// ``SettlementPlan``, write the jobs and the calls, then lock the accounts and write the
+    /// ledger posting. Five statements, whatever the batch's size.
     private func settleBatch(_ settlements: [Settlement]) async throws -> [SettleResult] {
         try await postgres.withTransaction { tx in
-            var status: [String?] = [], result: [String?] = [], prompt: [String?] = [], completion: [String?] = []
-            var cost: [String?] = [], charge: [String?] = [], errorCode: [String?] = [], errorMessage: [String?] = []
-            var attemptIncrement: [String?] = [], calls: [String?] = [], delay: [String?] = []
-            for settlement in settlements {
-                var row: (String, String?, Int?, Int?, Decimal?, Int, String?, String?, Int) = ("failed", nil, nil, nil, nil, 0, nil, nil, 0)
-                switch settlement.outcome {
-                case .completed(let value, let usage, let costUSD, let credits):
-                    row = ("completed", JSONText.encode(value), usage.promptTokens, usage.completionTokens, costUSD, credits, nil, nil, 0)
-                case .failed(let code, let message):
-                    row = ("failed", nil, nil, nil, nil, 0, code.rawValue, String(message.prefix(2000)), 0)
-                case .expired:
-                    row = ("expired", nil, nil, nil, nil, 0, JobErrorCode.expired.rawValue, "The job expired before it could complete", 0)
-                case .retry(let after, _, let message):
-                    row = ("queued", nil, nil, nil, nil, 0, nil, message.map { String($0.prefix(2000)) }, max(0, after.milliseconds))
-                }
-                status.append(row.0)
-                result.append(row.1)
-                prompt.append(row.2.map(String.init))
-                completion.append(row.3.map(String.init))
-                cost.append(row.4.map { $0.description })
-                charge.append(String(row.5))
-                errorCode.append(row.6)
-                errorMessage.append(row.7)
-                delay.append(String(row.8))
-                var counts = settlement.reachedUpstream
-                if case .retry(_, let countsAttempt, _) = settlement.outcome { counts = counts && countsAttempt }
-                attemptIncrement.append(counts ? "1" : "0")
-                calls.append(String(settlement.progress))
+            let plan = SettlementPlan(settlements, held: try await Self.lockHeldJobs(settlements, tx))
+            try await Self.writeSettledJobs(plan.jobs, tx)
+            try await Self.recordCalls(plan.calls.map { ($0.call, $0.token) }, tx)
+            // The teams' account rows are locked last, so they are held for as short a time as can be.
+            let moves = plan.moves.filter { !$0.isEmpty }
+            if !moves.isEmpty {
+                let remaining = try await LedgerWriter.lockAccounts(Set(moves.map(\.teamID)), tx)
+                try await LedgerWriter.write(plan.posting(remaining: remaining), tx)
             }
-            let rows = try await tx.query(
-                """
-                WITH o AS (
-                    SELECT * FROM unnest($1::text[]::uuid[], $2::text[]::uuid[], $3::text[], $4::text[]::jsonb[], $5::text[]::bigint[],
-                                         $6::text[]::bigint[], $7::text[]::numeric[], $8::text[]::bigint[], $9::text[], $10::text[],
-                                         $11::text[]::int[], $12::text[]::int[], $13::text[]::bigint[])
-                      AS o(job_id, token, status, result, prompt_tokens, completion_tokens, cost_usd, charge, error_code,
-                           error_message, attempt_increment, calls, delay_ms)
-                ), t AS (
-                    SELECT o.*, CASE WHEN j.status = 'cancelling' THEN 'cancelled' ELSE o.status END AS final
-                    FROM jobs j JOIN o ON o.job_id = j.job_id
-                    WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
-                    FOR UPDATE OF j
-                )
-                UPDATE jobs j SET
-                    status = t.final,
-                    result = CASE WHEN t.final = 'completed' THEN t.result END,
-                    prompt_tokens = CASE WHEN t.final = 'completed' THEN t.prompt_tokens END,
-                    completion_tokens = CASE WHEN t.final = 'completed' THEN t.completion_tokens END,
-                    cost_usd = CASE WHEN t.final = 'completed' THEN t.cost_usd END,
-                    credits_charged = CASE WHEN t.final = 'completed' THEN LEAST(t.charge, j.credits_reserved) ELSE 0 END,
-                    error_code = CASE WHEN t.final = 'cancelled' THEN 'cancelled'
-                                      WHEN t.final IN ('failed', 'expired') THEN t.error_code END,
-                    error_message = CASE WHEN t.final = 'cancelled' THEN 'The job was cancelled'
-                                         WHEN t.final IN ('failed', 'expired', 'queued') THEN t.error_message END,
-                    attempts = j.attempts + t.attempt_increment,
-                    calls_done = j.calls_done + t.calls,
-                    retry_at = CASE WHEN t.final = 'queued' THEN now() + t.delay_ms * interval '1 millisecond' END,
-                    completed_at = CASE WHEN t.final IN ('completed', 'failed', 'cancelled', 'expired') THEN now() END,
-                    lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-                FROM t WHERE j.job_id = t.job_id
-                RETURNING j.job_id, j.team_id, j.status, j.credits_reserved, j.credits_charged, j.reservation_number
-                """,
-                [.textArray(settlements.map(\.claim.jobID.lowercasedString)), .textArray(settlements.map(\.claim.token.lowercasedString)),
-                 .textArray(status), .textArray(result), .textArray(prompt), .textArray(completion), .textArray(cost), .textArray(charge),
-                 .textArray(errorCode), .textArray(errorMessage), .textArray(attemptIncrement), .textArray(calls), .textArray(delay)]
-            )
-            var applied: [UUID: JobStatus] = [:]
-            var moves: [LedgerWriter.Move] = []
-            for row in rows {
-                let jobID: UUID = try row.decode("job_id")
-                let final = JobStatus(rawValue: try row.decode("status")) ?? .failed
-                applied[jobID] = final
-                if final.isTerminal {
-                    moves.append(LedgerWriter.Move(
-                        teamID: try row.decode("team_id"), jobID: jobID, reservationNumber: try row.decode("reservation_number"),
-                        release: try row.decode("credits_reserved"), charge: try row.decode("credits_charged")
-                    ))
-                }
-            }
-            try await Self.recordCalls(settlements.flatMap { settlement in
-                settlement.calls.map { call in
-                    var call = call
-                    call.billed = applied[settlement.claim.jobID] == .completed
-                    return (call, settlement.claim.token)
-                }
-            }, tx)
-            // The team's account row is locked last, so it is held for as short a time as can be.
-            try await LedgerWriter.apply(moves, tx)
-            return settlements.map { settlement in
-                guard let final = applied[settlement.claim.jobID] else { return .lost }
-                return final == .queued ? .requeued : .settled(final)
-            }
+            return plan.results
         }
+    }
+
+    /// Locks the jobs whose lease token is still the delivery's and that are still running (or
+    /// being cancelled); the others are not this batch's to settle.
+    private static func lockHeldJobs(_ settlements: [Settlement], _ tx: PostgresSession) async throws -> [SettlementPlan.HeldJob] {
+        let rows = try await tx.query(
+            """
+            SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number
+            FROM jobs j JOIN unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
+            FOR UPDATE OF j
+            """,
+            [.textArray(settlements.map(\.claim.jobID.lowercasedString)), .textArray(settlements.map(\.claim.token.lowercasedString))]
+        )
+        return try rows.map { row in
+            SettlementPlan.HeldJob(
+                jobID: try row.decode("job_id"), teamID: try row.decode("team_id"),
+                status: JobStatus(rawValue: try row.decode("status")) ?? .failed, leaseToken: try row.decodeIfPresent("lease_token"),
+                creditsReserved: try row.decode("credits_reserved"), reservationNumber: try row.decode("reservation_number")
+            )
+        }
+    }
+
+    /// Writes the settled jobs' rows as the plan decided them, in one statement; the lease ends.
+    private static func writeSettledJobs(_ jobs: [SettlementPlan.JobWrite], _ tx: PostgresSession) async throws {
+        guard !jobs.isEmpty else { return }
+        func column(_ value: (SettlementPlan.JobWrite) -> String?) -> PostgresBind { .textArray(jobs.map(value)) }
+        try await tx.query(
+            """
+            UPDATE jobs j SET
+                status = u.status, result = u.result, prompt_tokens = u.prompt_tokens, completion_tokens = u.completion_tokens,
+                cost_usd = u.cost_usd, credits_charged = u.credits_charged, error_code = u.error_code, error_message = u.error_message,
+                attempts = j.attempts + u.attempt_increment,
+                calls_done = j.calls_done + u.calls,
+                retry_at = now() + u.delay_ms * interval '1 millisecond',  -- NULL unless back in the queue
+                completed_at = CASE WHEN u.ended THEN now() END,
+                lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+            FROM unnest($1::text[]::uuid[], $2::text[], $3::text[]::jsonb[], $4::text[]::bigint[], $5::text[]::bigint[],
+                        $6::text[]::numeric[], $7::text[]::bigint[], $8::text[], $9::text[], $10::text[]::int[], $11::text[]::int[],
+                        $12::text[]::bigint[], $13::text[]::boolean[])
+              AS u(job_id, status, result, prompt_tokens, completion_tokens, cost_usd, credits_charged, error_code,
+                   error_message, attempt_increment, calls, delay_ms, ended)
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = u.job_id
+            """,
+            [
+                column { $0.jobID.lowercasedString }, column { $0.status.rawValue }, column { $0.result.map { JSONText.encode($0) } },
+                column { $0.usage.map { String($0.promptTokens) } }, column { $0.usage.map { String($0.completionTokens) } },
+                column { $0.costUSD?.description }, column { String($0.creditsCharged) }, column { $0.errorCode },
+                column { $0.errorMessage }, column { String($0.attemptIncrement) }, column { String($0.calls) },
+                column { $0.retryDelayMS.map(String.init) }, column { $0.ended ? "true" : "false" },
+            ]
+        )
     }
 
     static func recordCalls(_ calls: [(JobCall, UUID)], _ session: PostgresSession) async throws {

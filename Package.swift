@@ -111,6 +111,7 @@ let package = Package(
                 "Shared",
                 "ProcessLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

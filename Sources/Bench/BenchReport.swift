@@ -5,20 +5,24 @@ struct BenchReport {
     var op: String
     var clients: Int
     var pool: Int
-    var extra: [(String, Int)] = []
+    /// Settings of the run beyond clients and pool (e.g. the pipeline depth), before the figures.
+    var extra: [(String, ReportValue)] = []
     var result: LoadResult
+    /// Figures beyond the rate (statuses, latencies, …), after `ops_per_sec`.
+    var figures: [(String, ReportValue)] = []
 
     var json: String {
         var fields = [
-            "\"bench\":\"\(bench)\"",
-            "\"op\":\"\(op)\"",
+            "\"bench\":\(jsonString(bench))",
+            "\"op\":\(jsonString(op))",
             "\"clients\":\(clients)",
             "\"pool\":\(pool)",
         ]
-        for (key, value) in extra { fields.append("\"\(key)\":\(value)") }
+        for (key, value) in extra { fields.append("\(jsonString(key)):\(value.json)") }
         fields.append("\"ops\":\(result.ops)")
         fields.append("\"seconds\":\(Self.format(result.seconds, places: 3))")
         fields.append("\"ops_per_sec\":\(Self.format(result.opsPerSecond, places: 1))")
+        for (key, value) in figures { fields.append("\(jsonString(key)):\(value.json)") }
         return "{" + fields.joined(separator: ",") + "}"
     }
 

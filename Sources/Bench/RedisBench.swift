@@ -79,7 +79,7 @@ struct RedisBench: AsyncParsableCommand {
         var report = BenchReport(
             bench: "redis", op: op.rawValue, clients: load.clients, pool: configuration.poolSize, result: result
         )
-        if op == .pipeline { report.extra = [("pipeline", batch)] }
+        if op == .pipeline { report.extra = [("pipeline", .int(batch))] }
         report.print()
     }
 }

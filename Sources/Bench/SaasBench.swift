@@ -1,16 +1,19 @@
 import ArgumentParser
 
-/// `saas-bench`: load generators that measure our own Redis and PostgreSQL layers
-/// (`Sources/Shared`) the way `redis-benchmark` and `pgbench` measure the servers, so
-/// `scripts/bench-foundation.sh` can put the two side by side in one run.
+/// `saas-bench`: the load generators and measuring tools of `scripts/bench-*.sh`.
 ///
-/// Each subcommand prints exactly one line of JSON on stdout (everything else goes to stderr):
+/// `redis` and `postgres` measure our own Redis and PostgreSQL layers (`Sources/Shared`) the way
+/// `redis-benchmark` and `pgbench` measure the servers, so `scripts/bench-foundation.sh` can put
+/// the two side by side in one run; `jobs` submits jobs to a running API for
+/// `scripts/bench-jobs.sh`, and `cpu` accounts for the CPU each process used meanwhile.
+///
+/// Each benchmark prints exactly one line of JSON on stdout (everything else goes to stderr):
 /// `{"bench":"redis","op":"set","clients":50,"pool":4,"ops":…,"seconds":…,"ops_per_sec":…}`.
 @main
 struct SaasBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saas-bench",
-        abstract: "Throughput benchmarks for the Redis and PostgreSQL layers.",
-        subcommands: [RedisBench.self, PostgresBench.self]
+        abstract: "Load generators and CPU accounting for the benchmark scripts.",
+        subcommands: [RedisBench.self, PostgresBench.self, JobsBench.self, CPUCommand.self]
     )
 }

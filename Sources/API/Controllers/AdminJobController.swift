@@ -24,34 +24,49 @@ struct AdminJobController {
 
     struct QueueResponse: ResponseEncodable {
         struct Team: Encodable {
-            var team_id: String
+            var teamID: String
             var queued: Int
             var scheduled: Int
-            var in_progress: Int
-            var oldest_queued_age_seconds: Double?
+            var inProgress: Int
+            var oldestQueuedAgeSeconds: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case teamID = "team_id", queued, scheduled, inProgress = "in_progress"
+                case oldestQueuedAgeSeconds = "oldest_queued_age_seconds"
+            }
         }
         struct Totals: Encodable {
             var queued: Int
             var scheduled: Int
-            var in_progress: Int
-            var oldest_queued_age_seconds: Double?
-            var live_workers: Int
-            var worker_capacity: Int
-            var workers_in_flight: Int
+            var inProgress: Int
+            var oldestQueuedAgeSeconds: Double?
+            var liveWorkers: Int
+            var workerCapacity: Int
+            var workersInFlight: Int
+
+            enum CodingKeys: String, CodingKey {
+                case queued, scheduled, inProgress = "in_progress", oldestQueuedAgeSeconds = "oldest_queued_age_seconds"
+                case liveWorkers = "live_workers", workerCapacity = "worker_capacity", workersInFlight = "workers_in_flight"
+            }
         }
         var teams: [Team]
         var totals: Totals
     }
 
     struct WorkerResponse: Encodable {
-        var worker_id: String
+        var workerID: String
         var host: String
         var pid: Int
         var concurrency: Int
-        var in_flight: Int
-        var started_at: Date
-        var last_seen: Date
+        var inFlight: Int
+        var startedAt: Date
+        var lastSeen: Date
         var draining: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case workerID = "worker_id", host, pid, concurrency, inFlight = "in_flight", startedAt = "started_at"
+            case lastSeen = "last_seen", draining
+        }
     }
 
     struct WorkersResponse: ResponseEncodable {
@@ -59,8 +74,12 @@ struct AdminJobController {
     }
 
     struct DrainResponse: ResponseEncodable {
-        var worker_id: String
+        var workerID: String
         var draining: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case workerID = "worker_id", draining
+        }
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -77,7 +96,7 @@ struct AdminJobController {
         let query = try ListQuery(request)
         let team = request.uri.queryParameters["team_id"].map(String.init)
         let page = try await jobs.list(teamID: team, status: try request.jobStatusFilter(), limit: query.limit, after: query.position)
-        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, nextCursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> AdminJobResponse {
@@ -108,18 +127,18 @@ struct AdminJobController {
         let now = Date()
         let rows = teams.map {
             QueueResponse.Team(
-                team_id: $0.teamID, queued: $0.queued, scheduled: $0.scheduled, in_progress: $0.inProgress,
-                oldest_queued_age_seconds: $0.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) }
+                teamID: $0.teamID, queued: $0.queued, scheduled: $0.scheduled, inProgress: $0.inProgress,
+                oldestQueuedAgeSeconds: $0.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) }
             )
         }
         return QueueResponse(
             teams: rows,
             totals: .init(
                 queued: rows.reduce(0) { $0 + $1.queued }, scheduled: rows.reduce(0) { $0 + $1.scheduled },
-                in_progress: rows.reduce(0) { $0 + $1.in_progress },
-                oldest_queued_age_seconds: rows.compactMap(\.oldest_queued_age_seconds).max(),
-                live_workers: workers.count, worker_capacity: workers.reduce(0) { $0 + $1.concurrency },
-                workers_in_flight: workers.reduce(0) { $0 + $1.inFlight }
+                inProgress: rows.reduce(0) { $0 + $1.inProgress },
+                oldestQueuedAgeSeconds: rows.compactMap(\.oldestQueuedAgeSeconds).max(),
+                liveWorkers: workers.count, workerCapacity: workers.reduce(0) { $0 + $1.concurrency },
+                workersInFlight: workers.reduce(0) { $0 + $1.inFlight }
             )
         )
     }
@@ -127,8 +146,8 @@ struct AdminJobController {
     @Sendable func workers(_ request: Request, context: AppRequestContext) async throws -> WorkersResponse {
         WorkersResponse(workers: try await registry.live().map {
             WorkerResponse(
-                worker_id: $0.workerID, host: $0.host, pid: $0.pid, concurrency: $0.concurrency, in_flight: $0.inFlight,
-                started_at: $0.startedAt, last_seen: $0.lastSeen, draining: $0.draining
+                workerID: $0.workerID, host: $0.host, pid: $0.pid, concurrency: $0.concurrency, inFlight: $0.inFlight,
+                startedAt: $0.startedAt, lastSeen: $0.lastSeen, draining: $0.draining
             )
         })
     }
@@ -138,6 +157,6 @@ struct AdminJobController {
         guard id.utf8.count <= 200, try await registry.requestDrain(id) else {
             throw APIError.workerNotFound(id.prefix(200))
         }
-        return DrainResponse(worker_id: id, draining: true)
+        return DrainResponse(workerID: id, draining: true)
     }
 }

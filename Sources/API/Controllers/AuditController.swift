@@ -7,20 +7,29 @@ struct AuditController {
     let audit: any AuditStore
 
     struct EventResponse: Codable {
-        var audit_id: Int
+        var auditID: Int
         var actor: String
         var action: String
         var target: String?
         var outcome: String
         var details: JSONObject
         var count: Int
-        var window_start: Date?
-        var created_at: Date
+        var windowStart: Date?
+        var createdAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case auditID = "audit_id", actor, action, target, outcome, details, count, windowStart = "window_start"
+            case createdAt = "created_at"
+        }
     }
 
     struct ListResponse: ResponseEncodable {
         var events: [EventResponse]
-        var next_cursor: Nullable<String>
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case events, nextCursor = "next_cursor"
+        }
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -33,11 +42,11 @@ struct AuditController {
         return ListResponse(
             events: page.items.map {
                 EventResponse(
-                    audit_id: $0.auditID, actor: $0.actor, action: $0.action, target: $0.target, outcome: $0.outcome,
-                    details: $0.details, count: $0.eventCount, window_start: $0.windowStart, created_at: $0.createdAt
+                    auditID: $0.auditID, actor: $0.actor, action: $0.action, target: $0.target, outcome: $0.outcome,
+                    details: $0.details, count: $0.eventCount, windowStart: $0.windowStart, createdAt: $0.createdAt
                 )
             },
-            next_cursor: Nullable(page.nextCursor)
+            nextCursor: Nullable(page.nextCursor)
         )
     }
 }

@@ -22,53 +22,77 @@ struct CreditController {
     }
 
     struct BudgetModeBody: Decodable {
-        var budget_mode: String
-        var tokens_per_credit: Int?
-        var credits_per_dollar: Decimal?
+        var budgetMode: String
+        var tokensPerCredit: Int?
+        var creditsPerDollar: Decimal?
+
+        enum CodingKeys: String, CodingKey {
+            case budgetMode = "budget_mode", tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar"
+        }
     }
 
     struct TransactionResponse: Codable {
-        var transaction_id: String
-        var team_id: String
-        var transaction_type: String
-        var credits_amount: Int
-        var credits_after: Int
-        var job_id: String?
+        var transactionID: String
+        var teamID: String
+        var transactionType: String
+        var creditsAmount: Int
+        var creditsAfter: Int
+        var jobID: String?
         var reason: String?
-        var created_at: Date
+        var createdAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case transactionID = "transaction_id", teamID = "team_id", transactionType = "transaction_type"
+            case creditsAmount = "credits_amount", creditsAfter = "credits_after", jobID = "job_id", reason
+            case createdAt = "created_at"
+        }
 
         init(_ entry: LedgerEntry) {
-            transaction_id = entry.transactionID.lowercasedString
-            team_id = entry.teamID
-            transaction_type = entry.type.rawValue
-            credits_amount = entry.amount
-            credits_after = entry.after
-            job_id = entry.jobID?.lowercasedString
+            transactionID = entry.transactionID.lowercasedString
+            teamID = entry.teamID
+            transactionType = entry.type.rawValue
+            creditsAmount = entry.amount
+            creditsAfter = entry.after
+            jobID = entry.jobID?.lowercasedString
             reason = entry.reason
-            created_at = entry.createdAt
+            createdAt = entry.createdAt
         }
     }
 
     struct ChangeResponse: ResponseEncodable {
-        var team_id: String
-        var credits_added: Int
+        var teamID: String
+        var creditsAdded: Int
         var transaction: TransactionResponse
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", creditsAdded = "credits_added", transaction
+        }
     }
 
     struct BalanceResponse: ResponseEncodable {
-        var team_id: String
-        var credits_allocated: Int
-        var credits_used: Int
-        var credits_reserved: Int
-        var credits_remaining: Int
-        var budget_mode: String
-        var tokens_per_credit: Int
-        var credits_per_dollar: Decimal
+        var teamID: String
+        var creditsAllocated: Int
+        var creditsUsed: Int
+        var creditsReserved: Int
+        var creditsRemaining: Int
+        var budgetMode: String
+        var tokensPerCredit: Int
+        var creditsPerDollar: Decimal
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar"
+        }
     }
 
     struct TransactionsResponse: ResponseEncodable {
         var transactions: [TransactionResponse]
-        var next_cursor: Nullable<String>
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case transactions, nextCursor = "next_cursor"
+        }
     }
 
     func addRoutes(admin: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
@@ -93,7 +117,7 @@ struct CreditController {
         let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
             try await credits.add(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
         }
-        return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
+        return ChangeResponse(teamID: id, creditsAdded: entry.amount, transaction: TransactionResponse(entry))
     }
 
     @Sendable func adjust(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
@@ -110,7 +134,7 @@ struct CreditController {
         let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
             try await credits.adjust(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
         }
-        return ChangeResponse(team_id: id, credits_added: entry.amount, transaction: TransactionResponse(entry))
+        return ChangeResponse(teamID: id, creditsAdded: entry.amount, transaction: TransactionResponse(entry))
     }
 
     /// A balance change whose commit outcome is unknown says whether a retry is safe.
@@ -122,10 +146,10 @@ struct CreditController {
         let id = try context.teamID()
         let data = try await request.decode(as: BudgetModeBody.self, context: context)
         let billing = try TeamController.billing(
-            mode: data.budget_mode, tokensPerCredit: data.tokens_per_credit, creditsPerDollar: data.credits_per_dollar, base: BillingSettings()
+            mode: data.budgetMode, tokensPerCredit: data.tokensPerCredit, creditsPerDollar: data.creditsPerDollar, base: BillingSettings()
         )
         let team = try await teams.setBilling(
-            id, mode: billing.budgetMode, tokensPerCredit: data.tokens_per_credit, creditsPerDollar: data.credits_per_dollar
+            id, mode: billing.budgetMode, tokensPerCredit: data.tokensPerCredit, creditsPerDollar: data.creditsPerDollar
         )
         return Self.balanceResponse(id, team.balance, team.billing)
     }
@@ -143,14 +167,14 @@ struct CreditController {
         let query = try ListQuery(request)
         _ = try await credits.balance(teamID: id)  // 404 for an unknown team rather than an empty list
         let page = try await credits.transactions(teamID: id, limit: query.limit, after: query.position)
-        return TransactionsResponse(transactions: page.items.map(TransactionResponse.init), next_cursor: Nullable(page.nextCursor))
+        return TransactionsResponse(transactions: page.items.map(TransactionResponse.init), nextCursor: Nullable(page.nextCursor))
     }
 
     static func balanceResponse(_ id: String, _ balance: CreditBalance, _ billing: BillingSettings) -> BalanceResponse {
         BalanceResponse(
-            team_id: id, credits_allocated: balance.allocated, credits_used: balance.used, credits_reserved: balance.reserved,
-            credits_remaining: balance.remaining, budget_mode: billing.budgetMode.rawValue,
-            tokens_per_credit: billing.tokensPerCredit, credits_per_dollar: billing.creditsPerDollar
+            teamID: id, creditsAllocated: balance.allocated, creditsUsed: balance.used, creditsReserved: balance.reserved,
+            creditsRemaining: balance.remaining, budgetMode: billing.budgetMode.rawValue,
+            tokensPerCredit: billing.tokensPerCredit, creditsPerDollar: billing.creditsPerDollar
         )
     }
 

@@ -13,10 +13,14 @@ struct JobController {
     let waiters: CompletionWaiters
 
     struct CreatedResponse: ResponseEncodable {
-        var job_id: String
+        var jobID: String
         var status: String
-        var created_at: Date
-        var credits_reserved: Int?
+        var createdAt: Date
+        var creditsReserved: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case jobID = "job_id", status, createdAt = "created_at", creditsReserved = "credits_reserved"
+        }
     }
 
     func addRoutes(team: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
@@ -31,8 +35,8 @@ struct JobController {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: SubmitRequest.self, context: context)
         let work = try body.validated()
-        guard body.team_id == identity.teamID else {
-            throw APIError.keyNotForTeam(body.team_id)
+        guard body.teamID == identity.teamID else {
+            throw APIError.keyNotForTeam(body.teamID)
         }
         var estimate: Billing.Estimate?
         var callsPlanned = 0
@@ -45,9 +49,9 @@ struct JobController {
         }
         let key = try request.idempotencyKey()
         let submission = JobSubmission(
-            teamID: identity.teamID, jobType: body.job_type, userID: body.user_id, metadata: body.metadata ?? [:],
+            teamID: identity.teamID, jobType: body.jobType, userID: body.userID, metadata: body.metadata ?? [:],
             modelGroup: body.model, work: work, priority: body.priority ?? 0,
-            expiresAt: Date().addingTimeInterval(Double(body.expires_in_seconds ?? 86_400)),
+            expiresAt: Date().addingTimeInterval(Double(body.expiresInSeconds ?? 86_400)),
             estimate: estimate, callsPlanned: callsPlanned, idempotencyKey: key,
             requestHash: key.map { _ in Self.fingerprint(body) }
         )
@@ -98,7 +102,7 @@ struct JobController {
         let query = try ListQuery(request)
         let status = try request.jobStatusFilter()
         let page = try await jobs.list(teamID: teamID, status: status, limit: query.limit, after: query.position)
-        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, next_cursor: Nullable(page.nextCursor))
+        return JobListResponse(jobs: page.items.map { JobResponse(job: $0) }, nextCursor: Nullable(page.nextCursor))
     }
 
     // MARK: - Shared by the admin routes
@@ -131,7 +135,7 @@ struct JobController {
         _ jobID: UUID, _ status: JobStatus, _ createdAt: Date, _ reserved: Int, pending: Bool, _ request: Request, _ context: AppRequestContext
     ) throws -> Response {
         let body = CreatedResponse(
-            job_id: jobID.lowercasedString, status: status.rawValue, created_at: createdAt, credits_reserved: pending ? nil : reserved
+            jobID: jobID.lowercasedString, status: status.rawValue, createdAt: createdAt, creditsReserved: pending ? nil : reserved
         )
         var response = try body.response(from: request, context: context)
         response.status = pending ? .ok : .accepted
@@ -149,23 +153,23 @@ private struct CanonicalSubmit: Encodable {
     var fields: [String: JSONValue]
 
     init(_ b: SubmitRequest) {
-        var f: [String: JSONValue] = ["team_id": .string(b.team_id), "job_type": .string(b.job_type)]
-        if let v = b.user_id { f["user_id"] = .string(v) }
+        var f: [String: JSONValue] = ["team_id": .string(b.teamID), "job_type": .string(b.jobType)]
+        if let v = b.userID { f["user_id"] = .string(v) }
         if let v = b.metadata { f["metadata"] = .object(v) }
         if let v = b.model { f["model"] = .string(v) }
         if let v = b.messages { f["messages"] = .array(v) }
         if let v = b.document { f["document"] = .string(v) }
         if let v = b.instructions { f["instructions"] = .string(v) }
         if let v = b.temperature { f["temperature"] = .number(v) }
-        if let v = b.max_tokens { f["max_tokens"] = .integer(v) }
-        if let v = b.response_format { f["response_format"] = v }
+        if let v = b.maxTokens { f["max_tokens"] = .integer(v) }
+        if let v = b.responseFormat { f["response_format"] = v }
         if let v = b.tools { f["tools"] = v }
-        if let v = b.tool_choice { f["tool_choice"] = v }
+        if let v = b.toolChoice { f["tool_choice"] = v }
         if let v = b.stop { f["stop"] = v }
-        if let v = b.top_p { f["top_p"] = .number(v) }
+        if let v = b.topP { f["top_p"] = .number(v) }
         if let v = b.priority { f["priority"] = .integer(v) }
-        if let v = b.allow_partial { f["allow_partial"] = .bool(v) }
-        if let v = b.expires_in_seconds { f["expires_in_seconds"] = .integer(v) }
+        if let v = b.allowPartial { f["allow_partial"] = .bool(v) }
+        if let v = b.expiresInSeconds { f["expires_in_seconds"] = .integer(v) }
         fields = f
     }
 

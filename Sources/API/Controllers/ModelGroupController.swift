@@ -7,19 +7,28 @@ struct ModelGroupController {
     let modelGroups: any ModelGroupStore
 
     struct ModelBody: Codable {
-        var model_name: String
+        var modelName: String
         var provider: String
         var priority: Int
-        var input_price_per_million: Decimal?
-        var output_price_per_million: Decimal?
-        var context_tokens: Int?
+        var inputPricePerMillion: Decimal?
+        var outputPricePerMillion: Decimal?
+        var contextTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case modelName = "model_name", provider, priority, inputPricePerMillion = "input_price_per_million"
+            case outputPricePerMillion = "output_price_per_million", contextTokens = "context_tokens"
+        }
     }
 
     struct CreateBody: Decodable {
-        var group_name: String
-        var display_name: String?
+        var groupName: String
+        var displayName: String?
         var description: String?
         var models: [ModelBody]
+
+        enum CodingKeys: String, CodingKey {
+            case groupName = "group_name", displayName = "display_name", description, models
+        }
     }
 
     /// `{"models": [...]}` or a bare array.
@@ -40,37 +49,50 @@ struct ModelGroupController {
     }
 
     struct GroupResponse: ResponseEncodable {
-        var group_name: String
-        var display_name: String?
+        var groupName: String
+        var displayName: String?
         var description: String?
         var models: [ModelBody]
-        var created_at: Date
-        var updated_at: Date
+        var createdAt: Date
+        var updatedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case groupName = "group_name", displayName = "display_name", description, models, createdAt = "created_at"
+            case updatedAt = "updated_at"
+        }
 
         init(_ group: ModelGroup) {
-            group_name = group.groupName
-            display_name = group.displayName
+            groupName = group.groupName
+            displayName = group.displayName
             description = group.description
             models = group.models.map {
                 ModelBody(
-                    model_name: $0.modelName, provider: $0.provider, priority: $0.priority,
-                    input_price_per_million: $0.inputPricePerMillion, output_price_per_million: $0.outputPricePerMillion,
-                    context_tokens: $0.contextTokens
+                    modelName: $0.modelName, provider: $0.provider, priority: $0.priority,
+                    inputPricePerMillion: $0.inputPricePerMillion, outputPricePerMillion: $0.outputPricePerMillion,
+                    contextTokens: $0.contextTokens
                 )
             }
-            created_at = group.createdAt
-            updated_at = group.updatedAt
+            createdAt = group.createdAt
+            updatedAt = group.updatedAt
         }
     }
 
     struct ListResponse: ResponseEncodable {
-        var model_groups: [GroupResponse]
-        var next_cursor: Nullable<String>
+        var modelGroups: [GroupResponse]
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case modelGroups = "model_groups", nextCursor = "next_cursor"
+        }
     }
 
     struct DeletedResponse: ResponseEncodable {
-        var group_name: String
+        var groupName: String
         var deleted: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case groupName = "group_name", deleted
+        }
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -83,15 +105,15 @@ struct ModelGroupController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
         let body = try await request.decode(as: CreateBody.self, context: context)
-        try Validate.identifier(body.group_name, field: "group_name")
-        try Validate.optionalName(body.display_name, field: "display_name")
+        try Validate.identifier(body.groupName, field: "group_name")
+        try Validate.optionalName(body.displayName, field: "display_name")
         try Validate.optionalName(body.description, field: "description", max: 2000)
         let models = try Self.entries(body.models)
-        return GroupResponse(try await modelGroups.create(groupName: body.group_name, displayName: body.display_name, description: body.description, models: models))
+        return GroupResponse(try await modelGroups.create(groupName: body.groupName, displayName: body.displayName, description: body.description, models: models))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
-        ListResponse(model_groups: try await modelGroups.list().map(GroupResponse.init), next_cursor: nil)
+        ListResponse(modelGroups: try await modelGroups.list().map(GroupResponse.init), nextCursor: nil)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> GroupResponse {
@@ -107,7 +129,7 @@ struct ModelGroupController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> DeletedResponse {
         let name = try context.modelGroupName()
         try await modelGroups.delete(name)
-        return DeletedResponse(group_name: name, deleted: true)
+        return DeletedResponse(groupName: name, deleted: true)
     }
 
     static func entries(_ models: [ModelBody]) throws(APIError) -> [ModelEntry] {
@@ -115,21 +137,21 @@ struct ModelGroupController {
         guard models.count <= 50 else { throw .tooManyModels }
         var entries: [ModelEntry] = []
         for (index, model) in models.enumerated() {
-            try Validate.name(model.model_name, field: "models[\(index)].model_name")
+            try Validate.name(model.modelName, field: "models[\(index)].model_name")
             try Validate.identifier(model.provider, field: "models[\(index)].provider")
             try Validate.range(model.priority, 0...1000, field: "models[\(index)].priority")
-            for (price, field) in [(model.input_price_per_million, "input_price_per_million"), (model.output_price_per_million, "output_price_per_million")] {
+            for (price, field) in [(model.inputPricePerMillion, "input_price_per_million"), (model.outputPricePerMillion, "output_price_per_million")] {
                 if let price, price < 0 || price > 1_000_000 {
                     throw .notBetween(0, 1_000_000, field: "models[\(index)].\(field)")
                 }
             }
-            if let context = model.context_tokens {
+            if let context = model.contextTokens {
                 try Validate.range(context, 256...10_000_000, field: "models[\(index)].context_tokens")
             }
             entries.append(ModelEntry(
-                modelName: model.model_name, provider: model.provider, priority: model.priority,
-                inputPricePerMillion: model.input_price_per_million ?? 0, outputPricePerMillion: model.output_price_per_million ?? 0,
-                contextTokens: model.context_tokens
+                modelName: model.modelName, provider: model.provider, priority: model.priority,
+                inputPricePerMillion: model.inputPricePerMillion ?? 0, outputPricePerMillion: model.outputPricePerMillion ?? 0,
+                contextTokens: model.contextTokens
             ))
         }
         return entries

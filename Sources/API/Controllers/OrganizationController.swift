@@ -9,30 +9,42 @@ struct OrganizationController {
     let usage: any UsageStore
 
     struct CreateBody: Decodable {
-        var organization_id: String
+        var organizationID: String
         var name: String
         var metadata: JSONObject?
+
+        enum CodingKeys: String, CodingKey {
+            case organizationID = "organization_id", name, metadata
+        }
     }
 
     struct OrganizationResponse: ResponseEncodable {
-        var organization_id: String
+        var organizationID: String
         var name: String
         var metadata: JSONObject
-        var created_at: Date
-        var updated_at: Date
+        var createdAt: Date
+        var updatedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case organizationID = "organization_id", name, metadata, createdAt = "created_at", updatedAt = "updated_at"
+        }
 
         init(_ o: Organization) {
-            organization_id = o.organizationID
+            organizationID = o.organizationID
             name = o.name
             metadata = o.metadata
-            created_at = o.createdAt
-            updated_at = o.updatedAt
+            createdAt = o.createdAt
+            updatedAt = o.updatedAt
         }
     }
 
     struct ListResponse: ResponseEncodable {
         var organizations: [OrganizationResponse]
-        var next_cursor: Nullable<String>
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case organizations, nextCursor = "next_cursor"
+        }
     }
 
     func addRoutes(to admin: RouteTable<AppRequestContext>) {
@@ -45,16 +57,16 @@ struct OrganizationController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
         let body = try await request.decode(as: CreateBody.self, context: context)
-        try Validate.identifier(body.organization_id, field: "organization_id")
+        try Validate.identifier(body.organizationID, field: "organization_id")
         try Validate.name(body.name, field: "name")
         try Validate.metadata(body.metadata)
-        return OrganizationResponse(try await organizations.create(organizationID: body.organization_id, name: body.name, metadata: body.metadata ?? [:]))
+        return OrganizationResponse(try await organizations.create(organizationID: body.organizationID, name: body.name, metadata: body.metadata ?? [:]))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
         let query = try ListQuery(request)
         let page = try await organizations.list(limit: query.limit, after: query.position)
-        return ListResponse(organizations: page.items.map(OrganizationResponse.init), next_cursor: Nullable(page.nextCursor))
+        return ListResponse(organizations: page.items.map(OrganizationResponse.init), nextCursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> OrganizationResponse {
@@ -66,7 +78,7 @@ struct OrganizationController {
         _ = try await organizations.get(id)
         let query = try ListQuery(request)
         let page = try await teams.list(organizationID: id, limit: query.limit, after: query.position)
-        return TeamController.ListResponse(teams: page.items.map { TeamController.TeamResponse($0) }, next_cursor: Nullable(page.nextCursor))
+        return TeamController.ListResponse(teams: page.items.map { TeamController.TeamResponse($0) }, nextCursor: Nullable(page.nextCursor))
     }
 
     @Sendable func organizationUsage(_ request: Request, context: AppRequestContext) async throws -> UsageReport {

@@ -12,77 +12,97 @@ struct ProviderController {
     struct CreateBody: Decodable {
         var name: String
         var kind: String
-        var base_url: String
-        var api_key: String
+        var baseURL: String
+        var apiKey: String
         var rpm: Int?
         var tpm: Int?
-        var timeout_seconds: Int?
+        var timeoutSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, baseURL = "base_url", apiKey = "api_key", rpm, tpm, timeoutSeconds = "timeout_seconds"
+        }
     }
 
     /// Every field optional; `rpm`/`tpm` may be set to null to remove the limit.
     struct UpdateBody: Decodable {
         var kind: String?
-        var base_url: String?
-        var api_key: String?
+        var baseURL: String?
+        var apiKey: String?
         var rpm: Int??
         var tpm: Int??
-        var timeout_seconds: Int?
+        var timeoutSeconds: Int?
 
-        enum CodingKeys: String, CodingKey { case kind, base_url, api_key, rpm, tpm, timeout_seconds }
+        enum CodingKeys: String, CodingKey {
+            case kind, baseURL = "base_url", apiKey = "api_key", rpm, tpm, timeoutSeconds = "timeout_seconds"
+        }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             kind = try c.decodeIfPresent(String.self, forKey: .kind)
-            base_url = try c.decodeIfPresent(String.self, forKey: .base_url)
-            api_key = try c.decodeIfPresent(String.self, forKey: .api_key)
+            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+            apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
             rpm = c.contains(.rpm) ? .some(try c.decodeIfPresent(Int.self, forKey: .rpm)) : .none
             tpm = c.contains(.tpm) ? .some(try c.decodeIfPresent(Int.self, forKey: .tpm)) : .none
-            timeout_seconds = try c.decodeIfPresent(Int.self, forKey: .timeout_seconds)
+            timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
         }
     }
 
     struct Health: Codable {
-        var circuit_state: String
-        var open_until: Date?
-        var last_error: String?
-        var last_error_status: Int?
-        var last_error_at: Date?
+        var circuitState: String
+        var openUntil: Date?
+        var lastError: String?
+        var lastErrorStatus: Int?
+        var lastErrorAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case circuitState = "circuit_state", openUntil = "open_until", lastError = "last_error"
+            case lastErrorStatus = "last_error_status", lastErrorAt = "last_error_at"
+        }
     }
 
     struct ProviderResponse: ResponseEncodable {
         var name: String
         var kind: String
-        var base_url: String
+        var baseURL: String
         var rpm: Int?
         var tpm: Int?
-        var timeout_seconds: Int
+        var timeoutSeconds: Int
         var health: Health
-        var created_at: Date
-        var updated_at: Date
+        var createdAt: Date
+        var updatedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, baseURL = "base_url", rpm, tpm, timeoutSeconds = "timeout_seconds", health
+            case createdAt = "created_at", updatedAt = "updated_at"
+        }
 
         init(_ p: Provider, lastError: ProviderLastError?, report: ProviderHealthReport? = nil) {
             name = p.name
             kind = p.kind.rawValue
-            base_url = p.baseURL
+            baseURL = p.baseURL
             rpm = p.rpm
             tpm = p.tpm
-            timeout_seconds = p.timeoutSeconds
+            timeoutSeconds = p.timeoutSeconds
             // An open circuit whose cool-down is over lets its probe through: half open.
             var state = report?.state ?? "closed"
             if state == "open", let until = report?.openUntil, until <= Date() { state = "half_open" }
             health = Health(
-                circuit_state: state, open_until: state == "open" ? report?.openUntil : nil,
-                last_error: lastError?.message ?? report?.lastError, last_error_status: lastError?.statusCode,
-                last_error_at: lastError?.at ?? report?.lastErrorAt
+                circuitState: state, openUntil: state == "open" ? report?.openUntil : nil,
+                lastError: lastError?.message ?? report?.lastError, lastErrorStatus: lastError?.statusCode,
+                lastErrorAt: lastError?.at ?? report?.lastErrorAt
             )
-            created_at = p.createdAt
-            updated_at = p.updatedAt
+            createdAt = p.createdAt
+            updatedAt = p.updatedAt
         }
     }
 
     struct ListResponse: ResponseEncodable {
         var providers: [ProviderResponse]
-        var next_cursor: Nullable<String>
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case providers, nextCursor = "next_cursor"
+        }
     }
 
     struct DeletedResponse: ResponseEncodable {
@@ -102,10 +122,10 @@ struct ProviderController {
         let body = try await request.decode(as: CreateBody.self, context: context)
         try Validate.identifier(body.name, field: "name")
         let kind = try Self.kind(body.kind)
-        try Self.validate(baseURL: body.base_url, apiKey: body.api_key, rpm: body.rpm, tpm: body.tpm, timeout: body.timeout_seconds)
+        try Self.validate(baseURL: body.baseURL, apiKey: body.apiKey, rpm: body.rpm, tpm: body.tpm, timeout: body.timeoutSeconds)
         let provider = try await providers.create(
-            name: body.name, kind: kind, baseURL: Self.normalised(body.base_url), sealedAPIKey: try secrets.seal(body.api_key),
-            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeout_seconds ?? 120
+            name: body.name, kind: kind, baseURL: Self.normalised(body.baseURL), sealedAPIKey: try secrets.seal(body.apiKey),
+            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeoutSeconds ?? 120
         )
         return ProviderResponse(provider, lastError: nil)
     }
@@ -115,7 +135,7 @@ struct ProviderController {
         let reports = (try? await board.reports()) ?? [:]
         return ListResponse(
             providers: try await providers.list().map { ProviderResponse($0, lastError: errors[$0.name], report: reports[$0.name]) },
-            next_cursor: nil
+            nextCursor: nil
         )
     }
 
@@ -129,10 +149,10 @@ struct ProviderController {
         let name = try context.providerName()
         let body = try await request.decode(as: UpdateBody.self, context: context)
         let kind = try body.kind.map(Self.kind)
-        try Self.validate(baseURL: body.base_url, apiKey: body.api_key, rpm: body.rpm ?? nil, tpm: body.tpm ?? nil, timeout: body.timeout_seconds)
+        try Self.validate(baseURL: body.baseURL, apiKey: body.apiKey, rpm: body.rpm ?? nil, tpm: body.tpm ?? nil, timeout: body.timeoutSeconds)
         let changes = ProviderChanges(
-            kind: kind, baseURL: body.base_url.map(Self.normalised), sealedAPIKey: try body.api_key.map { try secrets.seal($0) },
-            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeout_seconds
+            kind: kind, baseURL: body.baseURL.map(Self.normalised), sealedAPIKey: try body.apiKey.map { try secrets.seal($0) },
+            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeoutSeconds
         )
         let provider = try await providers.update(name, changes)
         return ProviderResponse(provider, lastError: try await providers.lastErrors()[provider.name])

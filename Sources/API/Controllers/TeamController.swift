@@ -13,96 +13,138 @@ struct TeamController {
     let keyCache: KeyCache
 
     struct CreateBody: Decodable {
-        var organization_id: String
-        var team_id: String
-        var team_alias: String?
-        var model_groups: [String]
-        var credits_allocated: Int
-        var budget_mode: String?
-        var tokens_per_credit: Int?
-        var credits_per_dollar: Decimal?
+        var organizationID: String
+        var teamID: String
+        var teamAlias: String?
+        var modelGroups: [String]
+        var creditsAllocated: Int
+        var budgetMode: String?
+        var tokensPerCredit: Int?
+        var creditsPerDollar: Decimal?
         var metadata: JSONObject?
+
+        enum CodingKeys: String, CodingKey {
+            case organizationID = "organization_id", teamID = "team_id", teamAlias = "team_alias"
+            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar", metadata
+        }
     }
 
     struct ModelGroupsBody: Decodable {
-        var model_groups: [String]
+        var modelGroups: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case modelGroups = "model_groups"
+        }
     }
 
     struct RotateBody: OptionalRequestBody {
         static let empty = RotateBody()
-        var grace_seconds: Int?
+        var graceSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case graceSeconds = "grace_seconds"
+        }
     }
 
     struct TeamResponse: ResponseEncodable {
-        var team_id: String
-        var organization_id: String
-        var team_alias: String?
+        var teamID: String
+        var organizationID: String
+        var teamAlias: String?
         var status: String
-        var model_groups: [String]
-        var credits_allocated: Int
-        var credits_used: Int
-        var credits_reserved: Int
-        var credits_remaining: Int
-        var budget_mode: String
-        var tokens_per_credit: Int
-        var credits_per_dollar: Decimal
-        var key_prefix: String?
+        var modelGroups: [String]
+        var creditsAllocated: Int
+        var creditsUsed: Int
+        var creditsReserved: Int
+        var creditsRemaining: Int
+        var budgetMode: String
+        var tokensPerCredit: Int
+        var creditsPerDollar: Decimal
+        var keyPrefix: String?
         var metadata: JSONObject
-        var created_at: Date
-        var updated_at: Date
+        var createdAt: Date
+        var updatedAt: Date
         /// Only in the answers of create and rotate-key: the one time the key is shown.
-        var virtual_key: String?
+        var virtualKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", organizationID = "organization_id", teamAlias = "team_alias", status
+            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar", keyPrefix = "key_prefix"
+            case metadata, createdAt = "created_at", updatedAt = "updated_at", virtualKey = "virtual_key"
+        }
 
         init(_ team: Team, key: String? = nil) {
-            team_id = team.teamID
-            organization_id = team.organizationID
-            team_alias = team.teamAlias
+            teamID = team.teamID
+            organizationID = team.organizationID
+            teamAlias = team.teamAlias
             status = team.status.rawValue
-            model_groups = team.modelGroups
-            credits_allocated = team.balance.allocated
-            credits_used = team.balance.used
-            credits_reserved = team.balance.reserved
-            credits_remaining = team.balance.remaining
-            budget_mode = team.billing.budgetMode.rawValue
-            tokens_per_credit = team.billing.tokensPerCredit
-            credits_per_dollar = team.billing.creditsPerDollar
-            key_prefix = team.keyPrefix
+            modelGroups = team.modelGroups
+            creditsAllocated = team.balance.allocated
+            creditsUsed = team.balance.used
+            creditsReserved = team.balance.reserved
+            creditsRemaining = team.balance.remaining
+            budgetMode = team.billing.budgetMode.rawValue
+            tokensPerCredit = team.billing.tokensPerCredit
+            creditsPerDollar = team.billing.creditsPerDollar
+            keyPrefix = team.keyPrefix
             metadata = team.metadata
-            created_at = team.createdAt
-            updated_at = team.updatedAt
-            virtual_key = key
+            createdAt = team.createdAt
+            updatedAt = team.updatedAt
+            virtualKey = key
         }
     }
 
     struct ListResponse: ResponseEncodable {
         var teams: [TeamResponse]
-        var next_cursor: Nullable<String>
+        var nextCursor: Nullable<String>
+
+        enum CodingKeys: String, CodingKey {
+            case teams, nextCursor = "next_cursor"
+        }
     }
 
     struct RotateResponse: ResponseEncodable {
-        var team_id: String
-        var virtual_key: String
-        var key_prefix: String
-        var previous_key_expires_at: Date?
+        var teamID: String
+        var virtualKey: String
+        var keyPrefix: String
+        var previousKeyExpiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", virtualKey = "virtual_key", keyPrefix = "key_prefix"
+            case previousKeyExpiresAt = "previous_key_expires_at"
+        }
     }
 
     struct MeResponse: ResponseEncodable {
         struct Group: Codable {
-            var group_name: String
+            var groupName: String
             var models: [String]
+
+            enum CodingKeys: String, CodingKey {
+                case groupName = "group_name", models
+            }
         }
 
-        var team_id: String
-        var organization_id: String
-        var team_alias: String?
+        var teamID: String
+        var organizationID: String
+        var teamAlias: String?
         var status: String
-        var model_groups: [Group]
-        var credits_allocated: Int
-        var credits_used: Int
-        var credits_reserved: Int
-        var credits_remaining: Int
-        var budget_mode: String
-        var key_prefix: String?
+        var modelGroups: [Group]
+        var creditsAllocated: Int
+        var creditsUsed: Int
+        var creditsReserved: Int
+        var creditsRemaining: Int
+        var budgetMode: String
+        var keyPrefix: String?
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", organizationID = "organization_id", teamAlias = "team_alias", status
+            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
+            case keyPrefix = "key_prefix"
+        }
     }
 
     func addRoutes(admin: RouteTable<AppRequestContext>, team: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {
@@ -119,21 +161,21 @@ struct TeamController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
         let body = try await request.decode(as: CreateBody.self, context: context)
-        try Validate.identifier(body.organization_id, field: "organization_id")
-        try Validate.identifier(body.team_id, field: "team_id")
-        try Validate.optionalName(body.team_alias, field: "team_alias")
+        try Validate.identifier(body.organizationID, field: "organization_id")
+        try Validate.identifier(body.teamID, field: "team_id")
+        try Validate.optionalName(body.teamAlias, field: "team_alias")
         try Validate.metadata(body.metadata)
-        guard (0...CreditLimits.maximumChange).contains(body.credits_allocated) else {
+        guard (0...CreditLimits.maximumChange).contains(body.creditsAllocated) else {
             throw APIError.creditsAllocatedOutOfRange
         }
-        for (index, group) in body.model_groups.enumerated() {
+        for (index, group) in body.modelGroups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
         }
-        let billing = try Self.billing(mode: body.budget_mode, tokensPerCredit: body.tokens_per_credit, creditsPerDollar: body.credits_per_dollar, base: BillingSettings())
+        let billing = try Self.billing(mode: body.budgetMode, tokensPerCredit: body.tokensPerCredit, creditsPerDollar: body.creditsPerDollar, base: BillingSettings())
         let draft = TeamDraft(
-            teamID: body.team_id, organizationID: body.organization_id, teamAlias: body.team_alias,
-            modelGroups: body.model_groups.uniqued(),
-            creditsAllocated: body.credits_allocated, billing: billing, metadata: body.metadata ?? [:]
+            teamID: body.teamID, organizationID: body.organizationID, teamAlias: body.teamAlias,
+            modelGroups: body.modelGroups.uniqued(),
+            creditsAllocated: body.creditsAllocated, billing: billing, metadata: body.metadata ?? [:]
         )
         let (team, key) = try await teams.create(draft)
         keyCache.forget(VirtualKey.hash(key.key))
@@ -144,7 +186,7 @@ struct TeamController {
         let query = try ListQuery(request)
         let organization = request.uri.queryParameters["organization_id"].map(String.init)
         let page = try await teams.list(organizationID: organization, limit: query.limit, after: query.position)
-        return ListResponse(teams: page.items.map { TeamResponse($0) }, next_cursor: Nullable(page.nextCursor))
+        return ListResponse(teams: page.items.map { TeamResponse($0) }, nextCursor: Nullable(page.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
@@ -154,10 +196,10 @@ struct TeamController {
     @Sendable func setModelGroups(_ request: Request, context: AppRequestContext) async throws -> TeamResponse {
         let id = try context.teamID()
         let body = try await request.decode(as: ModelGroupsBody.self, context: context)
-        for (index, group) in body.model_groups.enumerated() {
+        for (index, group) in body.modelGroups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
         }
-        return TeamResponse(try await teams.setModelGroups(id, body.model_groups.uniqued()))
+        return TeamResponse(try await teams.setModelGroups(id, body.modelGroups.uniqued()))
     }
 
     /// Suspends or resumes in PostgreSQL (authentication reads it), then parks or releases the
@@ -176,11 +218,11 @@ struct TeamController {
         let id = try context.teamID()
         // The body is optional: no body means no grace period.
         let body = try await request.decode(as: RotateBody.self, context: context)
-        let grace = body.grace_seconds ?? 0
+        let grace = body.graceSeconds ?? 0
         try Validate.range(grace, 0...86_400, field: "grace_seconds")
         let (key, previousExpiry) = try await teams.rotateKey(id, graceSeconds: grace)
         keyCache.forget(VirtualKey.hash(key.key))
-        return RotateResponse(team_id: id, virtual_key: key.key, key_prefix: key.prefix, previous_key_expires_at: previousExpiry)
+        return RotateResponse(teamID: id, virtualKey: key.key, keyPrefix: key.prefix, previousKeyExpiresAt: previousExpiry)
     }
 
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> MeResponse {
@@ -189,13 +231,13 @@ struct TeamController {
         var groups: [MeResponse.Group] = []
         for name in team.modelGroups {
             let group = try? await modelGroups.get(name)
-            groups.append(MeResponse.Group(group_name: name, models: group?.models.map(\.modelName) ?? []))
+            groups.append(MeResponse.Group(groupName: name, models: group?.models.map(\.modelName) ?? []))
         }
         return MeResponse(
-            team_id: team.teamID, organization_id: team.organizationID, team_alias: team.teamAlias, status: team.status.rawValue,
-            model_groups: groups, credits_allocated: team.balance.allocated, credits_used: team.balance.used,
-            credits_reserved: team.balance.reserved, credits_remaining: team.balance.remaining,
-            budget_mode: team.billing.budgetMode.rawValue, key_prefix: team.keyPrefix
+            teamID: team.teamID, organizationID: team.organizationID, teamAlias: team.teamAlias, status: team.status.rawValue,
+            modelGroups: groups, creditsAllocated: team.balance.allocated, creditsUsed: team.balance.used,
+            creditsReserved: team.balance.reserved, creditsRemaining: team.balance.remaining,
+            budgetMode: team.billing.budgetMode.rawValue, keyPrefix: team.keyPrefix
         )
     }
 

@@ -50,37 +50,46 @@ struct UsageReport: ResponseEncodable {
     }
 
     struct Line: Codable {
-        var team_id: String
+        var teamID: String
         var jobs: Jobs
-        var credits_used: Int
+        var creditsUsed: Int
         var tokens: Tokens
-        var cost_usd: Decimal
+        var costUSD: Decimal
+
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id", jobs, creditsUsed = "credits_used", tokens, costUSD = "cost_usd"
+        }
     }
 
-    var organization_id: String?
-    var team_id: String?
+    var organizationID: String?
+    var teamID: String?
     var period: String
     var start: Date
     var end: Date
     var jobs: Jobs
-    var credits_used: Int
+    var creditsUsed: Int
     var tokens: Tokens
-    var cost_usd: Decimal
+    var costUSD: Decimal
     var teams: [Line]
 
+    enum CodingKeys: String, CodingKey {
+        case organizationID = "organization_id", teamID = "team_id", period, start, end, jobs
+        case creditsUsed = "credits_used", tokens, costUSD = "cost_usd", teams
+    }
+
     init(organizationID: String?, teamID: String?, period: UsagePeriod, teams: [TeamUsage]) {
-        organization_id = organizationID
-        team_id = teamID
+        self.organizationID = organizationID
+        self.teamID = teamID
         self.period = period.label
         start = period.start
         end = period.end
         self.teams = teams.map {
             Line(
-                team_id: $0.teamID,
+                teamID: $0.teamID,
                 jobs: Jobs(total: $0.jobsTotal, completed: $0.jobsCompleted, failed: $0.jobsFailed),
-                credits_used: $0.creditsUsed,
+                creditsUsed: $0.creditsUsed,
                 tokens: Tokens(prompt: $0.promptTokens, completion: $0.completionTokens, total: $0.promptTokens + $0.completionTokens),
-                cost_usd: $0.costUSD
+                costUSD: $0.costUSD
             )
         }
         jobs = Jobs(
@@ -88,10 +97,10 @@ struct UsageReport: ResponseEncodable {
             completed: self.teams.reduce(0) { $0 + $1.jobs.completed },
             failed: self.teams.reduce(0) { $0 + $1.jobs.failed }
         )
-        credits_used = self.teams.reduce(0) { $0 + $1.credits_used }
+        creditsUsed = self.teams.reduce(0) { $0 + $1.creditsUsed }
         let prompt = self.teams.reduce(0) { $0 + $1.tokens.prompt }
         let completion = self.teams.reduce(0) { $0 + $1.tokens.completion }
         tokens = Tokens(prompt: prompt, completion: completion, total: prompt + completion)
-        cost_usd = self.teams.reduce(Decimal(0)) { $0 + $1.cost_usd }
+        costUSD = self.teams.reduce(Decimal(0)) { $0 + $1.costUSD }
     }
 }

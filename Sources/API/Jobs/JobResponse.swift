@@ -8,19 +8,29 @@ struct JobResponse: ResponseEncodable {
     var job: Job
 
     enum Keys: String, CodingKey {
-        case job_id, team_id, job_type, user_id, status, created_at, started_at, completed_at, expires_at, attempts, model
-        case metadata, credits_reserved, credits_charged, progress, result, usage, cost_usd, error, priority
+        case jobID = "job_id", teamID = "team_id", jobType = "job_type", userID = "user_id", status
+        case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at", expiresAt = "expires_at"
+        case attempts, model, metadata, creditsReserved = "credits_reserved", creditsCharged = "credits_charged"
+        case progress, result, usage, costUSD = "cost_usd", error, priority
     }
 
     struct Progress: Encodable {
-        var calls_done: Int
-        var calls_planned: Int
+        var callsDone: Int
+        var callsPlanned: Int
+
+        enum CodingKeys: String, CodingKey {
+            case callsDone = "calls_done", callsPlanned = "calls_planned"
+        }
     }
 
     struct Usage: Encodable {
-        var prompt_tokens: Int
-        var completion_tokens: Int
-        var total_tokens: Int
+        var promptTokens: Int
+        var completionTokens: Int
+        var totalTokens: Int
+
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+        }
     }
 
     struct ErrorBody: Encodable {
@@ -30,26 +40,26 @@ struct JobResponse: ResponseEncodable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(job.jobID.lowercasedString, forKey: .job_id)
-        try c.encode(job.teamID, forKey: .team_id)
-        try c.encode(job.jobType, forKey: .job_type)
-        try c.encode(job.userID, forKey: .user_id)
+        try c.encode(job.jobID.lowercasedString, forKey: .jobID)
+        try c.encode(job.teamID, forKey: .teamID)
+        try c.encode(job.jobType, forKey: .jobType)
+        try c.encode(job.userID, forKey: .userID)
         try c.encode(job.status.rawValue, forKey: .status)
         try c.encode(job.priority, forKey: .priority)
-        try c.encode(job.createdAt, forKey: .created_at)
-        try c.encode(job.startedAt, forKey: .started_at)
-        try c.encode(job.completedAt, forKey: .completed_at)
-        try c.encode(job.expiresAt, forKey: .expires_at)
+        try c.encode(job.createdAt, forKey: .createdAt)
+        try c.encode(job.startedAt, forKey: .startedAt)
+        try c.encode(job.completedAt, forKey: .completedAt)
+        try c.encode(job.expiresAt, forKey: .expiresAt)
         try c.encode(job.attempts, forKey: .attempts)
         try c.encode(job.modelGroup, forKey: .model)
         try c.encode(job.metadata, forKey: .metadata)
-        try c.encode(job.creditsReserved, forKey: .credits_reserved)
-        try c.encode(job.creditsCharged, forKey: .credits_charged)
-        try c.encode(Progress(calls_done: job.callsDone, calls_planned: job.callsPlanned), forKey: .progress)
+        try c.encode(job.creditsReserved, forKey: .creditsReserved)
+        try c.encode(job.creditsCharged, forKey: .creditsCharged)
+        try c.encode(Progress(callsDone: job.callsDone, callsPlanned: job.callsPlanned), forKey: .progress)
         if job.status.isTerminal {
             try c.encode(job.result, forKey: .result)
-            try c.encode(job.usage.map { Usage(prompt_tokens: $0.promptTokens, completion_tokens: $0.completionTokens, total_tokens: $0.totalTokens) }, forKey: .usage)
-            try c.encode(job.costUSD, forKey: .cost_usd)
+            try c.encode(job.usage.map { Usage(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) }, forKey: .usage)
+            try c.encode(job.costUSD, forKey: .costUSD)
             try c.encode(job.errorCode.map { ErrorBody(code: $0.rawValue, message: job.errorMessage ?? $0.rawValue) }, forKey: .error)
         }
     }
@@ -57,27 +67,38 @@ struct JobResponse: ResponseEncodable {
 
 struct JobListResponse: ResponseEncodable {
     var jobs: [JobResponse]
-    var next_cursor: Nullable<String>
+    var nextCursor: Nullable<String>
+
+    enum CodingKeys: String, CodingKey {
+        case jobs, nextCursor = "next_cursor"
+    }
 }
 
 struct CallResponse: Encodable {
-    var call_id: String
+    var callID: String
     var step: String
-    var step_index: Int
+    var stepIndex: Int
     var model: String
     var provider: String
     var attempt: Int
-    var status_code: Int?
-    var error_class: String?
+    var statusCode: Int?
+    var errorClass: String?
     var error: String?
-    var upstream_request_id: String?
-    var prompt_tokens: Int
-    var completion_tokens: Int
-    var total_tokens: Int
-    var cost_usd: Decimal
-    var latency_ms: Int
+    var upstreamRequestID: String?
+    var promptTokens: Int
+    var completionTokens: Int
+    var totalTokens: Int
+    var costUSD: Decimal
+    var latencyMS: Int
     var billed: Bool
-    var created_at: Date
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case callID = "call_id", step, stepIndex = "step_index", model, provider, attempt, statusCode = "status_code"
+        case errorClass = "error_class", error, upstreamRequestID = "upstream_request_id", promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens", totalTokens = "total_tokens", costUSD = "cost_usd"
+        case latencyMS = "latency_ms", billed, createdAt = "created_at"
+    }
 
     /// A call as its team reads it; `admin: true` for `GET /api/admin/jobs/{id}`.
     ///
@@ -85,28 +106,28 @@ struct CallResponse: Encodable {
     /// guarantee 10): the upstream's own text can quote the provider's key. Admins see that text,
     /// redacted when it was recorded.
     init(_ call: JobCall, admin: Bool) {
-        call_id = call.callID.lowercasedString
+        callID = call.callID.lowercasedString
         step = call.step
-        step_index = call.stepIndex
+        stepIndex = call.stepIndex
         model = call.model
         provider = call.provider
         attempt = call.attempt
-        status_code = call.statusCode
-        error_class = call.errorClass
+        statusCode = call.statusCode
+        errorClass = call.errorClass
         if admin {
             error = call.error
         } else {
             error = call.error == nil && call.errorClass == nil
                 ? nil : UpstreamErrorSummary.sentence(errorClass: call.errorClass, statusCode: call.statusCode, requestID: call.upstreamRequestID)
         }
-        upstream_request_id = call.upstreamRequestID
-        prompt_tokens = call.usage.promptTokens
-        completion_tokens = call.usage.completionTokens
-        total_tokens = call.usage.totalTokens
-        cost_usd = call.costUSD
-        latency_ms = call.latencyMS
+        upstreamRequestID = call.upstreamRequestID
+        promptTokens = call.usage.promptTokens
+        completionTokens = call.usage.completionTokens
+        totalTokens = call.usage.totalTokens
+        costUSD = call.costUSD
+        latencyMS = call.latencyMS
         billed = call.billed
-        created_at = call.createdAt
+        createdAt = call.createdAt
     }
 }
 

@@ -5,38 +5,45 @@ import Shared
 struct SubmitRequest: LimitedRequestBody, Sendable {
     static let bodyLimit = BodyLimit.jobSubmission
 
-    var team_id: String
-    var job_type: String
-    var user_id: String?
+    var teamID: String
+    var jobType: String
+    var userID: String?
     var metadata: JSONObject?
     var model: String?
     var messages: [JSONValue]?
     var document: String?
     var instructions: String?
     var temperature: Double?
-    var max_tokens: Int?
-    var response_format: JSONValue?
+    var maxTokens: Int?
+    var responseFormat: JSONValue?
     var tools: JSONValue?
-    var tool_choice: JSONValue?
+    var toolChoice: JSONValue?
     var stop: JSONValue?
-    var top_p: Double?
+    var topP: Double?
     var priority: Int?
-    var allow_partial: Bool?
-    var expires_in_seconds: Int?
+    var allowPartial: Bool?
+    var expiresInSeconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case teamID = "team_id", jobType = "job_type", userID = "user_id", metadata, model, messages, document
+        case instructions, temperature, maxTokens = "max_tokens", responseFormat = "response_format", tools
+        case toolChoice = "tool_choice", stop, topP = "top_p", priority, allowPartial = "allow_partial"
+        case expiresInSeconds = "expires_in_seconds"
+    }
 
     static let maxDocumentBytes = 2 << 20
 
     /// Checks every field's shape (422s naming the field); ownership and access come after.
     func validated() throws(APIError) -> JobWork? {
-        try Validate.identifier(team_id, field: "team_id")
-        guard (1...100).contains(job_type.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
-        try Validate.optionalName(user_id, field: "user_id")
+        try Validate.identifier(teamID, field: "team_id")
+        guard (1...100).contains(jobType.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
+        try Validate.optionalName(userID, field: "user_id")
         try Validate.metadata(metadata)
         if let priority { try Validate.range(priority, 0...9, field: "priority") }
-        if let expires_in_seconds { try Validate.range(expires_in_seconds, 60...604_800, field: "expires_in_seconds") }
-        if let max_tokens { try Validate.range(max_tokens, 1...1_000_000, field: "max_tokens") }
+        if let expiresInSeconds { try Validate.range(expiresInSeconds, 60...604_800, field: "expires_in_seconds") }
+        if let maxTokens { try Validate.range(maxTokens, 1...1_000_000, field: "max_tokens") }
         if let temperature, !(0...2).contains(temperature) { throw .notBetween(0, 2, field: "temperature") }
-        if let top_p, !(0...1).contains(top_p) { throw .notBetween(0, 1, field: "top_p") }
+        if let topP, !(0...1).contains(topP) { throw .notBetween(0, 1, field: "top_p") }
 
         guard let model else {
             if messages != nil || document != nil {
@@ -62,8 +69,8 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
             }
         }
         return JobWork(
-            messages: messages, document: document, instructions: instructions, temperature: temperature, maxTokens: max_tokens,
-            responseFormat: response_format, tools: tools, toolChoice: tool_choice, stop: stop, topP: top_p, allowPartial: allow_partial
+            messages: messages, document: document, instructions: instructions, temperature: temperature, maxTokens: maxTokens,
+            responseFormat: responseFormat, tools: tools, toolChoice: toolChoice, stop: stop, topP: topP, allowPartial: allowPartial
         )
     }
 

@@ -9,35 +9,41 @@
 # Environment (defaults in brackets): DOC_KIB [1024] document size, LATENCY_MS [200] per call,
 # CONTEXT_TOKENS [8000] the model's context budget, CONCURRENCY [16] chunk calls at once,
 # MAX_TOKENS [500] per call, BUILD_CONFIG [release] (debug is fine for this I/O-bound figure),
-# API_PORT [8203], MOCK_PORT [8290].
+# API_PORT [8203], MOCK_PORT [8290]. Raw outputs (process logs, the report) are kept in
+# bench-results/document-<time>/ (git-ignored); the processes run there, so no .env is read.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+LOG_TAG=bench
+# shellcheck source=lib/common.sh
+source "$REPO/scripts/lib/common.sh"
+# shellcheck source=lib/bench.sh
+source "$REPO/scripts/lib/bench.sh"
+# shellcheck source=lib/processes.sh
+source "$REPO/scripts/lib/processes.sh"
 DOC_KIB="${DOC_KIB:-1024}"; LATENCY_MS="${LATENCY_MS:-200}"; CONTEXT_TOKENS="${CONTEXT_TOKENS:-8000}"
 CONCURRENCY="${CONCURRENCY:-16}"; MAX_TOKENS="${MAX_TOKENS:-500}"; BUILD_CONFIG="${BUILD_CONFIG:-release}"
 API_PORT="${API_PORT:-8203}"; MOCK_PORT="${MOCK_PORT:-8290}"
-OUT="$REPO/bench-results/document-$(date +%Y%m%d-%H%M%S)"
-mkdir -p "$OUT"
+results_dir document
 
-# shellcheck disable=SC2046
-export $(scripts/services.sh start)
-psql "${DATABASE_URL%/*}/saas" -qtc "SELECT 1 FROM pg_database WHERE datname = 'saas_bench_doc'" | grep -q 1 \
-    || psql "${DATABASE_URL%/*}/saas" -qc "CREATE DATABASE saas_bench_doc"
+bench_services
+ensure_database saas_bench_doc
 SCRATCH=".build"; [[ "$BUILD_CONFIG" == release ]] && SCRATCH=".build-release"
-echo "==> build ($BUILD_CONFIG)" >&2
+say "build ($BUILD_CONFIG)"
 swift build -c "$BUILD_CONFIG" --scratch-path "$SCRATCH" >&2
 BIN="$(swift build -c "$BUILD_CONFIG" --scratch-path "$SCRATCH" --show-bin-path)"
 
-export DATABASE_URL="${DATABASE_URL%/*}/saas_bench_doc" REDIS_URL="${REDIS_URL%/*}/6" PORT="$API_PORT" LOG_LEVEL=warning
+DATABASE_URL="$(database_url saas_bench_doc)"
+REDIS_URL="$(redis_url 6)"
+export DATABASE_URL REDIS_URL PORT="$API_PORT" LOG_LEVEL=warning
 export DOCUMENT_CONCURRENCY="$CONCURRENCY" WORKER_CONCURRENCY=8
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-"$BIN/saas-mock-llm" --port "$MOCK_PORT" --latency-ms "$LATENCY_MS" >"$OUT/mock.log" 2>&1 & PIDS+=($!)
-"$BIN/saas-api" serve >"$OUT/api.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do curl -fs "localhost:$API_PORT/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-"$BIN/saas-worker" >"$OUT/worker.log" 2>&1 & PIDS+=($!)
+trap 'stop_everything worker api mock' EXIT
+start_proc mock "$BIN/saas-mock-llm" --port "$MOCK_PORT" --latency-ms "$LATENCY_MS"
+start_proc api "$BIN/saas-api" serve
+wait_http "http://127.0.0.1:$API_PORT/ready" 60 api
+start_proc worker "$BIN/saas-worker"
 
 python3 - "$API_PORT" "$MOCK_PORT" "$DOC_KIB" "$CONTEXT_TOKENS" "$MAX_TOKENS" "$CONCURRENCY" "$LATENCY_MS" <<'PY' | tee "$OUT/report.txt"
 import json, math, sys, time, urllib.request, uuid

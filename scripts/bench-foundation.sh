@@ -47,13 +47,26 @@
 #   BENCH_IDLE_WAIT      seconds to wait for that at most, then measure anyway (warned)  [60]
 #   BENCH_SKIP_BUILD     1 = use the saas-bench already built in .build-bench            [0]
 #   BENCH_ONLY           redis | postgres: run one half only                             [both]
+# Helpers shared with the other bench scripts are in scripts/lib/, its SQL in bench/ and bench/sql/.
 # Whole run at the defaults: about 2 minutes after the build, on an otherwise idle machine.
 # Both tools share the machine's cores with the server they measure, so anything else running
 # skews the figures: the script waits (bounded) for an idle CPU before each measurement.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO"
+LOG_TAG=bench
+# shellcheck source=lib/common.sh
+source "$REPO/scripts/lib/common.sh"
+# shellcheck source=lib/bench.sh
+source "$REPO/scripts/lib/bench.sh"
+# shellcheck source=lib/cpu.sh
+source "$REPO/scripts/lib/cpu.sh"
+# shellcheck source=lib/tool-output.sh
+source "$REPO/scripts/lib/tool-output.sh"
+# shellcheck source=lib/table.sh
+source "$REPO/scripts/lib/table.sh"
 
 SECS="${BENCH_SECONDS:-10}"
 WARMUP="${BENCH_WARMUP:-1}"
@@ -72,26 +85,13 @@ KEYSPACE=100000
 VALUE_SIZE=3
 GOAL=0.7
 
-say() { echo "bench: $*" >&2; }
-die() { echo "bench: ERROR: $*" >&2; exit 1; }
-
-for tool in redis-benchmark pgbench psql swift awk; do
-  command -v "$tool" >/dev/null || die "$tool not installed (run scripts/deps.sh)"
-done
+require_tools redis-benchmark pgbench psql swift awk
 
 # ---------------------------------------------------------------- services
 say "starting services"
-services_env="$(scripts/services.sh start)"
-DATABASE_URL="$(sed -n 's/^DATABASE_URL=//p' <<<"$services_env")"
-REDIS_URL="$(sed -n 's/^REDIS_URL=//p' <<<"$services_env")"
-[[ -n "$DATABASE_URL" && -n "$REDIS_URL" ]] || die "scripts/services.sh start printed no DATABASE_URL/REDIS_URL"
-# redis://host:port/db → host, port; our client gets the same server, database $REDIS_DB.
-redis_hostport="${REDIS_URL#redis://}"
-redis_hostport="${redis_hostport%%/*}"
-redis_hostport="${redis_hostport##*@}"
-REDIS_HOST="${redis_hostport%%:*}"
-REDIS_PORT="${redis_hostport##*:}"
-BENCH_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$REDIS_DB"
+bench_services
+# Our client gets the same Redis server, database $REDIS_DB.
+BENCH_REDIS_URL="$(redis_url "$REDIS_DB")"
 
 # ---------------------------------------------------------------- build
 BIN="$REPO/.build-bench/release/saas-bench"
@@ -101,44 +101,10 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -x "$BIN" ]]; then
 fi
 [[ -x "$BIN" ]] || die "no $BIN after the build"
 
-OUT="$REPO/bench-results/foundation-$(date +%Y%m%d-%H%M%S)"
-mkdir -p "$OUT"
+results_dir foundation
 say "raw outputs in $OUT"
 
-# CPU busy percentage over one second, from /proc/stat.
-cpu_busy() {
-  local a b
-  a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
-  awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-    n = split(a, x, " "); split(b, y, " "); total = 0
-    for (i = 2; i <= n; i++) total += y[i] - x[i]
-    idle = (y[5] - x[5]) + (y[6] - x[6])
-    printf "%d", (total > 0 ? 100 * (total - idle) / total : 0)  # parenthesised: a bare ">" is awk output redirection
-  }'
-}
-
-# Waits (at most IDLE_WAIT seconds) until the CPU is quiet, so a measurement is not shared with
-# someone else's build.
-wait_idle() {
-  local waited=0 busy
-  while busy="$(cpu_busy)"; ((busy > IDLE_MAX)); do
-    if ((waited >= IDLE_WAIT)); then
-      say "warning: CPU still ${busy}% busy after ${IDLE_WAIT}s; measuring anyway (figures skewed)"
-      echo "busy ${busy}% at $(date +%T) before: $1" >>"$OUT/warnings.txt"
-      return
-    fi
-    ((waited == 0)) && say "CPU ${busy}% busy; waiting for it to calm down (up to ${IDLE_WAIT}s)"
-    sleep 2
-    waited=$((waited + 3))
-  done
-}
-
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-ROWS=()  # "label|ours|reference|ratio"
-
-# Pulls "ops_per_sec" out of saas-bench's JSON line.
-ops_per_sec() { sed -n 's/.*"ops_per_sec":\([0-9.]*\).*/\1/p' "$1"; }
 
 # compare LABEL NAME REFERENCE-FUNCTION OURS-FUNCTION: runs both ROUNDS times, alternating, each
 # after wait_idle, and adds the medians to the table. The ratio is the median of the rounds'
@@ -161,7 +127,9 @@ compare() {
     refs+=("$r"); ourses+=("$o")
     ratios+=("$(awk -v o="$o" -v r="$r" 'BEGIN { printf "%.4f", (r > 0) ? o / r : 0 }')")
   done
-  ROWS+=("$label|$(printf '%s\n' "${ourses[@]}" | median)|$(printf '%s\n' "${refs[@]}" | median)|$(printf '%s\n' "${ratios[@]}" | median)")
+  r="$(printf '%s\n' "${ratios[@]}" | median)"
+  row "$label" "$(printf '%.0f' "$(printf '%s\n' "${ourses[@]}" | median)")" \
+    "$(printf '%.0f' "$(printf '%s\n' "${refs[@]}" | median)")" "$(printf '%.2f' "$r")" "$(verdict "$r" ">=" "$GOAL")"
 }
 
 # ---------------------------------------------------------------- redis
@@ -178,13 +146,13 @@ redis_reference() {  # stem, redis-benchmark test args...
     local probe
     local n=50000
     [[ " $* " == *" -P "* ]] && n=$((10000 * PIPELINE))
-    probe="$("${REDIS_BENCHMARK[@]}" -n "$n" "$@" | awk -F'"' 'NR == 2 { print $4 }')"
+    probe="$("${REDIS_BENCHMARK[@]}" -n "$n" "$@" | redis_benchmark_rps -)"
     [[ -n "$probe" ]] || die "redis-benchmark probe ($*) printed no rate"
     REDIS_N[$key]="$(awk -v r="$probe" -v s="$SECS" 'BEGIN { printf "%d", r * s }')"
   fi
   "${REDIS_BENCHMARK[@]}" -n "${REDIS_N[$key]}" "$@" >"$OUT/redis-benchmark-$stem.csv" \
     || die "redis-benchmark $* failed"
-  RATE="$(awk -F'"' 'NR == 2 { print $4 }' "$OUT/redis-benchmark-$stem.csv")"
+  RATE="$(redis_benchmark_rps "$OUT/redis-benchmark-$stem.csv")"
 }
 
 redis_ours() {  # stem, saas-bench redis args...
@@ -212,7 +180,7 @@ fi
 
 # ---------------------------------------------------------------- postgres
 pg_prepare() {  # every run starts with an empty bench_log
-  psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "TRUNCATE bench_log" >/dev/null
+  sql_file "$DATABASE_URL" foundation-reset >/dev/null
 }
 
 pg_reference() {  # stem, pgbench script args...
@@ -221,7 +189,7 @@ pg_reference() {  # stem, pgbench script args...
   pgbench -n -c "$PG_CLIENTS" -j "$PG_THREADS" -T "$SECS" -M prepared "$@" "$DATABASE_URL" \
     >"$OUT/pgbench-$stem.txt" 2>"$OUT/pgbench-$stem.err" \
     || die "pgbench $* failed: $(tail -n 3 "$OUT/pgbench-$stem.err")"
-  RATE="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-$stem.txt" | head -n 1)"
+  RATE="$(pgbench_tps "$OUT/pgbench-$stem.txt")"
 }
 
 pg_ours() {  # stem, saas-bench postgres args...
@@ -243,18 +211,12 @@ if [[ "$ONLY" != redis ]]; then
   PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f bench/foundation-tables.sql >/dev/null
   compare "postgres SELECT (c=$PG_CLIENTS)" select ref_select ours_select
   compare "postgres INSERT (c=$PG_CLIENTS)" insert ref_insert ours_insert
-  psql "$DATABASE_URL" -q -c "TRUNCATE bench_log" >/dev/null
+  pg_prepare
 fi
 
 # ---------------------------------------------------------------- table
 {
-  printf '%-28s %14s %16s %7s  %s\n' "op" "ours ops/s" "reference ops/s" "ratio" "goal (ratio >= $GOAL)"
-  for row in "${ROWS[@]}"; do
-    IFS='|' read -r label ours ref ratio <<<"$row"
-    awk -v label="$label" -v o="$ours" -v r="$ref" -v ratio="$ratio" -v g="$GOAL" 'BEGIN {
-      printf "%-28s %14.0f %16.0f %7.2f  %s\n", label, o, r, ratio, (ratio >= g ? "met" : "NOT met")
-    }'
-  done
+  table_print '%-28s %14s %16s %7s  %s\n' "op" "ours ops/s" "reference ops/s" "ratio" "goal (ratio >= $GOAL)"
   echo "($SECS s per measurement, $ROUNDS round(s), medians (ratio: median of the rounds' ratios); redis pool $REDIS_POOL, postgres pool $PG_POOL; $(nproc) cores; raw outputs in ${OUT#"$REPO"/})"
   [[ -s "$OUT/warnings.txt" ]] && echo "warning: some measurements ran on a busy CPU (see ${OUT#"$REPO"/}/warnings.txt)"
   true

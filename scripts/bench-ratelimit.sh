@@ -7,33 +7,39 @@
 # Starts its own mock (MOCK_PORT), API (API_PORT) and one worker against database saas_bench_rl
 # and Redis db 7. Environment (defaults): SECONDS_TOTAL [60], RPM [600] the provider's limit,
 # SUBMIT_PER_SECOND [20], BUILD_CONFIG [release], API_PORT [8303], MOCK_PORT [8390].
+# Raw outputs (process logs, the report) are kept in bench-results/ratelimit-<time>/ (git-ignored);
+# the processes run there, so no .env is read.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+LOG_TAG=bench
+# shellcheck source=lib/common.sh
+source "$REPO/scripts/lib/common.sh"
+# shellcheck source=lib/bench.sh
+source "$REPO/scripts/lib/bench.sh"
+# shellcheck source=lib/processes.sh
+source "$REPO/scripts/lib/processes.sh"
 SECONDS_TOTAL="${SECONDS_TOTAL:-60}"; RPM="${RPM:-600}"; SUBMIT_PER_SECOND="${SUBMIT_PER_SECOND:-20}"
 BUILD_CONFIG="${BUILD_CONFIG:-release}"; API_PORT="${API_PORT:-8303}"; MOCK_PORT="${MOCK_PORT:-8390}"
-OUT="$REPO/bench-results/ratelimit-$(date +%Y%m%d-%H%M%S)"
-mkdir -p "$OUT"
+results_dir ratelimit
 
-# shellcheck disable=SC2046
-export $(scripts/services.sh start)
-psql "${DATABASE_URL%/*}/saas" -qtc "SELECT 1 FROM pg_database WHERE datname = 'saas_bench_rl'" | grep -q 1 \
-    || psql "${DATABASE_URL%/*}/saas" -qc "CREATE DATABASE saas_bench_rl"
+bench_services
+ensure_database saas_bench_rl
 SCRATCH=".build"; [[ "$BUILD_CONFIG" == release ]] && SCRATCH=".build-release"
 swift build -c "$BUILD_CONFIG" --scratch-path "$SCRATCH" >&2
 BIN="$(swift build -c "$BUILD_CONFIG" --scratch-path "$SCRATCH" --show-bin-path)"
 
-export DATABASE_URL="${DATABASE_URL%/*}/saas_bench_rl" REDIS_URL="${REDIS_URL%/*}/7" PORT="$API_PORT" LOG_LEVEL=warning
+DATABASE_URL="$(database_url saas_bench_rl)"
+REDIS_URL="$(redis_url 7)"
+export DATABASE_URL REDIS_URL PORT="$API_PORT" LOG_LEVEL=warning
 export WORKER_CONCURRENCY=64 RETRY_BASE_SECONDS=0.2 RETRY_CAP_SECONDS=2
-redis-cli -p "${REDIS_URL##*:}" >/dev/null 2>&1 || true
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-"$BIN/saas-mock-llm" --port "$MOCK_PORT" --latency-ms 50 >"$OUT/mock.log" 2>&1 & PIDS+=($!)
-"$BIN/saas-api" serve >"$OUT/api.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do curl -fs "localhost:$API_PORT/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-"$BIN/saas-worker" >"$OUT/worker.log" 2>&1 & PIDS+=($!)
+trap 'stop_everything worker api mock' EXIT
+start_proc mock "$BIN/saas-mock-llm" --port "$MOCK_PORT" --latency-ms 50
+start_proc api "$BIN/saas-api" serve
+wait_http "http://127.0.0.1:$API_PORT/ready" 60 api
+start_proc worker "$BIN/saas-worker"
 
 python3 - "$API_PORT" "$MOCK_PORT" "$SECONDS_TOTAL" "$RPM" "$SUBMIT_PER_SECOND" "${MODE:-rate_limit}" "$DATABASE_URL" <<'PY' | tee "$OUT/report.txt"
 import json, subprocess, sys, threading, time, urllib.request, uuid

@@ -12,7 +12,7 @@ struct MigratorTests {
         // CREATE DATABASE takes no parameters; the name is generated above.
         try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
         do {
-            let url = TestEnvironment.databaseURL.replacingOccurrences(of: "/saas_test", with: "/\(name)")
+            let url = TestEnvironment.url(ofDatabase: name)
             try await body(url)
         } catch {
             _ = try? await admin.withConnection { try await $0.executeScript("DROP DATABASE \(name) WITH (FORCE)") }

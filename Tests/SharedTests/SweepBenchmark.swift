@@ -14,7 +14,7 @@ struct SweepBenchmark {
     @Test("one sweep at each backlog: after Redis lost its data (full re-enqueue), then in steady state")
     func sweepTimes() async throws {
         for backlog in Self.backlogs {
-            let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
+            let postgres = try await TestEnvironment.ownDatabase("sweeper")
             let redis = try TestEnvironment.redis()
             let team = "bench-\(UUID().uuidString.prefix(8).lowercased())"
             try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('sweeper-org', 'sweeper tests') ON CONFLICT DO NOTHING")

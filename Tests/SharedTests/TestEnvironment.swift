@@ -30,16 +30,24 @@ enum TestEnvironment {
 
     /// A database of its own, created (and migrated) on first use in a run: for suites whose
     /// reads are global to the database, as the sweeper's are — in `saas_test`, other suites'
-    /// jobs, submitted in parallel, would be theirs to sweep.
-    static func ownDatabase(_ name: String, poolSize: Int = 4) async throws -> PostgresClient {
+    /// jobs, submitted in parallel, would be theirs to sweep. It is named after the test database
+    /// (`saas_test_sweeper` for `saas_test` and `sweeper`), so runs given different test databases
+    /// never share it.
+    static func ownDatabase(_ suffix: String, poolSize: Int = 4) async throws -> PostgresClient {
+        let name = "\(databaseName)_\(suffix)"
         precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "a database name is an identifier")
         try await ownDatabases.prepare(name)
         return PostgresClient(configuration: PostgresConfiguration(url: url(ofDatabase: name), poolSize: poolSize, applicationName: "saas-tests"))
     }
 
+    /// The test database's name, as `TEST_DATABASE_URL` gives it.
+    static var databaseName: String {
+        databaseURL.split(separator: "/").last.map { String($0.split(separator: "?").first ?? $0) } ?? "saas_test"
+    }
+
     /// The test server's URL for another database on it.
-    private static func url(ofDatabase name: String) -> String {
-        databaseURL.replacingOccurrences(of: "/" + (databaseURL.split(separator: "/").last.map(String.init) ?? "saas_test"), with: "/\(name)")
+    static func url(ofDatabase name: String) -> String {
+        databaseURL.replacingOccurrences(of: "/" + databaseName, with: "/\(name)")
     }
 
     private static let ownDatabases = OwnDatabases()

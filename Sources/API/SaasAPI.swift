@@ -41,8 +41,8 @@ struct Serve: AsyncParsableCommand {
         FileDescriptorLimit.raise()  // a socket per client connection, and the pools' own
         let dependencies = try AppDependencies(configuration: configuration, logger: logger)
         try await Migrator(client: dependencies.postgres, logger: logger).migrate()
-        if let policy = try await dependencies.queue.checkEvictionPolicy() {
-            throw ValidationError("Redis runs with maxmemory-policy \(policy); the queue needs noeviction")
+        if let problem = try await dependencies.queue.durabilityProblem() {
+            throw ValidationError(problem)
         }
         try await buildApplication(dependencies, logger: logger).runService()
     }

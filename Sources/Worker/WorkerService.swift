@@ -14,8 +14,7 @@ struct WorkerService: Service {
     let workerID: String
     let configuration: AppConfiguration
     let jobs: any JobStore
-    let queue: RedisJobQueue
-    let redis: RedisClient
+    let queue: any JobQueue
     let registry: WorkerRegistry
     let runner: JobRunner
     let board: ProviderHealthBoard
@@ -29,10 +28,6 @@ struct WorkerService: Service {
         let settler = Settler(jobs: jobs, queue: queue, wakeup: wakeup, logger: logger)
         let claimer = Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: lease, wakeup: wakeup, logger: logger)
         let keeper = LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: lease, logger: logger)
-        let cancels = RedisSubscription(
-            configuration: redis.configuration, channels: [queue.cancelChannel, board.cooldownChannel], logger: logger
-        )
-        let blocking = redis.makeBlockingConnection(name: "worker-claim")
         let started = Date()
         let draining = Mutex(false)
         let host = ProcessInfo.processInfo.hostName
@@ -41,7 +36,7 @@ struct WorkerService: Service {
 
         // Claiming runs in a task of its own so that a drain or shutdown can cancel its wait.
         let claiming = Task {
-            await claimer.run(waitingOn: blocking) { job in
+            await claimer.run { job in
                 inFlight.start(job.claim) {
                     let settlement = await runner.run(job)
                     await settler.settle(settlement)
@@ -74,7 +69,7 @@ struct WorkerService: Service {
 
         await withDiscardingTaskGroup { group in
             group.addTask { await keeper.renewLoop() }
-            group.addTask { await keeper.listen(cancels, health: runner.health) }
+            group.addTask { await keeper.listen(cooldowns: board.cooldownAnnouncements(), health: runner.health) }
             group.addTask { await heartbeat.run() }
             group.addTask { try? await sweeper.run() }
 
@@ -90,13 +85,12 @@ struct WorkerService: Service {
                 inFlight.cancelAll()
                 await inFlight.waitUntilEmpty(timeout: .seconds(30))
             }
-            cancels.stop()
             group.cancelAll()
         }
         try? await registry.leave(workerID)
-        // The Redis layer counts its own round trips (SYSTEM.md's bar: ≤ 3 per single-call job).
+        // The queue's store counts its own round trips (SYSTEM.md's bar: ≤ 3 per single-call job).
         logger.info("worker stopped", metadata: [
-            "worker_id": "\(workerID)", "jobs_run": "\(inFlight.started)", "redis_round_trips": "\(redis.roundTripCount)",
+            "worker_id": "\(workerID)", "jobs_run": "\(inFlight.started)", "redis_round_trips": "\(queue.roundTrips.map(String.init) ?? "-")",
         ])
     }
 }

@@ -65,7 +65,7 @@ struct SweeperTests {
     }
 
     static func context() async throws -> Context {
-        let postgres = try await TestEnvironment.ownDatabase("saas_sweeper_test")
+        let postgres = try await TestEnvironment.ownDatabase("sweeper")
         let redis = try TestEnvironment.redis()
         let team = "sw-\(UUID().uuidString.prefix(8).lowercased())"
         try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ($1, 'sweeper tests') ON CONFLICT DO NOTHING", [.text("sweeper-org")])
@@ -103,9 +103,9 @@ struct SweeperTests {
         let ids = try await context.submit(2)
         try await context.queue.enqueue(ids.map { QueuedJob(jobID: $0, teamID: context.team, priority: 0) })
         // Parked in Redis long ago (no fresh change on record); PostgreSQL says active.
-        try await context.redis.send("SADD", RedisArgument(context.queue.prefix + ":suspended"), RedisArgument(context.team))
-        try await context.redis.send("LREM", RedisArgument(context.queue.prefix + ":teams"), 0, RedisArgument(context.team))
-        try await context.redis.send("SREM", RedisArgument(context.queue.prefix + ":active"), RedisArgument(context.team))
+        try await context.redis.send("SADD", RedisArgument(context.queue.keys.suspended), RedisArgument(context.team))
+        try await context.redis.send("LREM", RedisArgument(context.queue.keys.teams), 0, RedisArgument(context.team))
+        try await context.redis.send("SREM", RedisArgument(context.queue.keys.active), RedisArgument(context.team))
         #expect(try await context.queue.claim(max: 10, lease: .seconds(30)).claims.isEmpty)
         _ = try await context.sweeper().sweepOnce()
         let claimed = Set(try await context.queue.claim(max: 10, lease: .seconds(30)).claims.map(\.jobID))
@@ -196,7 +196,7 @@ struct SweeperTests {
         )
         let expired = RedisJobQueue.epochMilliseconds(Date()) - 60_000
         for id in ids {
-            try await context.redis.send("ZADD", RedisArgument(context.queue.prefix + ":leases"), RedisArgument(expired), RedisArgument(id.lowercasedString))
+            try await context.redis.send("ZADD", RedisArgument(context.queue.keys.leases), RedisArgument(expired), RedisArgument(id.lowercasedString))
         }
         _ = try await context.sweeper().sweepOnce()
         #expect(try await context.queue.held(ids).isEmpty)
@@ -212,7 +212,7 @@ struct SweeperTests {
         #expect(try await context.queue.held(ids) == Set(ids))
         let claimed = try await context.queue.claim(max: 10, lease: .seconds(30)).claims.map(\.jobID)
         #expect(claimed == [ids[1]])
-        let score = try await context.redis.send("ZSCORE", RedisArgument(context.queue.prefix + ":scheduled"), RedisArgument(ids[0].lowercasedString))
+        let score = try await context.redis.send("ZSCORE", RedisArgument(context.queue.keys.scheduled), RedisArgument(ids[0].lowercasedString))
         let due = try #require(score.string.flatMap(Double.init))
         #expect(abs(due / 1000 - Date().addingTimeInterval(60).timeIntervalSince1970) < 10)
         try await context.shutdown()

@@ -1,11 +1,10 @@
 import Foundation
-import Logging
 import ServiceLifecycle
 import Shared
 import Synchronization
 
-/// Long polls (`GET /api/jobs/{id}?wait=`): a poller waits here until a worker announces the
-/// job's completion on Redis pub/sub, or its deadline passes. No sleeping loop.
+/// Long polls (`GET /api/jobs/{id}?wait=`): a poller waits here until the queue announces the
+/// job's completion (``JobQueue/completions()``), or its deadline passes. No sleeping loop.
 ///
 /// Each wait holds a task, a socket and a signal for up to a minute, so their number is bounded
 /// per process and per team (`LONG_POLLS_MAX`, `LONG_POLLS_PER_TEAM`): past either a poll is
@@ -24,24 +23,21 @@ final class CompletionWaiters: Service, Sendable {
         var byTeam: [String: Int] = [:]
     }
 
-    private let subscription: RedisSubscription
+    private let queue: any JobQueue
     private let limits: Limits
     private let waiters = Mutex(State())
 
-    init(redis: RedisConfiguration, channel: String, limits: Limits = .init(perProcess: 10_000, perTeam: 1_000), logger: Logger) {
-        subscription = RedisSubscription(configuration: redis, channels: [channel], logger: logger)
+    init(queue: any JobQueue, limits: Limits = .init(perProcess: 10_000, perTeam: 1_000)) {
+        self.queue = queue
         self.limits = limits
     }
 
+    /// Wakes the waiters of each completion the queue announces, until shutdown (which ends the
+    /// subscription with the loop).
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await message in self.subscription.messages {
-                for part in message.payload.split(separator: ",") {
-                    if let id = UUID(uuidString: String(part)) { self.wake(id) }
-                }
-            }
+            for await id in self.queue.completions() { self.wake(id) }
         }
-        subscription.stop()
     }
 
     /// Waits until `jobID` (of `teamID`) is announced or `timeout` passes. The waiter is

@@ -65,8 +65,13 @@ public struct Requeue: Sendable, Hashable {
     }
 }
 
-/// The queue between the API and the workers. An index, not the record: everything in it can be
-/// rebuilt from PostgreSQL by the sweeper.
+/// The queue between the API and the workers: a driver in the swift-jobs sense. An index, not the
+/// record: everything in it can be rebuilt from PostgreSQL by the sweeper.
+///
+/// API and worker see only this protocol. A driver owns its store's connections, subscriptions
+/// and key layout: ``RedisJobQueue`` in production (one script per verb, so one round trip per
+/// batch), ``MemoryJobQueue`` for tests of the pieces built on it. Both keep the same rules,
+/// which `QueueTests` checks on each.
 public protocol JobQueue: Sendable {
     /// Adds jobs the queue does not hold yet; a job it holds in any state (ready, leased, waiting
     /// for a retry) is left alone — except a lease that expired before its worker marked the job
@@ -109,7 +114,30 @@ public protocol JobQueue: Sendable {
     func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool
     /// Asks whichever worker runs a job to stop its upstream call.
     func publishCancel(_ jobID: UUID) async throws
-    /// Channels a process can subscribe to.
-    var completedChannel: String { get }
-    var cancelChannel: String { get }
+
+    // Waiting and announcements.
+    /// Returns once some team may have ready jobs — at once when one has — or after `timeout`;
+    /// the caller claims next. An idle worker waits here instead of polling. A retry falling due
+    /// does not end the wait (the claimer bounds `timeout` by ``ClaimResult/nextRetryDue``).
+    /// Cancelling the waiting task ends the wait at once, with `CancellationError`.
+    func waitForWork(timeout: Duration) async throws
+    /// Jobs that ended, as ``finish(acknowledge:completed:requeue:)`` and ``remove(_:completed:)``
+    /// announce them: long polls wake on them. Each call is a subscription of its own, live until
+    /// its consumer stops iterating. Announcements are hints (one made while the subscription
+    /// reconnects is lost): a waiter re-reads PostgreSQL at its deadline.
+    func completions() -> AsyncStream<UUID>
+    /// Jobs whose owner cancelled them (``publishCancel(_:)``): the worker running one stops its
+    /// call. Hints as ``completions()`` are; lease renewal is the backstop.
+    func cancellations() -> AsyncStream<UUID>
+    /// Why this queue could lose jobs it holds (Redis evicting keys under memory pressure), or
+    /// nil: a process refuses to start on such a queue.
+    func durabilityProblem() async throws -> String?
+    /// Round trips to the queue's store since the process started, for the benchmarks' "round
+    /// trips per job" (SYSTEM.md); nil for a driver without one.
+    var roundTrips: Int? { get }
+}
+
+extension JobQueue {
+    public func durabilityProblem() async throws -> String? { nil }
+    public var roundTrips: Int? { nil }
 }

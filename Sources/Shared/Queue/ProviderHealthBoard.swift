@@ -26,23 +26,30 @@ public struct ProviderHealthReport: Sendable, Hashable, Codable {
 /// Where workers post provider health and share cool-downs and request budgets.
 public struct ProviderHealthBoard: Sendable {
     let redis: RedisClient
-    let prefix: String
+    let keys: QueueKeys
 
     public init(redis: RedisClient, queueName: String = "q") {
         self.redis = redis
-        self.prefix = "{\(queueName)}"
+        self.keys = QueueKeys(name: queueName)
     }
 
     /// Workers tell each other about cool-downs here: `provider|model|milliseconds`.
-    public var cooldownChannel: String { prefix + ":cooldown" }
+    public var cooldownChannel: String { keys.cooldownChannel }
+
+    /// The cool-downs other workers announce (``announceCooldown(provider:model:duration:)``), as
+    /// their `provider|model|milliseconds` text, while the stream is iterated. Hints: one
+    /// announced while the subscription reconnects is lost, and learnt again from the next 429.
+    public func cooldownAnnouncements() -> AsyncStream<String> {
+        RedisSubscription.stream(configuration: redis.configuration, channels: [keys.cooldownChannel], logger: redis.logger) { [$0.payload] }
+    }
 
     public func post(_ provider: String, _ report: ProviderHealthReport) async throws {
         let json = String(decoding: try RedisJSON.encoder.encode(report), as: UTF8.self)
-        try await redis.send("HSET", RedisArgument(prefix + ":provider-health"), RedisArgument(provider), RedisArgument(json))
+        try await redis.send("HSET", RedisArgument(keys.providerHealth), RedisArgument(provider), RedisArgument(json))
     }
 
     public func reports() async throws -> [String: ProviderHealthReport] {
-        let reply = try await redis.send("HGETALL", RedisArgument(prefix + ":provider-health"))
+        let reply = try await redis.send("HGETALL", RedisArgument(keys.providerHealth))
         let values = reply.array ?? []
         var reports: [String: ProviderHealthReport] = [:]
         var index = 0
@@ -72,7 +79,7 @@ public struct ProviderHealthBoard: Sendable {
     /// Leases up to `block` requests of a provider+model's budget for one time window (`slot`),
     /// shared by every worker; returns how many were granted (0 when the window is spent).
     public func leaseRequests(provider: String, model: String, limit: Int, block: Int, minute slot: Int) async throws -> Int {
-        let key = "\(prefix):rpm:\(provider):\(model):\(slot)"
+        let key = keys.requestBudget(provider: provider, model: model, slot: slot)
         let reply = try await redis.run(
             Self.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(block), RedisArgument(limit), RedisArgument(120_000)]
         )

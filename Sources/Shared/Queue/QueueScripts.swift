@@ -1,5 +1,6 @@
 /// The Lua scripts of ``RedisJobQueue``. Every key of one queue shares the hash tag `{name}`
-/// (`KEYS[1]`), so a queue lives on one Redis node when queues are sharded.
+/// (`KEYS[1]`), so a queue lives on one Redis node when queues are sharded. The scripts build
+/// their keys from it with the suffixes ``QueueKeys`` builds in Swift — change both together.
 ///
 /// Keys, with `p` = `{name}`:
 /// - `p:jobs` hash job → "priority|team": the jobs the queue holds, in any state.

@@ -1,23 +1,26 @@
 import Foundation
+import Synchronization
 
 /// ``JobQueue`` on Redis: each operation is one script, so one round trip, whatever the number
 /// of jobs it carries — the worker claims, renews and acknowledges in batches.
+///
+/// The driver owns what the queue needs of Redis besides the pooled client: the connections idle
+/// workers block on (``waitForWork(timeout:)``), the pub/sub subscriptions behind
+/// ``completions()`` and ``cancellations()``, and the key layout (``QueueKeys``).
 public struct RedisJobQueue: JobQueue {
     let redis: RedisClient
-    /// The hash tag of every key of this queue.
-    let prefix: String
+    /// Every key and channel of this queue.
+    public let keys: QueueKeys
+    private let waitConnections: WaitConnections
 
     public init(redis: RedisClient, name: String = "q") {
         self.redis = redis
-        self.prefix = "{\(name)}"
+        self.keys = QueueKeys(name: name)
+        self.waitConnections = WaitConnections(redis: redis)
     }
 
-    public var completedChannel: String { prefix + ":done" }
-    public var cancelChannel: String { prefix + ":cancel" }
-    /// The list idle workers block on: it holds the teams that have ready jobs.
-    public var teamsKey: String { prefix + ":teams" }
-
-    private var keys: [RedisArgument] { [RedisArgument(prefix)] }
+    /// The scripts' `KEYS`: the hash tag, from which they build every key.
+    private var scriptKeys: [RedisArgument] { [RedisArgument(keys.tag)] }
 
     @discardableResult
     public func enqueue(_ jobs: [QueuedJob]) async throws -> Int {
@@ -28,13 +31,13 @@ public struct RedisJobQueue: JobQueue {
                 RedisArgument($0.retryAt.map { Self.epochMilliseconds($0) } ?? 0),
             ]
         }
-        return try await redis.run(QueueScripts.enqueue, keys: keys, arguments: arguments).int ?? 0
+        return try await redis.run(QueueScripts.enqueue, keys: scriptKeys, arguments: arguments).int ?? 0
     }
 
     public func claim(max: Int, lease: Duration) async throws -> ClaimResult {
         let tokens = (0..<max).map { _ in UUID() }
         let reply = try await redis.run(
-            QueueScripts.claim, keys: keys,
+            QueueScripts.claim, keys: scriptKeys,
             arguments: [RedisArgument(lease.milliseconds), RedisArgument(max)] + tokens.map { RedisArgument($0.lowercasedString) }
         )
         guard let values = reply.array, let last = values.last?.int else {
@@ -55,7 +58,7 @@ public struct RedisJobQueue: JobQueue {
     public func renew(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         guard !claims.isEmpty else { return [] }
         let reply = try await redis.run(
-            QueueScripts.renew, keys: keys,
+            QueueScripts.renew, keys: scriptKeys,
             arguments: [RedisArgument(lease.milliseconds)] + claims.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.token.lowercasedString)] }
         )
         return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
@@ -75,13 +78,13 @@ public struct RedisJobQueue: JobQueue {
             arguments.append(RedisArgument(requeue.claim.token.lowercasedString))
             arguments.append(RedisArgument(max(0, requeue.delay.milliseconds)))
         }
-        try await redis.run(QueueScripts.finish, keys: keys, arguments: arguments)
+        try await redis.run(QueueScripts.finish, keys: scriptKeys, arguments: arguments)
     }
 
     public func remove(_ jobIDs: [UUID], completed: [UUID]) async throws {
         guard !jobIDs.isEmpty || !completed.isEmpty else { return }
         try await redis.run(
-            QueueScripts.remove, keys: keys,
+            QueueScripts.remove, keys: scriptKeys,
             arguments: [RedisArgument(completed.map(\.lowercasedString).joined(separator: ","))] + jobIDs.map { RedisArgument($0.lowercasedString) }
         )
     }
@@ -89,29 +92,29 @@ public struct RedisJobQueue: JobQueue {
     public func reset(_ jobs: [QueuedJob]) async throws {
         guard !jobs.isEmpty else { return }
         try await redis.run(
-            QueueScripts.reset, keys: keys,
+            QueueScripts.reset, keys: scriptKeys,
             arguments: jobs.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority))] }
         )
     }
 
     public func suspend(teamID: String) async throws {
-        try await redis.run(QueueScripts.suspend, keys: keys, arguments: [RedisArgument(teamID), "1"])
+        try await redis.run(QueueScripts.suspend, keys: scriptKeys, arguments: [RedisArgument(teamID), "1"])
     }
 
     public func resume(teamID: String) async throws {
-        try await redis.run(QueueScripts.suspend, keys: keys, arguments: [RedisArgument(teamID), "0"])
+        try await redis.run(QueueScripts.suspend, keys: scriptKeys, arguments: [RedisArgument(teamID), "0"])
     }
 
     public func held(_ jobIDs: [UUID]) async throws -> Set<UUID> {
         guard !jobIDs.isEmpty else { return [] }
-        let reply = try await redis.run(QueueScripts.held, keys: keys, arguments: jobIDs.map { RedisArgument($0.lowercasedString) })
+        let reply = try await redis.run(QueueScripts.held, keys: scriptKeys, arguments: jobIDs.map { RedisArgument($0.lowercasedString) })
         return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
     }
 
     @discardableResult
     public func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int) {
         let reply = try await redis.run(
-            QueueScripts.reconcileSuspended, keys: keys,
+            QueueScripts.reconcileSuspended, keys: scriptKeys,
             arguments: [RedisArgument(max(0, grace.milliseconds))] + suspendedTeams.map { RedisArgument($0) }
         )
         let counts = reply.array?.compactMap(\.int) ?? []
@@ -121,24 +124,24 @@ public struct RedisJobQueue: JobQueue {
 
     public func expiredLeases(olderThan grace: Duration, offset: Int, limit: Int) async throws -> [UUID] {
         let reply = try await redis.run(
-            QueueScripts.expiredLeases, keys: keys,
+            QueueScripts.expiredLeases, keys: scriptKeys,
             arguments: [RedisArgument(max(0, grace.milliseconds)), RedisArgument(max(0, offset)), RedisArgument(max(1, limit))]
         )
         return (reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) }
     }
 
     public func sweepMarker() async throws -> SweepMarker {
-        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: keys, arguments: []))
+        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: []))
     }
 
     public func beginFullReenqueue() async throws -> SweepMarker {
-        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: keys, arguments: ["begin", RedisArgument(UUID().lowercasedString)]))
+        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: ["begin", RedisArgument(UUID().lowercasedString)]))
     }
 
     @discardableResult
     public func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool {
         let reply = try await redis.run(
-            QueueScripts.sweepMarker, keys: keys,
+            QueueScripts.sweepMarker, keys: scriptKeys,
             arguments: ["advance", RedisArgument(epoch), RedisArgument(Self.epochMilliseconds(watermark))]
         )
         return try Self.marker(reply).watermark.map { Self.epochMilliseconds($0) } == Self.epochMilliseconds(watermark)
@@ -151,28 +154,71 @@ public struct RedisJobQueue: JobQueue {
     }
 
     public func publishCancel(_ jobID: UUID) async throws {
-        try await redis.send("PUBLISH", RedisArgument(cancelChannel), RedisArgument(jobID.lowercasedString))
+        try await redis.send("PUBLISH", RedisArgument(keys.cancelChannel), RedisArgument(jobID.lowercasedString))
     }
 
-    /// Blocks on `connection` until some team has ready jobs or `timeout` passes. Blocking
-    /// commands cannot run inside scripts, so an idle claim is this block, then a claim.
-    public func waitForWork(on connection: RedisBlockingConnection, timeout: Duration) async throws {
+    /// Blocks in `BLMOVE` on the list of teams with ready jobs (rotating it, as a claim does).
+    /// Blocking commands cannot run inside scripts, so an idle claim is this block, then a claim.
+    /// The command runs on a connection of its own, without a read timeout; cancelling the task
+    /// unblocks it with `CLIENT UNBLOCK`.
+    public func waitForWork(timeout: Duration) async throws {
         let seconds = max(0.01, Double(timeout.milliseconds) / 1000)
-        _ = try await connection.send("BLMOVE", RedisArgument(teamsKey), RedisArgument(teamsKey), "LEFT", "RIGHT", RedisArgument(String(format: "%.3f", seconds)))
+        let connection = waitConnections.take()
+        defer { waitConnections.put(connection) }
+        _ = try await connection.send(
+            "BLMOVE", RedisArgument(keys.teams), RedisArgument(keys.teams), "LEFT", "RIGHT", RedisArgument(String(format: "%.3f", seconds))
+        )
     }
 
-    /// Checks that Redis will not evict queue keys under memory pressure (SYSTEM.md: noeviction).
-    public func checkEvictionPolicy() async throws -> String? {
+    public func completions() -> AsyncStream<UUID> {
+        RedisSubscription.stream(configuration: redis.configuration, channels: [keys.completedChannel], logger: redis.logger) { message in
+            // Settled together, announced together: one message per batch.
+            message.payload.split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+        }
+    }
+
+    public func cancellations() -> AsyncStream<UUID> {
+        RedisSubscription.stream(configuration: redis.configuration, channels: [keys.cancelChannel], logger: redis.logger) { message in
+            UUID(uuidString: message.payload).map { [$0] } ?? []
+        }
+    }
+
+    /// A Redis that may evict keys under memory pressure would drop jobs, leases and markers
+    /// silently (SYSTEM.md: noeviction).
+    public func durabilityProblem() async throws -> String? {
         let reply = try await redis.send("CONFIG", "GET", "maxmemory-policy")
         let policy = reply.array?.last?.string
-        return policy == "noeviction" ? nil : (policy ?? "unknown")
+        return policy == "noeviction" ? nil : "Redis runs with maxmemory-policy \(policy ?? "unknown"); the queue needs noeviction"
     }
+
+    /// Every round trip of the client the queue runs on — heartbeats and provider health included,
+    /// as SYSTEM.md's "round trips per job" counts them.
+    public var roundTrips: Int? { redis.roundTripCount }
 
     private static func clamp(_ priority: Int) -> Int { min(9, max(0, priority)) }
 
     /// Milliseconds since 1970, as the scripts compare them with Redis's `TIME`.
     static func epochMilliseconds(_ date: Date) -> Int {
         Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}
+
+/// The blocking connections of one queue: one per concurrent wait (a worker has one claimer, so
+/// one in all), kept between waits.
+private final class WaitConnections: Sendable {
+    private let redis: RedisClient
+    private let idle = Mutex<[RedisBlockingConnection]>([])
+
+    init(redis: RedisClient) {
+        self.redis = redis
+    }
+
+    func take() -> RedisBlockingConnection {
+        idle.withLock { $0.popLast() } ?? redis.makeBlockingConnection(name: "queue-wait")
+    }
+
+    func put(_ connection: RedisBlockingConnection) {
+        idle.withLock { $0.append(connection) }
     }
 }
 

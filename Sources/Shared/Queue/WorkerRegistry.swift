@@ -35,27 +35,31 @@ public struct WorkerInfo: Sendable, Hashable, Codable {
 /// Live workers, from their heartbeats in Redis: admins see them and can ask one to drain, and
 /// the sweeper tells a dead worker's expired lease from a live one's.
 ///
-/// Keys under the queue's hash tag `p`: `p:workers` (id → info), `p:workers:seen` (id → last
-/// heartbeat, ms), `p:workers:until` (id → when the worker counts as gone, ms: its last heartbeat
-/// plus its own `staleAfter`, so a reader needs no configuration of its own), `p:draining`.
+/// Keys under the queue's hash tag `p` (see ``QueueKeys``): `p:workers` (id → info),
+/// `p:workers:seen` (id → last heartbeat, ms), `p:workers:until` (id → when the worker counts as
+/// gone, ms: its last heartbeat plus its own `staleAfter`, so a reader needs no configuration of
+/// its own), `p:draining`.
 public struct WorkerRegistry: Sendable {
     let redis: RedisClient
-    let prefix: String
+    let keys: QueueKeys
     /// A worker not heard from for this long is gone.
     public let staleAfter: Duration
 
     public init(redis: RedisClient, queueName: String = "q", staleAfter: Duration = .seconds(15)) {
         self.redis = redis
-        self.prefix = "{\(queueName)}"
+        self.keys = QueueKeys(name: queueName)
         self.staleAfter = staleAfter
     }
 
     /// The registry of the workers serving `queue` (same Redis, same hash tag).
     public init(queue: RedisJobQueue, staleAfter: Duration = .seconds(15)) {
         self.redis = queue.redis
-        self.prefix = queue.prefix
+        self.keys = queue.keys
         self.staleAfter = staleAfter
     }
+
+    /// The scripts' `KEYS`: the hash tag, from which they build the keys above.
+    private var scriptKeys: [RedisArgument] { [RedisArgument(keys.tag)] }
 
     private static let heartbeat = RedisScript("""
         local p = KEYS[1]
@@ -129,14 +133,14 @@ public struct WorkerRegistry: Sendable {
     public func heartbeat(_ info: WorkerInfo) async throws -> Bool {
         let json = String(decoding: try RedisJSON.encoder.encode(info), as: UTF8.self)
         let reply = try await redis.run(
-            Self.heartbeat, keys: [RedisArgument(prefix)],
+            Self.heartbeat, keys: scriptKeys,
             arguments: [RedisArgument(info.workerID), RedisArgument(json), RedisArgument(staleAfter.milliseconds)]
         )
         return reply.int == 1
     }
 
     public func live() async throws -> [WorkerInfo] {
-        let reply = try await redis.run(Self.list, keys: [RedisArgument(prefix)], arguments: [RedisArgument(staleAfter.milliseconds)])
+        let reply = try await redis.run(Self.list, keys: scriptKeys, arguments: [RedisArgument(staleAfter.milliseconds)])
         let values = reply.array ?? []
         var workers: [WorkerInfo] = []
         var index = 0
@@ -163,7 +167,7 @@ public struct WorkerRegistry: Sendable {
     /// a death (issue 8, item 12), and a dead worker's expiry is told apart even while its
     /// heartbeat is still fresh.
     public func aliveWorkers() async throws -> [String: Date] {
-        let reply = try await redis.run(Self.alive, keys: [RedisArgument(prefix)], arguments: [])
+        let reply = try await redis.run(Self.alive, keys: scriptKeys, arguments: [])
         let values = reply.array ?? []
         var workers: [String: Date] = [:]
         var index = 0
@@ -179,13 +183,13 @@ public struct WorkerRegistry: Sendable {
     /// Asks a live worker to drain; false when no such worker is live.
     public func requestDrain(_ workerID: String) async throws -> Bool {
         let reply = try await redis.run(
-            Self.drain, keys: [RedisArgument(prefix)], arguments: [RedisArgument(workerID), RedisArgument(staleAfter.milliseconds)]
+            Self.drain, keys: scriptKeys, arguments: [RedisArgument(workerID), RedisArgument(staleAfter.milliseconds)]
         )
         return reply.int == 1
     }
 
     /// Removes a worker that is exiting.
     public func leave(_ workerID: String) async throws {
-        try await redis.run(Self.leave, keys: [RedisArgument(prefix)], arguments: [RedisArgument(workerID)])
+        try await redis.run(Self.leave, keys: scriptKeys, arguments: [RedisArgument(workerID)])
     }
 }

@@ -16,16 +16,41 @@ public final class RedisSubscription: Sendable {
         var socket: Int32?
     }
 
-    public let messages: AsyncStream<Message>
-    private let continuation: AsyncStream<Message>.Continuation
+    private let deliver: @Sendable (Message) -> Void
+    private let finish: @Sendable () -> Void
     private let connection: RedisConnection
     private let state = Mutex(State())
     private let logger: Logger
 
-    public init(configuration: RedisConfiguration, channels: [String], logger: Logger = Logger(label: "redis-subscription")) {
-        (messages, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(10_000))
+    /// Subscribes to `channels` and returns what `decode` makes of each message (a message may
+    /// carry several elements, or none worth passing on). The subscription lives as long as the
+    /// stream is iterated: when its consumer stops — the loop ends, or its task is cancelled —
+    /// the connection is closed. Up to 10,000 elements wait for a slow consumer; past that the
+    /// oldest are dropped, as hints may be.
+    public static func stream<Element: Sendable>(
+        configuration: RedisConfiguration, channels: [String], logger: Logger = Logger(label: "redis-subscription"),
+        decode: @escaping @Sendable (Message) -> [Element]
+    ) -> AsyncStream<Element> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Element.self, bufferingPolicy: .bufferingNewest(10_000))
+        let subscription = RedisSubscription(
+            configuration: configuration, channels: channels, logger: logger,
+            deliver: { message in
+                for element in decode(message) { continuation.yield(element) }
+            },
+            finish: { continuation.finish() }
+        )
+        continuation.onTermination = { _ in subscription.stop() }
+        return stream
+    }
+
+    private init(
+        configuration: RedisConfiguration, channels: [String], logger: Logger,
+        deliver: @escaping @Sendable (Message) -> Void, finish: @escaping @Sendable () -> Void
+    ) {
         connection = RedisConnection(configuration: configuration, readTimeout: nil, thread: DedicatedThread(name: "redis-subscribe"))
         self.logger = logger
+        self.deliver = deliver
+        self.finish = finish
         connection.thread.submit { [self] in self.loop(channels) }
     }
 
@@ -34,7 +59,7 @@ public final class RedisSubscription: Sendable {
     }
 
     /// Ends the subscription and its stream.
-    public func stop() {
+    func stop() {
         let socket: Int32? = state.withLock { state in
             state.stopped = true
             return state.socket
@@ -56,7 +81,7 @@ public final class RedisSubscription: Sendable {
                 while true {
                     let reply = try connection.readReply()
                     guard case .array(let parts) = reply, parts.count == 3, parts[0].string == "message" else { continue }
-                    continuation.yield(Message(channel: parts[1].string ?? "", payload: parts[2].string ?? ""))
+                    deliver(Message(channel: parts[1].string ?? "", payload: parts[2].string ?? ""))
                 }
             } catch {
                 state.withLock { $0.socket = nil }
@@ -67,7 +92,7 @@ public final class RedisSubscription: Sendable {
             }
         }
         connection.close()
-        continuation.finish()
+        finish()
     }
 }
 

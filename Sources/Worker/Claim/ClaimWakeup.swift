@@ -1,10 +1,10 @@
 import Synchronization
 
-/// Lets the settle step wake an idle claimer early. An idle worker blocks in Redis until a team
+/// Lets the settle step wake an idle claimer early. An idle worker waits on the queue until a team
 /// has ready jobs or the earliest retry falls due — but a retry scheduled *after* its claim looked
 /// is not known to that wait. When this worker schedules one sooner than the wait would end, the
-/// wait is cut short (`CLIENT UNBLOCK`); when no wait is running yet, the due time is kept and
-/// the next wait ends by then.
+/// wait is cut short (its task cancelled: Redis's `CLIENT UNBLOCK`); when no wait is running yet,
+/// the due time is kept and the next wait ends by then.
 final class ClaimWakeup: Sendable {
     private struct State {
         var task: Task<Void, any Error>?
@@ -15,8 +15,8 @@ final class ClaimWakeup: Sendable {
 
     private let state = Mutex(State())
 
-    /// Waits (a blocking Redis call given its timeout) for at most `timeout`, ending earlier when a
-    /// retry falls due first.
+    /// Waits (`wait`, the queue's wait given its timeout) for at most `timeout`, ending earlier
+    /// when a retry falls due first.
     func wait(timeout: Duration, _ wait: @escaping @Sendable (Duration) async throws -> Void) async throws {
         let now = ContinuousClock.now
         let until: ContinuousClock.Instant? = state.withLock { state in

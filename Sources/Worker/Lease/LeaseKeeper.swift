@@ -4,10 +4,10 @@ import Shared
 
 /// Renews the leases of running jobs in PostgreSQL and Redis (one statement and one script for
 /// all of them), and stops the jobs this worker should no longer run: cancelled by their owner,
-/// or delivered elsewhere after a lost lease. Cancels also arrive at once by pub/sub.
+/// or delivered elsewhere after a lost lease. Cancels also arrive at once from the queue.
 struct LeaseKeeper: Sendable {
     let jobs: any JobStore
-    let queue: RedisJobQueue
+    let queue: any JobQueue
     let inFlight: InFlight
     let lease: Duration
     let logger: Logger
@@ -30,14 +30,19 @@ struct LeaseKeeper: Sendable {
         }
     }
 
-    /// Cancels of running jobs, and cool-downs other workers learned of.
-    func listen(_ subscription: RedisSubscription, health: ProviderHealth) async {
-        for await message in subscription.messages {
-            if message.channel == queue.cancelChannel {
-                if let jobID = UUID(uuidString: message.payload) { inFlight.cancel(jobID) }
-            } else {
-                health.applyAnnouncement(message.payload)
+    /// Cancels of running jobs, and cool-downs other workers learned of, until cancelled.
+    func listen(cooldowns: AsyncStream<String>, health: ProviderHealth) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await listenForCancels() }
+            group.addTask {
+                for await announcement in cooldowns { health.applyAnnouncement(announcement) }
             }
         }
+    }
+
+    /// Stops each job the queue says its owner cancelled — or remembers the cancel a moment, for
+    /// a job claimed but not started yet (``InFlight/cancel(_:)``).
+    func listenForCancels() async {
+        for await jobID in queue.cancellations() { inFlight.cancel(jobID) }
     }
 }

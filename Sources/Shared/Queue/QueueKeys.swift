@@ -1,0 +1,69 @@
+/// Every Redis key and channel of one queue, built in one place. They all share the hash tag
+/// `{name}` (``tag``), so a queue — its jobs, its workers' heartbeats, its providers' health —
+/// lives on one Redis node when Redis is sharded, and the scripts can reach every key from
+/// `KEYS[1]`.
+///
+/// The Lua scripts (``QueueScripts``, ``WorkerRegistry``) receive only ``tag`` and append the
+/// same suffixes as the properties here; `QueueTests` reads the keys through this type, so a
+/// suffix changed on one side and not the other fails there.
+public struct QueueKeys: Sendable, Hashable {
+    /// The queue's name: `q` in production, a name of its own per test.
+    public let name: String
+
+    public init(name: String = "q") {
+        self.name = name
+    }
+
+    /// The hash tag every key starts with, and the scripts' `KEYS[1]`.
+    public var tag: String { "{\(name)}" }
+
+    // The job queue (see ``QueueScripts`` for what each holds).
+    /// Hash job → "priority|team": the jobs the queue holds, in any state.
+    public var jobs: String { tag + ":jobs" }
+    /// Sorted set: one team's ready jobs, by (9 - priority, arrival).
+    public func ready(team: String) -> String { tag + ":ready:" + team }
+    /// List of the teams with ready jobs, rotated for round-robin fairness; idle workers block on it.
+    public var teams: String { tag + ":teams" }
+    /// Set mirroring ``teams``, so a team is listed once.
+    public var active: String { tag + ":active" }
+    /// Set of the teams whose jobs are parked.
+    public var suspended: String { tag + ":suspended" }
+    /// Hash team → when an API process last suspended or resumed it (ms).
+    public var suspendedChanged: String { tag + ":suspended:changed" }
+    /// Hash job → lease token.
+    public var tokens: String { tag + ":tokens" }
+    /// Sorted set job → lease expiry (ms).
+    public var leases: String { tag + ":leases" }
+    /// Sorted set job → when its retry falls due (ms).
+    public var scheduled: String { tag + ":scheduled" }
+    /// Counter giving ready jobs their arrival order.
+    public var sequence: String { tag + ":seq" }
+    /// Hash: the sweeper's marker (`epoch`, `watermark`).
+    public var sweepMarker: String { tag + ":sweep" }
+
+    // Channels.
+    /// Comma-separated ids of jobs that ended: long polls wake on them.
+    public var completedChannel: String { tag + ":done" }
+    /// Ids of jobs whose owner cancelled them: the worker running one stops its call.
+    public var cancelChannel: String { tag + ":cancel" }
+    /// `provider|model|milliseconds`: cool-downs one worker learned of, for the others.
+    public var cooldownChannel: String { tag + ":cooldown" }
+
+    // Workers (see ``WorkerRegistry``).
+    /// Hash worker → its last heartbeat's ``WorkerInfo`` (JSON).
+    public var workers: String { tag + ":workers" }
+    /// Sorted set worker → last heartbeat (ms).
+    public var workersSeen: String { tag + ":workers:seen" }
+    /// Sorted set worker → when it counts as gone (ms).
+    public var workersUntil: String { tag + ":workers:until" }
+    /// Set of the workers an admin asked to drain.
+    public var draining: String { tag + ":draining" }
+
+    // Providers (see ``ProviderHealthBoard``).
+    /// Hash provider → its ``ProviderHealthReport`` (JSON).
+    public var providerHealth: String { tag + ":provider-health" }
+    /// Counter of one provider+model's requests in one time window.
+    public func requestBudget(provider: String, model: String, slot: Int) -> String {
+        "\(tag):rpm:\(provider):\(model):\(slot)"
+    }
+}

@@ -1,59 +1,46 @@
 import Hummingbird
 
-/// Adds routes to the router and remembers which methods each path has, so that a known path
-/// asked with another method answers 405 with an `Allow` header (Hummingbird answers 404 there).
-struct RouteTable<Context: RequestContext> {
-    private let group: RouterGroup<Context>
-    private let prefix: String
+/// The API's routes, declared the usual Hummingbird way (`RouterMethods`: `get`, `post`, `group`,
+/// `add(middleware:)`, `addMiddleware { … }`), with one addition: the table remembers which
+/// methods each path has, so that a known path asked with another method answers 405 with an
+/// `Allow` header (Hummingbird answers 404 there). Routes reach the table through any group
+/// made from it, Hummingbird's own `RouterGroup`s included: a group hands its routes up to its
+/// parent with the group's path in front.
+struct RouteTable<Context: RequestContext>: RouterMethods {
+    private let routes: RouterGroup<Context>
+    private let prefix: RouterPath
     private let registry: MethodRegistry
 
     /// - Parameter registry: where the routes are recorded (a caller's, to list them afterwards).
     init(router: Router<Context>, registry: MethodRegistry = MethodRegistry()) {
-        self.group = router.group()
-        self.prefix = ""
-        self.registry = registry
+        self.init(routes: router.group(), prefix: "", registry: registry)
     }
 
-    private init(group: RouterGroup<Context>, prefix: String, registry: MethodRegistry) {
-        self.group = group
+    private init(routes: RouterGroup<Context>, prefix: RouterPath, registry: MethodRegistry) {
+        self.routes = routes
         self.prefix = prefix
         self.registry = registry
     }
 
-    /// Routes under `path`, behind `middleware` in order (authentication, for instance).
-    func group(_ path: String, middleware: any MiddlewareProtocol<Request, Response, Context>...) -> RouteTable {
-        var group = self.group.group(RouterPath(path))
-        for middleware in middleware { group = group.add(middleware: middleware) }
-        return RouteTable(group: group, prefix: prefix + path, registry: registry)
+    /// Routes under `path`, in a table of their own: middleware added to it (authentication, for
+    /// instance) applies to its routes only.
+    func group(_ path: RouterPath) -> RouteTable {
+        RouteTable(routes: routes.group(path), prefix: prefix.appendingPath(path), registry: registry)
     }
 
-    func on(
-        _ path: String,
-        method: HTTPRequest.Method,
-        use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
-    ) {
-        group.on(RouterPath(path), method: method, use: handler)
-        registry.record(prefix + path, method)
+    @discardableResult
+    func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> RouteTable
+    where Responder.Context == Context {
+        routes.on(path, method: method, responder: responder)
+        registry.record(prefix.appendingPath(path).description, method)
+        return self
     }
 
-    func get(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        on(path, method: .get, use: handler)
-    }
-
-    func post(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        on(path, method: .post, use: handler)
-    }
-
-    func put(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        on(path, method: .put, use: handler)
-    }
-
-    func patch(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        on(path, method: .patch, use: handler)
-    }
-
-    func delete(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        on(path, method: .delete, use: handler)
+    /// Middleware for the routes added to this table afterwards.
+    @discardableResult
+    func add(middleware: any MiddlewareProtocol<Request, Response, Context>) -> RouteTable {
+        routes.add(middleware: middleware)
+        return self
     }
 
     /// Once every route is in: registers the 405 answers on the root router.

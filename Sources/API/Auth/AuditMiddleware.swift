@@ -27,7 +27,7 @@ struct AuditMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? request.uri.path
         let target = context.parameters.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
         var details: JSONObject = ["path": .string(request.uri.path)]
-        if let requestID = context.logger[metadataKey: "request_id"] { details["request_id"] = .string("\(requestID)") }
+        details["request_id"] = .string(context.id)
         do {
             try await audit.record(
                 actor: "admin:\(fingerprint)", action: "\(request.method.rawValue) \(route)",

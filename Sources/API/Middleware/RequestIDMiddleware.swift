@@ -3,9 +3,13 @@ import HTTPTypes
 import Hummingbird
 
 /// Every answer carries `X-Request-Id`: the caller's, when it sent a sane one, otherwise a new
-/// one. The id is put in the request's logger metadata so that log lines and answers match.
+/// one. It is the request's one id: it replaces the id Hummingbird gave the request in the
+/// logger's `hb.request.id` metadata, so that `context.id`, every log line of the request and the
+/// answer all name the same id.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     static var headerName: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+    /// Where Hummingbird keeps a request's id (read back by `RequestContext.id`).
+    static var metadataKey: String { "hb.request.id" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let id: String
@@ -15,7 +19,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
             id = UUID().uuidString.lowercased()
         }
         var context = context
-        context.logger[metadataKey: "request_id"] = .string(id)
+        context.logger[metadataKey: Self.metadataKey] = .string(id)
         var response = try await next(request, context)
         response.headers[Self.headerName] = id
         return response

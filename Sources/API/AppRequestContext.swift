@@ -3,15 +3,9 @@ import Hummingbird
 import NIOCore
 import Shared
 
-/// Who made a request, once authentication has run.
-enum Identity: Sendable, Equatable {
-    /// The admin key; `fingerprint` names it in the audit log without revealing it.
-    case admin(fingerprint: String)
-    case team(TeamIdentity)
-}
-
-/// The request context of every route: the caller's identity and address, and this API's JSON
-/// conventions (strict bodies, RFC 3339 timestamps with milliseconds, in UTC).
+/// The request context of every route: the caller's identity (``Identity``, hummingbird-auth's
+/// `AuthRequestContext`) and address, and this API's JSON conventions (strict bodies, RFC 3339
+/// timestamps with milliseconds, in UTC).
 struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var identity: Identity?

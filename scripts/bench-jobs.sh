@@ -46,6 +46,8 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_SKIP_BUILD     1 = use the binaries already in .build-release                [0]
+#   BENCH_BUILD_DIR      take the binaries from this folder instead (implies no build):
+#                        an earlier commit's, to compare two builds in one session    []
 #   BENCH_KEEP_BIN       1 = keep the run's copy of the binaries (results folder, bin/) [0]
 #   BENCH_API_LOG_LEVEL  the API's LOG_LEVEL (it logs every request at info)          [info]
 #   BENCH_E2E_JOBS       jobs of phase 3                                               [20000]
@@ -146,7 +148,10 @@ dirty="$(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l)"
 BUILD_DIR="$REPO/.build-release/release"
 missing=0
 for product in "${PRODUCTS[@]}"; do [[ -x "$BUILD_DIR/$product" ]] || missing=1; done
-if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || "$missing" == 1 ]]; then
+if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
+  BUILD_DIR="$(cd "$BENCH_BUILD_DIR" && pwd)"
+  SOURCE_STATE="binaries in $BUILD_DIR of $(stat -c %y "$BUILD_DIR/saas-api" | cut -c1-19) (BENCH_BUILD_DIR)"
+elif [[ "${BENCH_SKIP_BUILD:-0}" != 1 || "$missing" == 1 ]]; then
   say "building (release, --scratch-path .build-release)"
   swift build -c release --scratch-path .build-release >&2
 else

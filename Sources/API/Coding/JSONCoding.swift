@@ -1,8 +1,9 @@
 import Foundation
 import Shared
 
-/// The API's JSON: snake_case keys are spelled out by the types themselves; timestamps are
-/// RFC 3339 in UTC with milliseconds (`2026-11-26T18:47:10.266Z`).
+/// The API's JSON out: snake_case keys are spelled out by each type's `CodingKeys`; timestamps are
+/// RFC 3339 in UTC with milliseconds (`2026-11-26T18:47:10.266Z`). Bodies come in through
+/// ``StrictJSONDecoder``.
 enum JSONCoding {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -21,6 +21,13 @@ extension AppRequestContext {
         return id
     }
 
+    /// `{worker_id}`: a worker names itself (host and process), so up to 200 bytes.
+    func workerID() throws -> String {
+        let id = try parameters.require("worker_id")
+        guard id.utf8.count <= 200 else { throw APIError.workerNotFound(id.prefix(200)) }
+        return id
+    }
+
     /// An identifier in the path. An impossible one cannot name anything, so it is the
     /// resource's 404 — and 10 KB of it is refused here without touching the database.
     private func pathIdentifier(_ name: String, notFound: (Substring) -> APIError) throws -> String {

@@ -153,10 +153,8 @@ struct AdminJobController {
     }
 
     @Sendable func drain(_ request: Request, context: AppRequestContext) async throws -> DrainResponse {
-        let id = try context.parameters.require("worker_id")
-        guard id.utf8.count <= 200, try await registry.requestDrain(id) else {
-            throw APIError.workerNotFound(id.prefix(200))
-        }
+        let id = try context.workerID()
+        guard try await registry.requestDrain(id) else { throw APIError.workerNotFound(id) }
         return DrainResponse(workerID: id, draining: true)
     }
 }

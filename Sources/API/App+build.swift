@@ -17,7 +17,7 @@ struct AppDependencies: Sendable {
     let audit: any AuditStore
     let usage: any UsageStore
     let jobs: any JobStore
-    let queue: RedisJobQueue
+    let queue: any JobQueue
     let registry: WorkerRegistry
     let secrets: SecretBox
     let keyCache: KeyCache
@@ -44,7 +44,7 @@ struct AppDependencies: Sendable {
         usage = PostgresUsageStore(postgres: postgres)
         let jobs = jobStore?(postgres) ?? PostgresJobStore(postgres: postgres)
         self.jobs = jobs
-        let queue = RedisJobQueue(redis: redis)
+        let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
         registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
         secrets = SecretBox(configuration: configuration, logger: logger)
@@ -53,8 +53,7 @@ struct AppDependencies: Sendable {
         modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
         submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
         completions = CompletionWaiters(
-            redis: redis.configuration, channel: queue.completedChannel,
-            limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam), logger: logger
+            queue: queue, limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam)
         )
         sweeper = Sweeper(
             jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
@@ -102,14 +101,29 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     let routes = RouteTable(router: router, registry: registry)
     HealthController(postgres: dependencies.postgres, redis: dependencies.redis).addRoutes(to: routes)
 
-    let adminAuth = AdminAuthMiddleware(masterKey: dependencies.configuration.masterKey, failures: dependencies.failedAuth)
-    let teamAuth = TeamAuthMiddleware(teams: dependencies.teams, cache: dependencies.keyCache, failures: dependencies.failedAuth)
-    var teamOrAdminAuth = teamAuth
-    teamOrAdminAuth.admin = adminAuth
-    let audit = AuditMiddleware(audit: dependencies.audit)
-    let admin = routes.group("/api", middleware: adminAuth, audit)
-    let team = routes.group("/api", middleware: teamAuth)
-    let teamOrAdmin = routes.group("/api", middleware: teamOrAdminAuth)
+    // hummingbird-auth's chain: each authenticator identifies the caller by the credential it
+    // knows or leaves the request to the next, `IdentityRequired` refuses what none identified
+    // (401), and `ActiveTeamPolicy` a suspended team (403).
+    let failures = dependencies.failedAuth
+    let adminKey = AdminAuthenticator(masterKey: dependencies.configuration.masterKey, failures: failures)
+    let teamKey = TeamAuthenticator(teams: dependencies.teams, cache: dependencies.keyCache, failures: failures)
+    let admin = routes.group("/api").addMiddleware {
+        adminKey
+        IdentityRequired(.adminKey, failures: failures)
+        AuditMiddleware(audit: dependencies.audit)
+    }
+    let team = routes.group("/api").addMiddleware {
+        teamKey
+        IdentityRequired(.teamKey, failures: failures)
+        ActiveTeamPolicy.middleware
+    }
+    // A team's own balance, ledger and usage, which the admin key opens too.
+    let teamOrAdmin = routes.group("/api").addMiddleware {
+        adminKey
+        teamKey
+        IdentityRequired(.teamKey, failures: failures)
+        ActiveTeamPolicy.middleware
+    }
 
     OrganizationController(organizations: dependencies.organizations, teams: dependencies.teams, usage: dependencies.usage)
         .addRoutes(to: admin)

@@ -45,9 +45,9 @@ struct SaasWorker: AsyncParsableCommand {
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
         try await Migrator(client: postgres, logger: logger).migrate()
-        let queue = RedisJobQueue(redis: redis)
-        if let policy = try await queue.checkEvictionPolicy() {
-            throw ValidationError("Redis runs with maxmemory-policy \(policy); the queue needs noeviction")
+        let queue: any JobQueue = RedisJobQueue(redis: redis)
+        if let problem = try await queue.durabilityProblem() {
+            throw ValidationError(problem)
         }
 
         // One connection per concurrent call: the default of 8 per host would queue the rest.
@@ -74,7 +74,7 @@ struct SaasWorker: AsyncParsableCommand {
             upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
             routing: routing,
             health: health,
-            jobs: jobs,
+            steps: jobs,
             policy: .init(
                 maxAttempts: configuration.maxAttempts,
                 retryBase: .milliseconds(Int64(configuration.retryBaseSeconds * 1000)),
@@ -88,7 +88,7 @@ struct SaasWorker: AsyncParsableCommand {
         )
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6).lowercased())"
         let worker = WorkerService(
-            workerID: workerID, configuration: configuration, jobs: jobs, queue: queue, redis: redis,
+            workerID: workerID, configuration: configuration, jobs: jobs, queue: queue,
             registry: WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000))),
             runner: runner,
             board: board,

@@ -3,10 +3,10 @@ import Logging
 import Shared
 
 /// Claim: takes jobs from the queue as slots free up, marks them `in_progress` in PostgreSQL
-/// under their lease tokens, and hands them to the runner. Idle, it blocks on Redis until a team
-/// has work (or the next retry falls due) — it never polls.
+/// under their lease tokens, and hands them to the runner. Idle, it waits on the queue until a
+/// team has work (or the next retry falls due) — it never polls.
 struct Claimer: Sendable {
-    let queue: RedisJobQueue
+    let queue: any JobQueue
     let jobs: any JobStore
     let inFlight: InFlight
     let workerID: String
@@ -14,8 +14,11 @@ struct Claimer: Sendable {
     let wakeup: ClaimWakeup
     let logger: Logger
 
+    /// After a failed claim: a steady second, as often as it takes (the loop never gives up).
+    static let retry = RetryPolicy(base: .seconds(1), cap: .seconds(1), maxAttempts: .max, jitter: .none)
+
     /// Claims until cancelled; `run` is called for each marked job.
-    func run(waitingOn blocking: RedisBlockingConnection, _ start: @escaping @Sendable (ClaimedJob) -> Void) async {
+    func run(_ start: @escaping @Sendable (ClaimedJob) -> Void) async {
         // A busy worker claims in groups of an eighth of its slots (at most 32).
         let group = max(1, min(32, inFlight.capacity / 8))
         while !Task.isCancelled {
@@ -25,8 +28,8 @@ struct Claimer: Sendable {
                 let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)
                 if result.claims.isEmpty {
                     let wait = max(min(result.nextRetryDue ?? .seconds(30), .seconds(30)), .milliseconds(10))
-                    try await wakeup.wait(timeout: wait) { timeout in
-                        try await queue.waitForWork(on: blocking, timeout: timeout)
+                    try await wakeup.wait(timeout: wait) { [queue] timeout in
+                        try await queue.waitForWork(timeout: timeout)
                     }
                     continue
                 }
@@ -41,7 +44,7 @@ struct Claimer: Sendable {
                 break
             } catch {
                 logger.error("claiming failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: Self.retry.delay(afterAttempt: 1))
             }
         }
     }

@@ -56,7 +56,7 @@ struct AppDependencies: Sendable {
             queue: queue, limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam)
         )
         sweeper = Sweeper(
-            jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
+            jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
         )
     }
 }

@@ -87,12 +87,13 @@ struct SaasWorker: AsyncParsableCommand {
             logger: logger
         )
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6).lowercased())"
+        let registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
         let worker = WorkerService(
             workerID: workerID, configuration: configuration, jobs: jobs, queue: queue,
-            registry: WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000))),
+            registry: registry,
             runner: runner,
             board: board,
-            sweeper: Sweeper(jobs: jobs, queue: queue, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger),
+            sweeper: Sweeper(jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger),
             logger: logger
         )
         let group = ServiceGroup(

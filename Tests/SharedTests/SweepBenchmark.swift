@@ -32,7 +32,7 @@ struct SweepBenchmark {
             )
             try await postgres.query("ANALYZE jobs")
             let queue = QueueTests.queue(redis)
-            let sweeper = Sweeper(jobs: PostgresJobStore(postgres: postgres), queue: queue, interval: .seconds(1), logger: Logger(label: "bench"))
+            let sweeper = Sweeper(jobs: PostgresJobStore(postgres: postgres), queue: queue, workers: WorkerRegistry(queue: queue), interval: .seconds(1), logger: Logger(label: "bench"))
             let clock = ContinuousClock()
             let full = try await clock.measure { _ = try await sweeper.sweepOnce() }
             var steady: [Duration] = []

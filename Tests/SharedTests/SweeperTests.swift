@@ -21,7 +21,7 @@ struct SweeperTests {
         }
 
         func sweeper() -> Sweeper {
-            Sweeper(jobs: store, queue: queue, interval: .seconds(1), logger: Logger(label: "sweeper-test"))
+            Sweeper(jobs: store, queue: queue, workers: WorkerRegistry(queue: queue), interval: .seconds(1), logger: Logger(label: "sweeper-test"))
         }
 
         /// Submits `count` queued jobs through the store (reservation of 1 credit each), created

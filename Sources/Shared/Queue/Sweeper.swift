@@ -55,16 +55,16 @@ public struct Sweeper: Service {
     let staleLeaseGrace: Duration
     let logger: Logger
 
-    /// `workers` tells a live worker's expired lease from a dead one's; when nil, the registry of
-    /// a Redis queue is used (without one, every expiry counts).
+    /// `workers`, the registry the process was built with, tells a live worker's expired lease
+    /// from a dead one's; nil (a queue no worker heartbeats into) counts every expiry.
     public init(
-        jobs: any JobStore, queue: any JobQueue, workers: WorkerRegistry? = nil, interval: Duration, poisonAfter: Int = 3,
+        jobs: any JobStore, queue: any JobQueue, workers: WorkerRegistry?, interval: Duration, poisonAfter: Int = 3,
         watermarkLag: Duration = .seconds(60), suspensionGrace: Duration = .seconds(10), staleLeaseGrace: Duration = .seconds(5),
         logger: Logger
     ) {
         self.jobs = jobs
         self.queue = queue
-        self.workers = workers ?? (queue as? RedisJobQueue).map { WorkerRegistry(queue: $0) }
+        self.workers = workers
         self.interval = interval
         self.poisonAfter = poisonAfter
         self.watermarkLag = watermarkLag

@@ -93,6 +93,7 @@ struct SaasWorker: AsyncParsableCommand {
             registry: registry,
             runner: runner,
             board: board,
+            health: health,
             sweeper: Sweeper(jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger),
             logger: logger
         )

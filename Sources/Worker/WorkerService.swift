@@ -18,6 +18,7 @@ struct WorkerService: Service {
     let registry: WorkerRegistry
     let runner: JobRunner
     let board: ProviderHealthBoard
+    let health: ProviderHealth
     let sweeper: Sweeper
     let logger: Logger
 
@@ -69,7 +70,12 @@ struct WorkerService: Service {
 
         await withDiscardingTaskGroup { group in
             group.addTask { await keeper.renewLoop() }
-            group.addTask { await keeper.listen(cooldowns: board.cooldownAnnouncements(), health: runner.health) }
+            group.addTask {
+                await AnnouncementRouter(routes: [
+                    .init("cancellations", queue.cancellations, to: inFlight.cancel),
+                    .init("cool-downs", board.cooldownAnnouncements, to: health.applyAnnouncement),
+                ]).run()
+            }
             group.addTask { await heartbeat.run() }
             group.addTask { try? await sweeper.run() }
 

@@ -74,33 +74,6 @@ struct LeaseKeeperTests {
         inFlight.cancelAll()
         #expect(await inFlight.waitUntilEmpty(timeout: .seconds(5)))
     }
-
-    @Test("a cancel the queue announces stops the running job at once; one announced before the job starts is remembered")
-    func cancelsFromTheQueue() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
-        let inFlight = InFlight(capacity: 4)
-        // Renewals far apart: only the announcement can stop the jobs within the test.
-        let keeper = LeaseKeeper(jobs: store, queue: queue, inFlight: inFlight, lease: .seconds(600), logger: Logger(label: "lease-test"))
-        let listening = Task { await keeper.listenForCancels() }
-        defer { listening.cancel() }
-        let claims = try await Self.claimed(3, queue: queue, store: store, lease: .seconds(600))
-        let stopped = IDSet()
-        Self.runUntilCancelled(claims[0], in: inFlight, stopped: stopped)
-        Self.runUntilCancelled(claims[1], in: inFlight, stopped: stopped)
-        // Announced until the listener is subscribed (announcements before are lost, as pub/sub's are).
-        #expect(await eventually {
-            try await queue.publishCancel(claims[0].jobID)
-            return stopped.ids.contains(claims[0].jobID)
-        })
-        // Announced before its job starts, then a cancel of a running job: once that one stopped,
-        // the first was handled too (announcements arrive in order).
-        try await queue.publishCancel(claims[2].jobID)
-        try await queue.publishCancel(claims[1].jobID)
-        #expect(await eventually { stopped.ids.contains(claims[1].jobID) })
-        Self.runUntilCancelled(claims[2], in: inFlight, stopped: stopped)
-        #expect(await eventually(within: .seconds(5)) { stopped.ids.contains(claims[2].jobID) })
-        #expect(await inFlight.waitUntilEmpty(timeout: .seconds(5)))
-    }
 }
 
 /// Job ids, collected from many tasks.

@@ -28,8 +28,8 @@ struct JobRunner: Sendable {
 
     let upstreams: [ProviderKind: any Upstream]
     let routing: Routing
-    /// Also read by the worker, which hands it the cool-downs other workers announce.
-    let health: ProviderHealth
+    /// Circuits, cool-downs and budgets (``ProviderHealth``); each model's calls go through it.
+    let health: any UpstreamHealth
     let steps: any StepLog
     let policy: Policy
     let logger: Logger

@@ -1,17 +1,27 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Shared
 
 /// Renews the leases of running jobs in PostgreSQL and Redis (one statement and one script for
 /// all of them), and stops the jobs this worker should no longer run: cancelled by their owner,
-/// or delivered elsewhere after a lost lease. Cancels also arrive at once from the queue.
-struct LeaseKeeper: Sendable {
+/// or delivered elsewhere after a lost lease. (Cancels also arrive at once, announced by the
+/// queue: ``AnnouncementRouter``; renewal is their backstop.)
+///
+/// As a service it renews until graceful shutdown, which reaches it only after the
+/// ``JobPipeline`` has ended: leases stay renewed through the shutdown's grace period.
+struct LeaseKeeper: Service {
     let jobs: any JobStore
     let queue: any JobQueue
     let inFlight: InFlight
     let lease: Duration
     let logger: Logger
 
+    func run() async {
+        await cancelWhenGracefulShutdown { await renewLoop() }
+    }
+
+    /// Renews every third of a lease until cancelled.
     func renewLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: lease / 3)
@@ -28,21 +38,5 @@ struct LeaseKeeper: Sendable {
                 logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
             }
         }
-    }
-
-    /// Cancels of running jobs, and cool-downs other workers learned of, until cancelled.
-    func listen(cooldowns: AsyncStream<String>, health: ProviderHealth) async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await listenForCancels() }
-            group.addTask {
-                for await announcement in cooldowns { health.applyAnnouncement(announcement) }
-            }
-        }
-    }
-
-    /// Stops each job the queue says its owner cancelled — or remembers the cancel a moment, for
-    /// a job claimed but not started yet (``InFlight/cancel(_:)``).
-    func listenForCancels() async {
-        for await jobID in queue.cancellations() { inFlight.cancel(jobID) }
     }
 }

@@ -17,7 +17,8 @@ final class InFlight: Sendable {
         /// Cancels that arrived for jobs not (yet) running here, with when they arrived: a cancel
         /// published between the claim and the start of the job's task would otherwise be lost.
         var earlyCancels: [UUID: ContinuousClock.Instant] = [:]
-        var slotWaiters: [(needed: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var slotWaiters: [(id: UInt64, needed: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiter: UInt64 = 0
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var started = 0
     }
@@ -39,28 +40,31 @@ final class InFlight: Sendable {
     /// Jobs started since the worker began.
     var started: Int { state.withLock { $0.started } }
 
-    /// Waits until `slots` slots are free (returns at once if they are, or if the task is
-    /// cancelled). Claiming in groups when the worker is nearly full keeps the claim-and-mark
-    /// cycle (one Redis script, one PostgreSQL transaction) far from being the bottleneck.
+    /// Waits until `slots` slots are free, or the task is cancelled (claiming stops). Claiming in
+    /// groups when the worker is nearly full keeps the claim-and-mark cycle (one Redis script,
+    /// one PostgreSQL transaction) far from being the bottleneck.
     func waitForSlots(_ slots: Int) async {
         let needed = min(max(1, slots), capacity)
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state in
-                if capacity - state.entries.count >= needed || Task.isCancelled { return true }
-                state.slotWaiters.append((needed, continuation))
-                return false
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state in
+                    if capacity - state.entries.count >= needed || Task.isCancelled { return true }
+                    state.slotWaiters.append((id, needed, continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.slotWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.slotWaiters.remove(at: index).continuation
+            }
+            waiter?.resume()
         }
-    }
-
-    /// Wakes a slot waiter without freeing anything: used when claiming stops.
-    func wakeSlotWaiters() {
-        let waiters = state.withLock { state in
-            defer { state.slotWaiters = [] }
-            return state.slotWaiters
-        }
-        waiters.forEach { $0.continuation.resume() }
     }
 
     /// Runs `work` for a claimed job in a task of its own, tracked until it ends.

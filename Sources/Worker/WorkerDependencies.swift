@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Shared
+
+/// What the worker's services share, built from the configuration: the clients of PostgreSQL,
+/// Redis and the upstreams, the stores and the queue on them, the worker registry, the providers'
+/// health and the job runner. The worker's counterpart of the API's `AppDependencies`;
+/// ``WorkerServices`` turns it into services.
+struct WorkerDependencies: Sendable {
+    let configuration: AppConfiguration
+    /// This process in the registry: host, pid and a random suffix.
+    let workerID: String
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let http: HTTPClient
+    let jobs: any JobStore
+    let queue: any JobQueue
+    let registry: WorkerRegistry
+    /// Where provider health is posted and cool-downs announced.
+    let board: ProviderHealthBoard
+    /// Circuits, cool-downs and budgets: the runner's, and the handler of the cool-downs other
+    /// workers announce.
+    let health: ProviderHealth
+    let runner: JobRunner
+    let sweeper: Sweeper
+
+    init(configuration: AppConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        let host = ProcessInfo.processInfo.hostName, pid = ProcessInfo.processInfo.processIdentifier
+        workerID = "\(host)-\(pid)-\(UUID().uuidString.prefix(6).lowercased())"
+        let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
+        self.postgres = postgres
+        let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
+        self.redis = redis
+
+        // One connection per concurrent call: the default of 8 per host would queue the rest.
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.upstreamConnections(configuration)
+        )
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout = .init(connect: .seconds(10))
+        // Never follow a redirect: a cross-origin hop would carry the provider's key, a 303 would
+        // turn the POST into a GET. A 3xx is an upstream error (HTTPExchange.classify).
+        http.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        self.http = client
+
+        let jobs = PostgresJobStore(postgres: postgres)
+        self.jobs = jobs
+        let queue: any JobQueue = RedisJobQueue(redis: redis)
+        self.queue = queue
+        let registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
+        self.registry = registry
+        let board = ProviderHealthBoard(redis: redis)
+        self.board = board
+        let health = ProviderHealth(
+            board: board, audit: PostgresAuditStore(postgres: postgres), failureThreshold: configuration.circuitFailureThreshold,
+            openFor: .milliseconds(Int64(configuration.circuitOpenSeconds * 1000)), logger: logger
+        )
+        self.health = health
+        runner = JobRunner(
+            upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
+            routing: Routing(
+                modelGroups: PostgresModelGroupStore(postgres: postgres), providers: PostgresProviderStore(postgres: postgres),
+                secrets: SecretBox(configuration: configuration, logger: logger)
+            ),
+            health: health,
+            steps: jobs,
+            policy: .init(
+                maxAttempts: configuration.maxAttempts,
+                retryBase: .milliseconds(Int64(configuration.retryBaseSeconds * 1000)),
+                retryCap: .milliseconds(Int64(configuration.retryCapSeconds * 1000)),
+                defaultMaxTokens: configuration.defaultMaxTokens,
+                defaultContextTokens: configuration.defaultContextTokens,
+                documentConcurrency: configuration.documentConcurrency,
+                documentLimits: configuration.documentLimits
+            ),
+            logger: logger
+        )
+        sweeper = Sweeper(
+            jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
+            logger: logger
+        )
+    }
+
+    /// The clients, as the service that closes them at the end.
+    var clients: WorkerClients { WorkerClients(postgres: postgres, redis: redis, http: http) }
+
+    /// Upstream connections the worker may hold at once: each in-flight call holds one, a chat job
+    /// one call, a document job up to `DOCUMENT_CONCURRENCY`. Connections open only when needed;
+    /// this is the ceiling.
+    static func upstreamConnections(_ configuration: AppConfiguration) -> Int {
+        min(8192, configuration.workerConcurrency * max(1, configuration.documentConcurrency))
+    }
+}

@@ -1,6 +1,8 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Postgres
+import Redis
 import Shared
 
 /// What the application's routes share: the configuration, the clients of PostgreSQL and Redis,

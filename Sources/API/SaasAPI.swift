@@ -1,6 +1,7 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import Postgres
 import ProcessLimits
 import Shared
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
 import ProcessLimits
 
 /// `saas-bench jobs`: submits a fixed number of chat jobs for one team through

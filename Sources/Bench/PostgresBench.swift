@@ -1,4 +1,5 @@
 import ArgumentParser
+import Postgres
 import Shared
 
 /// `saas-bench postgres`: a single-row `SELECT` by primary key or a single-row `INSERT` through

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Redis
 import Shared
 
 /// `saas-bench redis`: `SET`, `GET` or a pipelined batch of `SET`s through ``RedisClient``, the

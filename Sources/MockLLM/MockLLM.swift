@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnixSignals
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 
 /// Gives every request an id, sends it back as `x-request-id: req_<32 hex>` on every answer, and
 /// turns what the routes throw (404 for an unknown path, anything unexpected) into a JSON error

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 
 /// Counts every request in `CallStats`, the control routes (`/_mock/…`) excepted, so that polling
 /// the counters does not change them.

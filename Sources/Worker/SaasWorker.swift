@@ -4,6 +4,7 @@ import Logging
 import ProcessLimits
 import ServiceLifecycle
 import Shared
+import UnixSignals
 
 /// `saas-worker`: claims jobs from the Redis queue, calls the LLM upstream and settles credits in
 /// PostgreSQL. Run as many as the load needs, anywhere that reaches the same Redis and PostgreSQL.

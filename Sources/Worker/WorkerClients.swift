@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import Postgres
+import Redis
 import ServiceLifecycle
 import Shared
 

@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
+import Postgres
+import Redis
 import Shared
 
 /// What the worker's services share, built from the configuration: the clients of PostgreSQL,

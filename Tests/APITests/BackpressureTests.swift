@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import Shared
+import Postgres
 import Synchronization
 import Testing
 @testable import API

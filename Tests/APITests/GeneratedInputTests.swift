@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 @testable import Shared
+import Postgres
 import Synchronization
 import Testing
 @testable import API

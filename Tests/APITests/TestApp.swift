@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOFoundationCompat
+import Postgres
 import Shared
 @testable import API
 

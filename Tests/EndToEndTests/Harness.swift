@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Postgres
+import Redis
 import Shared
 @testable import API
 

@@ -1,4 +1,6 @@
 import Foundation
+import NIOFoundationCompat
+import Postgres
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

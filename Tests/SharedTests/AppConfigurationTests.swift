@@ -1,4 +1,6 @@
 import Configuration
+import Logging
+import Redis
 import Testing
 @testable import Shared
 

@@ -1,4 +1,7 @@
+import DedicatedThreads
 import Foundation
+import Postgres
+import Redis
 import Testing
 @testable import Shared
 

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Synchronization
 import Testing
 @testable import Shared

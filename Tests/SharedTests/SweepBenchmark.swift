@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Postgres
+import Redis
 import Testing
 @testable import Shared
 

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 @testable import Shared
 import Synchronization

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Redis
 import Shared
 import Testing
 @testable import Worker

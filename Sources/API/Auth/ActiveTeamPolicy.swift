@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdAuth
+import Shared
 
 /// A suspended team's key still identifies it, but opens nothing: 403, after the 401s and before
 /// anything else (API.md's order of checks). The admin is not a team and always passes.

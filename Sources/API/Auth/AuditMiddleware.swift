@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import Shared
 
 /// Records every admin mutation — who (the admin key's fingerprint), what (method and route),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOFoundationCompat
 
 /// The API's `RequestDecoder` (``AppRequestContext/requestDecoder``), so that every handler reads
 /// its body with `try await request.decode(as: Body.self, context: context)` and meets API.md's

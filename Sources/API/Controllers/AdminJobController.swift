@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import Shared
 
 /// The admin side of jobs and workers: any team's jobs, cancel and retry, the queue's depth, the

@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import Logging
+import Postgres
+import Redis
 import Shared
 
 /// `/health` says the process is up; `/ready` says it can do its work: PostgreSQL and Redis both

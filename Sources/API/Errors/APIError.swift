@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 
 /// Every error the API answers with: each case is a status; its `detail` sentence is built by name
 /// in `APIError+Details.swift`, the one place API.md's strings are written. Anything else thrown

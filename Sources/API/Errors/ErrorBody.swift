@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 
 /// The one error body of the API: `{"detail": "<one sentence>"}`.
 struct ErrorBody: Codable, Sendable {

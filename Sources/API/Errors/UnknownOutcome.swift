@@ -1,3 +1,4 @@
+import Postgres
 import Shared
 
 /// A change whose commit outcome is unknown (the connection broke during `COMMIT`) is a 503 that

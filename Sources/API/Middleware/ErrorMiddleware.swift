@@ -1,5 +1,7 @@
 import Hummingbird
 import Logging
+import Postgres
+import Redis
 import Shared
 
 /// Turns whatever a handler threw into an ``APIError`` answer, so every error leaves as JSON with

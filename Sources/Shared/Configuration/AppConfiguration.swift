@@ -1,6 +1,8 @@
-import Configuration
+public import Configuration
 import Foundation
-import Logging
+public import Logging
+public import Postgres
+public import Redis
 import SystemPackage
 
 /// Everything both processes read from the environment (and an optional `.env` file), with

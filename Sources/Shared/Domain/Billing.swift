@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The credit arithmetic of API.md, in one place: what a job may cost at most (its reservation)
 /// and what it costs when it completes (its charge, never above the reservation).

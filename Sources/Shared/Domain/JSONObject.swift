@@ -1,4 +1,5 @@
 import Foundation
+public import Postgres
 
 /// A JSON value kept as it came (metadata, job requests and results): decoded without loss and
 /// encoded back the same, so that the service stores what clients send without modelling it.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public enum JobStatus: String, Sendable, Codable, Hashable, CaseIterable {
     case pending, queued

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The kinds of ledger rows (API.md, Credits).
 public enum LedgerEntryType: String, Sendable, Codable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The ledger rows and account changes that many jobs' credit movements come to, computed from
 /// the balances the transaction locked. Pure: the plans produce it, `LedgerWriter` writes it in

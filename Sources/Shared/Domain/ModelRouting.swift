@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public enum ProviderKind: String, Sendable, Codable, Hashable, CaseIterable {
     /// Any OpenAI-compatible endpoint (`POST /v1/chat/completions`).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a batch of submissions comes to, money-wise, decided before anything is written: each
 /// request's reservation under its team's rates, taken from the balance the requests before it

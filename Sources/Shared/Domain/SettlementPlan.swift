@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a batch of settlements comes to, decided before anything is written: which deliveries
 /// still hold their jobs, each such job's final state (a cancel recorded meanwhile wins), its

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A customer organization: the owner of teams.
 public struct Organization: Sendable, Hashable, Codable {

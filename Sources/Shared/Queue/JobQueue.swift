@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A job as the queue knows it: enough to order it (team, priority), nothing of its content.
 /// PostgreSQL holds the job itself.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// ``JobQueue`` in memory, with the rules of ``RedisJobQueue``'s scripts (``QueueScripts``): the

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Redis
 
 /// A provider's health as workers report it: its circuit state and its last error. Kept in Redis
 /// (one hash for all providers) so that the API can show admins why jobs moved to fallbacks.

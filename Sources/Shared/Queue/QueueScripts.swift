@@ -1,3 +1,5 @@
+import Redis
+
 /// The Lua scripts of ``RedisJobQueue``. Every key of one queue shares the hash tag `{name}`
 /// (`KEYS[1]`), so a queue lives on one Redis node when queues are sharded. The scripts build
 /// their keys from it with the suffixes ``QueueKeys`` builds in Swift — change both together.

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Redis
 import Synchronization
 
 /// ``JobQueue`` on Redis: each operation is one script, so one round trip, whatever the number

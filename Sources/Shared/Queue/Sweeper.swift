@@ -1,6 +1,6 @@
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Reconciles the queue with PostgreSQL, the source of truth (SYSTEM.md, guarantee 1): expires
 /// overdue jobs, takes back jobs whose lease expired (ending them as `poison` on the third expiry

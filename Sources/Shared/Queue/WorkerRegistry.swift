@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Redis
 
 /// What a worker says about itself in its heartbeats.
 public struct WorkerInfo: Sendable, Hashable, Codable {

@@ -1,6 +1,6 @@
-import Crypto
+public import Crypto
 import Foundation
-import Logging
+public import Logging
 
 /// Encrypts provider API keys at rest with AES-GCM under `PROVIDER_KEY_SECRET`.
 /// The sealed form is nonce ‖ ciphertext ‖ tag, as stored in `providers.api_key_encrypted`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Takes key-shaped text out of messages that came from outside — an upstream's error body, a
 /// transport error — before they are stored or shown to an admin (SYSTEM.md, guarantee 10).
 /// OpenAI's 401 text, for one, quotes part of the key it was sent.

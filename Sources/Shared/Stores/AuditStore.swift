@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Postgres
 
 /// One admin action or one aggregate of failed authentications.
 public struct AuditEvent: Sendable, Hashable {

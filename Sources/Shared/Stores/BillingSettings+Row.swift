@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 extension BillingSettings {
     /// A team's billing settings (or a job's copy of them, taken at submit) from a row's

@@ -1,4 +1,5 @@
 import Foundation
+public import Postgres
 
 /// Admin-side balance changes and the ledger. Every change of a balance and its ledger row are
 /// one statement or one transaction; the account row's lock serialises concurrent changes, so

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A job to create, as the API validated it.
 public struct JobSubmission: Sendable {

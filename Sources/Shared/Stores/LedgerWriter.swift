@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// Writes balance changes and their ledger rows for many jobs at once, inside the caller's
 /// transaction: the accounts are locked (in team order, so concurrent writers never deadlock),

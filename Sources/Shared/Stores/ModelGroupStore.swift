@@ -1,4 +1,5 @@
 import Foundation
+public import Postgres
 
 /// Model groups and their models.
 public protocol ModelGroupStore: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+public import Postgres
 
 /// Organizations: the tenants' owners.
 public protocol OrganizationStore: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Postgres
 
 extension PostgresJobStore {
     public func cancel(_ jobID: UUID) async throws -> Job {

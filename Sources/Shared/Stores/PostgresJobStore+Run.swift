@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Postgres
 
 extension PostgresJobStore {
     /// Marks claimed jobs `in_progress` under their lease tokens, in one statement. A job already

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Postgres
 
 extension PostgresJobStore {
     public func steps(_ jobID: UUID, reservationNumber: Int, plan: String) async throws -> [JobStep] {

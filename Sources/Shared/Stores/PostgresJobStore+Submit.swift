@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 extension PostgresJobStore {
     /// Creates many jobs in one transaction: the teams' accounts are locked once, each job's

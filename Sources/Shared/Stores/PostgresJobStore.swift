@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Postgres
 
 /// ``JobStore`` on PostgreSQL. The SQL of jobs lives in this file and its extensions:
 /// reading here, submitting, running and settling, and control (cancel, retry, sweep).

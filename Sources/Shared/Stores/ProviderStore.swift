@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Postgres
 
 /// What may change on a provider; nil leaves a field as it is.
 public struct ProviderChanges: Sendable {

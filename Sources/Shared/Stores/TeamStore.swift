@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Postgres
 
 /// What a new team is made of.
 public struct TeamDraft: Sendable {

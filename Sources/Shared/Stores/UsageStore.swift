@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import Postgres
 
 /// What a team did in a period: its jobs, the credits charged, tokens and cost.
 public struct TeamUsage: Sendable, Hashable {

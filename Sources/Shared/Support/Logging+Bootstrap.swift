@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 extension LoggingSystem {
     /// Logs to standard output at `level`, once per process.

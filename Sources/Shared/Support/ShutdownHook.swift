@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// A service that does nothing until graceful shutdown, then runs `action` — how connection pools
 /// are closed after the services that use them have stopped (a service group stops its services

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a document into chunks of at most `maxBytes` of UTF-8, on paragraph boundaries where
 /// it can, else on sentence boundaries, else on white space, else anywhere on a character
 /// boundary — so a chunk's analysis sees whole thoughts whenever the text allows.

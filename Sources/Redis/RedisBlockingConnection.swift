@@ -1,3 +1,4 @@
+import DedicatedThreads
 import Synchronization
 
 /// A Redis connection of its own, without a read timeout, for one caller at a time to wait in a

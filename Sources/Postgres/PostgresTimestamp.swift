@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -8,9 +8,9 @@ import Musl
 
 /// Timestamps to and from PostgreSQL's text format. Connections run with `TimeZone=UTC` and
 /// `DateStyle=ISO`, so `timestamptz` arrives as `2026-11-26 18:47:10.266123+00`.
-enum PostgresTimestamp {
+public enum PostgresTimestamp {
     /// `2026-11-26T18:47:10.266123Z`, microsecond precision like PostgreSQL.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = Int(interval.rounded(.down))
         var micros = Int(((interval - Double(seconds)) * 1_000_000).rounded())

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The rows a statement returned, copied out of libpq's result on the connection's thread.
 public struct PostgresRows: Sendable, Sequence {

@@ -1,4 +1,6 @@
-import Logging
+import DedicatedThreads
+import Foundation
+public import Logging
 import Synchronization
 
 /// A Redis pub/sub subscription on a connection and thread of its own, delivering messages as an
@@ -95,5 +97,3 @@ public final class RedisSubscription: Sendable {
         finish()
     }
 }
-
-import Foundation

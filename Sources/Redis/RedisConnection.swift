@@ -1,4 +1,5 @@
 import CHiredis
+import DedicatedThreads
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,6 @@
-import Logging
+import Backoff
+import DedicatedThreads
+public import Logging
 import Synchronization
 
 /// The async face of PostgreSQL: a bounded pool of libpq connections, each on its own thread.

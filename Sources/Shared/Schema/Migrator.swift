@@ -1,5 +1,6 @@
 import Foundation
-import Logging
+public import Logging
+public import Postgres
 
 /// Applies the numbered SQL files of `Migrations/` (`0001_initial.sql`, …) in order, each once and
 /// in its own transaction, recorded in `schema_migrations`.

@@ -1,4 +1,5 @@
-import Logging
+import DedicatedThreads
+public import Logging
 import Metrics
 import Synchronization
 
@@ -15,7 +16,8 @@ public final class RedisClient: Sendable {
     private let nextWorker = Atomic<Int>(0)
     private let roundTrips = Atomic<Int>(0)
     private let roundTripCounter = Counter(label: "redis_round_trips_total")
-    let logger: Logger
+    /// The client's logger, also handed to the subscriptions its users open next to it.
+    public let logger: Logger
 
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis")) {
         self.configuration = configuration

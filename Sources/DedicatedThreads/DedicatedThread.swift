@@ -16,8 +16,8 @@ import Darwin
 /// here instead, and callers see `async` functions (SYSTEM.md, guarantee 9). One thread per
 /// connection keeps ownership simple: the C handle is only ever touched by its own thread, which
 /// ``assertCurrent()`` checks in debug builds.
-final class DedicatedThread: @unchecked Sendable {
-    typealias Work = @Sendable () -> Void
+public final class DedicatedThread: @unchecked Sendable {
+    public typealias Work = @Sendable () -> Void
 
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -32,7 +32,7 @@ final class DedicatedThread: @unchecked Sendable {
     /// guarantee 9). Nothing needs the wait: work submitted meanwhile is queued, and the thread
     /// records its own id before it runs any, so ``assertCurrent()`` holds for every item.
     /// `onStart` runs on the new thread before anything else (tests hold the thread there).
-    init(name: String, onStart: (@Sendable () -> Void)? = nil) {
+    public init(name: String, onStart: (@Sendable () -> Void)? = nil) {
         self.name = name
         let thread = Thread { [self] in
             onStart?()
@@ -49,7 +49,7 @@ final class DedicatedThread: @unchecked Sendable {
     /// Enqueues `work`; it runs on this thread after everything submitted before it.
     /// Returns false once the thread is stopping (the work is not run).
     @discardableResult
-    func submit(_ work: @escaping Work) -> Bool {
+    public func submit(_ work: @escaping Work) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return false }
@@ -59,7 +59,7 @@ final class DedicatedThread: @unchecked Sendable {
     }
 
     /// Stops after the queued work has run. Work submitted later is refused.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopping = true
         condition.signal()
@@ -67,7 +67,7 @@ final class DedicatedThread: @unchecked Sendable {
     }
 
     /// True when called on this thread (false anywhere else, including before the thread started).
-    var isCurrent: Bool {
+    public var isCurrent: Bool {
         condition.lock()
         defer { condition.unlock() }
         guard let threadID else { return false }
@@ -77,7 +77,7 @@ final class DedicatedThread: @unchecked Sendable {
     /// Debug-build check that a blocking C call is made on its own thread, never on the cooperative
     /// pool or an event loop.
     @inline(__always)
-    func assertCurrent(file: StaticString = #fileID, line: UInt = #line) {
+    public func assertCurrent(file: StaticString = #fileID, line: UInt = #line) {
         assert(isCurrent, "blocking call made off its dedicated thread '\(name)'", file: file, line: line)
     }
 
@@ -106,7 +106,7 @@ final class DedicatedThread: @unchecked Sendable {
 extension DedicatedThread {
     /// Runs `body` on this thread and returns its result to the awaiting task; the task's own
     /// thread is free meanwhile.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let submitted = submit {
                 continuation.resume(with: Result { try body() })

@@ -1,4 +1,5 @@
 import CLibPQ
+import DedicatedThreads
 import Foundation
 
 #if canImport(Glibc)

@@ -1,41 +1,9 @@
 import Foundation
+public import Redis
 
-/// Where and how to reach Redis: parsed from `REDIS_URL` (`redis://[user:password@]host[:port][/db]`).
-public struct RedisConfiguration: Sendable, Equatable {
-    public var host: String
-    public var port: Int
-    public var username: String?
-    public var password: String?
-    public var database: Int
-    /// Connect timeout in seconds.
-    public var connectTimeout: Double
-    /// Read/write timeout in seconds for ordinary commands. Blocking commands use connections
-    /// without one (see ``RedisBlockingConnection``).
-    public var commandTimeout: Double
-    /// Connections in the pool for ordinary commands. Commands from concurrent callers are
-    /// pipelined on each connection, so a few connections carry a lot of traffic.
-    public var poolSize: Int
-
-    public init(
-        host: String = "127.0.0.1",
-        port: Int = 6379,
-        username: String? = nil,
-        password: String? = nil,
-        database: Int = 0,
-        connectTimeout: Double = 2,
-        commandTimeout: Double = 5,
-        poolSize: Int = 4
-    ) {
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.database = database
-        self.connectTimeout = connectTimeout
-        self.commandTimeout = commandTimeout
-        self.poolSize = poolSize
-    }
-
+/// `REDIS_URL` read into the client's configuration. It lives with the configuration, not in the
+/// `Redis` module: its errors name the variable an operator sets (``ConfigurationError``).
+extension RedisConfiguration {
     /// Parses a `redis://` URL. TLS (`rediss://`) is refused: hiredis 0.14 does not speak it (run a
     /// TLS sidecar and point the URL at it).
     public init(url: String) throws(ConfigurationError) {

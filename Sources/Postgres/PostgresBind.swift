@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A statement parameter. Statements take their values only as bound parameters, never
 /// interpolated into SQL text. Values travel in PostgreSQL's text format, except `bytea`.

@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-@testable import Shared
 import Postgres
 import Synchronization
 import Testing
+
 @testable import API
+@testable import Shared
 
 /// Issue 8, "hostile tenants": random JSON shapes — U+0000 and lone surrogates as escapes, huge,
 /// negative and unparseable numbers, deep nesting, long strings, wrong types, duplicate keys,
@@ -33,15 +34,21 @@ struct GeneratedInputTests {
         let routes = registry.snapshot().flatMap { path, methods in methods.map { (path, $0) } }.filter { $0.0.hasPrefix("/api") }
         #expect(routes.count > 30, "the route table lists \(routes.count) routes")
 
-        try await TestApp.testLive { client in
+        // The test client's own connection sits idle while the generated requests run (on their
+        // own sockets); on a loaded machine that outlasts the default idle timeout of 60 s.
+        try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "3600"]) { client in
             let api = Caller(client: client)
             let port = try #require(client.port)
             let org = try await api.createOrganization()
             let provider = try await api.createProvider()
             let group = try await api.createModelGroup(provider: provider)
             let team = try await api.createTeam(organization: org, groups: [group], credits: 1000)
-            let job = try await api.team(team.key, .post, "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let job = try await api.team(
+                team.key,
+                .post,
+                "/api/jobs/create",
+                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+            )
             let jobID = try #require(job.string("job_id"))
             let started = Date()
             let before = try await Snapshot.take(team: team.id, job: jobID)
@@ -115,7 +122,8 @@ struct Snapshot: Equatable, CustomStringConvertible {
     static func take(team: String, job: String) async throws -> Snapshot {
         try await Database.with { postgres in
             let account = try await postgres.query(
-                "SELECT credits_allocated, credits_used, credits_reserved FROM credit_accounts WHERE team_id = $1", [.text(team)]
+                "SELECT credits_allocated, credits_used, credits_reserved FROM credit_accounts WHERE team_id = $1",
+                [.text(team)]
             ).first
             let counts = try await postgres.query(
                 """
@@ -128,10 +136,15 @@ struct Snapshot: Equatable, CustomStringConvertible {
                 [.text(team), .text(job)]
             ).first!
             return Snapshot(
-                balance: [try account?.decode("credits_allocated", as: Int.self) ?? -1, try account?.decode("credits_used", as: Int.self) ?? -1,
-                          try account?.decode("credits_reserved", as: Int.self) ?? -1],
-                ledgerRows: try counts.decode("ledger"), jobs: try counts.decode("jobs"),
-                jobStatus: try counts.decode("job_status"), teamStatus: try counts.decode("team_status"), keys: try counts.decode("keys")
+                balance: [
+                    try account?.decode("credits_allocated", as: Int.self) ?? -1, try account?.decode("credits_used", as: Int.self) ?? -1,
+                    try account?.decode("credits_reserved", as: Int.self) ?? -1,
+                ],
+                ledgerRows: try counts.decode("ledger"),
+                jobs: try counts.decode("jobs"),
+                jobStatus: try counts.decode("job_status"),
+                teamStatus: try counts.decode("team_status"),
+                keys: try counts.decode("keys")
             )
         }
     }
@@ -141,9 +154,12 @@ struct Snapshot: Equatable, CustomStringConvertible {
     static func strangers(since start: Date) async throws -> [String] {
         try await Database.with { postgres in
             var found: [String] = []
-            for (table, column) in [("organizations", "organization_id"), ("teams", "team_id"), ("model_groups", "group_name"), ("providers", "name")] {
+            for (table, column) in [
+                ("organizations", "organization_id"), ("teams", "team_id"), ("model_groups", "group_name"), ("providers", "name"),
+            ] {
                 let rows = try await postgres.query(
-                    "SELECT \(column) AS id FROM \(table) WHERE created_at >= $1 AND \(column) !~ '^[a-z]+-[0-9a-f]{8}$'", [.timestamp(start)]
+                    "SELECT \(column) AS id FROM \(table) WHERE created_at >= $1 AND \(column) !~ '^[a-z]+-[0-9a-f]{8}$'",
+                    [.timestamp(start)]
                 )
                 found += try rows.map { "\(table): \(try $0.decode("id", as: String.self))" }
             }
@@ -238,7 +254,11 @@ struct Generator {
         case 1: return (Array(#"{"name": "caf"#.utf8) + [0xC3, 0x28, 0xFF] + Array(#""}"#.utf8), "not UTF-8")
         case 2: return (Array(#"{"credits": 5, "reason": "x",}"#.utf8), "trailing comma")
         // Foundation keeps the first of duplicate keys: both values are hostile, so neither can be valid by chance.
-        case 3: return (Array(#"{"credits": "five", "credits": -1, "model_groups": 1, "model_groups": [1], "reason": null, "reason": 5}"#.utf8), "duplicate keys")
+        case 3:
+            return (
+                Array(#"{"credits": "five", "credits": -1, "model_groups": 1, "model_groups": [1], "reason": null, "reason": 5}"#.utf8),
+                "duplicate keys"
+            )
         case 4:
             let depth = 10_000
             return (Array((String(repeating: pick(["[", #"{"a":"#]), count: depth)).utf8), "deep nesting (unclosed)")
@@ -261,14 +281,23 @@ struct Generator {
     /// wrong types, nesting.
     mutating func value(depth: Int) -> String {
         switch int(depth > 3 ? 4 : 7) {
-        case 0: return pick(["1e400", "-1e400", "9223372036854775808", "-9223372036854775809", "1e-400", "-1", "0", "1.5", "-0.0",
-                             "18446744073709551616", "123456789012345678901234567890", "NaN", "Infinity"])
+        case 0:
+            return pick([
+                "1e400", "-1e400", "9223372036854775808", "-9223372036854775809", "1e-400", "-1", "0", "1.5", "-0.0",
+                "18446744073709551616", "123456789012345678901234567890", "NaN", "Infinity",
+            ])
         case 1: return pick([#""a\u0000b""#, #""\ud800""#, #""\udc00x""#, #""\ud800\u0041""#, #""\uDBFF""#, #""\u0000""#])
         case 2: return pick(["null", "true", "false", "[]", "{}"])
-        case 3: return pick([#""""#, #"" ""#, #""\n""#, "\"\(String(repeating: "x", count: 70_000))\u{0}\"".replacingOccurrences(of: "\u{0}", with: "\\u0000")])
+        case 3:
+            return pick([
+                #""""#, #"" ""#, #""\n""#, "\"\(String(repeating: "x", count: 70_000))\u{0}\"".replacingOccurrences(of: "\u{0}", with: "\\u0000"),
+            ])
         case 4: return "[\(value(depth: depth + 1)), \(value(depth: depth + 1))]"
         case 5: return "{\"\(pick(Self.fieldNames))\": \(value(depth: depth + 1))}"
-        default: return "[" + (0..<int(3)).map { _ in "{\"role\": \(value(depth: depth + 2)), \"content\": \(value(depth: depth + 2))}" }.joined(separator: ",") + "]"
+        default:
+            return "["
+                + (0..<int(3)).map { _ in "{\"role\": \(value(depth: depth + 2)), \"content\": \(value(depth: depth + 2))}" }.joined(separator: ",")
+                + "]"
         }
     }
 }

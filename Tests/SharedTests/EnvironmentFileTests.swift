@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Shared
 
 /// Issue 8, item 22: `--env-file /dev/null`, the usual way to say "no file", stopped both binaries
@@ -17,7 +18,7 @@ struct EnvironmentFileTests {
         _ = try await AppConfiguration.load(environmentFile: "/nonexistent/\(UUID().uuidString).env")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("env-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data("SAAS_TEST_ONLY_VARIABLE=1\nDEFAULT_MAX_TOKENS=777\n".utf8))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("SAAS_TEST_ONLY_VARIABLE=1\nDEFAULT_MAX_TOKENS=777\n".utf8)))
         let configuration = try await AppConfiguration.load(environmentFile: path)
         // The process environment wins over the file; the tests do not set this one.
         if ProcessInfo.processInfo.environment["DEFAULT_MAX_TOKENS"] == nil {

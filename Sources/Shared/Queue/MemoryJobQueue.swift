@@ -232,7 +232,7 @@ public actor MemoryJobQueue: JobQueue {
         let id = nextWaiter
         let timer = Task { [self] in
             try? await Task.sleep(for: timeout)
-            await endWait(id)
+            endWait(id)
         }
         defer { timer.cancel() }
         await withTaskCancellationHandler {

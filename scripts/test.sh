@@ -2,8 +2,9 @@
 # scripts/test.sh — the whole test suite, from a fresh machine of this kind.
 #
 # Installs what is missing (scripts/deps.sh), starts the project's own Redis and PostgreSQL
-# (scripts/services.sh), builds, runs every Swift test against those real servers, and checks
-# compose/compose.yaml against the Compose schema. Exits non-zero on any failure.
+# (scripts/services.sh), checks compose/compose.yaml against the Compose schema and the code's
+# format (scripts/lint.sh), builds, and runs every Swift test against those real servers. Exits
+# non-zero on any failure.
 #
 # Environment honoured:
 #   SWIFT_TEST_ARGS   extra arguments for `swift test` (e.g. "--filter RedisClientTests")
@@ -28,6 +29,9 @@ export E2E_REDIS_URL="${E2E_REDIS_URL:-${REDIS_URL%/*}/3}"
 
 echo "==> compose file"
 scripts/check-compose.sh
+
+echo "==> format (swift-format lint, .swift-format)"
+scripts/lint.sh
 
 echo "==> build"
 swift build --build-tests

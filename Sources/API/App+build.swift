@@ -55,10 +55,15 @@ struct AppDependencies: Sendable {
         modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
         submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
         completions = CompletionWaiters(
-            queue: queue, limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam)
+            queue: queue,
+            limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam)
         )
         sweeper = Sweeper(
-            jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)), logger: logger
+            jobs: jobs,
+            queue: queue,
+            workers: registry,
+            interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
+            logger: logger
         )
     }
 }
@@ -130,10 +135,13 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     OrganizationController(organizations: dependencies.organizations, teams: dependencies.teams, usage: dependencies.usage)
         .addRoutes(to: admin)
     TeamController(
-        teams: dependencies.teams, usage: dependencies.usage, modelGroups: dependencies.modelGroups, queue: dependencies.queue,
+        teams: dependencies.teams,
+        usage: dependencies.usage,
+        modelGroups: dependencies.modelGroups,
+        queue: dependencies.queue,
         keyCache: dependencies.keyCache
     )
-        .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
+    .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
     ProviderController(providers: dependencies.providers, secrets: dependencies.secrets, board: ProviderHealthBoard(redis: dependencies.redis))
         .addRoutes(to: admin)
@@ -141,13 +149,16 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         .addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
     JobController(
-        jobs: dependencies.jobs, queue: dependencies.queue, access: dependencies.modelAccess,
+        jobs: dependencies.jobs,
+        queue: dependencies.queue,
+        access: dependencies.modelAccess,
         estimator: ReservationEstimator(
             defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
             defaultContextTokens: dependencies.configuration.defaultContextTokens,
             documentLimits: dependencies.configuration.documentLimits
         ),
-        pipeline: dependencies.submissions, waiters: dependencies.completions
+        pipeline: dependencies.submissions,
+        waiters: dependencies.completions
     ).addRoutes(team: team, teamOrAdmin: teamOrAdmin)
     AdminJobController(jobs: dependencies.jobs, queue: dependencies.queue, registry: dependencies.registry).addRoutes(to: admin)
     routes.addMethodNotAllowedAnswers(to: router)

@@ -62,8 +62,12 @@ struct CPUCommand: ParsableCommand {
                 return (name: String(name), pids: pids.split(separator: ",").compactMap { Int($0) })
             }
             let report = CPUReport(
-                from: before, to: now, ticksPerSecond: sysconf(Int32(_SC_CLK_TCK)), cores: cores,
-                generator: generatorCPU, groups: groups
+                from: before,
+                to: now,
+                ticksPerSecond: sysconf(Int32(_SC_CLK_TCK)),
+                cores: cores,
+                generator: generatorCPU,
+                groups: groups
             )
             try CPUCommand.save(report.json + "\n", to: json)
             if report.skewed {

@@ -25,7 +25,11 @@ struct CPUReport {
     var skewed: Bool { rest > 0.15 * wall * Double(cores) }
 
     init(
-        from before: CPUSnapshot, to now: CPUSnapshot, ticksPerSecond: Int, cores: Int, generator: Double,
+        from before: CPUSnapshot,
+        to now: CPUSnapshot,
+        ticksPerSecond: Int,
+        cores: Int,
+        generator: Double,
         groups: [(name: String, pids: [Int])]
     ) {
         let hz = Double(ticksPerSecond)
@@ -55,7 +59,8 @@ struct CPUReport {
         let capacity = wall * Double(cores)
         let one = { (value: Double) in BenchReport.format(value, places: 1) }
         let percent = capacity > 0 ? BenchReport.format(100 * busy / capacity, places: 0) : "0"
-        let parts = groups.map { "\($0.name) \(one($0.seconds))" }
+        let parts =
+            groups.map { "\($0.name) \(one($0.seconds))" }
             + ["load generator \(one(generator))", "interrupts \(one(irq))", "everything else \(one(rest))"]
         let biggest = others.prefix(6).map { "\($0.command) \(one($0.seconds))" }
         return "wall \(one(wall)) s x \(cores) cores = \(one(capacity)) CPU-s; busy \(one(busy)) (\(percent)%): "
@@ -66,7 +71,8 @@ struct CPUReport {
     /// The figures for scripts, one JSON object: each group's CPU seconds, then wall, busy, irq,
     /// generator and rest.
     var json: String {
-        let fields = groups.map { (key: $0.name, value: $0.seconds) }
+        let fields =
+            groups.map { (key: $0.name, value: $0.seconds) }
             + [("wall", wall), ("busy", busy), ("irq", irq), ("generator", generator), ("rest", rest)].map { (key: $0.0, value: $0.1) }
         return "{" + fields.map { "\(jsonString($0.key)):\(BenchReport.format($0.value, places: 3))" }.joined(separator: ",") + "}"
     }

@@ -115,7 +115,10 @@ struct JobsBench: AsyncParsableCommand {
         }
         let epoch: (Double?) -> ReportValue = { $0.map { .number($0, places: 6) } ?? .string(nil) }
         BenchReport(
-            bench: "jobs", op: "submit", clients: connections, pool: connections,
+            bench: "jobs",
+            op: "submit",
+            clients: connections,
+            pool: connections,
             result: LoadResult(ops: jobs, seconds: seconds),
             figures: [
                 ("statuses", .counts(tally.statuses.sorted { $0.key < $1.key }.map { (String($0.key), $0.value) })),

@@ -77,7 +77,10 @@ struct PostgresBench: AsyncParsableCommand {
             }
         }
         let result = try await LoadRunner.run(
-            clients: load.clients, warmup: load.warmup, seconds: load.seconds, operation: operation
+            clients: load.clients,
+            warmup: load.warmup,
+            seconds: load.seconds,
+            operation: operation
         )
         BenchReport(bench: "postgres", op: op.rawValue, clients: load.clients, pool: pool, result: result).print()
     }

@@ -75,10 +75,17 @@ struct RedisBench: AsyncParsableCommand {
             }
         }
         let result = try await LoadRunner.run(
-            clients: load.clients, warmup: load.warmup, seconds: load.seconds, operation: operation
+            clients: load.clients,
+            warmup: load.warmup,
+            seconds: load.seconds,
+            operation: operation
         )
         var report = BenchReport(
-            bench: "redis", op: op.rawValue, clients: load.clients, pool: configuration.poolSize, result: result
+            bench: "redis",
+            op: op.rawValue,
+            clients: load.clients,
+            pool: configuration.poolSize,
+            result: result
         )
         if op == .pipeline { report.extra = [("pipeline", .int(batch))] }
         report.print()

@@ -45,8 +45,14 @@ struct AnthropicRoutes: Sendable {
         if case .hostile(let kind) = outcome {
             let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: maxTokens)
             return HostileAnswer(
-                dialect: .anthropic, request: request, context: context, model: model, normal: message,
-                text: reply.text, promptTokens: promptTokens, completionTokens: reply.tokens
+                dialect: .anthropic,
+                request: request,
+                context: context,
+                model: model,
+                normal: message,
+                text: reply.text,
+                promptTokens: promptTokens,
+                completionTokens: reply.tokens
             ).response(kind, logger: context.logger)
         }
         if outcome == .malformedReply {

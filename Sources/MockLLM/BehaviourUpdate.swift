@@ -36,13 +36,18 @@ struct BehaviourUpdate: Sendable, Decodable {
                 guard let mode = FailureMode(rawValue: name) else {
                     let names = FailureMode.allCases.map(\.rawValue).joined(separator: ", ")
                     throw DecodingError.dataCorruptedError(
-                        forKey: key, in: container, debugDescription: "mode must be one of \(names), not '\(name)'")
+                        forKey: key,
+                        in: container,
+                        debugDescription: "mode must be one of \(names), not '\(name)'"
+                    )
                 }
                 self.mode = mode
             default:
                 throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container,
-                    debugDescription: "unknown field '\(key.stringValue)'; the fields are \(Self.fieldNames.joined(separator: ", "))")
+                    forKey: key,
+                    in: container,
+                    debugDescription: "unknown field '\(key.stringValue)'; the fields are \(Self.fieldNames.joined(separator: ", "))"
+                )
             }
         }
     }

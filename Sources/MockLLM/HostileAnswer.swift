@@ -1,11 +1,12 @@
+import Hummingbird
+import Logging
+import NIOCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import Logging
-import NIOCore
 
 /// The answer of one hostile kind to one call, in the call's dialect.
 ///
@@ -34,16 +35,27 @@ struct HostileAnswer: Sendable {
     static let redirectTargetPath = "/_mock/redirect-target"
 
     init(
-        dialect: Dialect, request: Request, context: MockRequestContext, model: String, normal: ByteBuffer,
-        text: String, promptTokens: Int, completionTokens: Int
+        dialect: Dialect,
+        request: Request,
+        context: MockRequestContext,
+        model: String,
+        normal: ByteBuffer,
+        text: String,
+        promptTokens: Int,
+        completionTokens: Int
     ) {
         self.dialect = dialect
         self.requestID = context.requestID
         self.model = model
         self.normal = normal
         self.reply = HostileReplyBody(
-            dialect: dialect, requestID: context.requestID, model: model, text: text,
-            promptTokens: promptTokens, completionTokens: completionTokens, created: Int(Date().timeIntervalSince1970)
+            dialect: dialect,
+            requestID: context.requestID,
+            model: model,
+            text: text,
+            promptTokens: promptTokens,
+            completionTokens: completionTokens,
+            created: Int(Date().timeIntervalSince1970)
         )
         self.presentedKey = Self.presentedKey(request.headers)
         self.authority = request.head.authority
@@ -80,27 +92,56 @@ struct HostileAnswer: Sendable {
         case .badRequest400:
             return self.error(.badRequest, "invalid_request_error", "Invalid request: 'messages' could not be processed.")
         case .unauthorized401:
-            return self.error(.unauthorized, "invalid_request_error", Self.incorrectKey(Self.maskedKey),
-                              code: "invalid_api_key", anthropicType: "authentication_error")
+            return self.error(
+                .unauthorized,
+                "invalid_request_error",
+                Self.incorrectKey(Self.maskedKey),
+                code: "invalid_api_key",
+                anthropicType: "authentication_error"
+            )
         case .unauthorized401Echo:
-            return self.error(.unauthorized, "invalid_request_error", Self.incorrectKey(self.presentedKey),
-                              code: "invalid_api_key", anthropicType: "authentication_error")
+            return self.error(
+                .unauthorized,
+                "invalid_request_error",
+                Self.incorrectKey(self.presentedKey),
+                code: "invalid_api_key",
+                anthropicType: "authentication_error"
+            )
         case .paymentRequired402:
-            return self.error(HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), "insufficient_quota", "Your credit balance is too low to access the API.",
-                              code: "insufficient_quota", anthropicType: "billing_error")
+            return self.error(
+                HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"),
+                "insufficient_quota",
+                "Your credit balance is too low to access the API.",
+                code: "insufficient_quota",
+                anthropicType: "billing_error"
+            )
         case .forbidden403:
-            return self.error(.forbidden, "permission_error", "Your organization does not have access to this model.",
-                              anthropicType: "permission_error")
+            return self.error(
+                .forbidden,
+                "permission_error",
+                "Your organization does not have access to this model.",
+                anthropicType: "permission_error"
+            )
         case .notFound404:
-            return self.error(.notFound, "invalid_request_error", "The model `\(self.model)` does not exist or you do not have access to it.",
-                              code: "model_not_found", anthropicType: "not_found_error")
+            return self.error(
+                .notFound,
+                "invalid_request_error",
+                "The model `\(self.model)` does not exist or you do not have access to it.",
+                code: "model_not_found",
+                anthropicType: "not_found_error"
+            )
         case .requestTimeout408:
             return self.error(.requestTimeout, "timeout", "Request timed out.", anthropicType: "timeout_error")
         case .conflict409:
             return self.error(.conflict, "conflict", "Another request with this idempotency key is in progress.")
         case .contentTooLarge413:
-            return self.error(.contentTooLarge, "invalid_request_error", "Request exceeds the maximum allowed number of bytes.",
-                              code: "request_too_large", anthropicType: "request_too_large")
+            return self.error(
+                .contentTooLarge,
+                "invalid_request_error",
+                "Request exceeds the maximum allowed number of bytes.",
+                code: "request_too_large",
+                anthropicType: "request_too_large"
+            )
         case .teapot418:
             return self.error(HTTPResponse.Status(code: 418, reasonPhrase: "I'm a teapot"), "invalid_request_error", "I'm a teapot.")
         case .unprocessable422:
@@ -109,22 +150,44 @@ struct HostileAnswer: Sendable {
             return self.rateLimited([.retryAfter: "1", .retryAfterMs: "1000"])
 
         case .serverError500:
-            return self.error(.internalServerError, "server_error", "The server had an error while processing your request.",
-                              anthropicType: "api_error")
+            return self.error(
+                .internalServerError,
+                "server_error",
+                "The server had an error while processing your request.",
+                anthropicType: "api_error"
+            )
         case .badGateway502HTML:
             return Self.page(.badGateway, HostilePages.badGateway)
         case .unavailable503:
-            return self.error(.serviceUnavailable, "server_error", "The engine is currently overloaded, please try again later.",
-                              anthropicType: "api_error")
+            return self.error(
+                .serviceUnavailable,
+                "server_error",
+                "The engine is currently overloaded, please try again later.",
+                anthropicType: "api_error"
+            )
         case .unavailable503RetryAfterHuge:
-            return self.error(.serviceUnavailable, "server_error", "The engine is currently overloaded, please try again later.",
-                              anthropicType: "api_error", headers: [.retryAfter: "1e308"])
+            return self.error(
+                .serviceUnavailable,
+                "server_error",
+                "The engine is currently overloaded, please try again later.",
+                anthropicType: "api_error",
+                headers: [.retryAfter: "1e308"]
+            )
         case .overloaded529:
-            return self.error(HTTPResponse.Status(code: 529, reasonPhrase: "Overloaded"), "overloaded_error", "Overloaded",
-                              code: "overloaded", anthropicType: "overloaded_error")
+            return self.error(
+                HTTPResponse.Status(code: 529, reasonPhrase: "Overloaded"),
+                "overloaded_error",
+                "Overloaded",
+                code: "overloaded",
+                anthropicType: "overloaded_error"
+            )
         case .unusual599:
-            return self.error(HTTPResponse.Status(code: 599, reasonPhrase: "Network Connect Timeout Error"), "server_error",
-                              "Network connect timeout.", anthropicType: "api_error")
+            return self.error(
+                HTTPResponse.Status(code: 599, reasonPhrase: "Network Connect Timeout Error"),
+                "server_error",
+                "Network connect timeout.",
+                anthropicType: "api_error"
+            )
 
         case .retryAfterHTTPDate:
             let inTwoSeconds = Int64(Date().timeIntervalSince1970.rounded(.down)) + 2
@@ -144,9 +207,13 @@ struct HostileAnswer: Sendable {
         case .rateLimitReset99999999h:
             return Self.json(.ok, self.normal, headers: [.rateLimitRemainingRequests: "0", .rateLimitResetRequests: "99999999h"])
         case .rateLimitResetOverflow:
-            return Self.json(.ok, self.normal, headers: [
-                .rateLimitRemainingTokens: "0", .rateLimitResetTokens: "99999999999999999999999h",
-            ])
+            return Self.json(
+                .ok,
+                self.normal,
+                headers: [
+                    .rateLimitRemainingTokens: "0", .rateLimitResetTokens: "99999999999999999999999h",
+                ]
+            )
         case .anthropicRateLimitYear9999:
             return Self.json(.ok, self.normal, headers: [.anthropicRequestsRemaining: "0", .anthropicRequestsReset: "9999-12-31T23:59:59Z"])
         case .anthropicRateLimitGarbage:
@@ -169,18 +236,23 @@ struct HostileAnswer: Sendable {
         case .invalidUTF8:
             return Self.json(.ok, self.reply.write(.init(content: [UInt8(ascii: "\""), 0x61, 0xFF, 0xFE, 0xC0, 0x62, UInt8(ascii: "\"")])))
         case .errorBody200:
-            return Self.json(.ok, self.errorBody("server_error", "The upstream provider returned an error.", code: "upstream_error", anthropicType: "api_error"))
+            return Self.json(
+                .ok,
+                self.errorBody("server_error", "The upstream provider returned an error.", code: "upstream_error", anthropicType: "api_error")
+            )
         case .deepNesting:
             let depth = 100_000
             let nested = [UInt8](repeating: UInt8(ascii: "["), count: depth) + [UInt8](repeating: UInt8(ascii: "]"), count: depth)
             return Self.json(.ok, self.reply.write(.init(choices: nested)))
         case .toolCallsObject:
-            let toolCalls = self.dialect == .openAI
+            let toolCalls =
+                self.dialect == .openAI
                 ? #"{"id":"call_\#(self.requestID.prefix(24))","type":"function","function":{"name":"get_weather","arguments":"{}"}}"#
                 : #"[{"type":"tool_use","id":"toolu_\#(self.requestID.prefix(24))","name":"get_weather","input":"not an object"}]"#
             return Self.json(.ok, self.reply.write(.init(toolCalls: Array(toolCalls.utf8))))
         case .toolCallsBadArguments:
-            let toolCalls = self.dialect == .openAI
+            let toolCalls =
+                self.dialect == .openAI
                 ? #"[{"id":42,"type":"function","function":{"arguments":{"city":["Paris",null,1e400]}}},"a string"]"#
                 : #"[{"type":"tool_use","id":null,"input":[1,2,3]},{"type":"unknown_block"}]"#
             return Self.json(.ok, self.reply.write(.init(toolCalls: Array(toolCalls.utf8))))
@@ -196,8 +268,11 @@ struct HostileAnswer: Sendable {
         case .jsonAsTextPlain:
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: self.normal))
         case .sseStream:
-            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                            body: .init(byteBuffer: HostileTransport.eventStream(self.reply)))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: HostileTransport.eventStream(self.reply))
+            )
         case .empty200:
             return Self.json(.ok, ByteBuffer())
         }
@@ -216,21 +291,38 @@ struct HostileAnswer: Sendable {
     }
 
     private func usage(_ prompt: String, _ completion: String, total: String) -> Response {
-        Self.json(.ok, self.reply.write(.init(
-            promptTokens: Array(prompt.utf8), completionTokens: Array(completion.utf8), totalTokens: Array(total.utf8)
-        )))
+        Self.json(
+            .ok,
+            self.reply.write(
+                .init(
+                    promptTokens: Array(prompt.utf8),
+                    completionTokens: Array(completion.utf8),
+                    totalTokens: Array(total.utf8)
+                )
+            )
+        )
     }
 
     private func rateLimited(_ headers: HTTPFields) -> Response {
-        self.error(.tooManyRequests, "requests", "Rate limit reached for requests.", code: "rate_limit_exceeded",
-                   anthropicType: "rate_limit_error", headers: headers)
+        self.error(
+            .tooManyRequests,
+            "requests",
+            "Rate limit reached for requests.",
+            code: "rate_limit_exceeded",
+            anthropicType: "rate_limit_error",
+            headers: headers
+        )
     }
 
     /// An error in the dialect's format: OpenAI's `{"error":{message,type,param,code}}` or
     /// Anthropic's `{"type":"error","error":{type,message},"request_id"}`.
     private func error(
-        _ status: HTTPResponse.Status, _ type: String, _ message: String, code: String? = nil,
-        anthropicType: String = "invalid_request_error", headers: HTTPFields = [:]
+        _ status: HTTPResponse.Status,
+        _ type: String,
+        _ message: String,
+        code: String? = nil,
+        anthropicType: String = "invalid_request_error",
+        headers: HTTPFields = [:]
     ) -> Response {
         Self.json(status, self.errorBody(type, message, code: code, anthropicType: anthropicType), headers: headers)
     }
@@ -260,7 +352,8 @@ struct HostileAnswer: Sendable {
 
     private func redirect(_ status: HTTPResponse.Status, to location: String) -> Response {
         Response(
-            status: status, headers: [.location: location, .contentType: "text/html; charset=utf-8"],
+            status: status,
+            headers: [.location: location, .contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: "<html><body>Moved to <a href=\"\(location)\">here</a>.</body></html>"))
         )
     }

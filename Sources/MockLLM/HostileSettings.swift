@@ -51,14 +51,20 @@ struct HostileSettings: Sendable, Equatable, Decodable {
     init(from decoder: any Decoder) throws {
         let names = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         if let unknown = names.first(where: { CodingKeys(rawValue: $0) == nil }) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "unknown field 'hostile.\(unknown)'; the fields are seed, kinds, exclude"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "unknown field 'hostile.\(unknown)'; the fields are seed, kinds, exclude"
+                )
+            )
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         guard let seed = try? container.decode(UInt64.self, forKey: .seed) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .seed, in: container, debugDescription: "hostile.seed must be an integer from 0 to \(UInt64.max)")
+                forKey: .seed,
+                in: container,
+                debugDescription: "hostile.seed must be an integer from 0 to \(UInt64.max)"
+            )
         }
         self.seed = seed
         let kinds = try Self.kinds(.kinds, in: container) ?? HostileKind.allCases
@@ -76,8 +82,10 @@ struct HostileSettings: Sendable, Equatable, Decodable {
         return try names.map { name in
             guard let kind = HostileKind(rawValue: name) else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container,
-                    debugDescription: "unknown kind '\(name)'; the kinds are \(HostileKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    forKey: key,
+                    in: container,
+                    debugDescription: "unknown kind '\(name)'; the kinds are \(HostileKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return kind
         }

@@ -18,30 +18,38 @@ enum HostileTransport {
     /// whose only bound is a per-read idle timeout waits it out; one with a deadline gives up.
     static func trickle(_ body: ByteBuffer, headers: HTTPFields) -> Response {
         let chunkSize = max(1, (body.readableBytes + trickleTicks - 1) / trickleTicks)
-        return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: body.readableBytes) { writer in
-            var remaining = body
-            while let chunk = remaining.readSlice(length: min(chunkSize, remaining.readableBytes)), chunk.readableBytes > 0 {
-                try await writer.write(chunk)
-                if remaining.readableBytes > 0 { try await Task.sleep(for: trickleInterval) }
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody(contentLength: body.readableBytes) { writer in
+                var remaining = body
+                while let chunk = remaining.readSlice(length: min(chunkSize, remaining.readableBytes)), chunk.readableBytes > 0 {
+                    try await writer.write(chunk)
+                    if remaining.readableBytes > 0 { try await Task.sleep(for: trickleInterval) }
+                }
+                try await writer.finish(nil)
             }
-            try await writer.finish(nil)
-        })
+        )
     }
 
     /// The head and half the body of a `Content-Length` announcing all of it, then a TCP reset
     /// (`SO_LINGER` 0, where the channel allows it; a plain close otherwise).
     static func resetMidBody(_ body: ByteBuffer, headers: HTTPFields, channel: (any Channel)?) -> Response {
-        Response(status: .ok, headers: headers, body: ResponseBody(contentLength: body.readableBytes) { writer in
-            try await writer.write(body.getSlice(at: body.readerIndex, length: body.readableBytes / 2) ?? ByteBuffer())
-            // let the half reach the client before the reset discards what is still buffered
-            try await Task.sleep(for: .milliseconds(50))
-            if let provider = channel as? any SocketOptionProvider {
-                try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody(contentLength: body.readableBytes) { writer in
+                try await writer.write(body.getSlice(at: body.readerIndex, length: body.readableBytes / 2) ?? ByteBuffer())
+                // let the half reach the client before the reset discards what is still buffered
+                try await Task.sleep(for: .milliseconds(50))
+                if let provider = channel as? any SocketOptionProvider {
+                    try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+                }
+                // closed here, before Hummingbird would finish the output (a FIN) on seeing the error
+                try? await channel?.close()
+                throw ResetMidBody()
             }
-            // closed here, before Hummingbird would finish the output (a FIN) on seeing the error
-            try? await channel?.close()
-            throw ResetMidBody()
-        })
+        )
     }
 
     struct ResetMidBody: Error {}
@@ -66,16 +74,22 @@ enum HostileTransport {
             writer.int(reply.promptTokens + reply.completionTokens)
             writer.raw("}}\n\ndata: [DONE]\n\n")
         case .anthropic:
-            writer.raw("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_\(reply.requestID)\",\"type\":\"message\",\"role\":\"assistant\",\"model\":")
+            writer.raw(
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_\(reply.requestID)\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+            )
             writer.string(reply.model)
             writer.raw(",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
             writer.int(reply.promptTokens)
             writer.raw(",\"output_tokens\":1}}}\n\n")
-            writer.raw("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+            writer.raw(
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+            )
             writer.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":")
             writer.string(reply.text)
             writer.raw("}}\n\nevent: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
-            writer.raw("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":")
+            writer.raw(
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":"
+            )
             writer.int(reply.completionTokens)
             writer.raw("}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
         }

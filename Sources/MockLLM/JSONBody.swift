@@ -1,10 +1,11 @@
+import Hummingbird
+import NIOCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import NIOCore
 
 /// Reads a request's JSON body, turning every way it can be wrong into the answer a provider gives:
 /// 413 above `MockRequestContext.maximumBodySize`, 400 naming the field for the rest.

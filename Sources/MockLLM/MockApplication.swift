@@ -13,11 +13,13 @@ func buildMockApplication(
     port: Int = 8090,
     logger: Logger? = nil
 ) -> some ApplicationProtocol {
-    let logger = logger ?? {
-        var logger = Logger(label: "saas-mock-llm")
-        logger.logLevel = .warning
-        return logger
-    }()
+    let logger =
+        logger
+        ?? {
+            var logger = Logger(label: "saas-mock-llm")
+            logger.logLevel = .warning
+            return logger
+        }()
     let router = buildMockRouter(state: MockState(behaviour: behaviour))
     let configuration = ApplicationConfiguration(
         address: .hostname(host, port: port),

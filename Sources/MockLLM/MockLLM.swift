@@ -1,14 +1,15 @@
 import ArgumentParser
+import Hummingbird
+import Logging
+import ProcessLimits
+import ServiceLifecycle
 import UnixSignals
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import Logging
-import ProcessLimits
-import ServiceLifecycle
 
 /// `saas-mock-llm`: the project's stand-in for an LLM provider.
 ///
@@ -96,7 +97,9 @@ struct MockLLM: AsyncParsableCommand {
         let behaviour = self.behaviour
         logger.info(
             "saas-mock-llm starting",
-            metadata: ["address": "\(host):\(port)", "behaviour": "\(behaviour.json)", "open_files_limit": "\(descriptors.map(String.init) ?? "unknown")"]
+            metadata: [
+                "address": "\(host):\(port)", "behaviour": "\(behaviour.json)", "open_files_limit": "\(descriptors.map(String.init) ?? "unknown")",
+            ]
         )
         let app = buildMockApplication(behaviour: behaviour, host: host, port: port, logger: logger)
         var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -1,10 +1,11 @@
+import Hummingbird
+import NIOCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
-import NIOCore
 
 /// `POST /v1/chat/completions`: an OpenAI-compatible chat endpoint, the shape most providers (and
 /// the worker's `openai` provider kind) speak.
@@ -46,8 +47,14 @@ struct OpenAIRoutes: Sendable {
         if case .hostile(let kind) = outcome {
             let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: body.replyTokenLimit)
             return HostileAnswer(
-                dialect: .openAI, request: request, context: context, model: model, normal: completion,
-                text: reply.text, promptTokens: promptTokens, completionTokens: reply.tokens
+                dialect: .openAI,
+                request: request,
+                context: context,
+                model: model,
+                normal: completion,
+                text: reply.text,
+                promptTokens: promptTokens,
+                completionTokens: reply.tokens
             ).response(kind, logger: context.logger)
         }
         if outcome == .malformedReply {

@@ -16,8 +16,10 @@ extension UpstreamError {
     private var openAIFields: (message: String, type: String, param: String?, code: String?) {
         switch self {
         case .missingKey:
-            ("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-             "invalid_request_error", nil, "invalid_api_key")
+            (
+                "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "invalid_request_error", nil, "invalid_api_key"
+            )
         case .invalidKey:
             ("Incorrect API key provided.", "invalid_request_error", nil, "invalid_api_key")
         case .missingVersion:
@@ -25,11 +27,15 @@ extension UpstreamError {
         case .invalidRequest(let message, let param):
             (message, "invalid_request_error", param, nil)
         case .bodyTooLarge:
-            ("The request body exceeds the limit of \(MockRequestContext.maximumBodySize) bytes.",
-             "invalid_request_error", nil, "request_too_large")
+            (
+                "The request body exceeds the limit of \(MockRequestContext.maximumBodySize) bytes.",
+                "invalid_request_error", nil, "request_too_large"
+            )
         case .contextTooLong(let limit, let tokens):
-            ("This model's maximum context length is \(limit) tokens. However, your messages resulted in \(tokens) tokens. Please reduce the length of the messages.",
-             "invalid_request_error", "messages", "context_length_exceeded")
+            (
+                "This model's maximum context length is \(limit) tokens. However, your messages resulted in \(tokens) tokens. Please reduce the length of the messages.",
+                "invalid_request_error", "messages", "context_length_exceeded"
+            )
         case .rateLimited(let seconds):
             ("Rate limit reached for requests. Please try again in \(Self.duration(seconds)).", "requests", nil, "rate_limit_exceeded")
         case .quotaExceeded:

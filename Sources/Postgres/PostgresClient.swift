@@ -234,7 +234,10 @@ extension PostgresClient {
         func shutdown() {
             let (idle, waiters) = state.withLock { state in
                 state.closed = true
-                defer { state.idle = []; state.waiters = [] }
+                defer {
+                    state.idle = []
+                    state.waiters = []
+                }
                 return (state.idle, state.waiters)
             }
             for waiter in waiters { waiter.continuation.resume(throwing: PostgresError.shutdown) }

@@ -16,8 +16,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var acquireTimeout: Double?
 
     public init(
-        url: String, poolSize: Int = 10, connectTimeout: Double = 5, applicationName: String = "saas",
-        maxWaiters: Int? = nil, acquireTimeout: Double? = nil
+        url: String,
+        poolSize: Int = 10,
+        connectTimeout: Double = 5,
+        applicationName: String = "saas",
+        maxWaiters: Int? = nil,
+        acquireTimeout: Double? = nil
     ) {
         self.url = url
         self.poolSize = poolSize

@@ -69,7 +69,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// A NULL-terminated array of C strings, as libpq's `*Params` functions want.
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
         let copies = strings.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) } + [nil]
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
@@ -219,7 +219,10 @@ final class PostgresConnection: @unchecked Sendable {
         var storage: [UInt8] = []
         var offsets: [Int?] = []
         for (bytes, binary) in wire {
-            guard let bytes else { offsets.append(nil); continue }
+            guard let bytes else {
+                offsets.append(nil)
+                continue
+            }
             offsets.append(storage.count)
             storage.append(contentsOf: bytes)
             if !binary { storage.append(0) }  // text values are C strings

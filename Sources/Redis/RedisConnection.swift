@@ -193,7 +193,8 @@ final class RedisConnection: @unchecked Sendable {
             // valid pointer, hence the one-byte fallback.
             let fallback = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
             defer { fallback.deallocate() }
-            let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            let base =
+                buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
                 ?? UnsafePointer(fallback)
             var pointers: [UnsafePointer<CChar>?] = []
             pointers.reserveCapacity(command.lengths.count)

@@ -30,12 +30,16 @@ public final class RedisSubscription: Sendable {
     /// the connection is closed. Up to 10,000 elements wait for a slow consumer; past that the
     /// oldest are dropped, as hints may be.
     public static func stream<Element: Sendable>(
-        configuration: RedisConfiguration, channels: [String], logger: Logger = Logger(label: "redis-subscription"),
+        configuration: RedisConfiguration,
+        channels: [String],
+        logger: Logger = Logger(label: "redis-subscription"),
         decode: @escaping @Sendable (Message) -> [Element]
     ) -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream.makeStream(of: Element.self, bufferingPolicy: .bufferingNewest(10_000))
         let subscription = RedisSubscription(
-            configuration: configuration, channels: channels, logger: logger,
+            configuration: configuration,
+            channels: channels,
+            logger: logger,
             deliver: { message in
                 for element in decode(message) { continuation.yield(element) }
             },
@@ -46,8 +50,11 @@ public final class RedisSubscription: Sendable {
     }
 
     private init(
-        configuration: RedisConfiguration, channels: [String], logger: Logger,
-        deliver: @escaping @Sendable (Message) -> Void, finish: @escaping @Sendable () -> Void
+        configuration: RedisConfiguration,
+        channels: [String],
+        logger: Logger,
+        deliver: @escaping @Sendable (Message) -> Void,
+        finish: @escaping @Sendable () -> Void
     ) {
         connection = RedisConnection(configuration: configuration, readTimeout: nil, thread: DedicatedThread(name: "redis-subscribe"))
         self.logger = logger

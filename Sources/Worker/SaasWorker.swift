@@ -59,9 +59,12 @@ struct SaasWorker: AsyncParsableCommand {
         try await ServiceGroup(configuration: group).run()
         // The queue's store counts its own round trips (SYSTEM.md's bar: ≤ 3 per single-call
         // job); scripts/bench-jobs.sh reads both figures from this line.
-        logger.info("worker stopped", metadata: [
-            "worker_id": "\(dependencies.workerID)", "jobs_run": "\(services.inFlight.started)",
-            "redis_round_trips": "\(dependencies.queue.roundTrips.map(String.init) ?? "-")",
-        ])
+        logger.info(
+            "worker stopped",
+            metadata: [
+                "worker_id": "\(dependencies.workerID)", "jobs_run": "\(services.inFlight.started)",
+                "redis_round_trips": "\(dependencies.queue.roundTrips.map(String.init) ?? "-")",
+            ]
+        )
     }
 }

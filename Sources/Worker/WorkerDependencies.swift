@@ -30,7 +30,8 @@ struct WorkerDependencies: Sendable {
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        let host = ProcessInfo.processInfo.hostName, pid = ProcessInfo.processInfo.processIdentifier
+        let host = ProcessInfo.processInfo.hostName
+        let pid = ProcessInfo.processInfo.processIdentifier
         workerID = "\(host)-\(pid)-\(UUID().uuidString.prefix(6).lowercased())"
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         self.postgres = postgres
@@ -40,7 +41,8 @@ struct WorkerDependencies: Sendable {
         // One connection per concurrent call: the default of 8 per host would queue the rest.
         var http = HTTPClient.Configuration()
         http.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.upstreamConnections(configuration)
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: Self.upstreamConnections(configuration)
         )
         http.connectionPool.retryConnectionEstablishment = false
         http.timeout = .init(connect: .seconds(10))
@@ -59,14 +61,18 @@ struct WorkerDependencies: Sendable {
         let board = ProviderHealthBoard(redis: redis)
         self.board = board
         let health = ProviderHealth(
-            board: board, audit: PostgresAuditStore(postgres: postgres), failureThreshold: configuration.circuitFailureThreshold,
-            openFor: .milliseconds(Int64(configuration.circuitOpenSeconds * 1000)), logger: logger
+            board: board,
+            audit: PostgresAuditStore(postgres: postgres),
+            failureThreshold: configuration.circuitFailureThreshold,
+            openFor: .milliseconds(Int64(configuration.circuitOpenSeconds * 1000)),
+            logger: logger
         )
         self.health = health
         runner = JobRunner(
             upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
             routing: Routing(
-                modelGroups: PostgresModelGroupStore(postgres: postgres), providers: PostgresProviderStore(postgres: postgres),
+                modelGroups: PostgresModelGroupStore(postgres: postgres),
+                providers: PostgresProviderStore(postgres: postgres),
                 secrets: SecretBox(configuration: configuration, logger: logger)
             ),
             health: health,
@@ -83,7 +89,10 @@ struct WorkerDependencies: Sendable {
             logger: logger
         )
         sweeper = Sweeper(
-            jobs: jobs, queue: queue, workers: registry, interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
+            jobs: jobs,
+            queue: queue,
+            workers: registry,
+            interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )
     }

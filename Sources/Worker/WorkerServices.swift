@@ -48,10 +48,16 @@ struct WorkerServices {
 
     /// The services of a worker built from its dependencies.
     init(_ dependencies: WorkerDependencies, logger: Logger) {
-        let health = dependencies.health, board = dependencies.board
+        let health = dependencies.health
+        let board = dependencies.board
         self.init(
-            workerID: dependencies.workerID, settings: Settings(dependencies.configuration), clients: dependencies.clients,
-            jobs: dependencies.jobs, queue: dependencies.queue, presence: dependencies.registry, runner: dependencies.runner,
+            workerID: dependencies.workerID,
+            settings: Settings(dependencies.configuration),
+            clients: dependencies.clients,
+            jobs: dependencies.jobs,
+            queue: dependencies.queue,
+            presence: dependencies.registry,
+            runner: dependencies.runner,
             sweeper: dependencies.sweeper,
             announcements: [.init("cool-downs", { board.cooldownAnnouncements() }, to: { health.applyAnnouncement($0) })],
             logger: logger
@@ -60,8 +66,15 @@ struct WorkerServices {
 
     /// The services from their parts; `announcements` are routed beside the queue's cancels.
     init(
-        workerID: String, settings: Settings, clients: any Service, jobs: any JobStore, queue: any JobQueue,
-        presence: any WorkerPresence, runner: any JobRunning, sweeper: any Service, announcements: [AnnouncementRouter.Route],
+        workerID: String,
+        settings: Settings,
+        clients: any Service,
+        jobs: any JobStore,
+        queue: any JobQueue,
+        presence: any WorkerPresence,
+        runner: any JobRunning,
+        sweeper: any Service,
+        announcements: [AnnouncementRouter.Route],
         logger: Logger
     ) {
         let inFlight = InFlight(capacity: settings.concurrency)
@@ -72,18 +85,31 @@ struct WorkerServices {
             claimer: Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: settings.lease, wakeup: wakeup, logger: logger),
             runner: runner,
             settler: Settler(jobs: jobs, queue: queue, wakeup: wakeup, logger: logger),
-            inFlight: inFlight, drain: drain, grace: settings.grace, logger: logger
+            inFlight: inFlight,
+            drain: drain,
+            grace: settings.grace,
+            logger: logger
         )
         let cancellations = AnnouncementRouter.Route("cancellations", { queue.cancellations() }, to: { inFlight.cancel($0) })
         self.inFlight = inFlight
         services = [
             .init(service: clients, serviceName: "clients"),
             .init(
-                service: Heartbeat(registry: presence, workerID: workerID, inFlight: inFlight, drain: drain, interval: settings.heartbeat, logger: logger),
+                service: Heartbeat(
+                    registry: presence,
+                    workerID: workerID,
+                    inFlight: inFlight,
+                    drain: drain,
+                    interval: settings.heartbeat,
+                    logger: logger
+                ),
                 serviceName: "heartbeat"
             ),
             .init(service: sweeper, serviceName: "sweeper"),
-            .init(service: LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: settings.lease, logger: logger), serviceName: "lease keeper"),
+            .init(
+                service: LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: settings.lease, logger: logger),
+                serviceName: "lease keeper"
+            ),
             .init(service: AnnouncementRouter(routes: [cancellations] + announcements), serviceName: "announcements"),
             // A drained pipeline ends by itself; the rest then stop as at SIGTERM.
             .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "pipeline"),

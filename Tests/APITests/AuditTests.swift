@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Shared
 import Testing
+
 @testable import API
 
 @Suite("Audit log: admin actions and aggregated failed authentications")
@@ -140,7 +141,10 @@ struct AuditTests {
             let page1 = first.objects("events")
             #expect(page1.count == 2)
             let cursor = try #require(first.json?["next_cursor"] as? String)
-            let second = try await api.admin(.get, "/api/admin/audit?limit=2&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+            let second = try await api.admin(
+                .get,
+                "/api/admin/audit?limit=2&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+            )
             let page2 = second.objects("events")
             #expect(page2.count == 2)
             let ids1 = page1.compactMap { TestResponse.int($0["audit_id"]) }

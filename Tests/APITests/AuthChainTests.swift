@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Shared
 import Testing
+
 @testable import API
 
 /// The authenticator chains of App+build (hummingbird-auth): which credential wins on the routes

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 @Suite("Authentication: admin and team keys, tenancy, suspension, rotation, keys at rest")
@@ -67,8 +68,10 @@ struct AuthTests {
     func teamKeyRequired() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam()
-            let paths = ["/api/me", "/api/teams/\(team.id)/usage?period=2026-01", "/api/credits/teams/\(team.id)/balance",
-                         "/api/credits/teams/\(team.id)/transactions"]
+            let paths = [
+                "/api/me", "/api/teams/\(team.id)/usage?period=2026-01", "/api/credits/teams/\(team.id)/balance",
+                "/api/credits/teams/\(team.id)/transactions",
+            ]
             for path in paths {
                 let missing = try await api.send(.get, "\(path)")
                 #expect(missing.status == .unauthorized, "\(path): \(missing.summary)")
@@ -79,8 +82,10 @@ struct AuthTests {
                     #expect(response.detail == Self.missingTeam, "\(path) '\(header.prefix(10))'")
                 }
                 let forged = "sk-" + String(repeating: "A", count: 43)
-                for key in ["sk-short", forged, team.key + "x", String(team.key.dropLast()), "sk-\(UUID().uuidString)-\(UUID().uuidString)",
-                            "not-a-key-at-all-\(UUID().uuidString)"] {
+                for key in [
+                    "sk-short", forged, team.key + "x", String(team.key.dropLast()), "sk-\(UUID().uuidString)-\(UUID().uuidString)",
+                    "not-a-key-at-all-\(UUID().uuidString)",
+                ] {
                     let response = try await api.team(key, .get, "\(path)")
                     #expect(response.status == .unauthorized, "\(path): \(response.summary)")
                     #expect(response.detail == Self.invalidTeam, "\(path)")
@@ -115,8 +120,10 @@ struct AuthTests {
             #expect(balance.detail == Self.invalidAdmin)
 
             // The admin key as a bearer.
-            for path in ["/api/me", "/api/credits/teams/\(team.id)/balance", "/api/credits/teams/\(team.id)/transactions",
-                         "/api/teams/\(team.id)/usage?period=2026-01"] {
+            for path in [
+                "/api/me", "/api/credits/teams/\(team.id)/balance", "/api/credits/teams/\(team.id)/transactions",
+                "/api/teams/\(team.id)/usage?period=2026-01",
+            ] {
                 let response = try await api.team(Fixture.adminKey, .get, "\(path)")
                 #expect(response.status == .unauthorized, "\(path): \(response.summary)")
                 #expect(response.detail == Self.invalidTeam, "\(path)")
@@ -175,8 +182,10 @@ struct AuthTests {
                 try await api.team(team.key, .get, "/api/me").status == .forbidden
             }
             #expect(refused, "still admitted \(ContinuousClock.now - suspendedAt) after suspension")
-            for path in ["/api/me", "/api/credits/teams/\(team.id)/balance", "/api/credits/teams/\(team.id)/transactions",
-                         "/api/teams/\(team.id)/usage?period=\(Fixture.currentMonth)"] {
+            for path in [
+                "/api/me", "/api/credits/teams/\(team.id)/balance", "/api/credits/teams/\(team.id)/transactions",
+                "/api/teams/\(team.id)/usage?period=\(Fixture.currentMonth)",
+            ] {
                 let response = try await api.team(team.key, .get, "\(path)")
                 #expect(response.status == .forbidden, "\(path): \(response.summary)")
                 #expect(response.detail == Self.suspended, "\(path)")
@@ -277,7 +286,9 @@ struct AuthTests {
     func rotateTwice() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam()
-            let second = try #require(try await api.admin(.post, "/api/teams/\(team.id)/rotate-key", #"{"grace_seconds": 3600}"#).string("virtual_key"))
+            let second = try #require(
+                try await api.admin(.post, "/api/teams/\(team.id)/rotate-key", #"{"grace_seconds": 3600}"#).string("virtual_key")
+            )
             #expect(try await api.team(team.key, .get, "/api/me").status == .ok)
             let third = try #require(try await api.admin(.post, "/api/teams/\(team.id)/rotate-key").string("virtual_key"))
             let refused = try await Fixture.eventually(within: .milliseconds(1200), every: .milliseconds(50)) {
@@ -311,7 +322,9 @@ struct AuthTests {
             answers.append(("usage", try await api.team(newKey, .get, "/api/teams/\(team.id)/usage?period=\(Fixture.currentMonth)")))
             answers.append(("credits", try await api.admin(.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 1}"#)))
             answers.append(("model groups", try await api.admin(.put, "/api/teams/\(team.id)/model-groups", #"{"model_groups": []}"#)))
-            answers.append(("budget mode", try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode", #"{"budget_mode": "job_based"}"#)))
+            answers.append(
+                ("budget mode", try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode", #"{"budget_mode": "job_based"}"#))
+            )
             answers.append(("audit", try await api.admin(.get, "/api/admin/audit?limit=100")))
             for (name, response) in answers {
                 #expect(response.status == .ok, "\(name): \(response.summary)")

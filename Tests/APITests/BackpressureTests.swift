@@ -2,11 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Shared
 import Postgres
 import Synchronization
 import Testing
+
 @testable import API
+@testable import Shared
 
 /// Issue 8, item 14 (SYSTEM.md guarantee 12): every queue and wait line of the API is bounded;
 /// past a bound the answer is 503 or 429 with `Retry-After`, never unbounded memory or latency.
@@ -122,7 +123,12 @@ struct BackpressureTests {
         defer { postgres.shutdown() }
         let holding = Task { try await postgres.withConnection { session in try await session.query("SELECT pg_sleep(4)") } }
         try await Task.sleep(for: .milliseconds(300))
-        async let waiter: Result<Void, any Error> = { do { try await postgres.query("SELECT 1"); return .success(()) } catch { return .failure(error) } }()
+        async let waiter: Result<Void, any Error> = {
+            do {
+                try await postgres.query("SELECT 1")
+                return .success(())
+            } catch { return .failure(error) }
+        }()
         try await Task.sleep(for: .milliseconds(400))
         await #expect(throws: PostgresPoolError.waitLineFull(limit: 1)) { try await postgres.query("SELECT 1") }
         let waited = await waiter
@@ -164,8 +170,12 @@ struct BackpressureTests {
             let first = try await api.createTeam(groups: [group], credits: 100)
             let second = try await api.createTeam(groups: [group], credits: 100)
             func submit(_ team: Caller.CreatedTeam) async throws -> String {
-                let response = try await api.team(team.key, .post, "/api/jobs/create",
-                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#)
+                let response = try await api.team(
+                    team.key,
+                    .post,
+                    "/api/jobs/create",
+                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+                )
                 return try #require(response.string("job_id"))
             }
             let firstJob = try await submit(first)
@@ -215,22 +225,38 @@ struct BackpressureTests {
         let loads = Mutex(0)
         let known = VirtualKey.hash("sk-known")
         let identity = TeamIdentity(teamID: "t", organizationID: "o", status: .active)
-        _ = try await cache.identity(for: known) { loads.withLock { $0 += 1 }; return identity }
+        _ = try await cache.identity(for: known) {
+            loads.withLock { $0 += 1 }
+            return identity
+        }
         let unknownKeys = (0..<500).map { VirtualKey.hash("sk-unknown-\($0)") }
         for _ in 0..<3 {
             for hash in unknownKeys {
-                #expect(try await cache.identity(for: hash) { loads.withLock { $0 += 1 }; return nil } == nil)
+                #expect(
+                    try await cache.identity(for: hash) {
+                        loads.withLock { $0 += 1 }
+                        return nil
+                    } == nil
+                )
             }
         }
         #expect(loads.withLock { $0 } == 1 + 500, "one lookup per unknown key, not per request")
         #expect(cache.lookup(known) == .some(identity), "the flood pushed a known key out")
         // Remembered as unknown for longer than a known key's (default) half second.
         try await Task.sleep(for: .milliseconds(700))
-        _ = try await cache.identity(for: unknownKeys[0]) { loads.withLock { $0 += 1 }; return nil }
+        _ = try await cache.identity(for: unknownKeys[0]) {
+            loads.withLock { $0 += 1 }
+            return nil
+        }
         #expect(loads.withLock { $0 } == 501)
         // A key minted here is forgotten as unknown at once.
         cache.forget(unknownKeys[1])
-        #expect(try await cache.identity(for: unknownKeys[1]) { loads.withLock { $0 += 1 }; return identity } == identity)
+        #expect(
+            try await cache.identity(for: unknownKeys[1]) {
+                loads.withLock { $0 += 1 }
+                return identity
+            } == identity
+        )
     }
 
     @Test("a lookup that raced with a mint does not remember the new key as unknown")
@@ -239,7 +265,12 @@ struct BackpressureTests {
         let hash = VirtualKey.hash("sk-new")
         let identity = TeamIdentity(teamID: "t", organizationID: "o", status: .active)
         // The lookup reads before the mint commits, and answers after it.
-        #expect(try await cache.identity(for: hash) { cache.forget(hash); return nil } == nil)
+        #expect(
+            try await cache.identity(for: hash) {
+                cache.forget(hash)
+                return nil
+            } == nil
+        )
         #expect(try await cache.identity(for: hash) { identity } == identity)
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 /// API.md's conventions where the service departs from them today (each a known issue).
@@ -35,7 +36,11 @@ struct ConventionTests {
                 ("/api/credits/teams/\(team.id)/add", #"{"credits": 1e400}"#, "credits"),
                 ("/api/credits/teams/\(team.id)/add", #"{"credits": 9223372036854775808}"#, "credits"),
                 ("/api/credits/teams/\(team.id)/adjust", #"{"credits": 1.5, "reason": "x"}"#, "credits"),
-                ("/api/teams/create", #"{"organization_id": "\#(team.organization)", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1.5}"#, "credits_allocated"),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(team.organization)", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1.5}"#,
+                    "credits_allocated"
+                ),
             ]
             for (path, body, field) in cases {
                 let response = try await api.admin(.post, path, body)

@@ -6,6 +6,7 @@ import Logging
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// Issue 8, item 17: `Idempotency-Key` on both `add` and `adjust`, and a 503 on an unknown commit
@@ -37,7 +38,12 @@ struct CreditIdempotencyTests {
             #expect(other.status == .conflict, "\(other.summary)")
             #expect(other.detail == "Idempotency-Key reused with a different request")
             // The key space is the team's: an add may not reuse an adjustment's key either.
-            let asAdd = try await api.admin(.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 30, "reason": "refund"}"#, headers: [.idempotencyKey: key])
+            let asAdd = try await api.admin(
+                .post,
+                "/api/credits/teams/\(team.id)/add",
+                #"{"credits": 30, "reason": "refund"}"#,
+                headers: [.idempotencyKey: key]
+            )
             #expect(asAdd.status == .conflict, "\(asAdd.summary)")
             #expect(try await api.remaining(team.id) == 0)
         }
@@ -51,8 +57,12 @@ struct CreditIdempotencyTests {
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        try await api.admin(.post, "/api/credits/teams/\(team.id)/adjust", #"{"credits": 7, "reason": "twins"}"#,
-                                            headers: [.idempotencyKey: key]).status
+                        try await api.admin(
+                            .post,
+                            "/api/credits/teams/\(team.id)/adjust",
+                            #"{"credits": 7, "reason": "twins"}"#,
+                            headers: [.idempotencyKey: key]
+                        ).status
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -115,8 +125,12 @@ struct ModelGroupLiveJobsTests {
         try await Caller.run { api in
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 100)
-            let job = try await api.team(team.key, .post, "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let job = try await api.team(
+                team.key,
+                .post,
+                "/api/jobs/create",
+                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+            )
             #expect(job.status == .accepted, "\(job.summary)")
             let jobID = try #require(job.string("job_id"))
             // The team no longer holds the group; its queued job still names it.

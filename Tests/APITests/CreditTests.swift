@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 @Suite("Credits: add, adjust, budget mode, balance and the ledger")
@@ -46,13 +47,19 @@ struct CreditTests {
     func addValidation() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam(credits: 10)
-            for body in [#"{"credits": 0}"#, #"{"credits": -5}"#, #"{"credits": "10"}"#, #"{"credits": null}"#,
-                         #"{"reason": "no amount"}"#, #"{"credits": true}"#, #"{"credits": 1000000000000000}"#] {
+            for body in [
+                #"{"credits": 0}"#, #"{"credits": -5}"#, #"{"credits": "10"}"#, #"{"credits": null}"#,
+                #"{"reason": "no amount"}"#, #"{"credits": true}"#, #"{"credits": 1000000000000000}"#,
+            ] {
                 let response = try await api.admin(.post, "/api/credits/teams/\(team.id)/add", body)
                 #expect(response.status == .unprocessableContent, "\(body): \(response.summary)")
                 #expect(response.detail?.contains("credits") == true, "\(body): \(response.summary)")
             }
-            let longReason = try await api.admin(.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 1, "reason": "\#(String(repeating: "r", count: 501))"}"#)
+            let longReason = try await api.admin(
+                .post,
+                "/api/credits/teams/\(team.id)/add",
+                #"{"credits": 1, "reason": "\#(String(repeating: "r", count: 501))"}"#
+            )
             #expect(longReason.status == .unprocessableContent)
             #expect(longReason.detail?.contains("reason") == true)
             #expect(try await api.remaining(team.id) == 10)
@@ -67,7 +74,12 @@ struct CreditTests {
             let response = try await api.admin(.post, "/api/credits/teams/\(unknown)/add", #"{"credits": 10}"#)
             #expect(response.status == .notFound)
             #expect(response.detail == "Team '\(unknown)' not found")
-            let keyed = try await api.admin(.post, "/api/credits/teams/\(unknown)/add", #"{"credits": 10}"#, headers: [.idempotencyKey: UUID().uuidString])
+            let keyed = try await api.admin(
+                .post,
+                "/api/credits/teams/\(unknown)/add",
+                #"{"credits": 10}"#,
+                headers: [.idempotencyKey: UUID().uuidString]
+            )
             #expect(keyed.status == .notFound)
             #expect(keyed.detail == "Team '\(unknown)' not found")
 
@@ -127,7 +139,12 @@ struct CreditTests {
             let ids = try await withThrowingTaskGroup(of: String?.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
-                        let response = try await api.admin(.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 7}"#, headers: [.idempotencyKey: key])
+                        let response = try await api.admin(
+                            .post,
+                            "/api/credits/teams/\(team.id)/add",
+                            #"{"credits": 7}"#,
+                            headers: [.idempotencyKey: key]
+                        )
                         #expect(response.status == .ok, "\(response.summary)")
                         return (response.json?["transaction"] as? [String: Any])?["transaction_id"] as? String
                     }
@@ -258,13 +275,21 @@ struct CreditTests {
     func budgetMode() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam(credits: 10)
-            let usd = try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode", #"{"budget_mode": "consumption_usd", "credits_per_dollar": 25}"#)
+            let usd = try await api.admin(
+                .patch,
+                "/api/credits/teams/\(team.id)/budget-mode",
+                #"{"budget_mode": "consumption_usd", "credits_per_dollar": 25}"#
+            )
             #expect(usd.status == .ok, "\(usd.summary)")
             #expect(usd.string("budget_mode") == "consumption_usd")
             #expect((usd.json?["credits_per_dollar"] as? NSNumber)?.doubleValue == 25)
             #expect(usd.int("credits_remaining") == 10)
 
-            let tokens = try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode", #"{"budget_mode": "consumption_tokens", "tokens_per_credit": 1234}"#)
+            let tokens = try await api.admin(
+                .patch,
+                "/api/credits/teams/\(team.id)/budget-mode",
+                #"{"budget_mode": "consumption_tokens", "tokens_per_credit": 1234}"#
+            )
             #expect(tokens.status == .ok)
             #expect(tokens.string("budget_mode") == "consumption_tokens")
             #expect(tokens.int("tokens_per_credit") == 1234)
@@ -315,14 +340,20 @@ struct CreditTests {
     func tinyCreditsPerDollar() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam()
-            let patched = try await api.admin(.patch, "/api/credits/teams/\(team.id)/budget-mode",
-                #"{"budget_mode": "consumption_usd", "credits_per_dollar": 0.0000001}"#)
+            let patched = try await api.admin(
+                .patch,
+                "/api/credits/teams/\(team.id)/budget-mode",
+                #"{"budget_mode": "consumption_usd", "credits_per_dollar": 0.0000001}"#
+            )
             #expect(patched.status == .unprocessableContent, "\(patched.summary)")
             #expect(try await api.admin(.get, "/api/teams/\(team.id)").string("budget_mode") == "job_based")
 
             let id = Fixture.id("team")
-            let created = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(team.organization)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1, "credits_per_dollar": 0.0000001}"#)
+            let created = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(team.organization)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1, "credits_per_dollar": 0.0000001}"#
+            )
             #expect(created.status == .unprocessableContent, "\(created.summary)")
             #expect(try await api.admin(.get, "/api/teams/\(id)").status == .notFound)
         }
@@ -332,8 +363,10 @@ struct CreditTests {
     func balance() async throws {
         try await Caller.run { api in
             let team = try await api.createTeam(credits: 33)
-            for response in [try await api.team(team.key, .get, "/api/credits/teams/\(team.id)/balance"),
-                             try await api.admin(.get, "/api/credits/teams/\(team.id)/balance")] {
+            for response in [
+                try await api.team(team.key, .get, "/api/credits/teams/\(team.id)/balance"),
+                try await api.admin(.get, "/api/credits/teams/\(team.id)/balance"),
+            ] {
                 #expect(response.status == .ok, "\(response.summary)")
                 #expect(response.string("team_id") == team.id)
                 #expect(response.int("credits_allocated") == 33)
@@ -373,11 +406,17 @@ struct CreditTests {
             }
             // Newest first: each row's credits_after is the next older row's plus its own amount.
             for (newer, older) in zip(everything, everything.dropFirst()) {
-                #expect(TestResponse.int(newer["credits_after"]) == TestResponse.int(older["credits_after"])! + TestResponse.int(newer["credits_amount"])!)
+                #expect(
+                    TestResponse.int(newer["credits_after"]) == TestResponse.int(older["credits_after"])! + TestResponse.int(newer["credits_amount"])!
+                )
             }
 
-            let (walked, pages) = try await api.walk("/api/credits/teams/\(team.id)/transactions", key: "transactions", limit: 2,
-                                                     headers: [.authorization: "Bearer \(team.key)"])
+            let (walked, pages) = try await api.walk(
+                "/api/credits/teams/\(team.id)/transactions",
+                key: "transactions",
+                limit: 2,
+                headers: [.authorization: "Bearer \(team.key)"]
+            )
             #expect(pages == 4)
             let ids = walked.compactMap { $0["transaction_id"] as? String }
             #expect(ids == everything.compactMap { $0["transaction_id"] as? String }, "the walk sees every row once, in order")
@@ -402,7 +441,10 @@ struct CreditTests {
             #expect(clamped.status == .ok)
             #expect(clamped.objects("transactions").count == 100)
             let cursor = try #require(clamped.json?["next_cursor"] as? String)
-            let rest = try await api.admin(.get, "/api/credits/teams/\(team.id)/transactions?limit=1000&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+            let rest = try await api.admin(
+                .get,
+                "/api/credits/teams/\(team.id)/transactions?limit=1000&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+            )
             #expect(rest.objects("transactions").count == 5)
             #expect(rest.isNull("next_cursor"))
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// The one error channel (issue 9, step 4): every ``DomainError`` becomes an answer with a status
@@ -83,7 +84,9 @@ struct ErrorCatalogueTests {
         for refusal in [LongPollRefused.team, .process] {
             #expect(answer(refusal).status == .tooManyRequests && answer(refusal).retryAfter == 1)
         }
-        #expect(answer(PostgresError.commitOutcomeUnknown("lost")).detail == "The outcome of the request is unknown; retry with the same Idempotency-Key")
+        #expect(
+            answer(PostgresError.commitOutcomeUnknown("lost")).detail == "The outcome of the request is unknown; retry with the same Idempotency-Key"
+        )
         #expect(answer(HTTPError(.notFound)) == .pathNotFound)
         #expect(answer(HTTPError(.contentTooLarge)).detail == "Request body is larger than the limit of \(1 << 20) bytes")
         struct Unexpected: Error {}

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// Shared pieces of the black-box tests of the tenancy and admin API. Every test makes its own
@@ -46,7 +47,8 @@ enum Fixture {
 
     /// Polls `condition` until it holds or `timeout` has passed; true when it held.
     static func eventually(
-        within timeout: Duration, every interval: Duration = .milliseconds(100),
+        within timeout: Duration,
+        every interval: Duration = .milliseconds(100),
         _ condition: () async throws -> Bool
     ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -120,7 +122,13 @@ struct Caller: Sendable {
 
     /// A request with a team's virtual key.
     @discardableResult
-    func team(_ key: String, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+    func team(
+        _ key: String,
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        _ body: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = headers
         headers[.authorization] = "Bearer \(key)"
         return try await send(method, uri, headers: headers, body: body)
@@ -165,12 +173,16 @@ struct Caller: Sendable {
 
     /// A team (in a new organization unless one is given) and its virtual key.
     func createTeam(
-        _ id: String = Fixture.id("team"), organization: String? = nil, groups: [String] = [], credits: Int = 100,
+        _ id: String = Fixture.id("team"),
+        organization: String? = nil,
+        groups: [String] = [],
+        credits: Int = 100,
         extra: String = ""
     ) async throws -> CreatedTeam {
         let organization = if let organization { organization } else { try await createOrganization() }
         let groupList = groups.map { "\"\($0)\"" }.joined(separator: ",")
-        let body = #"{"organization_id": "\#(organization)", "team_id": "\#(id)", "model_groups": [\#(groupList)], "credits_allocated": \#(credits)\#(extra)}"#
+        let body =
+            #"{"organization_id": "\#(organization)", "team_id": "\#(id)", "model_groups": [\#(groupList)], "credits_allocated": \#(credits)\#(extra)}"#
         let response = try await admin(.post, "/api/teams/create", body)
         try #require(response.status == .ok, "creating team \(id): \(response.summary)")
         let key = try #require(response.string("virtual_key"))
@@ -185,7 +197,13 @@ struct Caller: Sendable {
     }
 
     /// Every row of a cursor-paginated admin list, following `next_cursor` (with a safety cap).
-    func walk(_ path: String, key: String, limit: Int, headers: HTTPFields? = nil, maxPages: Int = 500) async throws -> (rows: [[String: Any]], pages: Int) {
+    func walk(
+        _ path: String,
+        key: String,
+        limit: Int,
+        headers: HTTPFields? = nil,
+        maxPages: Int = 500
+    ) async throws -> (rows: [[String: Any]], pages: Int) {
         var rows: [[String: Any]] = []
         var cursor: String?
         var pages = 0

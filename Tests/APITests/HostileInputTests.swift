@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 @Suite("Hostile input: a 4xx JSON answer, and nothing changes")
@@ -30,10 +31,24 @@ struct HostileInputTests {
             let bodies: [(String, String, String)] = [
                 ("/api/organizations/create", #"{"organization_id": \#(bad), "name": "x"}"#, "organization_id"),
                 ("/api/teams/create", #"{"organization_id": "\#(org)", "team_id": \#(bad), "model_groups": [], "credits_allocated": 1}"#, "team_id"),
-                ("/api/teams/create", #"{"organization_id": \#(bad), "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1}"#, "organization_id"),
-                ("/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "model_groups": [\#(bad)], "credits_allocated": 1}"#, "model_groups"),
-                ("/api/model-groups/create", #"{"group_name": \#(bad), "models": [{"model_name": "m", "provider": "\#(provider)", "priority": 0}]}"#, "group_name"),
-                ("/api/model-groups/create", #"{"group_name": "\#(Fixture.id("group"))", "models": [{"model_name": "m", "provider": \#(bad), "priority": 0}]}"#, "provider"),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": \#(bad), "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1}"#,
+                    "organization_id"
+                ),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "model_groups": [\#(bad)], "credits_allocated": 1}"#,
+                    "model_groups"
+                ),
+                (
+                    "/api/model-groups/create",
+                    #"{"group_name": \#(bad), "models": [{"model_name": "m", "provider": "\#(provider)", "priority": 0}]}"#, "group_name"
+                ),
+                (
+                    "/api/model-groups/create",
+                    #"{"group_name": "\#(Fixture.id("group"))", "models": [{"model_name": "m", "provider": \#(bad), "priority": 0}]}"#, "provider"
+                ),
                 ("/api/providers/create", #"{"name": \#(bad), "kind": "openai", "base_url": "http://h.example", "api_key": "k"}"#, "name"),
             ]
             for (path, body, field) in bodies {
@@ -52,7 +67,8 @@ struct HostileInputTests {
                 (.get, "/api/model-groups/\(id)", nil), (.delete, "/api/model-groups/\(id)", nil),
                 (.put, "/api/model-groups/\(id)/models", #"{"models": [{"model_name": "m", "provider": "\#(provider)", "priority": 0}]}"#),
                 (.get, "/api/providers/\(id)", nil), (.put, "/api/providers/\(id)", #"{"rpm": 1}"#), (.delete, "/api/providers/\(id)", nil),
-                (.post, "/api/credits/teams/\(id)/add", #"{"credits": 1}"#), (.post, "/api/credits/teams/\(id)/adjust", #"{"credits": 1, "reason": "x"}"#),
+                (.post, "/api/credits/teams/\(id)/add", #"{"credits": 1}"#),
+                (.post, "/api/credits/teams/\(id)/adjust", #"{"credits": 1, "reason": "x"}"#),
                 (.patch, "/api/credits/teams/\(id)/budget-mode", #"{"budget_mode": "job_based"}"#),
                 (.get, "/api/credits/teams/\(id)/balance", nil), (.get, "/api/credits/teams/\(id)/transactions", nil),
             ]
@@ -84,15 +100,43 @@ struct HostileInputTests {
             let bodies: [(String, String, String)] = [
                 ("/api/organizations/create", #"{"organization_id": "\#(huge)", "name": "x"}"#, "organization_id"),
                 ("/api/organizations/create", #"{"organization_id": "\#(Fixture.id("org"))", "name": "\#(huge)"}"#, "name"),
-                ("/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(huge)", "model_groups": [], "credits_allocated": 1}"#, "team_id"),
-                ("/api/teams/create", #"{"organization_id": "\#(huge)", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1}"#, "organization_id"),
-                ("/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "team_alias": "\#(huge)", "model_groups": [], "credits_allocated": 1}"#, "team_alias"),
-                ("/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "model_groups": ["\#(huge)"], "credits_allocated": 1}"#, "model_groups"),
-                ("/api/model-groups/create", #"{"group_name": "\#(huge)", "models": [{"model_name": "m", "provider": "\#(provider)", "priority": 0}]}"#, "group_name"),
-                ("/api/model-groups/create", #"{"group_name": "\#(Fixture.id("group"))", "models": [{"model_name": "\#(huge)", "provider": "\#(provider)", "priority": 0}]}"#, "model_name"),
+                (
+                    "/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(huge)", "model_groups": [], "credits_allocated": 1}"#,
+                    "team_id"
+                ),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(huge)", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": 1}"#,
+                    "organization_id"
+                ),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "team_alias": "\#(huge)", "model_groups": [], "credits_allocated": 1}"#,
+                    "team_alias"
+                ),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(org)", "team_id": "\#(Fixture.id("team"))", "model_groups": ["\#(huge)"], "credits_allocated": 1}"#,
+                    "model_groups"
+                ),
+                (
+                    "/api/model-groups/create",
+                    #"{"group_name": "\#(huge)", "models": [{"model_name": "m", "provider": "\#(provider)", "priority": 0}]}"#, "group_name"
+                ),
+                (
+                    "/api/model-groups/create",
+                    #"{"group_name": "\#(Fixture.id("group"))", "models": [{"model_name": "\#(huge)", "provider": "\#(provider)", "priority": 0}]}"#,
+                    "model_name"
+                ),
                 ("/api/providers/create", #"{"name": "\#(huge)", "kind": "openai", "base_url": "http://h.example", "api_key": "k"}"#, "name"),
-                ("/api/providers/create", #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://h.example/\#(huge)", "api_key": "k"}"#, "base_url"),
-                ("/api/providers/create", #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://h.example", "api_key": "\#(huge)"}"#, "api_key"),
+                (
+                    "/api/providers/create",
+                    #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://h.example/\#(huge)", "api_key": "k"}"#, "base_url"
+                ),
+                (
+                    "/api/providers/create",
+                    #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://h.example", "api_key": "\#(huge)"}"#, "api_key"
+                ),
             ]
             for (path, body, field) in bodies {
                 let response = try await api.admin(.post, path, body)
@@ -139,16 +183,22 @@ struct HostileInputTests {
             for (label, value) in [("arrays", nestedArrays), ("objects", nestedObjects)] {
                 let id = Fixture.id("org")
                 let started = ContinuousClock.now
-                let response = try await api.admin(.post, "/api/organizations/create",
-                    #"{"organization_id": "\#(id)", "name": "x", "metadata": {"deep": \#(value)}}"#)
+                let response = try await api.admin(
+                    .post,
+                    "/api/organizations/create",
+                    #"{"organization_id": "\#(id)", "name": "x", "metadata": {"deep": \#(value)}}"#
+                )
                 #expect([.badRequest, .unprocessableContent].contains(response.status), "\(label): \(response.summary)")
                 #expect(response.detail != nil)
                 #expect(ContinuousClock.now - started < .seconds(2), "\(label) took \(ContinuousClock.now - started)")
                 #expect(try await api.admin(.get, "/api/organizations/\(id)").status == .notFound)
 
                 let teamID = Fixture.id("team")
-                let team = try await api.admin(.post, "/api/teams/create",
-                    #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 1, "metadata": {"x": \#(value)}}"#)
+                let team = try await api.admin(
+                    .post,
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 1, "metadata": {"x": \#(value)}}"#
+                )
                 #expect([.badRequest, .unprocessableContent].contains(team.status), "\(label): \(team.summary)")
                 #expect(try await api.admin(.get, "/api/teams/\(teamID)").status == .notFound)
 
@@ -158,7 +208,11 @@ struct HostileInputTests {
             // Nesting the parser accepts is stored and answered back, or refused — never a 5xx.
             let moderate = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
             let id = Fixture.id("org")
-            let response = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x", "metadata": {"deep": \#(moderate)}}"#)
+            let response = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(id)", "name": "x", "metadata": {"deep": \#(moderate)}}"#
+            )
             #expect(response.status == .ok || response.status.code / 100 == 4, "\(response.summary)")
         }
     }
@@ -176,7 +230,12 @@ struct HostileInputTests {
                 (.post, "/api/teams/create", [0x80, 0x81, 0x82]),
             ]
             for (method, path, bytes) in cases {
-                let response = try await api.sendBytes(method, path, headers: [.xAdminKey: Fixture.adminKey, .contentType: "application/json"], bytes: bytes)
+                let response = try await api.sendBytes(
+                    method,
+                    path,
+                    headers: [.xAdminKey: Fixture.adminKey, .contentType: "application/json"],
+                    bytes: bytes
+                )
                 #expect(response.status == .badRequest, "\(path): \(response.summary)")
                 #expect(response.detail != nil)
             }
@@ -190,8 +249,10 @@ struct HostileInputTests {
         try await Caller.run { api in
             let team = try await api.createTeam(credits: 10)
             let id = Fixture.id("org")
-            for body in ["", "hello", "{", #"{"organization_id": "\#(id)", "name": "x""#, "{'organization_id': 'x'}",
-                         "<xml/>", "organization_id=\(id)&name=x"] {
+            for body in [
+                "", "hello", "{", #"{"organization_id": "\#(id)", "name": "x""#, "{'organization_id': 'x'}",
+                "<xml/>", "organization_id=\(id)&name=x",
+            ] {
                 let response = try await api.admin(.post, "/api/organizations/create", body)
                 #expect(response.status == .badRequest, "'\(body)': \(response.summary)")
                 #expect(response.detail != nil)
@@ -223,7 +284,11 @@ struct HostileInputTests {
                 ("/api/credits/teams/\(team.id)/adjust", #"{"credits": -1}"#, "reason"),
                 ("/api/credits/teams/\(team.id)/adjust", #"{"credits": false, "reason": "x"}"#, "credits"),
                 ("/api/organizations/create", #"{"organization_id": null, "name": "x"}"#, "organization_id"),
-                ("/api/teams/create", #"{"organization_id": "\#(team.organization)", "team_id": "\#(Fixture.id("team"))", "model_groups": [1], "credits_allocated": 1}"#, "model_groups"),
+                (
+                    "/api/teams/create",
+                    #"{"organization_id": "\#(team.organization)", "team_id": "\#(Fixture.id("team"))", "model_groups": [1], "credits_allocated": 1}"#,
+                    "model_groups"
+                ),
             ]
             for (path, body, field) in cases {
                 let response = try await api.admin(.post, path, body)
@@ -239,15 +304,21 @@ struct HostileInputTests {
     func unknownFieldsIgnored() async throws {
         try await Caller.run { api in
             let org = Fixture.id("org")
-            let created = try await api.admin(.post, "/api/organizations/create",
-                #"{"organization_id": "\#(org)", "name": "x", "colour": "blue", "created_at": "1999-01-01T00:00:00.000Z", "nested": {"a": [1]}}"#)
+            let created = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(org)", "name": "x", "colour": "blue", "created_at": "1999-01-01T00:00:00.000Z", "nested": {"a": [1]}}"#
+            )
             #expect(created.status == .ok, "\(created.summary)")
             #expect(created.string("created_at")?.hasPrefix("1999") == false)
 
             let chosen = "sk-" + String(repeating: "Z", count: 43)
             let teamID = Fixture.id("team")
-            let team = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 5, "virtual_key": "\#(chosen)", "status": "suspended", "credits_used": 3, "key_prefix": "sk-ZZZZ"}"#)
+            let team = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 5, "virtual_key": "\#(chosen)", "status": "suspended", "credits_used": 3, "key_prefix": "sk-ZZZZ"}"#
+            )
             #expect(team.status == .ok, "\(team.summary)")
             #expect(team.string("status") == "active")
             #expect(team.int("credits_used") == 0)
@@ -256,7 +327,11 @@ struct HostileInputTests {
             #expect(try await api.team(chosen, .get, "/api/me").status == .unauthorized)
 
             let other = try await api.createTeam(organization: org, credits: 1)
-            let added = try await api.admin(.post, "/api/credits/teams/\(teamID)/add", #"{"credits": 2, "team_id": "\#(other.id)", "transaction_type": "charge"}"#)
+            let added = try await api.admin(
+                .post,
+                "/api/credits/teams/\(teamID)/add",
+                #"{"credits": 2, "team_id": "\#(other.id)", "transaction_type": "charge"}"#
+            )
             #expect(added.status == .ok)
             #expect((added.json?["transaction"] as? [String: Any])?["transaction_type"] as? String == "allocation")
             #expect(try await api.remaining(teamID) == 7)
@@ -272,7 +347,10 @@ struct HostileInputTests {
             let id = Fixture.id("org")
             let cases: [(HTTPRequest.Method, String, String)] = [
                 (.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x", "metadata": {"pad": "\#(padding)"}}"#),
-                (.post, "/api/teams/create", #"{"organization_id": "\#(team.organization)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1, "pad": "\#(padding)"}"#),
+                (
+                    .post, "/api/teams/create",
+                    #"{"organization_id": "\#(team.organization)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1, "pad": "\#(padding)"}"#
+                ),
                 (.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 5, "reason": "\#(padding)"}"#),
                 (.post, "/api/credits/teams/\(team.id)/adjust", #"{"credits": 5, "reason": "\#(padding)"}"#),
                 (.post, "/api/providers/create", #"{"name": "\#(id)", "kind": "openai", "base_url": "http://h.example", "api_key": "\#(padding)"}"#),
@@ -308,25 +386,40 @@ struct HostileInputTests {
             let org = try await api.createOrganization()
             let big = String(repeating: "m", count: 17 * 1024)
             let id = Fixture.id("org")
-            let refused = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x", "metadata": {"blob": "\#(big)"}}"#)
+            let refused = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(id)", "name": "x", "metadata": {"blob": "\#(big)"}}"#
+            )
             #expect(refused.status == .unprocessableContent, "\(refused.summary)")
             #expect(refused.detail?.contains("metadata") == true)
             #expect(try await api.admin(.get, "/api/organizations/\(id)").status == .notFound)
 
             let teamID = Fixture.id("team")
-            let refusedTeam = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 1, "metadata": {"blob": "\#(big)"}}"#)
+            let refusedTeam = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(org)", "team_id": "\#(teamID)", "model_groups": [], "credits_allocated": 1, "metadata": {"blob": "\#(big)"}}"#
+            )
             #expect(refusedTeam.status == .unprocessableContent, "\(refusedTeam.summary)")
             #expect(refusedTeam.detail?.contains("metadata") == true)
             #expect(try await api.admin(.get, "/api/teams/\(teamID)").status == .notFound)
 
             // Many small keys count as much as one big value.
             let manyKeys = (0..<2000).map { #""k\#($0)": "vvvvvv""# }.joined(separator: ",")
-            let refusedMany = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x", "metadata": {\#(manyKeys)}}"#)
+            let refusedMany = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(id)", "name": "x", "metadata": {\#(manyKeys)}}"#
+            )
             #expect(refusedMany.status == .unprocessableContent, "\(refusedMany.summary)")
 
             let fits = String(repeating: "f", count: 15 * 1024)
-            let stored = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "x", "metadata": {"blob": "\#(fits)"}}"#)
+            let stored = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(id)", "name": "x", "metadata": {"blob": "\#(fits)"}}"#
+            )
             #expect(stored.status == .ok, "\(stored.summary)")
             let fetched = try await api.admin(.get, "/api/organizations/\(id)")
             #expect((fetched.json?["metadata"] as? [String: Any])?["blob"] as? String == fits)
@@ -339,15 +432,21 @@ struct HostileInputTests {
             let id = Fixture.id("org")
             let name = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "before\u0000after"}"#)
             let fetched = try await api.admin(.get, "/api/organizations/\(id)")
-            #expect(name.status == .unprocessableContent || fetched.string("name") == "before\u{0}after",
-                    "\(name.summary) → stored \(fetched.summary)")
+            #expect(
+                name.status == .unprocessableContent || fetched.string("name") == "before\u{0}after",
+                "\(name.summary) → stored \(fetched.summary)"
+            )
 
             let onlyNul = Fixture.id("org")
             let empty = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(onlyNul)", "name": "\u0000 name"}"#)
             #expect(empty.status == .unprocessableContent, "\(empty.summary)")
 
             let metaID = Fixture.id("org")
-            let metadata = try await api.admin(.post, "/api/organizations/create", #"{"organization_id": "\#(metaID)", "name": "x", "metadata": {"k": "a\u0000b"}}"#)
+            let metadata = try await api.admin(
+                .post,
+                "/api/organizations/create",
+                #"{"organization_id": "\#(metaID)", "name": "x", "metadata": {"k": "a\u0000b"}}"#
+            )
             #expect(metadata.status == .unprocessableContent, "\(metadata.summary)")
         }
     }
@@ -369,13 +468,19 @@ struct HostileInputTests {
     func hugeBalances() async throws {
         try await Caller.run { api in
             // One request moves at most 10^12 credits.
-            let tooBig = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(try await api.createOrganization())", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": \#(Int64.max)}"#)
+            let tooBig = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(try await api.createOrganization())", "team_id": "\#(Fixture.id("team"))", "model_groups": [], "credits_allocated": \#(Int64.max)}"#
+            )
             #expect(tooBig.status == .unprocessableContent, "\(tooBig.summary)")
             // A balance near the 10^15 ceiling (set directly: reaching it by requests takes a thousand adds).
             let team = try await api.createTeam(credits: 10)
             _ = try await Database.with { postgres in
-                try await postgres.query("UPDATE credit_accounts SET credits_allocated = $1 WHERE team_id = $2", [.int(999_999_999_999_990), .text(team.id)])
+                try await postgres.query(
+                    "UPDATE credit_accounts SET credits_allocated = $1 WHERE team_id = $2",
+                    [.int(999_999_999_999_990), .text(team.id)]
+                )
             }
             let add = try await api.admin(.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 100}"#)
             #expect(add.status == .unprocessableContent, "\(add.summary)")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 @Suite("Model groups: create, read, list, replace models, delete")
@@ -23,10 +24,16 @@ struct ModelGroupTests {
             let name = Fixture.id("group")
             let models = [
                 Self.model("fallback-b", p2, priority: 5),
-                Self.model("primary", p1, priority: 1, extra: #", "input_price_per_million": 3, "output_price_per_million": 15.5, "context_tokens": 200000"#),
+                Self.model(
+                    "primary",
+                    p1,
+                    priority: 1,
+                    extra: #", "input_price_per_million": 3, "output_price_per_million": 15.5, "context_tokens": 200000"#
+                ),
                 Self.model("fallback-a", p1, priority: 3),
             ]
-            let body = #"{"group_name": "\#(name)", "display_name": "Chat", "description": "For chatting", "models": [\#(models.joined(separator: ","))]}"#
+            let body =
+                #"{"group_name": "\#(name)", "display_name": "Chat", "description": "For chatting", "models": [\#(models.joined(separator: ","))]}"#
             let created = try await api.admin(.post, "/api/model-groups/create", body)
             #expect(created.status == .ok, "\(created.summary)")
             #expect(created.string("group_name") == name)
@@ -52,8 +59,11 @@ struct ModelGroupTests {
         try await Caller.run { api in
             let provider = try await api.createProvider()
             let name = try await api.createModelGroup(provider: provider, models: ["original"])
-            let again = try await api.admin(.post, "/api/model-groups/create",
-                #"{"group_name": "\#(name)", "models": [\#(Self.model("other", provider, priority: 0))]}"#)
+            let again = try await api.admin(
+                .post,
+                "/api/model-groups/create",
+                #"{"group_name": "\#(name)", "models": [\#(Self.model("other", provider, priority: 0))]}"#
+            )
             #expect(again.status == .conflict)
             #expect(again.detail == "Model group '\(name)' already exists")
             #expect(Self.names(try await api.admin(.get, "/api/model-groups/\(name)")) == ["original"])
@@ -77,8 +87,14 @@ struct ModelGroupTests {
                 (#"{"group_name": "\#(name)", "models": [{"model_name": "m", "provider": "\#(provider)"}]}"#, "priority"),
                 (#"{"group_name": "\#(name)", "models": [\#(Self.model("m", provider, priority: -1))]}"#, "priority"),
                 (#"{"group_name": "\#(name)", "models": [{"model_name": "m", "provider": "\#(provider)", "priority": "high"}]}"#, "priority"),
-                (#"{"group_name": "\#(name)", "models": [\#(Self.model("m", provider, priority: 0, extra: #", "input_price_per_million": -1"#))]}"#, "input_price_per_million"),
-                (#"{"group_name": "\#(name)", "models": [\#(Self.model("m", provider, priority: 0, extra: #", "context_tokens": 0"#))]}"#, "context_tokens"),
+                (
+                    #"{"group_name": "\#(name)", "models": [\#(Self.model("m", provider, priority: 0, extra: #", "input_price_per_million": -1"#))]}"#,
+                    "input_price_per_million"
+                ),
+                (
+                    #"{"group_name": "\#(name)", "models": [\#(Self.model("m", provider, priority: 0, extra: #", "context_tokens": 0"#))]}"#,
+                    "context_tokens"
+                ),
                 (#"{"group_name": "\#(name)", "display_name": 7, "models": [\#(good)]}"#, "display_name"),
             ]
             for (body, field) in cases {
@@ -87,8 +103,11 @@ struct ModelGroupTests {
                 #expect(response.detail?.contains(field) == true, "\(body): \(response.summary)")
             }
             let unknownProvider = Fixture.id("missing-prov")
-            let noProvider = try await api.admin(.post, "/api/model-groups/create",
-                #"{"group_name": "\#(name)", "models": [\#(Self.model("m", unknownProvider, priority: 0))]}"#)
+            let noProvider = try await api.admin(
+                .post,
+                "/api/model-groups/create",
+                #"{"group_name": "\#(name)", "models": [\#(Self.model("m", unknownProvider, priority: 0))]}"#
+            )
             #expect(noProvider.status == .notFound, "\(noProvider.summary)")
             #expect(noProvider.detail?.contains(unknownProvider) == true)
             #expect(try await api.admin(.get, "/api/model-groups/\(name)").status == .notFound)
@@ -127,8 +146,11 @@ struct ModelGroupTests {
             let provider = try await api.createProvider()
             let name = try await api.createModelGroup(provider: provider, models: ["old"])
 
-            let object = try await api.admin(.put, "/api/model-groups/\(name)/models",
-                #"{"models": [\#(Self.model("second", provider, priority: 2)), \#(Self.model("first", provider, priority: 1))]}"#)
+            let object = try await api.admin(
+                .put,
+                "/api/model-groups/\(name)/models",
+                #"{"models": [\#(Self.model("second", provider, priority: 2)), \#(Self.model("first", provider, priority: 1))]}"#
+            )
             #expect(object.status == .ok, "\(object.summary)")
             #expect(Self.names(object) == ["first", "second"])
             #expect(Self.names(try await api.admin(.get, "/api/model-groups/\(name)")) == ["first", "second"])
@@ -156,14 +178,21 @@ struct ModelGroupTests {
             #expect(wrongType.detail?.contains("models") == true)
 
             let unknownProvider = Fixture.id("missing-prov")
-            let noProvider = try await api.admin(.put, "/api/model-groups/\(name)/models",
-                #"{"models": [\#(Self.model("x", unknownProvider, priority: 0))]}"#)
+            let noProvider = try await api.admin(
+                .put,
+                "/api/model-groups/\(name)/models",
+                #"{"models": [\#(Self.model("x", unknownProvider, priority: 0))]}"#
+            )
             #expect(noProvider.status == .notFound, "\(noProvider.summary)")
             #expect(noProvider.detail?.contains(unknownProvider) == true)
             #expect(Self.names(try await api.admin(.get, "/api/model-groups/\(name)")) == ["kept"])
 
             let unknown = Fixture.id("missing-group")
-            let noGroup = try await api.admin(.put, "/api/model-groups/\(unknown)/models", #"{"models": [\#(Self.model("x", provider, priority: 0))]}"#)
+            let noGroup = try await api.admin(
+                .put,
+                "/api/model-groups/\(unknown)/models",
+                #"{"models": [\#(Self.model("x", provider, priority: 0))]}"#
+            )
             #expect(noGroup.status == .notFound)
             #expect(noGroup.detail == "Model group '\(unknown)' not found")
             #expect(try await api.admin(.get, "/api/model-groups/\(unknown)").status == .notFound)
@@ -175,8 +204,11 @@ struct ModelGroupTests {
         try await Caller.run { api in
             let provider = try await api.createProvider()
             let name = try await api.createModelGroup(provider: provider, models: ["kept"])
-            let response = try await api.admin(.put, "/api/model-groups/\(name)/models",
-                #"[{"model_name": "m", "provider": "\#(provider)", "priority": "high"}]"#)
+            let response = try await api.admin(
+                .put,
+                "/api/model-groups/\(name)/models",
+                #"[{"model_name": "m", "provider": "\#(provider)", "priority": "high"}]"#
+            )
             #expect(response.status == .unprocessableContent)
             #expect(response.detail?.contains("priority") == true, "\(response.summary)")
             #expect(Self.names(try await api.admin(.get, "/api/model-groups/\(name)")) == ["kept"])

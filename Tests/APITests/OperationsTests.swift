@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 @Suite("Health, readiness and the HTTP conventions")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 @Suite("Organizations: create, read, list, their teams and usage")
@@ -215,8 +216,10 @@ struct OrganizationTests {
             let missing = try await api.admin(.get, "/api/organizations/\(org)/usage")
             #expect(missing.status == .unprocessableContent)
             #expect(missing.detail?.contains("period") == true)
-            for period in ["", "2026", "2026-13", "2026-00", "2025-02-29", "2026-04-31", "2026-01-01-01", "abcd-ef", "26-01",
-                           "2026/01", "2026-01-01T00:00:00Z", "%27%3B%20DROP%20TABLE%20jobs%3B%20--"] {
+            for period in [
+                "", "2026", "2026-13", "2026-00", "2025-02-29", "2026-04-31", "2026-01-01-01", "abcd-ef", "26-01",
+                "2026/01", "2026-01-01T00:00:00Z", "%27%3B%20DROP%20TABLE%20jobs%3B%20--",
+            ] {
                 let response = try await api.admin(.get, "/api/organizations/\(org)/usage?period=\(period)")
                 #expect(response.status == .unprocessableContent, "period=\(period): \(response.summary)")
                 #expect(response.detail?.contains("period") == true, "period=\(period): \(response.summary)")

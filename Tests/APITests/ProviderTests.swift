@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 @Suite("Providers: create, list, get, update, delete; keys go in and never come out")
@@ -14,7 +15,8 @@ struct ProviderTests {
         try await Caller.run { api in
             let name = Fixture.id("prov")
             let secret = "sk-upstream-\(UUID().uuidString)"
-            let body = #"{"name": "\#(name)", "kind": "anthropic", "base_url": "https://api.example.com/v1/", "api_key": "\#(secret)", "rpm": 600, "tpm": 100000, "timeout_seconds": 30}"#
+            let body =
+                #"{"name": "\#(name)", "kind": "anthropic", "base_url": "https://api.example.com/v1/", "api_key": "\#(secret)", "rpm": 600, "tpm": 100000, "timeout_seconds": 30}"#
             let created = try await api.admin(.post, "/api/providers/create", body)
             #expect(created.status == .ok, "\(created.summary)")
             #expect(created.string("name") == name)
@@ -29,8 +31,11 @@ struct ProviderTests {
             #expect(!created.text.contains(secret))
             #expect(created.json?["api_key"] == nil)
 
-            let defaults = try await api.admin(.post, "/api/providers/create",
-                #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://127.0.0.1:9", "api_key": "k"}"#)
+            let defaults = try await api.admin(
+                .post,
+                "/api/providers/create",
+                #"{"name": "\#(Fixture.id("prov"))", "kind": "openai", "base_url": "http://127.0.0.1:9", "api_key": "k"}"#
+            )
             #expect(defaults.status == .ok)
             #expect(defaults.int("timeout_seconds") == 120)
             #expect(defaults.json?["rpm"] == nil || defaults.json?["rpm"] is NSNull)
@@ -41,8 +46,11 @@ struct ProviderTests {
     func duplicate() async throws {
         try await Caller.run { api in
             let name = try await api.createProvider()
-            let again = try await api.admin(.post, "/api/providers/create",
-                #"{"name": "\#(name)", "kind": "anthropic", "base_url": "https://elsewhere.example.com", "api_key": "other"}"#)
+            let again = try await api.admin(
+                .post,
+                "/api/providers/create",
+                #"{"name": "\#(name)", "kind": "anthropic", "base_url": "https://elsewhere.example.com", "api_key": "other"}"#
+            )
             #expect(again.status == .conflict)
             #expect(again.detail?.contains(name) == true, "\(again.summary)")
             let fetched = try await api.admin(.get, "/api/providers/\(name)")
@@ -108,8 +116,11 @@ struct ProviderTests {
         try await Caller.run { api in
             let name = try await api.createProvider()
             let secret = "sk-rotated-upstream-\(UUID().uuidString)"
-            let updated = try await api.admin(.put, "/api/providers/\(name)",
-                #"{"base_url": "https://new.example.com/api", "api_key": "\#(secret)", "rpm": 100, "tpm": 5000, "timeout_seconds": 45}"#)
+            let updated = try await api.admin(
+                .put,
+                "/api/providers/\(name)",
+                #"{"base_url": "https://new.example.com/api", "api_key": "\#(secret)", "rpm": 100, "tpm": 5000, "timeout_seconds": 45}"#
+            )
             #expect(updated.status == .ok, "\(updated.summary)")
             #expect(updated.string("base_url") == "https://new.example.com/api")
             #expect(updated.string("kind") == "openai")

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+
 @testable import API
 
 /// One id per request: the caller's `X-Request-Id` when it is sane, else a new one, and that one

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 /// `RouteTable` is Hummingbird's `RouterMethods` with 405s: routes declared the usual way, on the

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
 @testable import API
 
 /// The API's `RequestDecoder` on its own, without a database: each refusal API.md asks of a
@@ -17,14 +18,20 @@ struct StrictJSONDecoderTests {
             var modelName: String
             var priority: Int
 
-            enum CodingKeys: String, CodingKey { case modelName = "model_name", priority }
+            enum CodingKeys: String, CodingKey {
+                case modelName = "model_name"
+                case priority
+            }
         }
 
         var teamID: String
         var credits: Int?
         var models: [Model]?
 
-        enum CodingKeys: String, CodingKey { case teamID = "team_id", credits, models }
+        enum CodingKeys: String, CodingKey {
+            case teamID = "team_id"
+            case credits, models
+        }
     }
 
     struct Large: LimitedRequestBody {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// A job store whose submits all end with the connection lost during `COMMIT`: PostgreSQL may or
@@ -54,18 +55,21 @@ private struct CommitLostJobStore: JobStore {
 struct SubmitUnknownOutcomeTests {
     @Test("is a 503 that says whether a retry is safe — never a 402, a 500 or a guess (API.md, Submitting work)")
     func unknownOutcome() async throws {
-        try await TestApp.test(jobStore: { CommitLostJobStore(base: PostgresJobStore(postgres: $0)) }) { client in
-            let api = Caller(client: client)
-            let group = try await api.createModelGroup()
-            let team = try await api.createTeam(groups: [group], credits: 5)
-            let body = #"{"team_id": "\#(team.id)", "job_type": "chat", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-            let keyed = try await api.team(team.key, .post, "/api/jobs/create", body, headers: [.idempotencyKey: "retry-me"])
-            #expect(keyed.status == .serviceUnavailable)
-            #expect(keyed.detail == "The outcome of the request is unknown; retry with the same Idempotency-Key")
-            let bare = try await api.team(team.key, .post, "/api/jobs/create", body)
-            #expect(bare.status == .serviceUnavailable)
-            #expect(bare.detail == APIError.submitOutcomeUnknown.detail)
-            #expect(bare.detail?.contains("check the team's jobs") == true)
-        }
+        try await TestApp.test(
+            jobStore: { CommitLostJobStore(base: PostgresJobStore(postgres: $0)) },
+            { client in
+                let api = Caller(client: client)
+                let group = try await api.createModelGroup()
+                let team = try await api.createTeam(groups: [group], credits: 5)
+                let body = #"{"team_id": "\#(team.id)", "job_type": "chat", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+                let keyed = try await api.team(team.key, .post, "/api/jobs/create", body, headers: [.idempotencyKey: "retry-me"])
+                #expect(keyed.status == .serviceUnavailable)
+                #expect(keyed.detail == "The outcome of the request is unknown; retry with the same Idempotency-Key")
+                let bare = try await api.team(team.key, .post, "/api/jobs/create", body)
+                #expect(bare.status == .serviceUnavailable)
+                #expect(bare.detail == APIError.submitOutcomeUnknown.detail)
+                #expect(bare.detail?.contains("check the team's jobs") == true)
+            }
+        )
     }
 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// Every 422 of `POST /api/jobs/create` (each check of `SubmitRequest.validated()` and the decoder's
@@ -48,23 +49,42 @@ struct SubmitValidationTests {
                 (body(#""allow_partial": "yes""#), "Field 'allow_partial' must be a boolean"),
                 (body("", model: false), "Field 'model' is required with 'messages' or 'document'"),
                 (body(#""document": "d""#, model: false, work: false), "Field 'model' is required with 'messages' or 'document'"),
-                (#"{"team_id": "\#(team.id)", "job_type": "t", "model": "no such group!", \#(messages)}"#, "Field 'model' must be 1-64 characters of letters, digits, '-', '_' or '.'"),
+                (
+                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "no such group!", \#(messages)}"#,
+                    "Field 'model' must be 1-64 characters of letters, digits, '-', '_' or '.'"
+                ),
                 (body("", work: false), "Field 'messages' or 'document' is required with 'model'"),
                 (body(#""document": "d""#), "Provide either 'messages' or 'document', not both"),
                 (body(#""messages": []"#, work: false), "Field 'messages' must hold at least one message"),
                 (body(#""messages": "hi""#, work: false), "Field 'messages' must be an array"),
-                (body(#""messages": [\#((0...10_000).map { _ in "{}" }.joined(separator: ","))]"#, work: false), "Field 'messages' must hold at most 10000 messages"),
+                (
+                    body(#""messages": [\#((0...10_000).map { _ in "{}" }.joined(separator: ","))]"#, work: false),
+                    "Field 'messages' must hold at most 10000 messages"
+                ),
                 (body(#""messages": ["hi"]"#, work: false), "Field 'messages[0]' must be an object"),
-                (body(#""messages": [{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}]"#, work: false),
-                 "Field 'messages[1].role' must be one of system, developer, user, assistant, tool"),
-                (body(#""messages": [{"content": "a"}]"#, work: false), "Field 'messages[0].role' must be one of system, developer, user, assistant, tool"),
+                (
+                    body(#""messages": [{"role": "user", "content": "a"}, {"role": "robot", "content": "b"}]"#, work: false),
+                    "Field 'messages[1].role' must be one of system, developer, user, assistant, tool"
+                ),
+                (
+                    body(#""messages": [{"content": "a"}]"#, work: false),
+                    "Field 'messages[0].role' must be one of system, developer, user, assistant, tool"
+                ),
                 (body(#""messages": [{"role": "user"}]"#, work: false), "Field 'messages[0].content' is required"),
                 (body(#""messages": [{"role": "assistant", "content": null}]"#, work: false), "Field 'messages[0].content' is required"),
-                (body(#""messages": [{"role": "user", "content": 5}]"#, work: false), "Field 'messages[0].content' must be a string or an array of parts"),
+                (
+                    body(#""messages": [{"role": "user", "content": 5}]"#, work: false),
+                    "Field 'messages[0].content' must be a string or an array of parts"
+                ),
                 (body(#""document": """#, work: false), "Field 'document' must not be empty"),
-                (body(#""document": "d", "instructions": "\#(String(repeating: "i", count: 100_001))""#, work: false),
-                 "Field 'instructions' must be at most 100000 bytes"),
-                (body(#""document": "\#(String(repeating: "d", count: (2 << 20) + 1))""#, work: false), "Field 'document' must be at most 2 MiB of UTF-8 text"),
+                (
+                    body(#""document": "d", "instructions": "\#(String(repeating: "i", count: 100_001))""#, work: false),
+                    "Field 'instructions' must be at most 100000 bytes"
+                ),
+                (
+                    body(#""document": "\#(String(repeating: "d", count: (2 << 20) + 1))""#, work: false),
+                    "Field 'document' must be at most 2 MiB of UTF-8 text"
+                ),
             ]
             for (json, detail) in cases {
                 let response = try await api.team(team.key, .post, "/api/jobs/create", json)
@@ -84,15 +104,23 @@ struct SubmitValidationTests {
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 100)
             let over = String(repeating: "p", count: 3 << 20)
-            let response = try await api.team(team.key, .post, "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "document": "d", "pad": "\#(over)"}"#)
+            let response = try await api.team(
+                team.key,
+                .post,
+                "/api/jobs/create",
+                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "document": "d", "pad": "\#(over)"}"#
+            )
             #expect(response.status == .contentTooLarge, "\(response.summary)")
             #expect(response.detail == "Request body is larger than the limit of \(3 << 20) bytes")
             #expect(try await Database.int("SELECT count(*) AS n FROM jobs WHERE team_id = $1", [.text(team.id)]) == 0)
             // 2.5 MiB (over the 1 MiB of other routes) is read and judged on its content.
             let under = String(repeating: "p", count: 5 << 19)
-            let read = try await api.team(team.key, .post, "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "", "pad": "\#(under)"}"#)
+            let read = try await api.team(
+                team.key,
+                .post,
+                "/api/jobs/create",
+                #"{"team_id": "\#(team.id)", "job_type": "", "pad": "\#(under)"}"#
+            )
             #expect(read.status == .unprocessableContent, "\(read.summary)")
             #expect(read.detail == "Field 'job_type' must be 1-100 characters")
         }

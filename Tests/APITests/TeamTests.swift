@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import API
 
 @Suite("Teams: create, read, list, model groups, suspend, resume, keys, /api/me and usage")
@@ -63,24 +64,33 @@ struct TeamTests {
             let org = try await api.createOrganization()
             let unknownOrg = Fixture.id("missing-org")
             let id = Fixture.id("team")
-            let noOrg = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(unknownOrg)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1}"#)
+            let noOrg = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(unknownOrg)", "team_id": "\#(id)", "model_groups": [], "credits_allocated": 1}"#
+            )
             #expect(noOrg.status == .notFound)
             #expect(noOrg.detail == "Organization '\(unknownOrg)' not found")
             #expect(try await api.admin(.get, "/api/teams/\(id)").status == .notFound)
 
             let unknownGroup = Fixture.id("missing-group")
             let group = try await api.createModelGroup()
-            let noGroup = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(org)", "team_id": "\#(id)", "model_groups": ["\#(group)", "\#(unknownGroup)"], "credits_allocated": 1}"#)
+            let noGroup = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(org)", "team_id": "\#(id)", "model_groups": ["\#(group)", "\#(unknownGroup)"], "credits_allocated": 1}"#
+            )
             #expect(noGroup.status == .notFound)
             #expect(noGroup.detail == "Model group '\(unknownGroup)' not found")
             #expect(try await api.admin(.get, "/api/teams/\(id)").status == .notFound)
             #expect(try await api.admin(.get, "/api/credits/teams/\(id)/balance").status == .notFound)
 
             let team = try await api.createTeam(id, organization: org, credits: 5)
-            let again = try await api.admin(.post, "/api/teams/create",
-                #"{"organization_id": "\#(org)", "team_id": "\#(team.id)", "model_groups": [], "credits_allocated": 999}"#)
+            let again = try await api.admin(
+                .post,
+                "/api/teams/create",
+                #"{"organization_id": "\#(org)", "team_id": "\#(team.id)", "model_groups": [], "credits_allocated": 999}"#
+            )
             #expect(again.status == .conflict)
             #expect(again.detail == "Team '\(team.id)' already exists")
             #expect(try await api.remaining(team.id) == 5)

@@ -6,6 +6,7 @@ import Logging
 import NIOFoundationCompat
 import Postgres
 import Shared
+
 @testable import API
 
 /// Builds the API in-process, the same way `saas-api serve` does, against the test databases.

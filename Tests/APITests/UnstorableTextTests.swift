@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Postgres
 import Shared
 import Testing
+
 @testable import API
 
 /// Issue 8, item 1: text PostgreSQL cannot store — U+0000 and lone surrogates, written as JSON
@@ -74,9 +75,20 @@ struct UnstorableTextTests {
             let cases: [(HTTPRequest.Method, String, String, String)] = [
                 (.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "a\ud800"}"#, "name"),
                 (.post, "/api/organizations/create", #"{"organization_id": "\#(id)", "name": "n", "metadata": {"\udc00": 1}}"#, #"metadata.\udc00"#),
-                (.post, "/api/teams/create", #"{"organization_id": "\#(org)", "team_id": "\#(id)", "team_alias": "\u0000", "model_groups": [], "credits_allocated": 1}"#, "team_alias"),
-                (.post, "/api/providers/create", #"{"name": "\#(id)", "kind": "openai", "base_url": "http://h.example", "api_key": "k\u0000"}"#, "api_key"),
-                (.post, "/api/model-groups/create", #"{"group_name": "\#(id)", "models": [{"model_name": "m\ud800", "provider": "\#(provider)", "priority": 0}]}"#, "models[0].model_name"),
+                (
+                    .post, "/api/teams/create",
+                    #"{"organization_id": "\#(org)", "team_id": "\#(id)", "team_alias": "\u0000", "model_groups": [], "credits_allocated": 1}"#,
+                    "team_alias"
+                ),
+                (
+                    .post, "/api/providers/create", #"{"name": "\#(id)", "kind": "openai", "base_url": "http://h.example", "api_key": "k\u0000"}"#,
+                    "api_key"
+                ),
+                (
+                    .post, "/api/model-groups/create",
+                    #"{"group_name": "\#(id)", "models": [{"model_name": "m\ud800", "provider": "\#(provider)", "priority": 0}]}"#,
+                    "models[0].model_name"
+                ),
                 (.post, "/api/credits/teams/\(team.id)/add", #"{"credits": 5, "reason": "\u0000"}"#, "reason"),
                 (.post, "/api/credits/teams/\(team.id)/adjust", #"{"credits": 5, "reason": "r\udfff"}"#, "reason"),
             ]
@@ -97,7 +109,8 @@ struct UnstorableTextTests {
     func dataExceptionIs422() {
         for state in ["22P05", "22021", "22003", "22001"] {
             let error = ErrorMiddleware<AppRequestContext>.apiError(
-                for: PostgresError.server(sqlState: state, message: "unsupported Unicode escape sequence", detail: nil), logger: nil
+                for: PostgresError.server(sqlState: state, message: "unsupported Unicode escape sequence", detail: nil),
+                logger: nil
             )
             #expect(error.status == .unprocessableContent, "\(state)")
         }
@@ -110,8 +123,12 @@ struct UnstorableTextTests {
         try await Caller.run { api in
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 10)
-            let job = try await api.team(team.key, .post, "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let job = try await api.team(
+                team.key,
+                .post,
+                "/api/jobs/create",
+                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+            )
             let jobID = try #require(job.string("job_id"))
             let adminCases: [(HTTPRequest.Method, String)] = [
                 (.get, "/api/organizations/%00"), (.get, "/api/organizations/\(team.organization)%00/usage?period=2026-01"),

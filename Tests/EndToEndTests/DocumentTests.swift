@@ -26,25 +26,44 @@ extension EndToEnd {
         return text
     }
 
-    func submitDocument(_ client: any TestClientProtocol, _ team: TestTeam, _ document: String, extra: String = "") async throws -> (HTTPResponse.Status, [String: Any]) {
+    func submitDocument(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        _ document: String,
+        extra: String = ""
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
         let body: [String: Any] = [
             "team_id": team.teamID, "job_type": "document_analysis", "model": team.group, "document": document,
             "instructions": "List the key figures and risks.", "max_tokens": 300,
         ]
         var json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
-        if !extra.isEmpty { json.removeLast(); json += extra + "}" }
+        if !extra.isEmpty {
+            json.removeLast()
+            json += extra + "}"
+        }
         return try await client.execute(
-            uri: "/api/jobs/create", method: .post, headers: [.authorization: "Bearer \(team.key)"], body: ByteBuffer(string: json)
+            uri: "/api/jobs/create",
+            method: .post,
+            headers: [.authorization: "Bearer \(team.key)"],
+            body: ByteBuffer(string: json)
         ) { response in
             (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:])
         }
     }
 
-    @Test("a 600 KB document: chunk calls plus a reduce, usage their sum, one credit (job_based) or the summed tokens", arguments: ["job_based", "consumption_tokens"])
+    @Test(
+        "a 600 KB document: chunk calls plus a reduce, usage their sum, one credit (job_based) or the summed tokens",
+        arguments: ["job_based", "consumption_tokens"]
+    )
     func longDocument(mode: String) async throws {
         let mock = try await MockUpstream(name: "mock-doc-\(mode)")
         let worker = try await ManagedProcess.worker("worker-doc-\(mode)", environment: ["DOCUMENT_CONCURRENCY": "16"])
-        defer { Task { await worker.stop(); await mock.stop() } }
+        defer {
+            Task {
+                await worker.stop()
+                await mock.stop()
+            }
+        }
         let postgres = E2E.postgres()
         defer { postgres.shutdown() }
         try await E2E.withAPI { client in
@@ -106,9 +125,11 @@ extension EndToEnd {
             let job = try await Fixture.waitForTerminal(client, team, jobID, timeout: .seconds(40))
             #expect(job["status"] as? String == "completed")
             // No finished chunk was called again: one successful chunk call per chunk index.
-            let repeated = try await count(postgres,
+            let repeated = try await count(
+                postgres,
                 "SELECT count(*) AS n FROM (SELECT step_index FROM job_calls WHERE job_id = $1::uuid AND step = 'chunk' AND error IS NULL GROUP BY step_index HAVING count(*) > 1) r",
-                [.text(jobID)])
+                [.text(jobID)]
+            )
             let inFlightAtKill = 4
             #expect(repeated <= inFlightAtKill, "finished chunks were analysed again")
             #expect(keptBefore >= 8)
@@ -164,7 +185,9 @@ extension EndToEnd {
             #expect(failed["credits_charged"] as? Int == 0)
 
             try await mock.behave(#"{"mode":"context","fail_first_n":1}"#)
-            let lenient = try #require(try await submitDocument(client, team, Self.document(kilobytes: 40), extra: #","allow_partial":true"#).1["job_id"] as? String)
+            let lenient = try #require(
+                try await submitDocument(client, team, Self.document(kilobytes: 40), extra: #","allow_partial":true"#).1["job_id"] as? String
+            )
             let partial = try await Fixture.waitForTerminal(client, team, lenient)
             #expect(partial["status"] as? String == "completed")
             let result = try #require(partial["result"] as? [String: Any])

@@ -24,7 +24,12 @@ enum Fixture {
     }
 
     @discardableResult
-    static func adminCall(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ json: String? = nil) async throws -> (HTTPResponse.Status, [String: Any]) {
+    static func adminCall(
+        _ client: any TestClientProtocol,
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        _ json: String? = nil
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
         try await client.execute(uri: uri, method: method, headers: [admin: E2E.adminKey], body: json.map { ByteBuffer(string: $0) }) { response in
             (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:])
         }
@@ -32,27 +37,50 @@ enum Fixture {
 
     /// Creates an organization, a provider on `mock`, a model group and a team with `credits`.
     static func team(
-        _ client: any TestClientProtocol, mock: MockUpstream, credits: Int = 1000, budgetMode: String = "job_based",
-        extraTeamFields: String = "", prices: (Double, Double) = (1.5, 2), contextTokens: Int? = nil
+        _ client: any TestClientProtocol,
+        mock: MockUpstream,
+        credits: Int = 1000,
+        budgetMode: String = "job_based",
+        extraTeamFields: String = "",
+        prices: (Double, Double) = (1.5, 2),
+        contextTokens: Int? = nil
     ) async throws -> TestTeam {
-        let org = unique("org"), provider = unique("prov"), group = unique("grp"), team = unique("team")
+        let org = unique("org")
+        let provider = unique("prov")
+        let group = unique("grp")
+        let team = unique("team")
         var (status, _) = try await adminCall(client, .post, "/api/organizations/create", #"{"organization_id":"\#(org)","name":"E2E"}"#)
         #expect(status == .ok)
-        (status, _) = try await adminCall(client, .post, "/api/providers/create",
-            #"{"name":"\#(provider)","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"sk-mock-provider-key","timeout_seconds":30}"#)
+        (status, _) = try await adminCall(
+            client,
+            .post,
+            "/api/providers/create",
+            #"{"name":"\#(provider)","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"sk-mock-provider-key","timeout_seconds":30}"#
+        )
         #expect(status == .ok)
-        (status, _) = try await adminCall(client, .post, "/api/model-groups/create",
-            #"{"group_name":"\#(group)","models":[{"model_name":"mock-model","provider":"\#(provider)","priority":0,"input_price_per_million":\#(prices.0),"output_price_per_million":\#(prices.1)\#(contextTokens.map { ",\"context_tokens\":\($0)" } ?? "")}]}"#)
+        (status, _) = try await adminCall(
+            client,
+            .post,
+            "/api/model-groups/create",
+            #"{"group_name":"\#(group)","models":[{"model_name":"mock-model","provider":"\#(provider)","priority":0,"input_price_per_million":\#(prices.0),"output_price_per_million":\#(prices.1)\#(contextTokens.map { ",\"context_tokens\":\($0)" } ?? "")}]}"#
+        )
         #expect(status == .ok)
-        let (created, body) = try await adminCall(client, .post, "/api/teams/create",
-            #"{"organization_id":"\#(org)","team_id":"\#(team)","model_groups":["\#(group)"],"credits_allocated":\#(credits),"budget_mode":"\#(budgetMode)"\#(extraTeamFields)}"#)
+        let (created, body) = try await adminCall(
+            client,
+            .post,
+            "/api/teams/create",
+            #"{"organization_id":"\#(org)","team_id":"\#(team)","model_groups":["\#(group)"],"credits_allocated":\#(credits),"budget_mode":"\#(budgetMode)"\#(extraTeamFields)}"#
+        )
         #expect(created == .ok)
         return TestTeam(teamID: team, key: body["virtual_key"] as? String ?? "", group: group)
     }
 
     /// Submits a chat job; returns the status and the body.
     static func submit(
-        _ client: any TestClientProtocol, _ team: TestTeam, content: String = "Summarise this, please.", extra: String = "",
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        content: String = "Summarise this, please.",
+        extra: String = "",
         idempotencyKey: String? = nil
     ) async throws -> (HTTPResponse.Status, [String: Any]) {
         var headers: HTTPFields = [.authorization: "Bearer \(team.key)"]
@@ -71,7 +99,12 @@ enum Fixture {
     }
 
     /// Long-polls until the job is terminal; returns it.
-    static func waitForTerminal(_ client: any TestClientProtocol, _ team: TestTeam, _ jobID: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+    static func waitForTerminal(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        _ jobID: String,
+        timeout: Duration = .seconds(30)
+    ) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (_, job) = try await get(client, team, "/api/jobs/\(jobID)?wait=5")
@@ -85,7 +118,8 @@ enum Fixture {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let rows = try await postgres.query(
-                "SELECT count(*) AS n FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND completed_at IS NULL", [.textArray(jobIDs)]
+                "SELECT count(*) AS n FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND completed_at IS NULL",
+                [.textArray(jobIDs)]
             )
             if try rows.first!.decode("n", as: Int.self) == 0 { return }
             try await Task.sleep(for: .milliseconds(200))

@@ -6,6 +6,7 @@ import Logging
 import Postgres
 import Redis
 import Shared
+
 @testable import API
 
 #if canImport(Glibc)
@@ -45,9 +46,12 @@ enum E2E {
             // may name its own); it is created from the server's `postgres` database if missing.
             let name = String(databaseURL.split(separator: "/").last ?? "saas_e2e")
             precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "E2E database name must be an identifier")
-            let admin = PostgresClient(configuration: PostgresConfiguration(
-                url: databaseURL.replacingOccurrences(of: "/\(name)", with: "/postgres"), poolSize: 1
-            ))
+            let admin = PostgresClient(
+                configuration: PostgresConfiguration(
+                    url: databaseURL.replacingOccurrences(of: "/\(name)", with: "/postgres"),
+                    poolSize: 1
+                )
+            )
             defer { admin.shutdown() }
             let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)])
             if exists.isEmpty {
@@ -198,7 +202,8 @@ final class MockUpstream: @unchecked Sendable {
             }
             guard connected == 0 else { throw HarnessError.http("connect") }
             let payload = body ?? ""
-            let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
+            let request =
+                "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var response = Data()
             var buffer = [UInt8](repeating: 0, count: 65536)

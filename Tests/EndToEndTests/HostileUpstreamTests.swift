@@ -1,15 +1,16 @@
 import Foundation
-import NIOFoundationCompat
-import Postgres
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationCompat
+import Postgres
 import Shared
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Knobs of the hostile run, from the environment, so that a failure it finds can be narrowed down
 /// (`HOSTILE_KINDS=retry_after_1e308 HOSTILE_JOBS=50`) and replayed (`HOSTILE_SEED`).
@@ -90,10 +91,14 @@ actor HostileWorkers {
     func check() async {
         for index in self.slots.indices where !self.slots[index].process.isRunning {
             let (base, process, generation) = self.slots[index]
-            self.exits.append(Exit(
-                name: process.name, status: process.process.terminationStatus,
-                signalled: process.process.terminationReason == .uncaughtSignal, lastWords: HostileLogs.lastWords(of: process.name)
-            ))
+            self.exits.append(
+                Exit(
+                    name: process.name,
+                    status: process.process.terminationStatus,
+                    signalled: process.process.terminationReason == .uncaughtSignal,
+                    lastWords: HostileLogs.lastWords(of: process.name)
+                )
+            )
             guard self.exits.count <= self.maximumRestarts else { continue }
             let name = "\(base)-r\(generation + 1)"
             guard let replacement = try? await ManagedProcess.worker(name, concurrency: self.concurrency, environment: self.environment) else {
@@ -153,7 +158,12 @@ extension EndToEnd {
         let started = ContinuousClock.now
         let whole = try await MockUpstream(name: "mock-hostile-whole")
         let steady = try await MockUpstream(name: "mock-hostile-steady")
-        defer { Task { await whole.stop(); await steady.stop() } }
+        defer {
+            Task {
+                await whole.stop()
+                await steady.stop()
+            }
+        }
         let postgres = E2E.postgres()
         defer { postgres.shutdown() }
         let providerKey = "sk-hostile-SECRET-\(UUID().uuidString)"
@@ -161,7 +171,8 @@ extension EndToEnd {
         let secrets = [providerKey, "sk-proj-"]
 
         let workers = HostileWorkers(
-            environment: ["LOG_LEVEL": settings.workerLogLevel, "MAX_ATTEMPTS": "3", "DOCUMENT_CONCURRENCY": "4"], concurrency: 48
+            environment: ["LOG_LEVEL": settings.workerLogLevel, "MAX_ATTEMPTS": "3", "DOCUMENT_CONCURRENCY": "4"],
+            concurrency: 48
         )
         try await E2E.withAPI { client in
             let teams = [
@@ -182,7 +193,8 @@ extension EndToEnd {
                     for index in batchStart..<min(batchStart + 100, settings.jobs) {
                         let team = teams[index % teams.count]
                         group.addTask {
-                            let (status, body) = (index / 2) % settings.documentEvery == 0
+                            let (status, body) =
+                                (index / 2) % settings.documentEvery == 0
                                 ? try await hostileDocumentJob(client, team, document, expiresIn: settings.expiresInSeconds)
                                 : try await hostileChatJob(client, team, index: index, expiresIn: settings.expiresInSeconds)
                             return (team, status.code, body["job_id"] as? String)
@@ -226,7 +238,8 @@ extension EndToEnd {
             await workers.stopAll()
 
             // What the run did, before judging it: every figure is printed even when a check fails.
-            let wholeStats = try await whole.stats(), steadyStats = try await steady.stats()
+            let wholeStats = try await whole.stats()
+            let steadyStats = try await steady.stats()
             let wholeKinds = (wholeStats["hostile"] as? [String: Int]) ?? [:]
             let steadyKinds = (steadyStats["hostile"] as? [String: Int]) ?? [:]
             let redirectHits = (wholeStats["redirect_target_hits"] as? Int ?? -1) + (steadyStats["redirect_target_hits"] as? Int ?? -1)
@@ -237,20 +250,27 @@ extension EndToEnd {
                 HostileLogs.lines(of: name).filter { line in secrets.contains { line.contains($0) } }.map { "\(name): \($0.prefix(300))" }
             }
             let outcomes = try await hostileOutcomesByKind(postgres, teamIDs, mockLogs: ["mock-hostile-whole", "mock-hostile-steady"])
-            let settlementFailures = workerNames.flatMap(HostileLogs.lines(of:)).filter { $0.contains("settlement failed") || $0.contains("settlement abandoned") }
+            let settlementFailures = workerNames.flatMap(HostileLogs.lines(of:)).filter {
+                $0.contains("settlement failed") || $0.contains("settlement abandoned")
+            }
             var perTeam: [String] = []
             for (label, team) in zip(["whole", "steady"], teams) {
                 let statuses = try await hostileStatuses(postgres, [team.teamID]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                 let codes = try await hostileErrorCodes(postgres, [team.teamID]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                 // jobs that ended without one recorded call: waiting on a cooled-down provider or an open circuit
-                let uncalled = try await count(postgres, """
+                let uncalled = try await count(
+                    postgres,
+                    """
                     SELECT count(*) AS n FROM jobs j WHERE j.team_id = $1
                     AND NOT EXISTS (SELECT 1 FROM job_calls c WHERE c.job_id = j.job_id)
-                    """, [.text(team.teamID)])
+                    """,
+                    [.text(team.teamID)]
+                )
                 perTeam.append("\(label): [\(statuses.joined(separator: " "))] errors [\(codes.joined(separator: " "))] without_a_call=\(uncalled)")
             }
 
-            print("""
+            print(
+                """
                 HOSTILE SUMMARY seed=\(settings.seed) jobs=\(submitted.count) submit=\(submitStatuses) wall=\(ended - started) \
                 final=\(byStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) \
                 worker_exits=\(exits.count) redirect_target_hits=\(redirectHits) tenant_leaks=\(leaks.count) log_leaks=\(logLeaks.count) \
@@ -259,7 +279,8 @@ extension EndToEnd {
                 HOSTILE TEAMS \(perTeam.joined(separator: " | "))
                 HOSTILE KINDS whole: \(wholeKinds.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 HOSTILE KINDS steady: \(steadyKinds.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-                """)
+                """
+            )
             print("HOSTILE OUTCOMES BY KIND (recorded calls: error_class/status × count)")
             for (kind, line) in outcomes.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(line)") }
             for exit in exits {
@@ -294,41 +315,75 @@ extension EndToEnd {
     /// A team whose model group has one model per dialect on `mock` (in `order` of priority), both
     /// providers holding the distinctive key.
     func hostileTeam(_ client: any TestClientProtocol, mock: MockUpstream, providerKey: String, order: [String]) async throws -> TestTeam {
-        let org = Fixture.unique("org"), group = Fixture.unique("grp"), teamID = Fixture.unique("team")
+        let org = Fixture.unique("org")
+        let group = Fixture.unique("grp")
+        let teamID = Fixture.unique("team")
         _ = try await Fixture.adminCall(client, .post, "/api/organizations/create", #"{"organization_id":"\#(org)","name":"Hostile"}"#)
         var models: [String] = []
         for (priority, kind) in order.enumerated() {
             let provider = Fixture.unique("hostile-\(kind)")
-            let (status, _) = try await Fixture.adminCall(client, .post, "/api/providers/create",
-                #"{"name":"\#(provider)","kind":"\#(kind)","base_url":"\#(mock.baseURL)","api_key":"\#(providerKey)","timeout_seconds":5}"#)
+            let (status, _) = try await Fixture.adminCall(
+                client,
+                .post,
+                "/api/providers/create",
+                #"{"name":"\#(provider)","kind":"\#(kind)","base_url":"\#(mock.baseURL)","api_key":"\#(providerKey)","timeout_seconds":5}"#
+            )
             #expect(status == .ok)
-            models.append(#"{"model_name":"hostile-\#(kind)","provider":"\#(provider)","priority":\#(priority),"input_price_per_million":1,"output_price_per_million":2,"context_tokens":2000}"#)
+            models.append(
+                #"{"model_name":"hostile-\#(kind)","provider":"\#(provider)","priority":\#(priority),"input_price_per_million":1,"output_price_per_million":2,"context_tokens":2000}"#
+            )
         }
-        let (created, _) = try await Fixture.adminCall(client, .post, "/api/model-groups/create",
-            #"{"group_name":"\#(group)","models":[\#(models.joined(separator: ","))]}"#)
+        let (created, _) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/model-groups/create",
+            #"{"group_name":"\#(group)","models":[\#(models.joined(separator: ","))]}"#
+        )
         #expect(created == .ok)
-        let (status, body) = try await Fixture.adminCall(client, .post, "/api/teams/create",
-            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":1000000}"#)
+        let (status, body) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/teams/create",
+            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":1000000}"#
+        )
         #expect(status == .ok)
         return TestTeam(teamID: teamID, key: body["virtual_key"] as? String ?? "", group: group)
     }
 
-    func hostileChatJob(_ client: any TestClientProtocol, _ team: TestTeam, index: Int, expiresIn: Int) async throws -> (HTTPResponse.Status, [String: Any]) {
-        let tools = index % 10 == 3
+    func hostileChatJob(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        index: Int,
+        expiresIn: Int
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
+        let tools =
+            index % 10 == 3
             ? #","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]"#
             : ""
-        return try await Fixture.submit(client, team, content: "Hostile job \(index): summarise the quarter.",
-                                        extra: #","max_tokens":64,"expires_in_seconds":\#(expiresIn)\#(tools)"#)
+        return try await Fixture.submit(
+            client,
+            team,
+            content: "Hostile job \(index): summarise the quarter.",
+            extra: #","max_tokens":64,"expires_in_seconds":\#(expiresIn)\#(tools)"#
+        )
     }
 
-    func hostileDocumentJob(_ client: any TestClientProtocol, _ team: TestTeam, _ document: String, expiresIn: Int) async throws -> (HTTPResponse.Status, [String: Any]) {
+    func hostileDocumentJob(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        _ document: String,
+        expiresIn: Int
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
         let body: [String: Any] = [
             "team_id": team.teamID, "job_type": "document_analysis", "model": team.group, "document": document,
             "instructions": "List the key figures and risks.", "max_tokens": 200, "expires_in_seconds": expiresIn,
         ]
         let json = try JSONSerialization.data(withJSONObject: body)
         return try await client.execute(
-            uri: "/api/jobs/create", method: .post, headers: [.authorization: "Bearer \(team.key)"], body: ByteBuffer(bytes: json)
+            uri: "/api/jobs/create",
+            method: .post,
+            headers: [.authorization: "Bearer \(team.key)"],
+            body: ByteBuffer(bytes: json)
         ) { response in
             (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:])
         }
@@ -336,7 +391,8 @@ extension EndToEnd {
 
     func hostileStatuses(_ postgres: PostgresClient, _ teamIDs: [String]) async throws -> [String: Int] {
         let rows = try await postgres.query(
-            "SELECT status, count(*) AS n FROM jobs WHERE team_id = ANY($1::text[]) GROUP BY status", [.textArray(teamIDs)]
+            "SELECT status, count(*) AS n FROM jobs WHERE team_id = ANY($1::text[]) GROUP BY status",
+            [.textArray(teamIDs)]
         )
         var counts: [String: Int] = [:]
         for row in rows { counts[try row.decode("status", as: String.self)] = try row.decode("n", as: Int.self) }
@@ -348,7 +404,8 @@ extension EndToEnd {
             """
             SELECT status || ':' || COALESCE(error_code, '-') AS code, count(*) AS n FROM jobs
             WHERE team_id = ANY($1::text[]) AND status IN ('failed', 'expired', 'cancelled') GROUP BY 1
-            """, [.textArray(teamIDs)]
+            """,
+            [.textArray(teamIDs)]
         )
         var counts: [String: Int] = [:]
         for row in rows { counts[try row.decode("code", as: String.self)] = try row.decode("n", as: Int.self) }
@@ -363,7 +420,8 @@ extension EndToEnd {
             """
             SELECT c.upstream_request_id AS rid, COALESCE(c.error_class, 'ok') AS class, COALESCE(c.status_code, 0) AS code
             FROM job_calls c JOIN jobs j ON j.job_id = c.job_id WHERE j.team_id = ANY($1::text[])
-            """, [.textArray(teamIDs)]
+            """,
+            [.textArray(teamIDs)]
         )
         var outcomes: [String: [String: Int]] = [:]
         for row in rows {
@@ -378,15 +436,20 @@ extension EndToEnd {
     /// Reads everything a team can read about its jobs — each job, its calls, the team's job list —
     /// and returns where a secret showed up.
     func hostileTenantLeaks(
-        _ client: any TestClientProtocol, _ postgres: PostgresClient, _ jobs: [(team: TestTeam, jobID: String)], teams: [TestTeam],
+        _ client: any TestClientProtocol,
+        _ postgres: PostgresClient,
+        _ jobs: [(team: TestTeam, jobID: String)],
+        teams: [TestTeam],
         secrets: [String]
     ) async throws -> [String] {
         // Only a job that reached an upstream can hold upstream text: those are read one by one (the
         // job and its calls); every job's fields are read in the team's job list.
-        let called = Set(try await postgres.query(
-            "SELECT DISTINCT c.job_id::text AS id FROM job_calls c JOIN jobs j ON j.job_id = c.job_id WHERE j.team_id = ANY($1::text[])",
-            [.textArray(teams.map(\.teamID))]
-        ).map { try $0.decode("id", as: String.self) })
+        let called = Set(
+            try await postgres.query(
+                "SELECT DISTINCT c.job_id::text AS id FROM job_calls c JOIN jobs j ON j.job_id = c.job_id WHERE j.team_id = ANY($1::text[])",
+                [.textArray(teams.map(\.teamID))]
+            ).map { try $0.decode("id", as: String.self) }
+        )
         // The test client has one connection: over several, the reads take half the time.
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 16
@@ -433,7 +496,9 @@ extension EndToEnd {
             var cursor: String?
             var listed = 0
             repeat {
-                let uri = "/api/teams/\(team.teamID)/jobs?limit=100" + (cursor.map { "&cursor=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? "")
+                let uri =
+                    "/api/teams/\(team.teamID)/jobs?limit=100"
+                    + (cursor.map { "&cursor=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? "")
                 let text = try await read(team, uri)
                 found += leaks(in: text, at: uri)
                 let page = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]

@@ -13,7 +13,12 @@ extension EndToEnd {
     func completesWithTheRightCharge(mode: String) async throws {
         let mock = try await MockUpstream(name: "mock-charge-\(mode)")
         let worker = try await ManagedProcess.worker("worker-charge-\(mode)")
-        defer { Task { await worker.stop(); await mock.stop() } }
+        defer {
+            Task {
+                await worker.stop()
+                await mock.stop()
+            }
+        }
         let postgres = E2E.postgres()
         defer { postgres.shutdown() }
         try await E2E.withAPI { client in
@@ -121,7 +126,9 @@ extension EndToEnd {
             }
             // Pending: a job without work.
             let pending = try await client.execute(
-                uri: "/api/jobs/create", method: .post, headers: auth,
+                uri: "/api/jobs/create",
+                method: .post,
+                headers: auth,
                 body: ByteBuffer(string: #"{"team_id":"\#(team.teamID)","job_type":"steps"}"#)
             ) { response in
                 #expect(response.status == .ok)
@@ -196,7 +203,13 @@ extension EndToEnd {
         }
     }
 
-    func waitForStatus(_ client: any TestClientProtocol, _ team: TestTeam, _ jobID: String, _ status: String, timeout: Duration = .seconds(20)) async throws {
+    func waitForStatus(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        _ jobID: String,
+        _ status: String,
+        timeout: Duration = .seconds(20)
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await Fixture.get(client, team, "/api/jobs/\(jobID)").1["status"] as? String == status { return }

@@ -20,7 +20,8 @@ extension EndToEnd {
             let worker = try await ManagedProcess.worker("worker-sigterm", environment: ["WORKER_SHUTDOWN_GRACE_SECONDS": "1"])
             let ids = try await submitMany(client, team, 3)
             let deadline = ContinuousClock.now + .seconds(15)
-            while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'in_progress'", [.text(team.teamID)]) < 3 {
+            while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'in_progress'", [.text(team.teamID)]) < 3
+            {
                 guard ContinuousClock.now < deadline else { throw HarnessError.timeout("jobs never started") }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -29,7 +30,8 @@ extension EndToEnd {
             #expect(await worker.waitForExit(timeout: .seconds(6)), "the worker did not stop after its grace period")
             #expect(ContinuousClock.now - stopping < .seconds(6))
             let states = try await postgres.query(
-                "SELECT status, attempts, lease_expiries FROM jobs WHERE team_id = $1", [.text(team.teamID)]
+                "SELECT status, attempts, lease_expiries FROM jobs WHERE team_id = $1",
+                [.text(team.teamID)]
             )
             for row in states {
                 #expect(try row.decode("status", as: String.self) == "queued")
@@ -40,7 +42,13 @@ extension EndToEnd {
             let next = try await ManagedProcess.worker("worker-after-sigterm")
             defer { Task { await next.stop() } }
             try await Fixture.waitForJobs(postgres, ids, timeout: .seconds(20))
-            #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed' AND attempts = 1", [.text(team.teamID)]) == 3)
+            #expect(
+                try await count(
+                    postgres,
+                    "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed' AND attempts = 1",
+                    [.text(team.teamID)]
+                ) == 3
+            )
         }
         try await Fixture.checkLedger(postgres)
     }
@@ -75,7 +83,9 @@ extension EndToEnd {
             #expect(status == .ok && drained["draining"] as? Bool == true)
             #expect(await worker.waitForExit(timeout: .seconds(15)), "the drained worker did not exit")
             try await Fixture.waitForJobs(postgres, ids, timeout: .seconds(5))
-            #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 2)
+            #expect(
+                try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 2
+            )
             let (missing, body) = try await Fixture.adminCall(client, .post, "/api/admin/workers/no-such-worker/drain")
             #expect(missing == .notFound)
             #expect(body["detail"] as? String == "Worker 'no-such-worker' not found")

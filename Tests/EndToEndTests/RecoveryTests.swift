@@ -34,7 +34,8 @@ extension EndToEnd {
             let ids = try await submitMany(client, team, 6)
             // Wait until the doomed worker holds them, then kill it mid-call.
             let deadline = ContinuousClock.now + .seconds(15)
-            while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'in_progress'", [.text(team.teamID)]) < 6 {
+            while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'in_progress'", [.text(team.teamID)]) < 6
+            {
                 guard ContinuousClock.now < deadline else { throw HarnessError.timeout("jobs never started") }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -45,7 +46,9 @@ extension EndToEnd {
             defer { Task { await survivor.stop() } }
             // Lease (3 s) plus a sweep (1 s) later, they run again and complete.
             try await Fixture.waitForJobs(postgres, ids, timeout: .seconds(30))
-            #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 6)
+            #expect(
+                try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 6
+            )
             #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND lease_expiries = 1", [.text(team.teamID)]) == 6)
             let (_, balance) = try await Fixture.get(client, team, "/api/credits/teams/\(team.teamID)/balance")
             #expect(balance["credits_used"] as? Int == 6)
@@ -66,7 +69,11 @@ extension EndToEnd {
         try await mock.behave(#"{"latency_ms":1000,"mode":"server_error","failure_rate":0.5}"#)
         try await E2E.withAPI { client in
             let team = try await Fixture.team(client, mock: mock, credits: 100)
-            let worker = try await ManagedProcess.worker("worker-flush", concurrency: 4, environment: ["RETRY_BASE_SECONDS": "2", "RETRY_CAP_SECONDS": "3"])
+            let worker = try await ManagedProcess.worker(
+                "worker-flush",
+                concurrency: 4,
+                environment: ["RETRY_BASE_SECONDS": "2", "RETRY_CAP_SECONDS": "3"]
+            )
             defer { Task { await worker.stop() } }
             let ids = try await submitMany(client, team, 12)
             // Some are in flight, some queued, some scheduled for a retry: now Redis forgets it all.
@@ -74,7 +81,9 @@ extension EndToEnd {
             try await redis.send("FLUSHDB")
             try await mock.behave(#"{"latency_ms":100,"mode":"ok"}"#)
             try await Fixture.waitForJobs(postgres, ids, timeout: .seconds(40))
-            #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 12)
+            #expect(
+                try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND status = 'completed'", [.text(team.teamID)]) == 12
+            )
             let (_, balance) = try await Fixture.get(client, team, "/api/credits/teams/\(team.teamID)/balance")
             #expect(balance["credits_used"] as? Int == 12)
             #expect(balance["credits_reserved"] as? Int == 0)
@@ -93,10 +102,18 @@ extension EndToEnd {
             // What the API does up to its commit — then "dies" before enqueueing.
             let store = PostgresJobStore(postgres: postgres)
             let submission = JobSubmission(
-                teamID: team.teamID, jobType: "chat", userID: nil, metadata: [:], modelGroup: team.group,
-                work: JobWork(messages: [.object(["role": .string("user"), "content": .string("hello")])]), priority: 0,
-                expiresAt: Date().addingTimeInterval(3600), estimate: Billing.Estimate(totalTokens: 100, maxCostUSD: 0.01),
-                callsPlanned: 1, idempotencyKey: nil, requestHash: nil
+                teamID: team.teamID,
+                jobType: "chat",
+                userID: nil,
+                metadata: [:],
+                modelGroup: team.group,
+                work: JobWork(messages: [.object(["role": .string("user"), "content": .string("hello")])]),
+                priority: 0,
+                expiresAt: Date().addingTimeInterval(3600),
+                estimate: Billing.Estimate(totalTokens: 100, maxCostUSD: 0.01),
+                callsPlanned: 1,
+                idempotencyKey: nil,
+                requestHash: nil
             )
             guard case .success(.created(let jobID, .queued, _, _)) = try await store.submit([submission])[0] else {
                 Issue.record("the job was not created")
@@ -137,12 +154,32 @@ extension EndToEnd {
             let job = try await Fixture.waitForTerminal(client, team, jobID)
             #expect(job["status"] as? String == "completed")
             // Delivery A comes back with its own result: it cannot settle.
-            let lateCall = JobCall(jobID: id, model: "mock-model", provider: "late", attempt: 1, statusCode: 200, errorClass: nil, error: nil,
-                                   upstreamRequestID: "late", usage: TokenUsage(promptTokens: 10, completionTokens: 10), costUSD: 0.01, latencyMS: 5)
-            let results = try await store.settle([Settlement(
-                claim: claimA, outcome: .completed(result: .object(["content": .string("late")]), usage: TokenUsage(promptTokens: 10, completionTokens: 10), costUSD: 0.01, charge: 1),
-                calls: [lateCall], reachedUpstream: true
-            )])
+            let lateCall = JobCall(
+                jobID: id,
+                model: "mock-model",
+                provider: "late",
+                attempt: 1,
+                statusCode: 200,
+                errorClass: nil,
+                error: nil,
+                upstreamRequestID: "late",
+                usage: TokenUsage(promptTokens: 10, completionTokens: 10),
+                costUSD: 0.01,
+                latencyMS: 5
+            )
+            let results = try await store.settle([
+                Settlement(
+                    claim: claimA,
+                    outcome: .completed(
+                        result: .object(["content": .string("late")]),
+                        usage: TokenUsage(promptTokens: 10, completionTokens: 10),
+                        costUSD: 0.01,
+                        charge: 1
+                    ),
+                    calls: [lateCall],
+                    reachedUpstream: true
+                )
+            ])
             #expect(results == [.lost])
             let (_, after) = try await Fixture.get(client, team, "/api/jobs/\(jobID)")
             #expect((after["result"] as? [String: Any])?["content"] as? String != "late")
@@ -177,7 +214,9 @@ extension EndToEnd {
             #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE team_id = $1", [.text(team.teamID)]) == 100)
             let worker = try await ManagedProcess.worker("worker-overspend", concurrency: 50)
             defer { Task { await worker.stop() } }
-            let ids = try await postgres.query("SELECT job_id::text AS id FROM jobs WHERE team_id = $1", [.text(team.teamID)]).map { try $0.decode("id", as: String.self) }
+            let ids = try await postgres.query("SELECT job_id::text AS id FROM jobs WHERE team_id = $1", [.text(team.teamID)]).map {
+                try $0.decode("id", as: String.self)
+            }
             try await Fixture.waitForJobs(postgres, ids)
             let (_, settled) = try await Fixture.get(client, team, "/api/credits/teams/\(team.teamID)/balance")
             #expect(settled["credits_used"] as? Int == 100 && settled["credits_remaining"] as? Int == 0)
@@ -203,10 +242,18 @@ extension EndToEnd {
             for _ in 0..<4 {
                 let batch = (0..<500).map { i in
                     JobSubmission(
-                        teamID: teamA.teamID, jobType: "chat", userID: nil, metadata: [:], modelGroup: teamA.group,
-                        work: JobWork(messages: [.object(["role": .string("user"), "content": .string("a\(i)")])]), priority: 0,
-                        expiresAt: Date().addingTimeInterval(3600), estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                        callsPlanned: 1, idempotencyKey: nil, requestHash: nil
+                        teamID: teamA.teamID,
+                        jobType: "chat",
+                        userID: nil,
+                        metadata: [:],
+                        modelGroup: teamA.group,
+                        work: JobWork(messages: [.object(["role": .string("user"), "content": .string("a\(i)")])]),
+                        priority: 0,
+                        expiresAt: Date().addingTimeInterval(3600),
+                        estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
+                        callsPlanned: 1,
+                        idempotencyKey: nil,
+                        requestHash: nil
                     )
                 }
                 _ = try await store.submit(batch)
@@ -217,9 +264,11 @@ extension EndToEnd {
             defer { Task { await worker.stop() } }
             let job = try await Fixture.waitForTerminal(client, teamB, bJob)
             #expect(job["status"] as? String == "completed")
-            let before = try await count(postgres,
+            let before = try await count(
+                postgres,
                 "SELECT count(*) AS n FROM jobs WHERE team_id = $1 AND completed_at < (SELECT completed_at FROM jobs WHERE job_id = $2::uuid)",
-                [.text(teamA.teamID), .text(bJob)])
+                [.text(teamA.teamID), .text(bJob)]
+            )
             #expect(before <= 8, "team B waited behind \(before) of team A's jobs")
             // Let the rest finish quickly, so nothing is left for the next test.
             try await mock.behave(#"{"latency_ms":0}"#)

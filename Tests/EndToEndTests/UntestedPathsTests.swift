@@ -51,7 +51,9 @@ extension EndToEnd {
             for round in 1...3 {
                 let worker = try await ManagedProcess.worker("worker-poison-\(round)", concurrency: 1)
                 let deadline = ContinuousClock.now + .seconds(30)
-                while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE job_id = $1::uuid AND status = 'in_progress'", [.text(jobID)]) == 0 {
+                while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE job_id = $1::uuid AND status = 'in_progress'", [.text(jobID)])
+                    == 0
+                {
                     guard ContinuousClock.now < deadline else { throw HarnessError.timeout("round \(round): the job never started") }
                     try await Task.sleep(for: .milliseconds(50))
                 }
@@ -59,7 +61,11 @@ extension EndToEnd {
                 await worker.waitForExit(timeout: .seconds(5))
                 // The API's sweeper takes the lease back once it expired (3 s, plus a sweep).
                 let back = ContinuousClock.now + .seconds(20)
-                while try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE job_id = $1::uuid AND lease_expiries = $2", [.text(jobID), .int(round)]) == 0 {
+                while try await count(
+                    postgres,
+                    "SELECT count(*) AS n FROM jobs WHERE job_id = $1::uuid AND lease_expiries = $2",
+                    [.text(jobID), .int(round)]
+                ) == 0 {
                     guard ContinuousClock.now < back else { throw HarnessError.timeout("round \(round): the lease was never taken back and counted") }
                     try await Task.sleep(for: .milliseconds(100))
                 }
@@ -134,8 +140,11 @@ extension EndToEnd {
             let (retried, retriedJob) = try await Fixture.adminCall(client, .post, "/api/admin/jobs/\(failing)/retry")
             #expect(retried == .ok)
             #expect(retriedJob["status"] as? String == "queued")
-            let reservations = try await count(postgres,
-                "SELECT count(*) AS n FROM credit_ledger WHERE job_id = $1::uuid AND transaction_type = 'reservation'", [.text(failing)])
+            let reservations = try await count(
+                postgres,
+                "SELECT count(*) AS n FROM credit_ledger WHERE job_id = $1::uuid AND transaction_type = 'reservation'",
+                [.text(failing)]
+            )
             #expect(reservations == 2)
             // It runs again, now against a healthy upstream.
             try await mock.behave(#"{"mode":"ok"}"#)
@@ -143,8 +152,11 @@ extension EndToEnd {
             defer { Task { await again.stop() } }
             let done = try await Fixture.waitForTerminal(client, team, failing)
             #expect(done["status"] as? String == "completed")
-            let ids = try await postgres.query("SELECT job_id::text AS id FROM jobs WHERE team_id IN ($1, $2)", [.text(team.teamID), .text(other.teamID)])
-                .map { try $0.decode("id", as: String.self) }
+            let ids = try await postgres.query(
+                "SELECT job_id::text AS id FROM jobs WHERE team_id IN ($1, $2)",
+                [.text(team.teamID), .text(other.teamID)]
+            )
+            .map { try $0.decode("id", as: String.self) }
             try await Fixture.waitForJobs(postgres, ids)
         }
         try await Fixture.checkLedger(postgres)
@@ -162,15 +174,19 @@ extension EndToEnd {
             defer { Task { await worker.stop() } }
             let ids = try await submitMany(client, team, 3)
             try await Fixture.waitForJobs(postgres, ids)
-            let totals = try #require(try await postgres.query(
-                """
-                SELECT count(*) AS n, sum(credits_charged) AS credits, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion
-                FROM jobs WHERE team_id = $1 AND status = 'completed'
-                """,
-                [.text(team.teamID)]
-            ).first)
-            let completed: Int = try totals.decode("n"), credits: Int = try totals.decode("credits")
-            let prompt: Int = try totals.decode("prompt"), completion: Int = try totals.decode("completion")
+            let totals = try #require(
+                try await postgres.query(
+                    """
+                    SELECT count(*) AS n, sum(credits_charged) AS credits, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion
+                    FROM jobs WHERE team_id = $1 AND status = 'completed'
+                    """,
+                    [.text(team.teamID)]
+                ).first
+            )
+            let completed: Int = try totals.decode("n")
+            let credits: Int = try totals.decode("credits")
+            let prompt: Int = try totals.decode("prompt")
+            let completion: Int = try totals.decode("completion")
             #expect(completed == 3 && credits == 3 && prompt > 0 && completion > 0)
             let period = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
             let (teamStatus, teamUsage) = try await Fixture.get(client, team, "/api/teams/\(team.teamID)/usage?period=\(period)")
@@ -201,13 +217,16 @@ extension EndToEnd {
             let team = try await Fixture.team(client, mock: mock, credits: 100)
             var byPriority: [Int: String] = [:]
             for priority in [0, 5, 9, 2, 7] {
-                byPriority[priority] = try #require(try await Fixture.submit(client, team, content: "p\(priority)", extra: #","priority":\#(priority)"#).1["job_id"] as? String)
+                byPriority[priority] = try #require(
+                    try await Fixture.submit(client, team, content: "p\(priority)", extra: #","priority":\#(priority)"#).1["job_id"] as? String
+                )
             }
             let worker = try await ManagedProcess.worker("worker-priority", concurrency: 1)
             defer { Task { await worker.stop() } }
             try await Fixture.waitForJobs(postgres, Array(byPriority.values))
             let order = try await postgres.query(
-                "SELECT job_id::text AS id FROM jobs WHERE team_id = $1 ORDER BY started_at", [.text(team.teamID)]
+                "SELECT job_id::text AS id FROM jobs WHERE team_id = $1 ORDER BY started_at",
+                [.text(team.teamID)]
             ).map { try $0.decode("id", as: String.self) }
             #expect(order == [9, 7, 5, 2, 0].map { byPriority[$0]! })
         }

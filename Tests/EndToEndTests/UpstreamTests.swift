@@ -10,22 +10,39 @@ import Testing
 extension EndToEnd {
     /// A team whose model group tries `mocks` in order, one provider each (kind per mock).
     func team(_ client: any TestClientProtocol, mocks: [(MockUpstream, String)], credits: Int = 100) async throws -> (TestTeam, [String]) {
-        let org = Fixture.unique("org"), group = Fixture.unique("grp"), teamID = Fixture.unique("team")
+        let org = Fixture.unique("org")
+        let group = Fixture.unique("grp")
+        let teamID = Fixture.unique("team")
         _ = try await Fixture.adminCall(client, .post, "/api/organizations/create", #"{"organization_id":"\#(org)","name":"E2E"}"#)
         var providers: [String] = []
         var models: [String] = []
         for (index, (mock, kind)) in mocks.enumerated() {
             let provider = Fixture.unique("prov")
             providers.append(provider)
-            let (status, _) = try await Fixture.adminCall(client, .post, "/api/providers/create",
-                #"{"name":"\#(provider)","kind":"\#(kind)","base_url":"\#(mock.baseURL)","api_key":"sk-mock-key","timeout_seconds":2}"#)
+            let (status, _) = try await Fixture.adminCall(
+                client,
+                .post,
+                "/api/providers/create",
+                #"{"name":"\#(provider)","kind":"\#(kind)","base_url":"\#(mock.baseURL)","api_key":"sk-mock-key","timeout_seconds":2}"#
+            )
             #expect(status == .ok)
-            models.append(#"{"model_name":"model-\#(index)","provider":"\#(provider)","priority":\#(index),"input_price_per_million":1,"output_price_per_million":1}"#)
+            models.append(
+                #"{"model_name":"model-\#(index)","provider":"\#(provider)","priority":\#(index),"input_price_per_million":1,"output_price_per_million":1}"#
+            )
         }
-        let (created, _) = try await Fixture.adminCall(client, .post, "/api/model-groups/create", #"{"group_name":"\#(group)","models":[\#(models.joined(separator: ","))]}"#)
+        let (created, _) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/model-groups/create",
+            #"{"group_name":"\#(group)","models":[\#(models.joined(separator: ","))]}"#
+        )
         #expect(created == .ok)
-        let (_, body) = try await Fixture.adminCall(client, .post, "/api/teams/create",
-            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":\#(credits)}"#)
+        let (_, body) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/teams/create",
+            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":\#(credits)}"#
+        )
         return (TestTeam(teamID: teamID, key: body["virtual_key"] as? String ?? "", group: group), providers)
     }
 
@@ -77,7 +94,13 @@ extension EndToEnd {
             try await mock.behave(#"{"mode":"rate_limit","failure_rate":0.5,"retry_after_seconds":0.2}"#)
             let ids = try await submitMany(client, team, 30)
             try await Fixture.waitForJobs(postgres, ids, timeout: .seconds(60))
-            #expect(try await count(postgres, "SELECT count(*) AS n FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND status = 'completed'", [.textArray(ids)]) == 30)
+            #expect(
+                try await count(
+                    postgres,
+                    "SELECT count(*) AS n FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND status = 'completed'",
+                    [.textArray(ids)]
+                ) == 30
+            )
         }
     }
 
@@ -103,7 +126,12 @@ extension EndToEnd {
     func fallbackAndCircuit() async throws {
         let primary = try await MockUpstream(name: "mock-primary")
         let secondary = try await MockUpstream(name: "mock-secondary")
-        defer { Task { await primary.stop(); await secondary.stop() } }
+        defer {
+            Task {
+                await primary.stop()
+                await secondary.stop()
+            }
+        }
         let postgres = E2E.postgres()
         defer { postgres.shutdown() }
         try await E2E.withAPI { client in
@@ -129,7 +157,10 @@ extension EndToEnd {
             _ = try await Fixture.waitForTerminal(client, team, second)
             #expect(try await calls(client, team, second).map { $0["provider"] as? String } == [providers[1]])
             #expect(try await primary.stats()["total"] as? Int == callsBefore, "an open circuit was called")
-            let events = try await postgres.query("SELECT count(*) AS n FROM audit_log WHERE action = 'provider.unhealthy' AND target = $1", [.text("provider=\(providers[0])")])
+            let events = try await postgres.query(
+                "SELECT count(*) AS n FROM audit_log WHERE action = 'provider.unhealthy' AND target = $1",
+                [.text("provider=\(providers[0])")]
+            )
             #expect(try events.first!.decode("n", as: Int.self) >= 1)
 
             // The provider recovers; after the open period (2 s here) one probe closes the circuit.
@@ -153,7 +184,13 @@ extension EndToEnd {
             defer { Task { await worker.stop() } }
             for kind in ["openai", "anthropic"] {
                 let (team, _) = try await team(client, mocks: [(mock, kind)])
-                let plain = try #require(try await Fixture.submit(client, team, extra: #","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello there"}]"#).1["job_id"] as? String)
+                let plain = try #require(
+                    try await Fixture.submit(
+                        client,
+                        team,
+                        extra: #","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello there"}]"#
+                    ).1["job_id"] as? String
+                )
                 let job = try await Fixture.waitForTerminal(client, team, plain)
                 #expect(job["status"] as? String == "completed", "\(kind)")
                 let result = try #require(job["result"] as? [String: Any])
@@ -162,7 +199,8 @@ extension EndToEnd {
                 let usage = try #require(job["usage"] as? [String: Any])
                 #expect((usage["prompt_tokens"] as? Int ?? 0) > 0 && (usage["completion_tokens"] as? Int ?? 0) > 0, "\(kind)")
 
-                let tools = #","tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],"tool_choice":"auto""#
+                let tools =
+                    #","tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],"tool_choice":"auto""#
                 let toolJob = try #require(try await Fixture.submit(client, team, extra: tools).1["job_id"] as? String)
                 let called = try await Fixture.waitForTerminal(client, team, toolJob)
                 let toolResult = try #require(called["result"] as? [String: Any])
@@ -170,8 +208,10 @@ extension EndToEnd {
                 let toolCalls = try #require(toolResult["tool_calls"] as? [[String: Any]], "\(kind)")
                 let function = try #require(toolCalls.first?["function"] as? [String: Any])
                 #expect(function["name"] as? String == "get_weather", "\(kind)")
-                #expect((function["arguments"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } != nil,
-                        "\(kind): arguments are a JSON string")
+                #expect(
+                    (function["arguments"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } != nil,
+                    "\(kind): arguments are a JSON string"
+                )
             }
         }
     }

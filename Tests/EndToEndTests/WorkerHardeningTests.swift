@@ -12,27 +12,52 @@ import Testing
 extension EndToEnd {
     /// A team on one model group whose models are given as (mock, context tokens), in priority order.
     private func contextTeam(_ client: any TestClientProtocol, models: [(MockUpstream, Int)], credits: Int = 1000) async throws -> TestTeam {
-        let org = Fixture.unique("org"), group = Fixture.unique("grp"), teamID = Fixture.unique("team")
+        let org = Fixture.unique("org")
+        let group = Fixture.unique("grp")
+        let teamID = Fixture.unique("team")
         _ = try await Fixture.adminCall(client, .post, "/api/organizations/create", #"{"organization_id":"\#(org)","name":"E2E"}"#)
         var entries: [String] = []
         for (index, (mock, context)) in models.enumerated() {
             let provider = Fixture.unique("prov")
-            let (status, _) = try await Fixture.adminCall(client, .post, "/api/providers/create",
-                #"{"name":"\#(provider)","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"sk-mock-key","timeout_seconds":5}"#)
+            let (status, _) = try await Fixture.adminCall(
+                client,
+                .post,
+                "/api/providers/create",
+                #"{"name":"\#(provider)","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"sk-mock-key","timeout_seconds":5}"#
+            )
             #expect(status == .ok)
             entries.append(#"{"model_name":"model-\#(index)","provider":"\#(provider)","priority":\#(index),"context_tokens":\#(context)}"#)
         }
-        let (created, _) = try await Fixture.adminCall(client, .post, "/api/model-groups/create", #"{"group_name":"\#(group)","models":[\#(entries.joined(separator: ","))]}"#)
+        let (created, _) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/model-groups/create",
+            #"{"group_name":"\#(group)","models":[\#(entries.joined(separator: ","))]}"#
+        )
         #expect(created == .ok)
-        let (_, body) = try await Fixture.adminCall(client, .post, "/api/teams/create",
-            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":\#(credits)}"#)
+        let (_, body) = try await Fixture.adminCall(
+            client,
+            .post,
+            "/api/teams/create",
+            #"{"organization_id":"\#(org)","team_id":"\#(teamID)","model_groups":["\#(group)"],"credits_allocated":\#(credits)}"#
+        )
         return TestTeam(teamID: teamID, key: body["virtual_key"] as? String ?? "", group: group)
     }
 
     /// Submits a `document_analysis` job for `document` (JSON-safe text) with `extra` fields.
-    private func postDocument(_ client: any TestClientProtocol, _ team: TestTeam, _ document: String, extra: String = "") async throws -> (HTTPResponse.Status, [String: Any]) {
+    private func postDocument(
+        _ client: any TestClientProtocol,
+        _ team: TestTeam,
+        _ document: String,
+        extra: String = ""
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
         let body = #"{"team_id":"\#(team.teamID)","job_type":"document_analysis","model":"\#(team.group)","document":"\#(document)"\#(extra)}"#
-        return try await client.execute(uri: "/api/jobs/create", method: .post, headers: [.authorization: "Bearer \(team.key)"], body: ByteBuffer(string: body)) { response in
+        return try await client.execute(
+            uri: "/api/jobs/create",
+            method: .post,
+            headers: [.authorization: "Bearer \(team.key)"],
+            body: ByteBuffer(string: body)
+        ) { response in
             (response.status, (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:])
         }
     }
@@ -53,10 +78,18 @@ extension EndToEnd {
             let team = try await Fixture.team(client, mock: mock, credits: 100)
             func submission(_ metadata: JSONObject) -> JobSubmission {
                 JobSubmission(
-                    teamID: team.teamID, jobType: "isolation", userID: nil, metadata: metadata, modelGroup: team.group,
-                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("hi")])]), priority: 0,
-                    expiresAt: Date().addingTimeInterval(3600), estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                    callsPlanned: 1, idempotencyKey: nil, requestHash: nil
+                    teamID: team.teamID,
+                    jobType: "isolation",
+                    userID: nil,
+                    metadata: metadata,
+                    modelGroup: team.group,
+                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("hi")])]),
+                    priority: 0,
+                    expiresAt: Date().addingTimeInterval(3600),
+                    estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
+                    callsPlanned: 1,
+                    idempotencyKey: nil,
+                    requestHash: nil
                 )
             }
             // Submit: U+0000 in one job's metadata (the API refuses it at the door; the store must
@@ -79,10 +112,21 @@ extension EndToEnd {
             let (marked, _) = try await jobs.markInProgress(claims, workerID: "test-worker", lease: .seconds(60))
             #expect(marked.count == 3)
             func completed(_ claim: Claim, _ content: String) -> Settlement {
-                Settlement(claim: claim, outcome: .completed(result: .object(["content": .string(content)]), usage: TokenUsage(promptTokens: 1, completionTokens: 1), costUSD: 0, charge: 1),
-                           calls: [], reachedUpstream: true)
+                Settlement(
+                    claim: claim,
+                    outcome: .completed(
+                        result: .object(["content": .string(content)]),
+                        usage: TokenUsage(promptTokens: 1, completionTokens: 1),
+                        costUSD: 0,
+                        charge: 1
+                    ),
+                    calls: [],
+                    reachedUpstream: true
+                )
             }
-            let results = try await jobs.settle([completed(claims[0], "fine"), completed(claims[1], "bad\u{0}answer"), completed(claims[2], "fine too")])
+            let results = try await jobs.settle([
+                completed(claims[0], "fine"), completed(claims[1], "bad\u{0}answer"), completed(claims[2], "fine too"),
+            ])
             #expect(results == [.settled(.completed), .settled(.failed), .settled(.completed)])
             let failed = try #require(try await jobs.get(claims[1].jobID))
             #expect(failed.status == .failed && failed.errorMessage == "The upstream's answer could not be stored" && failed.creditsCharged == 0)
@@ -118,7 +162,12 @@ extension EndToEnd {
     func stepsKeyedByPlan() async throws {
         let first = try await MockUpstream(name: "mock-plan-a")
         let second = try await MockUpstream(name: "mock-plan-b")
-        defer { Task { await first.stop(); await second.stop() } }
+        defer {
+            Task {
+                await first.stop()
+                await second.stop()
+            }
+        }
         // The first model answers every other call with a bad key: some chunks finish, then the
         // job moves to the second model, whose chunks are twice as large.
         try await first.behave(#"{"mode":"bad_key","failure_rate":0.5}"#)
@@ -134,18 +183,25 @@ extension EndToEnd {
             let job = try await Fixture.waitForTerminal(client, team, jobID, timeout: .seconds(60))
             #expect(job["status"] as? String == "completed", "\(job)")
             let rows = try await postgres.query(
-                "SELECT model, step, step_index, billed, error IS NULL AS ok FROM job_calls WHERE job_id = $1 ORDER BY created_at", [.text(jobID)]
+                "SELECT model, step, step_index, billed, error IS NULL AS ok FROM job_calls WHERE job_id = $1 ORDER BY created_at",
+                [.text(jobID)]
             )
-            let firstChunksDone = try rows.filter { try $0.decode("model", as: String.self) == "model-0" && $0.decode("ok", as: Bool.self) && $0.decode("step", as: String.self) == "chunk" }
+            let firstChunksDone = try rows.filter {
+                try $0.decode("model", as: String.self) == "model-0" && $0.decode("ok", as: Bool.self)
+                    && $0.decode("step", as: String.self) == "chunk"
+            }
             #expect(!firstChunksDone.isEmpty, "the first model finished some chunks before it was abandoned")
-            let secondChunks = try Set(rows.filter { try $0.decode("model", as: String.self) == "model-1" && $0.decode("step", as: String.self) == "chunk" }
-                .map { try $0.decode("step_index", as: Int.self) })
+            let secondChunks = try Set(
+                rows.filter { try $0.decode("model", as: String.self) == "model-1" && $0.decode("step", as: String.self) == "chunk" }
+                    .map { try $0.decode("step_index", as: Int.self) }
+            )
             #expect(secondChunks.count >= 2)
             #expect(secondChunks == Set(0..<secondChunks.count), "the second model analysed every one of its chunks: \(secondChunks.sorted())")
             // The result's usage is the second model's steps alone.
             let usage = try #require(job["usage"] as? [String: Any])
             let secondTokens = try await postgres.query(
-                "SELECT sum(prompt_tokens + completion_tokens)::bigint AS n FROM job_calls WHERE job_id = $1 AND model = 'model-1'", [.text(jobID)]
+                "SELECT sum(prompt_tokens + completion_tokens)::bigint AS n FROM job_calls WHERE job_id = $1 AND model = 'model-1'",
+                [.text(jobID)]
             ).first!.decode("n", as: Int.self)
             #expect(usage["total_tokens"] as? Int == secondTokens)
             try await Fixture.checkLedger(postgres)
@@ -159,8 +215,12 @@ extension EndToEnd {
         try await mock.behave(#"{"mode":"bad_key"}"#)
         try await E2E.withAPI { client in
             for key in [#"sk-abc\n"#, #"sk-abc\r\nX-Injected: 1"#, "sk abc", #"sk-\u00e9"#] {
-                let (status, body) = try await Fixture.adminCall(client, .post, "/api/providers/create",
-                    #"{"name":"\#(Fixture.unique("prov"))","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"\#(key)"}"#)
+                let (status, body) = try await Fixture.adminCall(
+                    client,
+                    .post,
+                    "/api/providers/create",
+                    #"{"name":"\#(Fixture.unique("prov"))","kind":"openai","base_url":"\#(mock.baseURL)","api_key":"\#(key)"}"#
+                )
                 #expect(status == .unprocessableContent, "\(key)")
                 #expect((body["detail"] as? String)?.contains("api_key") == true)
             }
@@ -180,7 +240,10 @@ extension EndToEnd {
             }
             let (_, admin) = try await Fixture.adminCall(client, .get, "/api/admin/jobs/\(jobID)")
             let adminCalls = admin["calls"] as? [[String: Any]] ?? []
-            #expect(adminCalls.contains { ($0["error"] as? String)?.contains("Incorrect API key provided") == true }, "admins read the upstream's words")
+            #expect(
+                adminCalls.contains { ($0["error"] as? String)?.contains("Incorrect API key provided") == true },
+                "admins read the upstream's words"
+            )
         }
     }
 }

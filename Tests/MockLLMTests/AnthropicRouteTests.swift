@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MockLLM
 
 @Suite("POST /v1/messages")
@@ -10,7 +11,8 @@ struct AnthropicRouteTests {
     @Test("answers a message with deterministic text and Anthropic's usage fields")
     func happyPath() async throws {
         try await withMock { client in
-            let body = #"{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"be brief","messages":[{"role":"user","content":[{"type":"text","text":"Hello, mock!"}]}]}"#
+            let body =
+                #"{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"be brief","messages":[{"role":"user","content":[{"type":"text","text":"Hello, mock!"}]}]}"#
             let response = try await client.messages(body)
             #expect(response.status == .ok)
             let json = try #require(response.json)
@@ -73,14 +75,18 @@ struct AnthropicRouteTests {
             #expect(noVersion.status == .badRequest)
             #expect((noVersion.json?["error"] as? [String: Any])?["message"] as? String == "anthropic-version: header is required")
 
-            let bearerOnly = try await client.messages(messagesBody(), headers: [.authorization: "Bearer k", HTTPField.Name("anthropic-version")!: "2023-06-01"])
+            let bearerOnly = try await client.messages(
+                messagesBody(),
+                headers: [.authorization: "Bearer k", HTTPField.Name("anthropic-version")!: "2023-06-01"]
+            )
             #expect(bearerOnly.status == .unauthorized)
         }
     }
 
     @Test("answers a tool_use block when tools are offered")
     func toolUse() async throws {
-        let tools = #","max_tokens":512,"tools":[{"name":"lookup","description":"Look up","input_schema":{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}}}}]"#
+        let tools =
+            #","max_tokens":512,"tools":[{"name":"lookup","description":"Look up","input_schema":{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}}}}]"#
         try await withMock { client in
             let response = try await client.messages(messagesBody(extra: tools))
             #expect(response.status == .ok)

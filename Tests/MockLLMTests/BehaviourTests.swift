@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MockLLM
 
 @Suite("Behaviour: GET/PUT /_mock/behaviour, POST /_mock/reset, command-line flags")
@@ -67,9 +68,18 @@ struct BehaviourTests {
             "--latency-ms", "1000", "--mode", "rate_limit", "--failure-rate", "0.5", "--fail-first-n", "4",
             "--retry-after-seconds", "2", "--timeout-seconds", "5", "--context-limit", "8192", "--port", "9999",
         ])
-        #expect(command.behaviour == MockBehaviour(
-            latencyMs: 1000, mode: .rateLimit, failureRate: 0.5, failFirstN: 4,
-            retryAfterSeconds: 2, timeoutSeconds: 5, contextLimit: 8192))
+        #expect(
+            command.behaviour
+                == MockBehaviour(
+                    latencyMs: 1000,
+                    mode: .rateLimit,
+                    failureRate: 0.5,
+                    failFirstN: 4,
+                    retryAfterSeconds: 2,
+                    timeoutSeconds: 5,
+                    contextLimit: 8192
+                )
+        )
         #expect(command.port == 9999)
         #expect(try MockLLM.parse([]).behaviour == MockBehaviour())
         #expect(throws: (any Error).self) { try MockLLM.parse(["--mode", "explode"]) }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MockLLM
 
 @Suite("Injected failures")
@@ -146,10 +147,13 @@ struct FailureModeTests {
         }
     }
 
-    @Test("the pattern is exact for any rate", arguments: [
-        (0.0, [Int]()), (1.0, Array(1...20)), (0.5, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]),
-        (0.25, [1, 5, 9, 13, 17]), (0.1, [1, 11]), (0.3, [1, 4, 7, 11, 14, 17]),
-    ])
+    @Test(
+        "the pattern is exact for any rate",
+        arguments: [
+            (0.0, [Int]()), (1.0, Array(1...20)), (0.5, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]),
+            (0.25, [1, 5, 9, 13, 17]), (0.1, [1, 11]), (0.3, [1, 4, 7, 11, 14, 17]),
+        ]
+    )
     func patterns(_ rate: Double, _ failing: [Int]) {
         let behaviour = MockBehaviour(mode: .serverError, failureRate: rate)
         #expect((1...20).filter(behaviour.failsCall) == failing)

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MockLLM
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Hostile mode: answers drawn from a seeded catalogue")
 struct HostileModeTests {
@@ -111,7 +113,8 @@ struct HostileModeTests {
         try await buildMockApplication(behaviour: MockBehaviour(hostile: HostileSettings(seed: 1, kinds: [.resetMidBody]))).test(.live) { client in
             let port = try #require(client.port)
             let body = chatBody()
-            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer sk-test\r\n"
+            let request =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer sk-test\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
             let (received, error) = try await RawHTTP.exchange(port: port, request: request)
             let text = String(decoding: received, as: UTF8.self)
@@ -191,9 +194,9 @@ struct HostileModeTests {
     static func status(_ kind: HostileKind) -> Int {
         switch kind {
         case .ok, .rateLimitReset99999999h, .rateLimitResetOverflow, .anthropicRateLimitYear9999, .anthropicRateLimitGarbage,
-             .truncatedJSON, .choicesString, .choicesEmpty, .usageString, .usageNegative, .usage1e30, .usage9e18, .usageInt64Max,
-             .contentNUL, .contentLoneSurrogate, .contentNotString, .invalidUTF8, .errorBody200, .deepNesting, .toolCallsObject,
-             .toolCallsBadArguments, .hugeBody10MB, .trickle, .resetMidBody, .html200, .jsonAsTextPlain, .sseStream, .empty200:
+            .truncatedJSON, .choicesString, .choicesEmpty, .usageString, .usageNegative, .usage1e30, .usage9e18, .usageInt64Max,
+            .contentNUL, .contentLoneSurrogate, .contentNotString, .invalidUTF8, .errorBody200, .deepNesting, .toolCallsObject,
+            .toolCallsBadArguments, .hugeBody10MB, .trickle, .resetMidBody, .html200, .jsonAsTextPlain, .sseStream, .empty200:
             200
         case .created201: 201
         case .accepted202: 202
@@ -214,8 +217,8 @@ struct HostileModeTests {
         case .teapot418: 418
         case .unprocessable422: 422
         case .rateLimited429, .retryAfterHTTPDate, .retryAfterPastDate, .retryAfterYear9999, .retryAfterNegative, .retryAfter1e308,
-             .retryAfterInf, .retryAfterNaN, .retryAfterGarbage, .retryAfterEmpty, .retryAfter20Digits, .retryAfterMs1e308,
-             .retryAfterMsNegative:
+            .retryAfterInf, .retryAfterNaN, .retryAfterGarbage, .retryAfterEmpty, .retryAfter20Digits, .retryAfterMs1e308,
+            .retryAfterMsNegative:
             429
         case .serverError500: 500
         case .badGateway502HTML: 502
@@ -294,7 +297,7 @@ struct HostileModeTests {
         case .sseStream:
             #expect(type == "text/event-stream" && text.hasPrefix(text.contains("event:") ? "event: message_start" : "data: "))
         case .overloaded529, .serverError500, .unavailable503, .unusual599, .badRequest400, .paymentRequired402, .forbidden403,
-             .notFound404, .requestTimeout408, .conflict409, .contentTooLarge413, .teapot418, .unprocessable422, .errorBody200:
+            .notFound404, .requestTimeout408, .conflict409, .contentTooLarge413, .teapot418, .unprocessable422, .errorBody200:
             #expect(response.json != nil, "an error body in the dialect's JSON")
         case .accepted202, .usageString, .usageNegative, .choicesEmpty, .contentNotString, .toolCallsObject:
             #expect(response.json != nil, "valid JSON of the wrong shape")
@@ -329,7 +332,10 @@ enum RawHTTP {
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
                 let count = recv(fd, &buffer, buffer.count, 0)
-                if count > 0 { received.append(contentsOf: buffer[0..<count]); continue }
+                if count > 0 {
+                    received.append(contentsOf: buffer[0..<count])
+                    continue
+                }
                 return (received, count == 0 ? 0 : errno)
             }
         }.value

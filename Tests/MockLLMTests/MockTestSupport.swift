@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+
 @testable import MockLLM
 
 /// Runs the mock in-process (Hummingbird's `.router` test mode) with `behaviour` at start.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MockLLM
 
 @Suite("POST /v1/chat/completions")
@@ -137,7 +138,8 @@ struct OpenAIRouteTests {
             let parsed = try JSONSerialization.jsonObject(with: Data(content.utf8)) as? [String: Any]
             #expect((parsed?["analysis"] as? String)?.hasPrefix("mock analysis") == true)
 
-            let schema = #","response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object","properties":{"score":{"type":"number"},"tags":{"type":"array","items":{"type":"string"}}}}}}"#
+            let schema =
+                #","response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object","properties":{"score":{"type":"number"},"tags":{"type":"array","items":{"type":"string"}}}}}}"#
             let fitted = try await client.chat(chatBody(extra: schema))
             #expect(fitted.message?["content"] as? String == #"{"score":1.5,"tags":["mock"]}"#)
         }
@@ -204,7 +206,11 @@ struct OpenAIRouteTests {
             #expect(response.status == .badRequest)
             #expect(response.openAIError?["code"] as? String == "context_length_exceeded")
             #expect(response.openAIError?["type"] as? String == "invalid_request_error")
-            #expect((response.openAIError?["message"] as? String)?.hasPrefix("This model's maximum context length is 10 tokens. However, your messages resulted in 13 tokens.") == true)
+            #expect(
+                (response.openAIError?["message"] as? String)?.hasPrefix(
+                    "This model's maximum context length is 10 tokens. However, your messages resulted in 13 tokens."
+                ) == true
+            )
         }
     }
 

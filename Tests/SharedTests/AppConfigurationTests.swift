@@ -2,6 +2,7 @@ import Configuration
 import Logging
 import Redis
 import Testing
+
 @testable import Shared
 
 @Suite("Configuration")

@@ -1,6 +1,7 @@
 import DedicatedThreads
 import Foundation
 import Testing
+
 @testable import Shared
 
 @Suite("DedicatedThread")

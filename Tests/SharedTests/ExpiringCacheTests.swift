@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Shared
 
 /// The cache behind the API's key and model-access caches and the worker's routing: expiry by a
@@ -39,7 +40,9 @@ struct ExpiringCacheTests {
     /// `callers` concurrent calls to `call`, each started and given time to reach the cache
     /// before `load` is released; returns their answers.
     static func concurrently<T: Sendable>(
-        _ callers: Int, release load: GatedLoad, _ call: @escaping @Sendable () async throws -> T
+        _ callers: Int,
+        release load: GatedLoad,
+        _ call: @escaping @Sendable () async throws -> T
     ) async -> [Result<T, any Error>] {
         await withTaskGroup(of: Result<T, any Error>.self) { group in
             for _ in 0..<callers {
@@ -111,7 +114,13 @@ struct ExpiringCacheTests {
         let clock = ManualClock()
         let cache = ExpiringCache<String, String>(timeToLive: .milliseconds(500), now: clock.now)
         let loads = Mutex(0)
-        let load: @Sendable () async throws -> String = { "v\(loads.withLock { $0 += 1; return $0 })" }
+        let load: @Sendable () async throws -> String = {
+            let count = loads.withLock { loads in
+                loads += 1
+                return loads
+            }
+            return "v\(count)"
+        }
         #expect(try await cache.value(for: "k", load: load) == "v1")
         clock.advance(by: .milliseconds(499))
         #expect(try await cache.value(for: "k", load: load) == "v1")
@@ -143,7 +152,10 @@ struct ExpiringCacheTests {
         let clock = ManualClock()
         let cache = ExpiringCache<String, Int>(timeToLive: .milliseconds(500), missTimeToLive: .seconds(5), now: clock.now)
         let loads = Mutex(0)
-        let missing: @Sendable () async throws -> Int? = { loads.withLock { $0 += 1 }; return nil }
+        let missing: @Sendable () async throws -> Int? = {
+            loads.withLock { $0 += 1 }
+            return nil
+        }
         #expect(try await cache.valueIfPresent(for: "k", load: missing) == nil)
         #expect(cache.cached("k") == .some(nil))
         clock.advance(by: .seconds(4))
@@ -191,7 +203,12 @@ struct ExpiringCacheTests {
     func removeDetachesLoad() async throws {
         let cache = ExpiringCache<String, Int>(timeToLive: .seconds(60), missTimeToLive: .seconds(60))
         // The load reads before a change and answers after it (a key minted meanwhile).
-        #expect(try await cache.valueIfPresent(for: "k") { cache.remove("k"); return nil } == nil)
+        #expect(
+            try await cache.valueIfPresent(for: "k") {
+                cache.remove("k")
+                return nil
+            } == nil
+        )
         #expect(cache.cached("k") == nil)
         #expect(try await cache.valueIfPresent(for: "k") { 5 } == 5)
         cache.remove("k")

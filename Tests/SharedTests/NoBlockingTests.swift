@@ -3,6 +3,7 @@ import Foundation
 import Postgres
 import Redis
 import Testing
+
 @testable import Shared
 
 @Suite("Blocking C calls stay off the cooperative pool")
@@ -11,7 +12,10 @@ struct NoBlockingTests {
     func tickerKeepsTicking() async throws {
         let redis = try TestEnvironment.redis(poolSize: 4)
         let postgres = TestEnvironment.postgres(poolSize: 4)
-        defer { redis.shutdown(); postgres.shutdown() }
+        defer {
+            redis.shutdown()
+            postgres.shutdown()
+        }
         let key = TestEnvironment.uniqueKey()
 
         let ticker = Task { () -> Duration in

@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Synchronization
 import Testing
+
 @testable import Shared
 
 @Suite("PostgreSQL layer over libpq")
@@ -62,8 +63,10 @@ struct PostgresClientTests {
                    $6::timestamptz AS ts, $7::jsonb AS j, $8::bytea AS y, $9::text AS nothing,
                    $10::double precision AS d, $11::text[] AS arr, -9223372036854775807::bigint AS big
             """,
-            [.int(-42), .text("hello"), .bool(true), .numeric(money), .uuid(id), .timestamp(now), .json(json),
-             .bytea(bytes), .null, .double(0.25), .textArray(["a", "b,c", "d\"e"])]
+            [
+                .int(-42), .text("hello"), .bool(true), .numeric(money), .uuid(id), .timestamp(now), .json(json),
+                .bytea(bytes), .null, .double(0.25), .textArray(["a", "b,c", "d\"e"]),
+            ]
         )
         let row = try #require(rows.first)
         #expect(try row.decode("i", as: Int.self) == -42)

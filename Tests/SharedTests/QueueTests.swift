@@ -1,6 +1,7 @@
 import Foundation
 import Redis
 import Testing
+
 @testable import Shared
 
 /// The queue's rules, checked on both drivers: the Redis scripts against a real Redis, and the
@@ -33,7 +34,11 @@ struct QueueTests {
     func claimOrder(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let a0 = Self.job("a", 0), a9 = Self.job("a", 9), a5 = Self.job("a", 5), a5b = Self.job("a", 5), b0 = Self.job("b", 0)
+            let a0 = Self.job("a", 0)
+            let a9 = Self.job("a", 9)
+            let a5 = Self.job("a", 5)
+            let a5b = Self.job("a", 5)
+            let b0 = Self.job("b", 0)
             #expect(try await queue.enqueue([a0, a9, a5, a5b]) == 4)
             #expect(try await queue.enqueue([b0]) == 1)
             let order = try await Self.claimed(queue)
@@ -107,7 +112,10 @@ struct QueueTests {
             let due = try #require(first.nextRetryDue)
             #expect(due > .zero && due <= .seconds(3))
             if let redis = harness.redis {
-                #expect(try await redis.client.send("ZSCORE", RedisArgument(redis.queue.keys.scheduled), RedisArgument(later.jobID.lowercasedString)) != .null)
+                #expect(
+                    try await redis.client.send("ZSCORE", RedisArgument(redis.queue.keys.scheduled), RedisArgument(later.jobID.lowercasedString))
+                        != .null
+                )
             }
             try await Task.sleep(for: .seconds(max(0, later.retryAt!.timeIntervalSinceNow) + 0.3))
             #expect(try await Self.claimed(queue) == [later.jobID])
@@ -118,7 +126,8 @@ struct QueueTests {
     func leases(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let live = Self.job("t"), expired = Self.job("t")
+            let live = Self.job("t")
+            let expired = Self.job("t")
             try await queue.enqueue([live])
             let liveClaim = try #require(try await queue.claim(max: 1, lease: .seconds(30)).claims.first)
             try await queue.enqueue([expired])
@@ -133,7 +142,10 @@ struct QueueTests {
             #expect(result.claims.isEmpty)
             #expect(result.nextRetryDue.map { $0 > .seconds(50) } == true)
             if let redis = harness.redis {
-                #expect(try await redis.client.send("ZSCORE", RedisArgument(redis.queue.keys.scheduled), RedisArgument(expired.jobID.lowercasedString)) != .null)
+                #expect(
+                    try await redis.client.send("ZSCORE", RedisArgument(redis.queue.keys.scheduled), RedisArgument(expired.jobID.lowercasedString))
+                        != .null
+                )
             }
         }
     }
@@ -167,16 +179,22 @@ struct QueueTests {
         }
     }
 
-    @Test("reschedule: a requeue with a delay waits until due and is the next retry reported; without one it is ready at once", arguments: QueueDriver.allCases)
+    @Test(
+        "reschedule: a requeue with a delay waits until due and is the next retry reported; without one it is ready at once",
+        arguments: QueueDriver.allCases
+    )
     func reschedule(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let later = Self.job("t"), now = Self.job("t"), done = Self.job("t")
+            let later = Self.job("t")
+            let now = Self.job("t")
+            let done = Self.job("t")
             try await queue.enqueue([later, now, done])
             let claims = try await queue.claim(max: 3, lease: .seconds(30)).claims
             let byID = Dictionary(uniqueKeysWithValues: claims.map { ($0.jobID, $0) })
             try await queue.finish(
-                acknowledge: [byID[done.jobID]!], completed: [done.jobID],
+                acknowledge: [byID[done.jobID]!],
+                completed: [done.jobID],
                 requeue: [Requeue(claim: byID[later.jobID]!, delay: .seconds(2)), Requeue(claim: byID[now.jobID]!, delay: .zero)]
             )
             #expect(try await queue.held([later.jobID, now.jobID, done.jobID]) == [later.jobID, now.jobID])
@@ -195,7 +213,8 @@ struct QueueTests {
     func reset(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let scheduled = Self.job("a", retryAt: Date().addingTimeInterval(60)), other = Self.job("b", 5)
+            let scheduled = Self.job("a", retryAt: Date().addingTimeInterval(60))
+            let other = Self.job("b", 5)
             try await queue.enqueue([scheduled, other])
             var moved = scheduled
             moved.teamID = "b"
@@ -234,7 +253,8 @@ struct QueueTests {
     func parkAndUnpark(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let a = Self.job("a"), b = Self.job("b")
+            let a = Self.job("a")
+            let b = Self.job("b")
             try await queue.enqueue([a])
             try await queue.suspend(teamID: "a")
             try await queue.enqueue([b])
@@ -255,7 +275,9 @@ struct QueueTests {
     func reconcileSuspended(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let a = Self.job("a"), b = Self.job("b"), c = Self.job("c")
+            let a = Self.job("a")
+            let b = Self.job("b")
+            let c = Self.job("c")
             // b was parked by a suspension whose record the queue kept, but whose resume it lost.
             try await harness.parkWithoutRecord("b")
             try await queue.enqueue([a, b])
@@ -301,7 +323,10 @@ struct QueueTests {
 
     // MARK: Waiting and announcements
 
-    @Test("waiting for work: at once when a team has ready jobs, as soon as one gets some, else at the timeout; cancelling ends it", arguments: QueueDriver.allCases)
+    @Test(
+        "waiting for work: at once when a team has ready jobs, as soon as one gets some, else at the timeout; cancelling ends it",
+        arguments: QueueDriver.allCases
+    )
     func waitForWork(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
@@ -335,17 +360,21 @@ struct QueueTests {
     func announcements(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in
             let queue = harness.queue
-            let settled = Self.job("t"), expired = Self.job("t"), cancelled = UUID()
+            let settled = Self.job("t")
+            let expired = Self.job("t")
+            let cancelled = UUID()
             try await queue.enqueue([settled, expired])
             let claim = try #require(try await queue.claim(max: 1, lease: .seconds(30)).claims.first)
             do {
                 let completions = queue.completions()
                 // Announced with the acknowledgement (repeated until the subscription is live:
                 // what is published before it is lost, as pub/sub is).
-                #expect(await Self.receive([settled.jobID, expired.jobID], from: completions) {
-                    try await queue.finish(acknowledge: [claim], completed: [settled.jobID], requeue: [])
-                    try await queue.remove([expired.jobID], completed: [expired.jobID])
-                })
+                #expect(
+                    await Self.receive([settled.jobID, expired.jobID], from: completions) {
+                        try await queue.finish(acknowledge: [claim], completed: [settled.jobID], requeue: [])
+                        try await queue.remove([expired.jobID], completed: [expired.jobID])
+                    }
+                )
                 let cancellations = queue.cancellations()
                 #expect(await Self.receive([cancelled], from: cancellations) { try await queue.publishCancel(cancelled) })
             }
@@ -355,7 +384,12 @@ struct QueueTests {
                 let keys = redis.queue.keys
                 var subscribers = -1
                 for _ in 0..<100 {
-                    let reply = try await redis.client.send("PUBSUB", "NUMSUB", RedisArgument(keys.completedChannel), RedisArgument(keys.cancelChannel))
+                    let reply = try await redis.client.send(
+                        "PUBSUB",
+                        "NUMSUB",
+                        RedisArgument(keys.completedChannel),
+                        RedisArgument(keys.cancelChannel)
+                    )
                     subscribers = (reply.array ?? []).compactMap(\.int).reduce(0, +)
                     if subscribers == 0 { break }
                     try await Task.sleep(for: .milliseconds(50))
@@ -369,7 +403,9 @@ struct QueueTests {
     /// `announce` every 200 ms meanwhile — a Redis subscription connects on its own thread after
     /// the stream is returned. False when 10 s pass first.
     static func receive(
-        _ expected: Set<UUID>, from stream: AsyncStream<UUID>, announce: @escaping @Sendable () async throws -> Void
+        _ expected: Set<UUID>,
+        from stream: AsyncStream<UUID>,
+        announce: @escaping @Sendable () async throws -> Void
     ) async -> Bool {
         let outcome = await raceDeadline(seconds: 10) {
             await withThrowingTaskGroup(of: Void.self, returning: Bool.self) { group in
@@ -401,7 +437,9 @@ struct QueueTests {
         let queue = Self.queue(redis)
         let keys = queue.keys
         #expect(keys.tag == "{\(keys.name)}")
-        let ready = Self.job("t", 7), later = Self.job("t", retryAt: Date().addingTimeInterval(60)), leased = Self.job("u")
+        let ready = Self.job("t", 7)
+        let later = Self.job("t", retryAt: Date().addingTimeInterval(60))
+        let leased = Self.job("u")
         try await queue.enqueue([leased])
         let claim = try #require(try await queue.claim(max: 1, lease: .seconds(30)).claims.first)
         try await queue.enqueue([ready, later])
@@ -420,7 +458,9 @@ struct QueueTests {
         let epoch = try #require(try await queue.beginFullReenqueue().epoch)
         #expect(try await redis.send("HGET", RedisArgument(keys.sweepMarker), "epoch").string == epoch)
         let registry = WorkerRegistry(queue: queue, staleAfter: .seconds(30))
-        _ = try await registry.heartbeat(WorkerInfo(workerID: "w", host: "h", pid: 1, concurrency: 1, inFlight: 0, startedAt: Date(), lastSeen: Date(), draining: false))
+        _ = try await registry.heartbeat(
+            WorkerInfo(workerID: "w", host: "h", pid: 1, concurrency: 1, inFlight: 0, startedAt: Date(), lastSeen: Date(), draining: false)
+        )
         #expect(try await registry.requestDrain("w"))
         #expect(try await redis.send("HEXISTS", RedisArgument(keys.workers), "w") == .integer(1))
         #expect(try await redis.send("ZSCORE", RedisArgument(keys.workersSeen), "w") != .null)
@@ -518,7 +558,10 @@ struct QueueHarness: Sendable {
     func setLeaseExpiry(_ jobID: UUID, to date: Date) async throws {
         if let redis {
             try await redis.client.send(
-                "ZADD", RedisArgument(redis.queue.keys.leases), "XX", RedisArgument(RedisJobQueue.epochMilliseconds(date)),
+                "ZADD",
+                RedisArgument(redis.queue.keys.leases),
+                "XX",
+                RedisArgument(RedisJobQueue.epochMilliseconds(date)),
                 RedisArgument(jobID.lowercasedString)
             )
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Redis
 import Testing
+
 @testable import Shared
 
 @Suite("Redis layer over hiredis")
@@ -107,8 +108,10 @@ struct RedisClientTests {
         let admin = try TestEnvironment.redis(poolSize: 1)
         defer { admin.shutdown() }
         let list = try await admin.send("CLIENT", "LIST").string ?? ""
-        let id = try #require(list.split(separator: "\n").first { $0.contains("name=\(name)") }?
-            .split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3))
+        let id = try #require(
+            list.split(separator: "\n").first { $0.contains("name=\(name)") }?
+                .split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3)
+        )
         #expect(try await admin.send("CLIENT", "KILL", "ID", RedisArgument(String(id))) == .integer(1))
         // The idle connection is noticed as closed and replaced before the next command.
         #expect(try await redis.send("PING") == .status("PONG"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Shared
 
 /// The submit's money decisions, without a database: each request's reservation under its
@@ -16,7 +17,10 @@ struct ReservationPlanTests {
     }
 
     static func request(
-        _ team: String = "a", _ estimate: Billing.Estimate? = Self.estimate(1), key: String? = nil, hash: [UInt8]? = nil
+        _ team: String = "a",
+        _ estimate: Billing.Estimate? = Self.estimate(1),
+        key: String? = nil,
+        hash: [UInt8]? = nil
     ) -> ReservationPlan.Request {
         ReservationPlan.Request(jobID: UUID(), teamID: team, estimate: estimate, idempotencyKey: key, requestHash: hash)
     }
@@ -49,15 +53,22 @@ struct ReservationPlanTests {
         PriceCase(name: "tokens: rounded down", billing: tokens, estimate: estimate(3_999), reserved: 3),
         PriceCase(name: "tokens: under one credit is one", billing: tokens, estimate: estimate(999), reserved: 1),
         PriceCase(name: "tokens: zero tokens is one", billing: tokens, estimate: estimate(0), reserved: 1),
-        PriceCase(name: "tokens: a zero rate counts every token",
-                  billing: BillingSettings(budgetMode: .consumptionTokens, tokensPerCredit: 0), estimate: estimate(7), reserved: 7),
+        PriceCase(
+            name: "tokens: a zero rate counts every token",
+            billing: BillingSettings(budgetMode: .consumptionTokens, tokensPerCredit: 0),
+            estimate: estimate(7),
+            reserved: 7
+        ),
         PriceCase(name: "usd: exact", billing: usd, estimate: estimate(1, "0.25"), reserved: 25),
         PriceCase(name: "usd: rounded down", billing: usd, estimate: estimate(1, "0.259999"), reserved: 25),
         PriceCase(name: "usd: under one credit is one", billing: usd, estimate: estimate(1, "0.0001"), reserved: 1),
         PriceCase(name: "usd: zero cost is one", billing: usd, estimate: estimate(1, "0"), reserved: 1),
-        PriceCase(name: "usd: fractional rate",
-                  billing: BillingSettings(budgetMode: .consumptionUSD, creditsPerDollar: Decimal(string: "2.5")!),
-                  estimate: estimate(1, "3.3"), reserved: 8),
+        PriceCase(
+            name: "usd: fractional rate",
+            billing: BillingSettings(budgetMode: .consumptionUSD, creditsPerDollar: Decimal(string: "2.5")!),
+            estimate: estimate(1, "3.3"),
+            reserved: 8
+        ),
         PriceCase(name: "usd: an absurd cost is capped", billing: usd, estimate: estimate(1, "1e30"), reserved: Billing.maxCredits),
         PriceCase(name: "no estimate (pending): nothing", billing: usd, estimate: nil, reserved: 0),
     ]
@@ -85,22 +96,52 @@ struct ReservationPlanTests {
     }
 
     static let balances: [BalanceCase] = [
-        BalanceCase(name: "the whole balance may be reserved", remaining: 5, billing: tokens, requests: [5_000],
-                    expected: [.reserve(credits: 5, billing: tokens)]),
-        BalanceCase(name: "one credit short is refused", remaining: 5, billing: tokens, requests: [6_000],
-                    expected: [.insufficientCredits(remaining: 5, needed: 6)]),
-        BalanceCase(name: "an empty account refuses even one credit", remaining: 0, billing: jobBased, requests: [1],
-                    expected: [.insufficientCredits(remaining: 0, needed: 1)]),
-        BalanceCase(name: "an empty account still takes a job that reserves nothing", remaining: 0, billing: jobBased, requests: [nil],
-                    expected: [.reserve(credits: 0, billing: jobBased)]),
-        BalanceCase(name: "requests consume the running balance in order", remaining: 10, billing: tokens,
-                    requests: [4_000, 4_000, 4_000, 2_000, 1],
-                    expected: [.reserve(credits: 4, billing: tokens), .reserve(credits: 4, billing: tokens),
-                               .insufficientCredits(remaining: 2, needed: 4), .reserve(credits: 2, billing: tokens),
-                               .insufficientCredits(remaining: 0, needed: 1)]),
-        BalanceCase(name: "a capped reservation is refused, not overflowed", remaining: Self.plenty,
-                    billing: BillingSettings(budgetMode: .consumptionTokens, tokensPerCredit: 1), requests: [Billing.maxCredits],
-                    expected: [.insufficientCredits(remaining: Self.plenty, needed: Billing.maxCredits)]),
+        BalanceCase(
+            name: "the whole balance may be reserved",
+            remaining: 5,
+            billing: tokens,
+            requests: [5_000],
+            expected: [.reserve(credits: 5, billing: tokens)]
+        ),
+        BalanceCase(
+            name: "one credit short is refused",
+            remaining: 5,
+            billing: tokens,
+            requests: [6_000],
+            expected: [.insufficientCredits(remaining: 5, needed: 6)]
+        ),
+        BalanceCase(
+            name: "an empty account refuses even one credit",
+            remaining: 0,
+            billing: jobBased,
+            requests: [1],
+            expected: [.insufficientCredits(remaining: 0, needed: 1)]
+        ),
+        BalanceCase(
+            name: "an empty account still takes a job that reserves nothing",
+            remaining: 0,
+            billing: jobBased,
+            requests: [nil],
+            expected: [.reserve(credits: 0, billing: jobBased)]
+        ),
+        BalanceCase(
+            name: "requests consume the running balance in order",
+            remaining: 10,
+            billing: tokens,
+            requests: [4_000, 4_000, 4_000, 2_000, 1],
+            expected: [
+                .reserve(credits: 4, billing: tokens), .reserve(credits: 4, billing: tokens),
+                .insufficientCredits(remaining: 2, needed: 4), .reserve(credits: 2, billing: tokens),
+                .insufficientCredits(remaining: 0, needed: 1),
+            ]
+        ),
+        BalanceCase(
+            name: "a capped reservation is refused, not overflowed",
+            remaining: Self.plenty,
+            billing: BillingSettings(budgetMode: .consumptionTokens, tokensPerCredit: 1),
+            requests: [Billing.maxCredits],
+            expected: [.insufficientCredits(remaining: Self.plenty, needed: Billing.maxCredits)]
+        ),
     ]
 
     @Test("reservations are decided against the balance the requests before them left", arguments: balances)
@@ -126,22 +167,44 @@ struct ReservationPlanTests {
             Self.request("b", Self.estimate(2_000)), Self.request("a", Self.estimate(1, "0.05")), Self.request("gone"),
         ]
         let plan = ReservationPlan(
-            requests, accounts: ["a": Self.account(10, Self.usd), "b": Self.account(3, Self.tokens)], newID: Self.ids()
+            requests,
+            accounts: ["a": Self.account(10, Self.usd), "b": Self.account(3, Self.tokens)],
+            newID: Self.ids()
         )
-        #expect(plan.decisions == [
-            .reserve(credits: 2, billing: Self.tokens), .reserve(credits: 7, billing: Self.usd),
-            .insufficientCredits(remaining: 1, needed: 2), .insufficientCredits(remaining: 3, needed: 5), .teamNotFound,
-        ])
+        #expect(
+            plan.decisions == [
+                .reserve(credits: 2, billing: Self.tokens), .reserve(credits: 7, billing: Self.usd),
+                .insufficientCredits(remaining: 1, needed: 2), .insufficientCredits(remaining: 3, needed: 5), .teamNotFound,
+            ]
+        )
         #expect(plan.accepted.map(\.index) == [0, 1])
-        #expect(plan.posting.rows == [
-            LedgerPosting.Row(transactionID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!, teamID: "b", type: .reservation,
-                              amount: -2, after: 1, jobID: requests[0].jobID, reservationNumber: 1),
-            LedgerPosting.Row(transactionID: UUID(uuidString: "00000000-0000-0000-0000-000000000002")!, teamID: "a", type: .reservation,
-                              amount: -7, after: 3, jobID: requests[1].jobID, reservationNumber: 1),
-        ])
-        #expect(plan.posting.accounts == [
-            LedgerPosting.AccountChange(teamID: "a", reserved: 7, used: 0), LedgerPosting.AccountChange(teamID: "b", reserved: 2, used: 0),
-        ])
+        #expect(
+            plan.posting.rows == [
+                LedgerPosting.Row(
+                    transactionID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!,
+                    teamID: "b",
+                    type: .reservation,
+                    amount: -2,
+                    after: 1,
+                    jobID: requests[0].jobID,
+                    reservationNumber: 1
+                ),
+                LedgerPosting.Row(
+                    transactionID: UUID(uuidString: "00000000-0000-0000-0000-000000000002")!,
+                    teamID: "a",
+                    type: .reservation,
+                    amount: -7,
+                    after: 3,
+                    jobID: requests[1].jobID,
+                    reservationNumber: 1
+                ),
+            ]
+        )
+        #expect(
+            plan.posting.accounts == [
+                LedgerPosting.AccountChange(teamID: "a", reserved: 7, used: 0), LedgerPosting.AccountChange(teamID: "b", reserved: 2, used: 0),
+            ]
+        )
     }
 
     struct KeyCase: Sendable, CustomTestStringConvertible {
@@ -156,49 +219,93 @@ struct ReservationPlanTests {
     }
 
     enum Expected: Sendable, Equatable {
-        case reserve(Int), repeatOf(Int), replay, conflict, insufficient
+        case reserve(Int)
+        case repeatOf(Int)
+        case replay, conflict, insufficient
     }
 
     static let keys: [KeyCase] = [
-        KeyCase(name: "the same key and body twice in a batch: one job, the second repeats it",
-                requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000)], remaining: 10, earlierHash: nil,
-                expected: [.reserve(2), .repeatOf(0)]),
-        KeyCase(name: "the same key with another body in a batch: a conflict",
-                requests: [("a", "k", 1, 2_000), ("a", "k", 2, 2_000)], remaining: 10, earlierHash: nil,
-                expected: [.reserve(2), .conflict]),
-        KeyCase(name: "a repeat reserves nothing more, even on an account it would overdraw",
-                requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000), ("a", "k", 1, 2_000)], remaining: 2, earlierHash: nil,
-                expected: [.reserve(2), .repeatOf(0), .repeatOf(0)]),
-        KeyCase(name: "one key of two teams names two jobs",
-                requests: [("a", "k", 1, 2_000), ("b", "k", 1, 2_000)], remaining: 10, earlierHash: nil,
-                expected: [.reserve(2), .reserve(2)]),
-        KeyCase(name: "a refused request is not repeated: the next under its key is decided afresh",
-                requests: [("a", "k", 1, 20_000), ("a", "k", 1, 2_000), ("a", "k", 1, 2_000)], remaining: 10, earlierHash: nil,
-                expected: [.insufficient, .reserve(2), .repeatOf(1)]),
-        KeyCase(name: "requests without keys are never repeats",
-                requests: [("a", nil, 1, 2_000), ("a", nil, 1, 2_000)], remaining: 10, earlierHash: nil,
-                expected: [.reserve(2), .reserve(2)]),
-        KeyCase(name: "an idempotent replay answers the earlier job and reserves nothing",
-                requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000)], remaining: 0, earlierHash: 1,
-                expected: [.replay, .replay]),
-        KeyCase(name: "an earlier job under the key with another body: a conflict",
-                requests: [("a", "k", 2, 2_000)], remaining: 10, earlierHash: 1,
-                expected: [.conflict]),
-        KeyCase(name: "another team's earlier job under the same key is no replay",
-                requests: [("b", "k", 1, 2_000)], remaining: 10, earlierHash: 1,
-                expected: [.reserve(2)]),
+        KeyCase(
+            name: "the same key and body twice in a batch: one job, the second repeats it",
+            requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000)],
+            remaining: 10,
+            earlierHash: nil,
+            expected: [.reserve(2), .repeatOf(0)]
+        ),
+        KeyCase(
+            name: "the same key with another body in a batch: a conflict",
+            requests: [("a", "k", 1, 2_000), ("a", "k", 2, 2_000)],
+            remaining: 10,
+            earlierHash: nil,
+            expected: [.reserve(2), .conflict]
+        ),
+        KeyCase(
+            name: "a repeat reserves nothing more, even on an account it would overdraw",
+            requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000), ("a", "k", 1, 2_000)],
+            remaining: 2,
+            earlierHash: nil,
+            expected: [.reserve(2), .repeatOf(0), .repeatOf(0)]
+        ),
+        KeyCase(
+            name: "one key of two teams names two jobs",
+            requests: [("a", "k", 1, 2_000), ("b", "k", 1, 2_000)],
+            remaining: 10,
+            earlierHash: nil,
+            expected: [.reserve(2), .reserve(2)]
+        ),
+        KeyCase(
+            name: "a refused request is not repeated: the next under its key is decided afresh",
+            requests: [("a", "k", 1, 20_000), ("a", "k", 1, 2_000), ("a", "k", 1, 2_000)],
+            remaining: 10,
+            earlierHash: nil,
+            expected: [.insufficient, .reserve(2), .repeatOf(1)]
+        ),
+        KeyCase(
+            name: "requests without keys are never repeats",
+            requests: [("a", nil, 1, 2_000), ("a", nil, 1, 2_000)],
+            remaining: 10,
+            earlierHash: nil,
+            expected: [.reserve(2), .reserve(2)]
+        ),
+        KeyCase(
+            name: "an idempotent replay answers the earlier job and reserves nothing",
+            requests: [("a", "k", 1, 2_000), ("a", "k", 1, 2_000)],
+            remaining: 0,
+            earlierHash: 1,
+            expected: [.replay, .replay]
+        ),
+        KeyCase(
+            name: "an earlier job under the key with another body: a conflict",
+            requests: [("a", "k", 2, 2_000)],
+            remaining: 10,
+            earlierHash: 1,
+            expected: [.conflict]
+        ),
+        KeyCase(
+            name: "another team's earlier job under the same key is no replay",
+            requests: [("b", "k", 1, 2_000)],
+            remaining: 10,
+            earlierHash: 1,
+            expected: [.reserve(2)]
+        ),
     ]
 
     @Test("Idempotency-Keys: repeats within a batch, replays of earlier jobs, conflicts", arguments: keys)
     func idempotency(_ c: KeyCase) {
         let requests = c.requests.map { team, key, hash, tokens in Self.request(team, Self.estimate(tokens), key: key, hash: [hash]) }
         let earlierJob = ReservationPlan.EarlierJob(
-            jobID: UUID(), requestHash: c.earlierHash.map { [$0] }, status: .completed, createdAt: Date(timeIntervalSince1970: 1),
-            creditsReserved: 4, pending: false
+            jobID: UUID(),
+            requestHash: c.earlierHash.map { [$0] },
+            status: .completed,
+            createdAt: Date(timeIntervalSince1970: 1),
+            creditsReserved: 4,
+            pending: false
         )
         let earlier = c.earlierHash == nil ? [:] : [ReservationPlan.IdempotencyScope(teamID: "a", key: "k"): earlierJob]
         let plan = ReservationPlan(
-            requests, accounts: ["a": Self.account(c.remaining, Self.tokens), "b": Self.account(c.remaining, Self.tokens)], earlier: earlier
+            requests,
+            accounts: ["a": Self.account(c.remaining, Self.tokens), "b": Self.account(c.remaining, Self.tokens)],
+            earlier: earlier
         )
         let got: [Expected] = plan.decisions.map { decision in
             switch decision {
@@ -221,9 +328,18 @@ struct ReservationPlanTests {
 
     @Test("an unknown team comes first: before a replay under its key")
     func unknownTeamFirst() {
-        let earlier = ReservationPlan.EarlierJob(jobID: UUID(), requestHash: [1], status: .queued, createdAt: Date(), creditsReserved: 1, pending: false)
+        let earlier = ReservationPlan.EarlierJob(
+            jobID: UUID(),
+            requestHash: [1],
+            status: .queued,
+            createdAt: Date(),
+            creditsReserved: 1,
+            pending: false
+        )
         let plan = ReservationPlan(
-            [Self.request("a", key: "k", hash: [1])], accounts: [:], earlier: [ReservationPlan.IdempotencyScope(teamID: "a", key: "k"): earlier]
+            [Self.request("a", key: "k", hash: [1])],
+            accounts: [:],
+            earlier: [ReservationPlan.IdempotencyScope(teamID: "a", key: "k"): earlier]
         )
         #expect(plan.decisions == [.teamNotFound])
         #expect(plan.accepted.isEmpty && plan.posting.isEmpty)

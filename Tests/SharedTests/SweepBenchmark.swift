@@ -3,6 +3,7 @@ import Logging
 import Postgres
 import Redis
 import Testing
+
 @testable import Shared
 
 /// One sweep's time at a backlog of queued jobs (issue 8, item 15): printed, not asserted.
@@ -19,7 +20,9 @@ struct SweepBenchmark {
             let postgres = try await TestEnvironment.ownDatabase("sweeper")
             let redis = try TestEnvironment.redis()
             let team = "bench-\(UUID().uuidString.prefix(8).lowercased())"
-            try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('sweeper-org', 'sweeper tests') ON CONFLICT DO NOTHING")
+            try await postgres.query(
+                "INSERT INTO organizations (organization_id, name) VALUES ('sweeper-org', 'sweeper tests') ON CONFLICT DO NOTHING"
+            )
             try await postgres.query("INSERT INTO teams (team_id, organization_id) VALUES ($1, 'sweeper-org')", [.text(team)])
             try await postgres.query("INSERT INTO credit_accounts (team_id, credits_allocated) VALUES ($1, 0)", [.text(team)])
             try await postgres.query(
@@ -34,7 +37,13 @@ struct SweepBenchmark {
             )
             try await postgres.query("ANALYZE jobs")
             let queue = QueueTests.queue(redis)
-            let sweeper = Sweeper(jobs: PostgresJobStore(postgres: postgres), queue: queue, workers: WorkerRegistry(queue: queue), interval: .seconds(1), logger: Logger(label: "bench"))
+            let sweeper = Sweeper(
+                jobs: PostgresJobStore(postgres: postgres),
+                queue: queue,
+                workers: WorkerRegistry(queue: queue),
+                interval: .seconds(1),
+                logger: Logger(label: "bench")
+            )
             let clock = ContinuousClock()
             let full = try await clock.measure { _ = try await sweeper.sweepOnce() }
             var steady: [Duration] = []

@@ -3,6 +3,7 @@ import Logging
 import Postgres
 import Redis
 import Testing
+
 @testable import Shared
 
 /// The sweeper against real PostgreSQL and Redis. Its reads are global to the database (as in
@@ -31,10 +32,18 @@ struct SweeperTests {
         func submit(_ count: Int, age: TimeInterval = 10) async throws -> [UUID] {
             let submissions = (0..<count).map { i in
                 JobSubmission(
-                    teamID: team, jobType: "chat", userID: nil, metadata: [:], modelGroup: "grp",
-                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]), priority: 0,
-                    expiresAt: Date().addingTimeInterval(3600), estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                    callsPlanned: 1, idempotencyKey: nil, requestHash: nil
+                    teamID: team,
+                    jobType: "chat",
+                    userID: nil,
+                    metadata: [:],
+                    modelGroup: "grp",
+                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]),
+                    priority: 0,
+                    expiresAt: Date().addingTimeInterval(3600),
+                    estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
+                    callsPlanned: 1,
+                    idempotencyKey: nil,
+                    requestHash: nil
                 )
             }
             for result in try await store.submit(submissions) { _ = try result.get() }
@@ -47,12 +56,16 @@ struct SweeperTests {
         }
 
         func status(_ id: UUID) async throws -> (status: String, expiries: Int, errorCode: String?) {
-            let row = try #require(try await postgres.query("SELECT status, lease_expiries, error_code FROM jobs WHERE job_id = $1", [.uuid(id)]).first)
+            let row = try #require(
+                try await postgres.query("SELECT status, lease_expiries, error_code FROM jobs WHERE job_id = $1", [.uuid(id)]).first
+            )
             return (try row.decode("status"), try row.decode("lease_expiries"), try row.decodeIfPresent("error_code"))
         }
 
         func reserved() async throws -> Int {
-            try await postgres.query("SELECT credits_reserved FROM credit_accounts WHERE team_id = $1", [.text(team)]).first!.decode("credits_reserved")
+            try await postgres.query("SELECT credits_reserved FROM credit_accounts WHERE team_id = $1", [.text(team)]).first!.decode(
+                "credits_reserved"
+            )
         }
 
         /// Claims one job and marks it `in_progress` for `workerID`, then lets its lease expire in
@@ -70,7 +83,10 @@ struct SweeperTests {
         let postgres = try await TestEnvironment.ownDatabase("sweeper")
         let redis = try TestEnvironment.redis()
         let team = "sw-\(UUID().uuidString.prefix(8).lowercased())"
-        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ($1, 'sweeper tests') ON CONFLICT DO NOTHING", [.text("sweeper-org")])
+        try await postgres.query(
+            "INSERT INTO organizations (organization_id, name) VALUES ($1, 'sweeper tests') ON CONFLICT DO NOTHING",
+            [.text("sweeper-org")]
+        )
         try await postgres.query("INSERT INTO teams (team_id, organization_id) VALUES ($1, 'sweeper-org')", [.text(team)])
         try await postgres.query("INSERT INTO credit_accounts (team_id, credits_allocated) VALUES ($1, 1000)", [.text(team)])
         // Leftovers of earlier runs must not be swept into this test's queue.
@@ -125,9 +141,18 @@ struct SweeperTests {
         try await context.queue.enqueue([QueuedJob(jobID: id, teamID: context.team, priority: 0)])
         // The worker is alive (heartbeating) but its lease ran out: PostgreSQL was down longer
         // than the lease, say. Even at two counted expiries already, this one must not poison.
-        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(30)).heartbeat(WorkerInfo(
-            workerID: "w-alive", host: "h", pid: 1, concurrency: 1, inFlight: 1, startedAt: Date(), lastSeen: Date(), draining: false
-        ))
+        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(30)).heartbeat(
+            WorkerInfo(
+                workerID: "w-alive",
+                host: "h",
+                pid: 1,
+                concurrency: 1,
+                inFlight: 1,
+                startedAt: Date(),
+                lastSeen: Date(),
+                draining: false
+            )
+        )
         try await context.postgres.query("UPDATE jobs SET lease_expiries = 2 WHERE job_id = $1", [.uuid(id)])
         try await context.runAndAbandon(id, workerID: "w-alive")
         _ = try await context.sweeper().sweepOnce()
@@ -145,9 +170,18 @@ struct SweeperTests {
         try await context.queue.enqueue([QueuedJob(jobID: id, teamID: context.team, priority: 0)])
         // Heartbeats every ⅔ s (stale after 2 s) vouch for leases up to 1 s past the last one;
         // this worker was killed after it, while its lease ran on.
-        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(2)).heartbeat(WorkerInfo(
-            workerID: "w-killed", host: "h", pid: 1, concurrency: 1, inFlight: 1, startedAt: Date(), lastSeen: Date(), draining: false
-        ))
+        _ = try await WorkerRegistry(queue: context.queue, staleAfter: .seconds(2)).heartbeat(
+            WorkerInfo(
+                workerID: "w-killed",
+                host: "h",
+                pid: 1,
+                concurrency: 1,
+                inFlight: 1,
+                startedAt: Date(),
+                lastSeen: Date(),
+                draining: false
+            )
+        )
         try await context.runAndAbandon(id, workerID: "w-killed")
         try await Task.sleep(for: .milliseconds(1300))
         try await context.postgres.query("UPDATE jobs SET lease_expires_at = now() - interval '100 milliseconds' WHERE job_id = $1", [.uuid(id)])

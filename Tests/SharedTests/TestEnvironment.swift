@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import Redis
+
 @testable import Shared
 
 /// Where the tests find the project's own Redis and PostgreSQL (started by scripts/services.sh).

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -12,7 +13,8 @@ import Testing
 struct AnnouncementRouterTests {
     @Test("a cancel the queue announces stops the running job at once; one announced before the job starts is remembered")
     func cancelsFromTheQueue() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
+        let queue = MemoryJobQueue()
+        let store = MemoryJobStore()
         let inFlight = InFlight(capacity: 4)
         // No lease keeper: only the announcement can stop the jobs.
         let router = AnnouncementRouter(routes: [.init("cancellations", queue.cancellations, to: inFlight.cancel)])
@@ -23,10 +25,12 @@ struct AnnouncementRouterTests {
         LeaseKeeperTests.runUntilCancelled(claims[0], in: inFlight, stopped: stopped)
         LeaseKeeperTests.runUntilCancelled(claims[1], in: inFlight, stopped: stopped)
         // Announced until the router is subscribed (announcements before are lost, as pub/sub's are).
-        #expect(await eventually {
-            try await queue.publishCancel(claims[0].jobID)
-            return stopped.ids.contains(claims[0].jobID)
-        })
+        #expect(
+            await eventually {
+                try await queue.publishCancel(claims[0].jobID)
+                return stopped.ids.contains(claims[0].jobID)
+            }
+        )
         // Announced before its job starts, then a cancel of a running job: once that one stopped,
         // the first was handled too (announcements arrive in order).
         try await queue.publishCancel(claims[2].jobID)
@@ -44,7 +48,8 @@ struct AnnouncementRouterTests {
         let unsubscribed = Mutex<Set<String>>([])
         cancelFeed.onTermination = { _ in unsubscribed.withLock { _ = $0.insert("cancellations") } }
         cooldownFeed.onTermination = { _ in unsubscribed.withLock { _ = $0.insert("cool-downs") } }
-        let cancelled = Mutex<[UUID]>([]), cooled = Mutex<[String]>([])
+        let cancelled = Mutex<[UUID]>([])
+        let cooled = Mutex<[String]>([])
         let router = AnnouncementRouter(routes: [
             .init("cancellations", { cancels }, to: { id in cancelled.withLock { $0.append(id) } }),
             .init("cool-downs", { cooldowns }, to: { payload in cooled.withLock { $0.append(payload) } }),

@@ -1,7 +1,8 @@
 import Backoff
 import Foundation
-@testable import Shared
 import Synchronization
+
+@testable import Shared
 @testable import Worker
 
 /// An upstream answering from a closure, counting its calls and how many ran at once.
@@ -29,9 +30,22 @@ final class ScriptedUpstream: Upstream {
         }
     }
 
-    static func response(_ content: String, statusCode: Int = 200, usage: TokenUsage = TokenUsage(promptTokens: 10, completionTokens: 5),
-                         requestID: String? = "req-1", exhaustedFor: Duration? = nil) -> UpstreamResponse {
-        UpstreamResponse(content: content, finishReason: "stop", toolCalls: nil, usage: usage, requestID: requestID, statusCode: statusCode, exhaustedFor: exhaustedFor)
+    static func response(
+        _ content: String,
+        statusCode: Int = 200,
+        usage: TokenUsage = TokenUsage(promptTokens: 10, completionTokens: 5),
+        requestID: String? = "req-1",
+        exhaustedFor: Duration? = nil
+    ) -> UpstreamResponse {
+        UpstreamResponse(
+            content: content,
+            finishReason: "stop",
+            toolCalls: nil,
+            usage: usage,
+            requestID: requestID,
+            statusCode: statusCode,
+            exhaustedFor: exhaustedFor
+        )
     }
 }
 
@@ -92,7 +106,13 @@ final class MemoryStepLog: StepLog {
 
 enum CallFixtures {
     static let endpoint = UpstreamEndpoint(
-        provider: "p", kind: .openai, baseURL: "http://127.0.0.1:1", apiKey: "plainsecretvalue", timeout: .seconds(30), rpm: 60, tpm: 9000
+        provider: "p",
+        kind: .openai,
+        baseURL: "http://127.0.0.1:1",
+        apiKey: "plainsecretvalue",
+        timeout: .seconds(30),
+        rpm: 60,
+        tpm: 9000
     )
 
     static func model(_ name: String = "m") -> ModelEntry {
@@ -101,16 +121,34 @@ enum CallFixtures {
 
     static func job(_ work: JobWork, attempts: Int = 0) -> ClaimedJob {
         ClaimedJob(
-            claim: Claim(jobID: UUID(), token: UUID()), teamID: "team", modelGroup: "group", work: work, billing: BillingSettings(),
-            creditsReserved: 100, reservationNumber: 1, attempts: attempts, expiresAt: Date().addingTimeInterval(3600)
+            claim: Claim(jobID: UUID(), token: UUID()),
+            teamID: "team",
+            modelGroup: "group",
+            work: work,
+            billing: BillingSettings(),
+            creditsReserved: 100,
+            reservationNumber: 1,
+            attempts: attempts,
+            expiresAt: Date().addingTimeInterval(3600)
         )
     }
 
-    static func caller(_ upstream: any Upstream, health: any UpstreamHealth = RecordingHealth(), model: ModelEntry = model(),
-                       maxAttempts: Int = 3, attempt: Int = 1, jobID: UUID = UUID()) -> UpstreamCaller {
+    static func caller(
+        _ upstream: any Upstream,
+        health: any UpstreamHealth = RecordingHealth(),
+        model: ModelEntry = model(),
+        maxAttempts: Int = 3,
+        attempt: Int = 1,
+        jobID: UUID = UUID()
+    ) -> UpstreamCaller {
         UpstreamCaller(
-            upstream: upstream, endpoint: endpoint, model: model, health: health,
-            retry: RetryPolicy(base: .seconds(1), cap: .seconds(8), maxAttempts: maxAttempts), jobID: jobID, attempt: attempt
+            upstream: upstream,
+            endpoint: endpoint,
+            model: model,
+            health: health,
+            retry: RetryPolicy(base: .seconds(1), cap: .seconds(8), maxAttempts: maxAttempts),
+            jobID: jobID,
+            attempt: attempt
         )
     }
 }

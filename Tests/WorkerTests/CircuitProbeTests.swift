@@ -3,6 +3,7 @@ import Logging
 import Redis
 import Shared
 import Testing
+
 @testable import Worker
 
 /// Every outcome of a circuit breaker's probe resolves the half-open state (issue 8, item 5):
@@ -17,12 +18,16 @@ struct CircuitProbeTests {
     }
 
     /// A health whose circuit for "p" is half-open, with the probe just admitted.
-    private func probing(probeDeadline: Duration = .seconds(60), openFor: Duration = .milliseconds(50)) async throws -> (ProviderHealth, RedisClient) {
+    private func probing(probeDeadline: Duration = .seconds(60), openFor: Duration = .milliseconds(50)) async throws -> (ProviderHealth, RedisClient)
+    {
         let url = ProcessInfo.processInfo.environment["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6381/1"
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
         let health = ProviderHealth(
-            board: ProviderHealthBoard(redis: redis, queueName: "probe-\(UUID().uuidString.prefix(8))"), audit: SilentAudit(),
-            failureThreshold: 1, openFor: openFor, logger: Logger(label: "test")
+            board: ProviderHealthBoard(redis: redis, queueName: "probe-\(UUID().uuidString.prefix(8))"),
+            audit: SilentAudit(),
+            failureThreshold: 1,
+            openFor: openFor,
+            logger: Logger(label: "test")
         )
         await health.record(provider: "p", model: "m", failure: UpstreamFailure(kind: .transient, statusCode: 503, message: "down"))
         try await Task.sleep(for: openFor + .milliseconds(70))
@@ -34,13 +39,20 @@ struct CircuitProbeTests {
         return (health, redis)
     }
 
-    @Test("a probe answered by a 429, a 4xx or 'context too long' closes the circuit", arguments: [
-        UpstreamFailure.Kind.rateLimited, .invalidRequest, .contextTooLong,
-    ])
+    @Test(
+        "a probe answered by a 429, a 4xx or 'context too long' closes the circuit",
+        arguments: [
+            UpstreamFailure.Kind.rateLimited, .invalidRequest, .contextTooLong,
+        ]
+    )
     func answeredProbes(kind: UpstreamFailure.Kind) async throws {
         let (health, redis) = try await probing()
         defer { redis.shutdown() }
-        await health.record(provider: "p", model: "m", failure: UpstreamFailure(kind: kind, statusCode: 400, message: "x", retryAfter: .milliseconds(1)))
+        await health.record(
+            provider: "p",
+            model: "m",
+            failure: UpstreamFailure(kind: kind, statusCode: 400, message: "x", retryAfter: .milliseconds(1))
+        )
         try await Task.sleep(for: .milliseconds(5))
         #expect(await health.admit(provider: "p", model: "other", rpm: nil) == .go, "\(kind): the provider answered; the circuit is closed")
     }
@@ -68,7 +80,10 @@ struct CircuitProbeTests {
         let (health, redis) = try await probing(openFor: .seconds(2))
         defer { redis.shutdown() }
         await health.record(provider: "p", model: "m", failure: UpstreamFailure(kind: .transient, statusCode: 503, message: "down"))
-        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("open again"); return }
+        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {
+            Issue.record("open again")
+            return
+        }
     }
 
     @Test("a cool-down announced by another worker is bounded like an upstream's wait")
@@ -77,10 +92,15 @@ struct CircuitProbeTests {
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
         defer { redis.shutdown() }
         let health = ProviderHealth(
-            board: ProviderHealthBoard(redis: redis, queueName: "probe-\(UUID().uuidString.prefix(8))"), audit: SilentAudit(), logger: Logger(label: "test")
+            board: ProviderHealthBoard(redis: redis, queueName: "probe-\(UUID().uuidString.prefix(8))"),
+            audit: SilentAudit(),
+            logger: Logger(label: "test")
         )
         health.applyAnnouncement("p|m|\(Int.max)")
-        guard case .wait(let wait) = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("cooling down"); return }
+        guard case .wait(let wait) = await health.admit(provider: "p", model: "m", rpm: nil) else {
+            Issue.record("cooling down")
+            return
+        }
         #expect(wait <= UpstreamNumbers.maxWait)
     }
 }

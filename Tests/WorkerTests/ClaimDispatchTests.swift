@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Shared
 import Testing
+
 @testable import Worker
 
 @Suite("Claim dispatch")
@@ -15,10 +16,16 @@ struct ClaimDispatchTests {
         rejected.parked = [Claim(jobID: UUID(), token: UUID())]
         var started: [Int] = []
         var handBackTried = false
-        await Claimer.dispatch([1, 2, 3], rejected: rejected, start: { started.append($0) }, logger: Logger(label: "test")) { _ in
-            handBackTried = true
-            throw QueueDown()
-        }
+        await Claimer.dispatch(
+            [1, 2, 3],
+            rejected: rejected,
+            start: { started.append($0) },
+            logger: Logger(label: "test"),
+            handBack: { _ in
+                handBackTried = true
+                throw QueueDown()
+            }
+        )
         #expect(started == [1, 2, 3])
         #expect(handBackTried)
     }
@@ -27,7 +34,13 @@ struct ClaimDispatchTests {
     func nothingRejected() async {
         var handBacks = 0
         var started = 0
-        await Claimer.dispatch(["a"], rejected: MarkRejections(), start: { _ in started += 1 }, logger: Logger(label: "test")) { _ in handBacks += 1 }
+        await Claimer.dispatch(
+            ["a"],
+            rejected: MarkRejections(),
+            start: { _ in started += 1 },
+            logger: Logger(label: "test"),
+            handBack: { _ in handBacks += 1 }
+        )
         #expect(started == 1 && handBacks == 0)
     }
 }

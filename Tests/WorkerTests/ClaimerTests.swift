@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -24,7 +25,12 @@ struct ClaimerTests {
 
         var claimer: Claimer {
             Claimer(
-                queue: queue, jobs: store, inFlight: inFlight, workerID: "w-test", lease: .seconds(30), wakeup: wakeup,
+                queue: queue,
+                jobs: store,
+                inFlight: inFlight,
+                workerID: "w-test",
+                lease: .seconds(30),
+                wakeup: wakeup,
                 logger: Logger(label: "claimer-test")
             )
         }

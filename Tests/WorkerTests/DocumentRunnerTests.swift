@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import Worker
 
 /// The map/reduce over a long document, with its steps in memory and a scripted upstream: which
@@ -26,10 +27,20 @@ struct DocumentRunnerTests {
         }
     }
 
-    private func runner(_ job: ClaimedJob, _ upstream: ScriptedUpstream, steps: any StepLog, model: String = "m", concurrency: Int = 3) -> DocumentRunner {
+    private func runner(
+        _ job: ClaimedJob,
+        _ upstream: ScriptedUpstream,
+        steps: any StepLog,
+        model: String = "m",
+        concurrency: Int = 3
+    ) -> DocumentRunner {
         DocumentRunner(
-            job: job, plan: plan, caller: CallFixtures.caller(upstream, model: CallFixtures.model(model), jobID: job.claim.jobID),
-            steps: steps, prompts: prompts, concurrency: concurrency
+            job: job,
+            plan: plan,
+            caller: CallFixtures.caller(upstream, model: CallFixtures.model(model), jobID: job.claim.jobID),
+            steps: steps,
+            prompts: prompts,
+            concurrency: concurrency
         )
     }
 
@@ -88,7 +99,10 @@ struct DocumentRunnerTests {
         let job = CallFixtures.job(JobWork(document: document, maxTokens: 20))
         let log = MemoryStepLog()
         let (outcome, calls) = await runner(job, upstream(failing: "part 4 of"), steps: log).run(document)
-        guard case .settle(.retry(_, true, _), let progress) = outcome else { Issue.record("a transient chunk failure retries: \(outcome)"); return }
+        guard case .settle(.retry(_, true, _), let progress) = outcome else {
+            Issue.record("a transient chunk failure retries: \(outcome)")
+            return
+        }
         #expect(progress == 0)
         #expect(calls.count == 10)
         #expect(log.count == 9)
@@ -102,7 +116,11 @@ struct DocumentRunnerTests {
     @Test("a bad key in a chunk hands the job to the next model")
     func badKeyChunk() async {
         let job = CallFixtures.job(JobWork(document: document, maxTokens: 20))
-        guard case .nextModel(let failure) = await runner(job, upstream(failing: "part 2 of", as: .badCredentials), steps: MemoryStepLog()).run(document).0 else {
+        guard
+            case .nextModel(let failure) = await runner(job, upstream(failing: "part 2 of", as: .badCredentials), steps: MemoryStepLog()).run(
+                document
+            ).0
+        else {
             Issue.record("next model")
             return
         }
@@ -112,7 +130,13 @@ struct DocumentRunnerTests {
     @Test("a chunk the upstream refuses fails the job, unless partial answers are allowed")
     func refusedChunk() async {
         let strict = CallFixtures.job(JobWork(document: document, maxTokens: 20))
-        guard case .settle(.failed(let code, let message), _) = await runner(strict, upstream(failing: "part 2 of", as: .invalidRequest), steps: MemoryStepLog()).run(document).0 else {
+        guard
+            case .settle(.failed(let code, let message), _) = await runner(
+                strict,
+                upstream(failing: "part 2 of", as: .invalidRequest),
+                steps: MemoryStepLog()
+            ).run(document).0
+        else {
             Issue.record("failed")
             return
         }
@@ -120,7 +144,13 @@ struct DocumentRunnerTests {
         #expect(message.hasPrefix("part 2 of 10 failed: "))
 
         let lenient = CallFixtures.job(JobWork(document: document, maxTokens: 20, allowPartial: true))
-        guard case .settle(.completed(let result, _, _, _), _) = await runner(lenient, upstream(failing: "part 2 of", as: .invalidRequest), steps: MemoryStepLog()).run(document).0 else {
+        guard
+            case .settle(.completed(let result, _, _, _), _) = await runner(
+                lenient,
+                upstream(failing: "part 2 of", as: .invalidRequest),
+                steps: MemoryStepLog()
+            ).run(document).0
+        else {
             Issue.record("partial")
             return
         }
@@ -133,7 +163,10 @@ struct DocumentRunnerTests {
         let job = CallFixtures.job(JobWork(document: document, maxTokens: 20))
         let never = upstream()
         let (outcome, calls) = await runner(job, never, steps: MemoryStepLog(failing: true)).run(document)
-        guard case .settle(.retry(_, true, _), _) = outcome else { Issue.record("retry"); return }
+        guard case .settle(.retry(_, true, _), _) = outcome else {
+            Issue.record("retry")
+            return
+        }
         #expect(calls.isEmpty && never.calls == 0)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Shared
 import Testing
+
 @testable import Worker
 
 /// Whatever an upstream sends — any status, header, number or byte — becomes a classified answer:
@@ -42,8 +43,10 @@ struct HostileUpstreamAnswerTests {
         let anthropic = #"{"content":[{"type":"text","text":"x\u0000"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#
         #expect(try AnthropicUpstream.reply(status: 200, headers: headers([]), payload: Data(anthropic.utf8)).content == "x\u{FFFD}")
         #expect("a\u{0}b".storable == "a\u{FFFD}b")
-        #expect(JSONValue.object(["k\u{0}": .array([.string("\u{0}"), .number(.infinity)])]).storable
-            == .object(["k\u{FFFD}": .array([.string("\u{FFFD}"), .null])]))
+        #expect(
+            JSONValue.object(["k\u{0}": .array([.string("\u{0}"), .number(.infinity)])]).storable
+                == .object(["k\u{FFFD}": .array([.string("\u{FFFD}"), .null])])
+        )
     }
 
     // MARK: numbers (item 3)
@@ -61,11 +64,16 @@ struct HostileUpstreamAnswerTests {
         #expect(try usage(#""prompt_tokens":-5,"completion_tokens":"12""#) == TokenUsage(promptTokens: 0, completionTokens: 12))
         #expect(try usage(#""prompt_tokens":"lots","completion_tokens":[1]"#) == .zero)
         #expect(try usage(#""prompt_tokens":2.9,"completion_tokens":null"#) == TokenUsage(promptTokens: 2, completionTokens: 0))
-        let anthropic = #"{"content":[{"type":"text","text":"x"}],"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"cache_creation_input_tokens":1e300,"output_tokens":-1}}"#
+        let anthropic =
+            #"{"content":[{"type":"text","text":"x"}],"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":9223372036854775807,"cache_creation_input_tokens":1e300,"output_tokens":-1}}"#
         let reply = try AnthropicUpstream.reply(status: 200, headers: headers([]), payload: Data(anthropic.utf8))
         #expect(reply.usage == TokenUsage(promptTokens: 3 * max, completionTokens: 0))
         // The charge of the largest usage and a huge price stays an Int.
-        let charge = Billing.charge(tokens: reply.usage.totalTokens, costUSD: Decimal(string: "1e30")!, BillingSettings(budgetMode: .consumptionUSD, tokensPerCredit: 1, creditsPerDollar: 1000))
+        let charge = Billing.charge(
+            tokens: reply.usage.totalTokens,
+            costUSD: Decimal(string: "1e30")!,
+            BillingSettings(budgetMode: .consumptionUSD, tokensPerCredit: 1, creditsPerDollar: 1000)
+        )
         #expect(charge == Billing.maxCredits, "bounded, never a wrapped or trapped conversion")
     }
 
@@ -89,10 +97,22 @@ struct HostileUpstreamAnswerTests {
         #expect(HTTPExchange.parseResetDuration(String(repeating: "9", count: 400) + "s") == nil)
         #expect(HTTPExchange.parseResetDuration("20ms") == .milliseconds(20))
         #expect(HTTPExchange.exhaustedFor(headers([("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "99999999h")])) == cap)
-        #expect(HTTPExchange.exhaustedFor(headers([("anthropic-ratelimit-requests-remaining", "0"),
-                                                   ("anthropic-ratelimit-requests-reset", "9999-12-31T23:59:59Z")])) == cap)
-        #expect(HTTPExchange.exhaustedFor(headers([("anthropic-ratelimit-requests-remaining", "0"),
-                                                   ("anthropic-ratelimit-requests-reset", "garbage")])) == .seconds(1))
+        #expect(
+            HTTPExchange.exhaustedFor(
+                headers([
+                    ("anthropic-ratelimit-requests-remaining", "0"),
+                    ("anthropic-ratelimit-requests-reset", "9999-12-31T23:59:59Z"),
+                ])
+            ) == cap
+        )
+        #expect(
+            HTTPExchange.exhaustedFor(
+                headers([
+                    ("anthropic-ratelimit-requests-remaining", "0"),
+                    ("anthropic-ratelimit-requests-reset", "garbage"),
+                ])
+            ) == .seconds(1)
+        )
         let failure = HTTPExchange.classify(status: 429, headers: headers([("Retry-After", "1e308")]), body: Data(), requestID: nil)
         #expect(failure.kind == .rateLimited && failure.retryAfter == cap)
     }
@@ -101,7 +121,8 @@ struct HostileUpstreamAnswerTests {
 
     @Test("an upstream's error text never carries a key; tenants read the category only")
     func keysRedacted() {
-        let body = #"{"error":{"message":"Incorrect API key provided: sk-proj-abc123********************xyz9. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","code":"invalid_api_key"}}"#
+        let body =
+            #"{"error":{"message":"Incorrect API key provided: sk-proj-abc123********************xyz9. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","code":"invalid_api_key"}}"#
         let failure = HTTPExchange.classify(status: 401, headers: headers([]), body: Data(body.utf8), requestID: "req_42")
         #expect(failure.kind == .badCredentials)
         #expect(!failure.message.contains("sk-proj"))
@@ -135,7 +156,12 @@ struct HostileUpstreamAnswerTests {
     @Test("a 3xx is an upstream error, never followed")
     func redirects() {
         for status in [301, 302, 303, 307, 308] {
-            let failure = HTTPExchange.classify(status: status, headers: headers([("Location", "http://elsewhere.example/")]), body: Data(), requestID: nil)
+            let failure = HTTPExchange.classify(
+                status: status,
+                headers: headers([("Location", "http://elsewhere.example/")]),
+                body: Data(),
+                requestID: nil
+            )
             #expect(failure.kind == .transient, "\(status)")
             #expect(failure.message.contains("redirect"))
         }
@@ -161,8 +187,17 @@ extension HostileUpstreamAnswerTests {
         #expect(UpstreamNumbers.maxContentBytes(maxTokens: 64) == 65_536)
         #expect(UpstreamNumbers.maxContentBytes(maxTokens: 100_000) == 3_200_000)
         func answer(_ bytes: Int) -> Result<UpstreamResponse, UpstreamFailure> {
-            .success(UpstreamResponse(content: String(repeating: "x", count: bytes), finishReason: "stop", toolCalls: nil,
-                                      usage: .zero, requestID: "req_1", statusCode: 200, exhaustedFor: nil))
+            .success(
+                UpstreamResponse(
+                    content: String(repeating: "x", count: bytes),
+                    finishReason: "stop",
+                    toolCalls: nil,
+                    usage: .zero,
+                    requestID: "req_1",
+                    statusCode: 200,
+                    exhaustedFor: nil
+                )
+            )
         }
         guard case .failure(let failure) = UpstreamNumbers.refusingOverlong(answer(10 << 20), maxTokens: 64) else {
             Issue.record("a 10 MB answer to a 64-token request was kept")

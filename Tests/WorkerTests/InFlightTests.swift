@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import Worker
 
 @Suite("In-flight jobs")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -30,7 +31,8 @@ struct LeaseKeeperTests {
         // The queue's time is the test's: each step is shorter than a lease, and taken only after
         // a renewal, so a loaded machine's slow renewal cannot expire a lease.
         let clock = ManualClock()
-        let queue = MemoryJobQueue(clock: { clock.now }), store = MemoryJobStore()
+        let queue = MemoryJobQueue(clock: { clock.now })
+        let store = MemoryJobStore()
         let lease = Duration.milliseconds(300)
         let inFlight = InFlight(capacity: 4)
         let claims = try await Self.claimed(2, queue: queue, store: store, lease: lease)
@@ -58,7 +60,8 @@ struct LeaseKeeperTests {
 
     @Test("a job PostgreSQL says to stop (cancelled, or delivered elsewhere) is stopped at the next renewal")
     func stopOnRenewal() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
+        let queue = MemoryJobQueue()
+        let store = MemoryJobStore()
         let lease = Duration.milliseconds(300)
         let inFlight = InFlight(capacity: 4)
         let claims = try await Self.claimed(2, queue: queue, store: store, lease: lease)

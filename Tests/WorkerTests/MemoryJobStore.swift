@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -82,10 +83,19 @@ final class MemoryJobStore: JobStore {
                 row.status = .inProgress
                 row.token = claim.token
                 state.rows[claim.jobID] = row
-                marked.append(ClaimedJob(
-                    claim: claim, teamID: row.teamID, modelGroup: "group", work: JobWork(messages: []), billing: BillingSettings(),
-                    creditsReserved: 1, reservationNumber: 1, attempts: row.attempts, expiresAt: Date().addingTimeInterval(3600)
-                ))
+                marked.append(
+                    ClaimedJob(
+                        claim: claim,
+                        teamID: row.teamID,
+                        modelGroup: "group",
+                        work: JobWork(messages: []),
+                        billing: BillingSettings(),
+                        creditsReserved: 1,
+                        reservationNumber: 1,
+                        attempts: row.attempts,
+                        expiresAt: Date().addingTimeInterval(3600)
+                    )
+                )
             }
             return (marked, rejected)
         }
@@ -126,10 +136,12 @@ final class MemoryJobStore: JobStore {
     func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         state.withLock { state in
             state.renewCalls += 1
-            return Set(claims.filter { claim in
-                let row = state.rows[claim.jobID]
-                return state.stop.contains(claim.jobID) || row?.token != claim.token || row?.status != .inProgress
-            }.map(\.jobID))
+            return Set(
+                claims.filter { claim in
+                    let row = state.rows[claim.jobID]
+                    return state.stop.contains(claim.jobID) || row?.token != claim.token || row?.status != .inProgress
+                }.map(\.jobID)
+            )
         }
     }
 
@@ -190,6 +202,6 @@ final class Gate: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 }

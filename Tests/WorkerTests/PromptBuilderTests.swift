@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import Worker
 
 @Suite("PromptBuilder: what each call asks a model")
@@ -16,8 +17,13 @@ struct PromptBuilderTests {
     func chat() {
         let tools: JSONValue = .array([.object(["type": .string("function")])])
         let work = JobWork(
-            messages: [message("user", "hi")], temperature: 0.5, responseFormat: .object(["type": .string("json_object")]), tools: tools,
-            toolChoice: .string("auto"), stop: .string("END"), topP: 0.9
+            messages: [message("user", "hi")],
+            temperature: 0.5,
+            responseFormat: .object(["type": .string("json_object")]),
+            tools: tools,
+            toolChoice: .string("auto"),
+            stop: .string("END"),
+            topP: 0.9
         )
         let request = prompts.single(work, model: model)
         #expect(request.model == "gpt-test")
@@ -43,10 +49,15 @@ struct PromptBuilderTests {
     func chunk() {
         let work = JobWork(document: "…", instructions: "Find dates.", maxTokens: 50, tools: .array([]), toolChoice: .string("auto"))
         let messages = prompts.chunkMessages(work, chunk: "Second part.", index: 1, of: 3)
-        #expect(messages == [
-            message("system", "Find dates."),
-            message("user", "This is part 2 of 3 of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\nSecond part."),
-        ])
+        #expect(
+            messages == [
+                message("system", "Find dates."),
+                message(
+                    "user",
+                    "This is part 2 of 3 of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\nSecond part."
+                ),
+            ]
+        )
         let request = prompts.step(work, model: model, messages: messages)
         #expect(request.messages == messages)
         #expect(request.tools == nil && request.toolChoice == nil)
@@ -57,33 +68,43 @@ struct PromptBuilderTests {
     func reduce() {
         let work = JobWork(document: "…")
         let first = prompts.reduceMessages(work, parts: 4, level: 0, gaps: [1, 3], inputs: [(index: 0, text: "A"), (index: 2, text: "C")])
-        #expect(first == [
-            message("system", PromptBuilder.defaultInstructions),
-            message("user", """
-            The document was analysed in 4 parts. Combine these analyses into one answer to the instructions.
-            Parts 2, 4 could not be analysed; say so in the answer.
+        #expect(
+            first == [
+                message("system", PromptBuilder.defaultInstructions),
+                message(
+                    "user",
+                    """
+                    The document was analysed in 4 parts. Combine these analyses into one answer to the instructions.
+                    Parts 2, 4 could not be analysed; say so in the answer.
 
-            [Part 1]
-            A
+                    [Part 1]
+                    A
 
-            [Part 3]
-            C
+                    [Part 3]
+                    C
 
-            """),
-        ])
+                    """
+                ),
+            ]
+        )
         let second = prompts.reduceMessages(work, parts: 4, level: 1, gaps: [1, 3], inputs: [(index: 0, text: "AC"), (index: 1, text: "BD")])
-        #expect(second == [
-            message("system", PromptBuilder.defaultInstructions),
-            message("user", """
-            The document was analysed in 4 parts. Combine these analyses into one answer to the instructions.
+        #expect(
+            second == [
+                message("system", PromptBuilder.defaultInstructions),
+                message(
+                    "user",
+                    """
+                    The document was analysed in 4 parts. Combine these analyses into one answer to the instructions.
 
-            [Combined analysis 1]
-            AC
+                    [Combined analysis 1]
+                    AC
 
-            [Combined analysis 2]
-            BD
+                    [Combined analysis 2]
+                    BD
 
-            """),
-        ])
+                    """
+                ),
+            ]
+        )
     }
 }

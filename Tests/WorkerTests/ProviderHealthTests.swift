@@ -3,6 +3,7 @@ import Logging
 import Redis
 import Shared
 import Testing
+
 @testable import Worker
 
 /// An audit store that remembers what it was told.
@@ -20,8 +21,11 @@ struct ProviderHealthTests {
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
         let name = "health-\(UUID().uuidString.prefix(8))"
         let health = ProviderHealth(
-            board: ProviderHealthBoard(redis: redis, queueName: name), audit: RecordingAudit(), failureThreshold: threshold,
-            openFor: openFor, logger: Logger(label: "test")
+            board: ProviderHealthBoard(redis: redis, queueName: name),
+            audit: RecordingAudit(),
+            failureThreshold: threshold,
+            openFor: openFor,
+            logger: Logger(label: "test")
         )
         return (health, redis)
     }
@@ -39,11 +43,17 @@ struct ProviderHealthTests {
         await health.record(provider: "p", model: "m", failure: failure(.transient))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .go)
         await health.record(provider: "p", model: "m", failure: failure(.transient))
-        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("the circuit should be open"); return }
+        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {
+            Issue.record("the circuit should be open")
+            return
+        }
         try await Task.sleep(for: .milliseconds(4100))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .probe)
         // While the probe is out, nobody else goes.
-        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("only one probe"); return }
+        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {
+            Issue.record("only one probe")
+            return
+        }
         await health.record(provider: "p", model: "m", failure: nil)
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .go)
     }
@@ -53,9 +63,15 @@ struct ProviderHealthTests {
         let (health, redis) = try make(threshold: 5, openFor: .seconds(10))
         defer { redis.shutdown() }
         await health.record(provider: "p", model: "m", failure: failure(.badCredentials))
-        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else { Issue.record("a bad key should open the circuit"); return }
+        guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {
+            Issue.record("a bad key should open the circuit")
+            return
+        }
         await health.record(provider: "q", model: "m", failure: failure(.rateLimited, retryAfter: .milliseconds(1500)))
-        guard case .wait(let wait) = await health.admit(provider: "q", model: "m", rpm: nil) else { Issue.record("a 429 should cool down"); return }
+        guard case .wait(let wait) = await health.admit(provider: "q", model: "m", rpm: nil) else {
+            Issue.record("a 429 should cool down")
+            return
+        }
         #expect(wait <= .milliseconds(1500))
         #expect(await health.admit(provider: "q", model: "other", rpm: nil) == .go, "the cool-down is per model")
         try await Task.sleep(for: .milliseconds(1600))

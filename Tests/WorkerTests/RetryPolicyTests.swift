@@ -2,6 +2,7 @@ import Backoff
 import Foundation
 import Shared
 import Testing
+
 @testable import Worker
 
 /// A seeded generator (SplitMix64), so that a jittered delay can be drawn again.
@@ -91,7 +92,11 @@ struct RetryPolicyTests {
     @Test("each retry loop keeps its numbers: jobs (configuration), settlements (200 ms → 5 s, 8 attempts)")
     func sites() {
         let job = JobRunner.Policy(
-            maxAttempts: 4, retryBase: .milliseconds(1500), retryCap: .seconds(20), defaultMaxTokens: 100, defaultContextTokens: 1000,
+            maxAttempts: 4,
+            retryBase: .milliseconds(1500),
+            retryCap: .seconds(20),
+            defaultMaxTokens: 100,
+            defaultContextTokens: 1000,
             documentConcurrency: 2
         ).retry
         #expect(job == RetryPolicy(base: .milliseconds(1500), cap: .seconds(20), maxAttempts: 4, jitter: .full, floor: .zero))

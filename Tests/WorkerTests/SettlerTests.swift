@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -9,7 +10,10 @@ import Testing
 @Suite("Settle on the in-memory queue")
 struct SettlerTests {
     static let completed = Settlement.Outcome.completed(
-        result: .string("ok"), usage: TokenUsage(promptTokens: 1, completionTokens: 1), costUSD: 0, charge: 1
+        result: .string("ok"),
+        usage: TokenUsage(promptTokens: 1, completionTokens: 1),
+        costUSD: 0,
+        charge: 1
     )
 
     /// Claims `count` jobs and marks them, as the claimer does.
@@ -26,7 +30,8 @@ struct SettlerTests {
 
     @Test("a settled delivery is forgotten by the queue and announced to long polls; a lost one is forgotten unannounced")
     func settledAndLost() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
+        let queue = MemoryJobQueue()
+        let store = MemoryJobStore()
         let completions = queue.completions()
         let claims = try await Self.claimed(3, queue: queue, store: store)
         let settler = Self.settler(store, queue)
@@ -49,7 +54,8 @@ struct SettlerTests {
 
     @Test("a retry goes back to the queue after its delay, and an idle claimer's wait ends by then")
     func retry() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
+        let queue = MemoryJobQueue()
+        let store = MemoryJobStore()
         let claim = try #require(try await Self.claimed(1, queue: queue, store: store).first)
         let wakeup = ClaimWakeup()
         let settler = Self.settler(store, queue, wakeup: wakeup)
@@ -68,7 +74,8 @@ struct SettlerTests {
 
     @Test("a settlement PostgreSQL could not take is tried again, and reaches the queue once it did")
     func settleFailure() async throws {
-        let queue = MemoryJobQueue(), store = MemoryJobStore()
+        let queue = MemoryJobQueue()
+        let store = MemoryJobStore()
         let claim = try #require(try await Self.claimed(1, queue: queue, store: store).first)
         store.failNextSettles(2)
         let result = await Self.settler(store, queue).settle(Settlement(claim: claim, outcome: Self.completed, calls: [], reachedUpstream: true))

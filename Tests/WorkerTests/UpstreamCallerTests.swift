@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import Worker
 
 @Suite("UpstreamCaller: one call and the per-model decisions, without a network")
@@ -16,7 +17,10 @@ struct UpstreamCallerTests {
     func nextModel() {
         let caller = CallFixtures.caller(never)
         for kind in [UpstreamFailure.Kind.badCredentials, .quotaExhausted, .contextTooLong] {
-            guard case .nextModel(let failure) = caller.decide(failure(kind)) else { Issue.record("\(kind) should fall back"); continue }
+            guard case .nextModel(let failure) = caller.decide(failure(kind)) else {
+                Issue.record("\(kind) should fall back")
+                continue
+            }
             #expect(failure.kind == kind)
         }
     }
@@ -24,7 +28,8 @@ struct UpstreamCallerTests {
     @Test("a 429 waits for its Retry-After, else the backoff, without using an attempt — even on the last attempt")
     func rateLimited() {
         let last = CallFixtures.caller(never, maxAttempts: 3, attempt: 3)
-        guard case .settle(.retry(let delay, let counts, let message), let progress) = last.decide(failure(.rateLimited, retryAfter: .seconds(7))) else {
+        guard case .settle(.retry(let delay, let counts, let message), let progress) = last.decide(failure(.rateLimited, retryAfter: .seconds(7)))
+        else {
             Issue.record("a 429 goes back to the queue")
             return
         }
@@ -41,12 +46,17 @@ struct UpstreamCallerTests {
 
     @Test("a transient failure uses an attempt until MAX_ATTEMPTS, then goes to the next model")
     func transient() {
-        guard case .settle(.retry(let delay, true, _), nil) = CallFixtures.caller(never, maxAttempts: 3, attempt: 1).decide(failure(.transient)) else {
+        guard case .settle(.retry(let delay, true, _), nil) = CallFixtures.caller(never, maxAttempts: 3, attempt: 1).decide(failure(.transient))
+        else {
             Issue.record("attempt 1 of 3 retries")
             return
         }
         #expect(delay <= .seconds(1))
-        guard case .settle(.retry(let after, true, _), nil) = CallFixtures.caller(never, maxAttempts: 3, attempt: 2).decide(failure(.transient, retryAfter: .seconds(3))) else {
+        guard
+            case .settle(.retry(let after, true, _), nil) = CallFixtures.caller(never, maxAttempts: 3, attempt: 2).decide(
+                failure(.transient, retryAfter: .seconds(3))
+            )
+        else {
             Issue.record("attempt 2 of 3 retries")
             return
         }
@@ -82,12 +92,23 @@ struct UpstreamCallerTests {
     func success() async {
         let health = RecordingHealth()
         let upstream = ScriptedUpstream { _ in
-            .success(ScriptedUpstream.response("fine", statusCode: 201, usage: TokenUsage(promptTokens: 1_000_000, completionTokens: 500_000), requestID: "r-1", exhaustedFor: .seconds(9)))
+            .success(
+                ScriptedUpstream.response(
+                    "fine",
+                    statusCode: 201,
+                    usage: TokenUsage(promptTokens: 1_000_000, completionTokens: 500_000),
+                    requestID: "r-1",
+                    exhaustedFor: .seconds(9)
+                )
+            )
         }
         let jobID = UUID()
         let caller = CallFixtures.caller(upstream, health: health, attempt: 2, jobID: jobID)
         let (result, call) = await caller.call(request, step: "chunk", index: 4)
-        guard case .success(let response) = result else { Issue.record("a success"); return }
+        guard case .success(let response) = result else {
+            Issue.record("a success")
+            return
+        }
         #expect(response.content == "fine")
         #expect(call.jobID == jobID && call.step == "chunk" && call.stepIndex == 4 && call.attempt == 2)
         #expect(call.model == "m" && call.provider == "p")
@@ -105,7 +126,10 @@ struct UpstreamCallerTests {
             .failure(UpstreamFailure(kind: .badCredentials, statusCode: 401, message: "key plainsecretvalue is wrong", requestID: "r-2"))
         }
         let (result, call) = await CallFixtures.caller(upstream, health: health).call(request, step: "single", index: 0)
-        guard case .failure(let failure) = result else { Issue.record("a failure"); return }
+        guard case .failure(let failure) = result else {
+            Issue.record("a failure")
+            return
+        }
         #expect(failure.kind == .badCredentials)
         #expect(call.statusCode == 401 && call.upstreamRequestID == "r-2" && call.errorClass == "bad_credentials")
         #expect(call.error == "key [redacted] is wrong")
@@ -117,8 +141,15 @@ struct UpstreamCallerTests {
     func overlong() async {
         let health = RecordingHealth()
         let upstream = ScriptedUpstream { _ in .success(ScriptedUpstream.response(String(repeating: "x", count: 70_000))) }
-        let (result, call) = await CallFixtures.caller(upstream, health: health).call(UpstreamRequest(model: "m", messages: [], maxTokens: 1), step: "single", index: 0)
-        guard case .failure(let failure) = result else { Issue.record("refused"); return }
+        let (result, call) = await CallFixtures.caller(upstream, health: health).call(
+            UpstreamRequest(model: "m", messages: [], maxTokens: 1),
+            step: "single",
+            index: 0
+        )
+        guard case .failure(let failure) = result else {
+            Issue.record("refused")
+            return
+        }
         #expect(failure.kind == .transient)
         #expect(call.errorClass == "transient")
         #expect(health.records.map { $0.failure?.kind } == [.transient])
@@ -137,7 +168,10 @@ struct UpstreamCallerTests {
         while upstream.calls == 0 { try? await Task.sleep(for: .milliseconds(5)) }
         task.cancel()
         let (result, call) = await task.value
-        guard case .failure = result else { Issue.record("a failure"); return }
+        guard case .failure = result else {
+            Issue.record("a failure")
+            return
+        }
         #expect(call.errorClass == "transient")
         #expect(health.records.isEmpty)
     }

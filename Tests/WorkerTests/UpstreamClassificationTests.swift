@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Testing
+
 @testable import Worker
 
 @Suite("Upstream error classes and rate-limit headers")
@@ -15,12 +16,17 @@ struct UpstreamClassificationTests {
         #expect(classify(404).kind == .invalidRequest)
         #expect(classify(413).kind == .invalidRequest)
         #expect(classify(422).kind == .invalidRequest)
-        #expect(classify(400, #"{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}"#).kind == .contextTooLong)
+        #expect(
+            classify(400, #"{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}"#).kind
+                == .contextTooLong
+        )
         #expect(classify(401).kind == .badCredentials)
         #expect(classify(403).kind == .badCredentials)
         #expect(classify(402).kind == .quotaExhausted)
         #expect(classify(429, #"{"error":{"code":"insufficient_quota"}}"#).kind == .quotaExhausted)
-        #expect(classify(429, #"{"error":{"type":"rate_limit_error","details":{"error_code":"enforced_spend_limit_reached"}}}"#).kind == .quotaExhausted)
+        #expect(
+            classify(429, #"{"error":{"type":"rate_limit_error","details":{"error_code":"enforced_spend_limit_reached"}}}"#).kind == .quotaExhausted
+        )
         #expect(classify(429).kind == .rateLimited)
         for status in [408, 409, 500, 502, 503, 529] { #expect(classify(status).kind == .transient, "\(status)") }
         #expect(classify(500, #"{"error":{"message":"boom"}}"#).message == "boom")
@@ -49,8 +55,13 @@ struct UpstreamClassificationTests {
 
     @Test("rate-limit headers that say nothing is left")
     func exhausted() {
-        #expect(HTTPExchange.exhaustedFor(HTTPHeaders([("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "6m0s")])) == .seconds(360))
-        #expect(HTTPExchange.exhaustedFor(HTTPHeaders([("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "20ms")])) == .milliseconds(20))
+        #expect(
+            HTTPExchange.exhaustedFor(HTTPHeaders([("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "6m0s")])) == .seconds(360)
+        )
+        #expect(
+            HTTPExchange.exhaustedFor(HTTPHeaders([("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "20ms")]))
+                == .milliseconds(20)
+        )
         #expect(HTTPExchange.exhaustedFor(HTTPHeaders([("x-ratelimit-remaining-requests", "12")])) == nil)
         #expect(HTTPExchange.parseResetDuration("2m3.5s") == .milliseconds(123_500))
         // Longer than the longest wait an upstream may impose: capped (the job asks again then).

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+
 @testable import Shared
 @testable import Worker
 
@@ -35,9 +36,16 @@ struct WorkerShutdownTests {
             presence = FakePresence(events: events)
             runner = HeldRunner(events: events)
             services = WorkerServices(
-                workerID: "w-test", settings: Self.settings(concurrency: concurrency), clients: ShutdownHook { events.append("clients closed") },
-                jobs: store, queue: queue, presence: presence, runner: runner,
-                sweeper: ShutdownHook { events.append("sweeper stopped") }, announcements: [], logger: log.logger
+                workerID: "w-test",
+                settings: Self.settings(concurrency: concurrency),
+                clients: ShutdownHook { events.append("clients closed") },
+                jobs: store,
+                queue: queue,
+                presence: presence,
+                runner: runner,
+                sweeper: ShutdownHook { events.append("sweeper stopped") },
+                announcements: [],
+                logger: log.logger
             )
             group = ServiceGroup(configuration: services.groupConfiguration(logger: log.logger))
         }
@@ -50,7 +58,9 @@ struct WorkerShutdownTests {
         }
     }
 
-    @Test("SIGTERM: claiming stops first; the running job keeps its lease through the grace period, is handed back uncounted after it; then the rest stop in reverse order, the clients last")
+    @Test(
+        "SIGTERM: claiming stops first; the running job keeps its lease through the grace period, is handed back uncounted after it; then the rest stop in reverse order, the clients last"
+    )
     func gracefulShutdown() async throws {
         let rig = Rig()
         let running = Task { try await rig.group.run() }
@@ -60,7 +70,8 @@ struct WorkerShutdownTests {
         await rig.group.triggerGracefulShutdown()
         let triggered = ContinuousClock.now
         #expect(await eventually { rig.log.messages.contains("shutting down: no more claims") })
-        let renewals = rig.store.renewCalls, beats = rig.presence.beats.count
+        let renewals = rig.store.renewCalls
+        let beats = rig.presence.beats.count
         // Claiming has stopped: a job enqueued now stays in the queue for another worker.
         let second = try await rig.enqueue()
 
@@ -113,7 +124,10 @@ struct WorkerShutdownTests {
         let rig = Rig()
         let ended = Mutex<Result<Void, any Error>?>(nil)
         let running = Task {
-            do { try await rig.group.run(); ended.withLock { $0 = .success(()) } } catch { ended.withLock { $0 = .failure(error) } }
+            do {
+                try await rig.group.run()
+                ended.withLock { $0 = .success(()) }
+            } catch { ended.withLock { $0 = .failure(error) } }
         }
         defer { running.cancel() }
         let first = try await rig.enqueue()
@@ -192,7 +206,12 @@ struct WorkerShutdownTests {
             }
             if Task.isCancelled {
                 events.append("handed back")
-                return Settlement(claim: job.claim, outcome: .retry(delay: .zero, countsAttempt: false, message: nil), calls: [], reachedUpstream: false)
+                return Settlement(
+                    claim: job.claim,
+                    outcome: .retry(delay: .zero, countsAttempt: false, message: nil),
+                    calls: [],
+                    reachedUpstream: false
+                )
             }
             events.append("completed")
             return Settlement(claim: job.claim, outcome: SettlerTests.completed, calls: [], reachedUpstream: false)

@@ -31,8 +31,10 @@ struct AuditMiddleware: RouterMiddleware {
         details["request_id"] = .string(context.id)
         do {
             try await audit.record(
-                actor: "admin:\(fingerprint)", action: "\(request.method.rawValue) \(route)",
-                target: target.isEmpty ? nil : target, outcome: outcome < 400 ? "success (\(outcome))" : "failure (\(outcome))",
+                actor: "admin:\(fingerprint)",
+                action: "\(request.method.rawValue) \(route)",
+                target: target.isEmpty ? nil : target,
+                outcome: outcome < 400 ? "success (\(outcome))" : "failure (\(outcome))",
                 details: details
             )
         } catch {

@@ -49,8 +49,10 @@ final class FailedAuthRecorder: Service, Sendable {
         guard !batch.isEmpty else { return }
         let rows = batch.map { key, count in
             FailedAuthenticationCount(
-                source: key.source, kind: key.kind.rawValue,
-                windowStart: Date(timeIntervalSince1970: Double(key.minute * 60)), count: count
+                source: key.source,
+                kind: key.kind.rawValue,
+                windowStart: Date(timeIntervalSince1970: Double(key.minute * 60)),
+                count: count
             )
         }
         do {

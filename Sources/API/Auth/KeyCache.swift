@@ -22,7 +22,9 @@ final class KeyCache: Sendable {
     /// (``timeToLive``, ``unknownTimeToLive``; tests lengthen them so that a slow machine does not
     /// expire what they look at).
     init(
-        capacity: Int = 100_000, unknownCapacity: Int = 100_000, knownFor: Duration = KeyCache.timeToLive,
+        capacity: Int = 100_000,
+        unknownCapacity: Int = 100_000,
+        knownFor: Duration = KeyCache.timeToLive,
         unknownFor: Duration = KeyCache.unknownTimeToLive
     ) {
         entries = ExpiringCache(timeToLive: knownFor, capacity: capacity, missTimeToLive: unknownFor, missCapacity: unknownCapacity)

@@ -111,14 +111,15 @@ enum UnstorableText {
                     j += 6
                 }
             default:
-                let decoded: UInt8 = switch escape {
-                case UInt8(ascii: "n"): 0x0A
-                case UInt8(ascii: "t"): 0x09
-                case UInt8(ascii: "r"): 0x0D
-                case UInt8(ascii: "b"): 0x08
-                case UInt8(ascii: "f"): 0x0C
-                default: escape
-                }
+                let decoded: UInt8 =
+                    switch escape {
+                    case UInt8(ascii: "n"): 0x0A
+                    case UInt8(ascii: "t"): 0x09
+                    case UInt8(ascii: "r"): 0x0D
+                    case UInt8(ascii: "b"): 0x08
+                    case UInt8(ascii: "f"): 0x0C
+                    default: escape
+                    }
                 text.append(decoded)
                 j += 2
             }

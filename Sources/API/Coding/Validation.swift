@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Shared
 
 /// Field rules shared by the controllers. Each failure is a 422 whose sentence names the field.
@@ -68,5 +69,3 @@ struct ListQuery {
         }
     }
 }
-
-import Hummingbird

@@ -32,7 +32,9 @@ struct AdminJobController {
             var oldestQueuedAgeSeconds: Double?
 
             enum CodingKeys: String, CodingKey {
-                case teamID = "team_id", queued, scheduled, inProgress = "in_progress"
+                case teamID = "team_id"
+                case queued, scheduled
+                case inProgress = "in_progress"
                 case oldestQueuedAgeSeconds = "oldest_queued_age_seconds"
             }
         }
@@ -46,8 +48,12 @@ struct AdminJobController {
             var workersInFlight: Int
 
             enum CodingKeys: String, CodingKey {
-                case queued, scheduled, inProgress = "in_progress", oldestQueuedAgeSeconds = "oldest_queued_age_seconds"
-                case liveWorkers = "live_workers", workerCapacity = "worker_capacity", workersInFlight = "workers_in_flight"
+                case queued, scheduled
+                case inProgress = "in_progress"
+                case oldestQueuedAgeSeconds = "oldest_queued_age_seconds"
+                case liveWorkers = "live_workers"
+                case workerCapacity = "worker_capacity"
+                case workersInFlight = "workers_in_flight"
             }
         }
         var teams: [Team]
@@ -65,8 +71,12 @@ struct AdminJobController {
         var draining: Bool
 
         enum CodingKeys: String, CodingKey {
-            case workerID = "worker_id", host, pid, concurrency, inFlight = "in_flight", startedAt = "started_at"
-            case lastSeen = "last_seen", draining
+            case workerID = "worker_id"
+            case host, pid, concurrency
+            case inFlight = "in_flight"
+            case startedAt = "started_at"
+            case lastSeen = "last_seen"
+            case draining
         }
     }
 
@@ -79,7 +89,8 @@ struct AdminJobController {
         var draining: Bool
 
         enum CodingKeys: String, CodingKey {
-            case workerID = "worker_id", draining
+            case workerID = "worker_id"
+            case draining
         }
     }
 
@@ -128,29 +139,42 @@ struct AdminJobController {
         let now = Date()
         let rows = teams.map {
             QueueResponse.Team(
-                teamID: $0.teamID, queued: $0.queued, scheduled: $0.scheduled, inProgress: $0.inProgress,
+                teamID: $0.teamID,
+                queued: $0.queued,
+                scheduled: $0.scheduled,
+                inProgress: $0.inProgress,
                 oldestQueuedAgeSeconds: $0.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) }
             )
         }
         return QueueResponse(
             teams: rows,
             totals: .init(
-                queued: rows.reduce(0) { $0 + $1.queued }, scheduled: rows.reduce(0) { $0 + $1.scheduled },
+                queued: rows.reduce(0) { $0 + $1.queued },
+                scheduled: rows.reduce(0) { $0 + $1.scheduled },
                 inProgress: rows.reduce(0) { $0 + $1.inProgress },
                 oldestQueuedAgeSeconds: rows.compactMap(\.oldestQueuedAgeSeconds).max(),
-                liveWorkers: workers.count, workerCapacity: workers.reduce(0) { $0 + $1.concurrency },
+                liveWorkers: workers.count,
+                workerCapacity: workers.reduce(0) { $0 + $1.concurrency },
                 workersInFlight: workers.reduce(0) { $0 + $1.inFlight }
             )
         )
     }
 
     @Sendable func workers(_ request: Request, context: AppRequestContext) async throws -> WorkersResponse {
-        WorkersResponse(workers: try await registry.live().map {
-            WorkerResponse(
-                workerID: $0.workerID, host: $0.host, pid: $0.pid, concurrency: $0.concurrency, inFlight: $0.inFlight,
-                startedAt: $0.startedAt, lastSeen: $0.lastSeen, draining: $0.draining
-            )
-        })
+        WorkersResponse(
+            workers: try await registry.live().map {
+                WorkerResponse(
+                    workerID: $0.workerID,
+                    host: $0.host,
+                    pid: $0.pid,
+                    concurrency: $0.concurrency,
+                    inFlight: $0.inFlight,
+                    startedAt: $0.startedAt,
+                    lastSeen: $0.lastSeen,
+                    draining: $0.draining
+                )
+            }
+        )
     }
 
     @Sendable func drain(_ request: Request, context: AppRequestContext) async throws -> DrainResponse {

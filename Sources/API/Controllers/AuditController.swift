@@ -18,7 +18,9 @@ struct AuditController {
         var createdAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case auditID = "audit_id", actor, action, target, outcome, details, count, windowStart = "window_start"
+            case auditID = "audit_id"
+            case actor, action, target, outcome, details, count
+            case windowStart = "window_start"
             case createdAt = "created_at"
         }
     }
@@ -28,7 +30,8 @@ struct AuditController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case events, nextCursor = "next_cursor"
+            case events
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -42,8 +45,15 @@ struct AuditController {
         return ListResponse(
             events: page.items.map {
                 EventResponse(
-                    auditID: $0.auditID, actor: $0.actor, action: $0.action, target: $0.target, outcome: $0.outcome,
-                    details: $0.details, count: $0.eventCount, windowStart: $0.windowStart, createdAt: $0.createdAt
+                    auditID: $0.auditID,
+                    actor: $0.actor,
+                    action: $0.action,
+                    target: $0.target,
+                    outcome: $0.outcome,
+                    details: $0.details,
+                    count: $0.eventCount,
+                    windowStart: $0.windowStart,
+                    createdAt: $0.createdAt
                 )
             },
             nextCursor: Nullable(page.nextCursor)

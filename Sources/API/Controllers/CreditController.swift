@@ -27,7 +27,9 @@ struct CreditController {
         var creditsPerDollar: Decimal?
 
         enum CodingKeys: String, CodingKey {
-            case budgetMode = "budget_mode", tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar"
+            case budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit"
+            case creditsPerDollar = "credits_per_dollar"
         }
     }
 
@@ -42,8 +44,13 @@ struct CreditController {
         var createdAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case transactionID = "transaction_id", teamID = "team_id", transactionType = "transaction_type"
-            case creditsAmount = "credits_amount", creditsAfter = "credits_after", jobID = "job_id", reason
+            case transactionID = "transaction_id"
+            case teamID = "team_id"
+            case transactionType = "transaction_type"
+            case creditsAmount = "credits_amount"
+            case creditsAfter = "credits_after"
+            case jobID = "job_id"
+            case reason
             case createdAt = "created_at"
         }
 
@@ -65,7 +72,9 @@ struct CreditController {
         var transaction: TransactionResponse
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", creditsAdded = "credits_added", transaction
+            case teamID = "team_id"
+            case creditsAdded = "credits_added"
+            case transaction
         }
     }
 
@@ -80,9 +89,14 @@ struct CreditController {
         var creditsPerDollar: Decimal
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
-            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
-            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar"
+            case teamID = "team_id"
+            case creditsAllocated = "credits_allocated"
+            case creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved"
+            case creditsRemaining = "credits_remaining"
+            case budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit"
+            case creditsPerDollar = "credits_per_dollar"
         }
     }
 
@@ -91,7 +105,8 @@ struct CreditController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case transactions, nextCursor = "next_cursor"
+            case transactions
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -146,10 +161,16 @@ struct CreditController {
         let id = try context.teamID()
         let data = try await request.decode(as: BudgetModeBody.self, context: context)
         let billing = try TeamController.billing(
-            mode: data.budgetMode, tokensPerCredit: data.tokensPerCredit, creditsPerDollar: data.creditsPerDollar, base: BillingSettings()
+            mode: data.budgetMode,
+            tokensPerCredit: data.tokensPerCredit,
+            creditsPerDollar: data.creditsPerDollar,
+            base: BillingSettings()
         )
         let team = try await teams.setBilling(
-            id, mode: billing.budgetMode, tokensPerCredit: data.tokensPerCredit, creditsPerDollar: data.creditsPerDollar
+            id,
+            mode: billing.budgetMode,
+            tokensPerCredit: data.tokensPerCredit,
+            creditsPerDollar: data.creditsPerDollar
         )
         return Self.balanceResponse(id, team.balance, team.billing)
     }
@@ -172,9 +193,14 @@ struct CreditController {
 
     static func balanceResponse(_ id: String, _ balance: CreditBalance, _ billing: BillingSettings) -> BalanceResponse {
         BalanceResponse(
-            teamID: id, creditsAllocated: balance.allocated, creditsUsed: balance.used, creditsReserved: balance.reserved,
-            creditsRemaining: balance.remaining, budgetMode: billing.budgetMode.rawValue,
-            tokensPerCredit: billing.tokensPerCredit, creditsPerDollar: billing.creditsPerDollar
+            teamID: id,
+            creditsAllocated: balance.allocated,
+            creditsUsed: balance.used,
+            creditsReserved: balance.reserved,
+            creditsRemaining: balance.remaining,
+            budgetMode: billing.budgetMode.rawValue,
+            tokensPerCredit: billing.tokensPerCredit,
+            creditsPerDollar: billing.creditsPerDollar
         )
     }
 

@@ -34,11 +34,17 @@ struct HealthController<Context: RequestContext>: Sendable {
         for (store, problem) in [("postgres", postgresProblem), ("redis", redisProblem)] {
             if let problem { context.logger.warning("not ready", metadata: ["store": "\(store)", "problem": "\(problem)"]) }
         }
-        var status = Status(status: "ready", postgres: postgresProblem == nil ? "ok" : "unavailable", redis: redisProblem == nil ? "ok" : "unavailable")
+        var status = Status(
+            status: "ready",
+            postgres: postgresProblem == nil ? "ok" : "unavailable",
+            redis: redisProblem == nil ? "ok" : "unavailable"
+        )
         guard postgresProblem == nil && redisProblem == nil else {
             status.status = "unavailable"
-            status.detail = [postgresProblem.map { _ in ReadinessDetail.postgresUnreachable }, redisProblem.map { _ in ReadinessDetail.redisUnreachable }]
-                .compactMap { $0 }.joined(separator: "; ")
+            status.detail = [
+                postgresProblem.map { _ in ReadinessDetail.postgresUnreachable }, redisProblem.map { _ in ReadinessDetail.redisUnreachable },
+            ]
+            .compactMap { $0 }.joined(separator: "; ")
             return try status.response(from: request, context: context).with(status: .serviceUnavailable)
         }
         return try status.response(from: request, context: context)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Logging
 import Shared
 
 /// The team side of jobs: submit, poll (with long polling), cancel, calls, and the team's list.
@@ -19,7 +20,10 @@ struct JobController {
         var creditsReserved: Int?
 
         enum CodingKeys: String, CodingKey {
-            case jobID = "job_id", status, createdAt = "created_at", creditsReserved = "credits_reserved"
+            case jobID = "job_id"
+            case status
+            case createdAt = "created_at"
+            case creditsReserved = "credits_reserved"
         }
     }
 
@@ -49,10 +53,17 @@ struct JobController {
         }
         let key = try request.idempotencyKey()
         let submission = JobSubmission(
-            teamID: identity.teamID, jobType: body.jobType, userID: body.userID, metadata: body.metadata ?? [:],
-            modelGroup: body.model, work: work, priority: body.priority ?? 0,
+            teamID: identity.teamID,
+            jobType: body.jobType,
+            userID: body.userID,
+            metadata: body.metadata ?? [:],
+            modelGroup: body.model,
+            work: work,
+            priority: body.priority ?? 0,
             expiresAt: Date().addingTimeInterval(Double(body.expiresInSeconds ?? 86_400)),
-            estimate: estimate, callsPlanned: callsPlanned, idempotencyKey: key,
+            estimate: estimate,
+            callsPlanned: callsPlanned,
+            idempotencyKey: key,
             requestHash: key.map { _ in Self.fingerprint(body) }
         )
         let outcome = try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
@@ -132,10 +143,19 @@ struct JobController {
     }
 
     private static func created(
-        _ jobID: UUID, _ status: JobStatus, _ createdAt: Date, _ reserved: Int, pending: Bool, _ request: Request, _ context: AppRequestContext
+        _ jobID: UUID,
+        _ status: JobStatus,
+        _ createdAt: Date,
+        _ reserved: Int,
+        pending: Bool,
+        _ request: Request,
+        _ context: AppRequestContext
     ) throws -> Response {
         let body = CreatedResponse(
-            jobID: jobID.lowercasedString, status: status.rawValue, createdAt: createdAt, creditsReserved: pending ? nil : reserved
+            jobID: jobID.lowercasedString,
+            status: status.rawValue,
+            createdAt: createdAt,
+            creditsReserved: pending ? nil : reserved
         )
         var response = try body.response(from: request, context: context)
         response.status = pending ? .ok : .accepted
@@ -177,5 +197,3 @@ private struct CanonicalSubmit: Encodable {
         try fields.encode(to: encoder)
     }
 }
-
-import Logging

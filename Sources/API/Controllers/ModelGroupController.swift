@@ -15,8 +15,11 @@ struct ModelGroupController {
         var contextTokens: Int?
 
         enum CodingKeys: String, CodingKey {
-            case modelName = "model_name", provider, priority, inputPricePerMillion = "input_price_per_million"
-            case outputPricePerMillion = "output_price_per_million", contextTokens = "context_tokens"
+            case modelName = "model_name"
+            case provider, priority
+            case inputPricePerMillion = "input_price_per_million"
+            case outputPricePerMillion = "output_price_per_million"
+            case contextTokens = "context_tokens"
         }
     }
 
@@ -27,7 +30,9 @@ struct ModelGroupController {
         var models: [ModelBody]
 
         enum CodingKeys: String, CodingKey {
-            case groupName = "group_name", displayName = "display_name", description, models
+            case groupName = "group_name"
+            case displayName = "display_name"
+            case description, models
         }
     }
 
@@ -57,7 +62,10 @@ struct ModelGroupController {
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case groupName = "group_name", displayName = "display_name", description, models, createdAt = "created_at"
+            case groupName = "group_name"
+            case displayName = "display_name"
+            case description, models
+            case createdAt = "created_at"
             case updatedAt = "updated_at"
         }
 
@@ -67,8 +75,11 @@ struct ModelGroupController {
             description = group.description
             models = group.models.map {
                 ModelBody(
-                    modelName: $0.modelName, provider: $0.provider, priority: $0.priority,
-                    inputPricePerMillion: $0.inputPricePerMillion, outputPricePerMillion: $0.outputPricePerMillion,
+                    modelName: $0.modelName,
+                    provider: $0.provider,
+                    priority: $0.priority,
+                    inputPricePerMillion: $0.inputPricePerMillion,
+                    outputPricePerMillion: $0.outputPricePerMillion,
                     contextTokens: $0.contextTokens
                 )
             }
@@ -82,7 +93,8 @@ struct ModelGroupController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case modelGroups = "model_groups", nextCursor = "next_cursor"
+            case modelGroups = "model_groups"
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -91,7 +103,8 @@ struct ModelGroupController {
         var deleted: Bool
 
         enum CodingKeys: String, CodingKey {
-            case groupName = "group_name", deleted
+            case groupName = "group_name"
+            case deleted
         }
     }
 
@@ -109,7 +122,9 @@ struct ModelGroupController {
         try Validate.optionalName(body.displayName, field: "display_name")
         try Validate.optionalName(body.description, field: "description", max: 2000)
         let models = try Self.entries(body.models)
-        return GroupResponse(try await modelGroups.create(groupName: body.groupName, displayName: body.displayName, description: body.description, models: models))
+        return GroupResponse(
+            try await modelGroups.create(groupName: body.groupName, displayName: body.displayName, description: body.description, models: models)
+        )
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {
@@ -140,7 +155,9 @@ struct ModelGroupController {
             try Validate.name(model.modelName, field: "models[\(index)].model_name")
             try Validate.identifier(model.provider, field: "models[\(index)].provider")
             try Validate.range(model.priority, 0...1000, field: "models[\(index)].priority")
-            for (price, field) in [(model.inputPricePerMillion, "input_price_per_million"), (model.outputPricePerMillion, "output_price_per_million")] {
+            for (price, field) in [
+                (model.inputPricePerMillion, "input_price_per_million"), (model.outputPricePerMillion, "output_price_per_million"),
+            ] {
                 if let price, price < 0 || price > 1_000_000 {
                     throw .notBetween(0, 1_000_000, field: "models[\(index)].\(field)")
                 }
@@ -148,11 +165,16 @@ struct ModelGroupController {
             if let context = model.contextTokens {
                 try Validate.range(context, 256...10_000_000, field: "models[\(index)].context_tokens")
             }
-            entries.append(ModelEntry(
-                modelName: model.modelName, provider: model.provider, priority: model.priority,
-                inputPricePerMillion: model.inputPricePerMillion ?? 0, outputPricePerMillion: model.outputPricePerMillion ?? 0,
-                contextTokens: model.contextTokens
-            ))
+            entries.append(
+                ModelEntry(
+                    modelName: model.modelName,
+                    provider: model.provider,
+                    priority: model.priority,
+                    inputPricePerMillion: model.inputPricePerMillion ?? 0,
+                    outputPricePerMillion: model.outputPricePerMillion ?? 0,
+                    contextTokens: model.contextTokens
+                )
+            )
         }
         return entries
     }

@@ -14,7 +14,8 @@ struct OrganizationController {
         var metadata: JSONObject?
 
         enum CodingKeys: String, CodingKey {
-            case organizationID = "organization_id", name, metadata
+            case organizationID = "organization_id"
+            case name, metadata
         }
     }
 
@@ -26,7 +27,10 @@ struct OrganizationController {
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case organizationID = "organization_id", name, metadata, createdAt = "created_at", updatedAt = "updated_at"
+            case organizationID = "organization_id"
+            case name, metadata
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
         }
 
         init(_ o: Organization) {
@@ -43,7 +47,8 @@ struct OrganizationController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case organizations, nextCursor = "next_cursor"
+            case organizations
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -60,7 +65,9 @@ struct OrganizationController {
         try Validate.identifier(body.organizationID, field: "organization_id")
         try Validate.name(body.name, field: "name")
         try Validate.metadata(body.metadata)
-        return OrganizationResponse(try await organizations.create(organizationID: body.organizationID, name: body.name, metadata: body.metadata ?? [:]))
+        return OrganizationResponse(
+            try await organizations.create(organizationID: body.organizationID, name: body.name, metadata: body.metadata ?? [:])
+        )
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ListResponse {

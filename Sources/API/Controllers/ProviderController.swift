@@ -19,7 +19,11 @@ struct ProviderController {
         var timeoutSeconds: Int?
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, baseURL = "base_url", apiKey = "api_key", rpm, tpm, timeoutSeconds = "timeout_seconds"
+            case name, kind
+            case baseURL = "base_url"
+            case apiKey = "api_key"
+            case rpm, tpm
+            case timeoutSeconds = "timeout_seconds"
         }
     }
 
@@ -33,7 +37,11 @@ struct ProviderController {
         var timeoutSeconds: Int?
 
         enum CodingKeys: String, CodingKey {
-            case kind, baseURL = "base_url", apiKey = "api_key", rpm, tpm, timeoutSeconds = "timeout_seconds"
+            case kind
+            case baseURL = "base_url"
+            case apiKey = "api_key"
+            case rpm, tpm
+            case timeoutSeconds = "timeout_seconds"
         }
 
         init(from decoder: any Decoder) throws {
@@ -55,8 +63,11 @@ struct ProviderController {
         var lastErrorAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case circuitState = "circuit_state", openUntil = "open_until", lastError = "last_error"
-            case lastErrorStatus = "last_error_status", lastErrorAt = "last_error_at"
+            case circuitState = "circuit_state"
+            case openUntil = "open_until"
+            case lastError = "last_error"
+            case lastErrorStatus = "last_error_status"
+            case lastErrorAt = "last_error_at"
         }
     }
 
@@ -72,8 +83,13 @@ struct ProviderController {
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, baseURL = "base_url", rpm, tpm, timeoutSeconds = "timeout_seconds", health
-            case createdAt = "created_at", updatedAt = "updated_at"
+            case name, kind
+            case baseURL = "base_url"
+            case rpm, tpm
+            case timeoutSeconds = "timeout_seconds"
+            case health
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
         }
 
         init(_ p: Provider, lastError: ProviderLastError?, report: ProviderHealthReport? = nil) {
@@ -87,8 +103,10 @@ struct ProviderController {
             var state = report?.state ?? "closed"
             if state == "open", let until = report?.openUntil, until <= Date() { state = "half_open" }
             health = Health(
-                circuitState: state, openUntil: state == "open" ? report?.openUntil : nil,
-                lastError: lastError?.message ?? report?.lastError, lastErrorStatus: lastError?.statusCode,
+                circuitState: state,
+                openUntil: state == "open" ? report?.openUntil : nil,
+                lastError: lastError?.message ?? report?.lastError,
+                lastErrorStatus: lastError?.statusCode,
                 lastErrorAt: lastError?.at ?? report?.lastErrorAt
             )
             createdAt = p.createdAt
@@ -101,7 +119,8 @@ struct ProviderController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case providers, nextCursor = "next_cursor"
+            case providers
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -124,8 +143,13 @@ struct ProviderController {
         let kind = try Self.kind(body.kind)
         try Self.validate(baseURL: body.baseURL, apiKey: body.apiKey, rpm: body.rpm, tpm: body.tpm, timeout: body.timeoutSeconds)
         let provider = try await providers.create(
-            name: body.name, kind: kind, baseURL: Self.normalised(body.baseURL), sealedAPIKey: try secrets.seal(body.apiKey),
-            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeoutSeconds ?? 120
+            name: body.name,
+            kind: kind,
+            baseURL: Self.normalised(body.baseURL),
+            sealedAPIKey: try secrets.seal(body.apiKey),
+            rpm: body.rpm,
+            tpm: body.tpm,
+            timeoutSeconds: body.timeoutSeconds ?? 120
         )
         return ProviderResponse(provider, lastError: nil)
     }
@@ -151,8 +175,12 @@ struct ProviderController {
         let kind = try body.kind.map(Self.kind)
         try Self.validate(baseURL: body.baseURL, apiKey: body.apiKey, rpm: body.rpm ?? nil, tpm: body.tpm ?? nil, timeout: body.timeoutSeconds)
         let changes = ProviderChanges(
-            kind: kind, baseURL: body.baseURL.map(Self.normalised), sealedAPIKey: try body.apiKey.map { try secrets.seal($0) },
-            rpm: body.rpm, tpm: body.tpm, timeoutSeconds: body.timeoutSeconds
+            kind: kind,
+            baseURL: body.baseURL.map(Self.normalised),
+            sealedAPIKey: try body.apiKey.map { try secrets.seal($0) },
+            rpm: body.rpm,
+            tpm: body.tpm,
+            timeoutSeconds: body.timeoutSeconds
         )
         let provider = try await providers.update(name, changes)
         return ProviderResponse(provider, lastError: try await providers.lastErrors()[provider.name])

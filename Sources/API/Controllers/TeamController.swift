@@ -24,9 +24,15 @@ struct TeamController {
         var metadata: JSONObject?
 
         enum CodingKeys: String, CodingKey {
-            case organizationID = "organization_id", teamID = "team_id", teamAlias = "team_alias"
-            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", budgetMode = "budget_mode"
-            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar", metadata
+            case organizationID = "organization_id"
+            case teamID = "team_id"
+            case teamAlias = "team_alias"
+            case modelGroups = "model_groups"
+            case creditsAllocated = "credits_allocated"
+            case budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit"
+            case creditsPerDollar = "credits_per_dollar"
+            case metadata
         }
     }
 
@@ -68,11 +74,23 @@ struct TeamController {
         var virtualKey: String?
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", organizationID = "organization_id", teamAlias = "team_alias", status
-            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
-            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
-            case tokensPerCredit = "tokens_per_credit", creditsPerDollar = "credits_per_dollar", keyPrefix = "key_prefix"
-            case metadata, createdAt = "created_at", updatedAt = "updated_at", virtualKey = "virtual_key"
+            case teamID = "team_id"
+            case organizationID = "organization_id"
+            case teamAlias = "team_alias"
+            case status
+            case modelGroups = "model_groups"
+            case creditsAllocated = "credits_allocated"
+            case creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved"
+            case creditsRemaining = "credits_remaining"
+            case budgetMode = "budget_mode"
+            case tokensPerCredit = "tokens_per_credit"
+            case creditsPerDollar = "credits_per_dollar"
+            case keyPrefix = "key_prefix"
+            case metadata
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case virtualKey = "virtual_key"
         }
 
         init(_ team: Team, key: String? = nil) {
@@ -101,7 +119,8 @@ struct TeamController {
         var nextCursor: Nullable<String>
 
         enum CodingKeys: String, CodingKey {
-            case teams, nextCursor = "next_cursor"
+            case teams
+            case nextCursor = "next_cursor"
         }
     }
 
@@ -112,7 +131,9 @@ struct TeamController {
         var previousKeyExpiresAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", virtualKey = "virtual_key", keyPrefix = "key_prefix"
+            case teamID = "team_id"
+            case virtualKey = "virtual_key"
+            case keyPrefix = "key_prefix"
             case previousKeyExpiresAt = "previous_key_expires_at"
         }
     }
@@ -123,7 +144,8 @@ struct TeamController {
             var models: [String]
 
             enum CodingKeys: String, CodingKey {
-                case groupName = "group_name", models
+                case groupName = "group_name"
+                case models
             }
         }
 
@@ -140,9 +162,16 @@ struct TeamController {
         var keyPrefix: String?
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", organizationID = "organization_id", teamAlias = "team_alias", status
-            case modelGroups = "model_groups", creditsAllocated = "credits_allocated", creditsUsed = "credits_used"
-            case creditsReserved = "credits_reserved", creditsRemaining = "credits_remaining", budgetMode = "budget_mode"
+            case teamID = "team_id"
+            case organizationID = "organization_id"
+            case teamAlias = "team_alias"
+            case status
+            case modelGroups = "model_groups"
+            case creditsAllocated = "credits_allocated"
+            case creditsUsed = "credits_used"
+            case creditsReserved = "credits_reserved"
+            case creditsRemaining = "credits_remaining"
+            case budgetMode = "budget_mode"
             case keyPrefix = "key_prefix"
         }
     }
@@ -171,11 +200,20 @@ struct TeamController {
         for (index, group) in body.modelGroups.enumerated() {
             try Validate.identifier(group, field: "model_groups[\(index)]")
         }
-        let billing = try Self.billing(mode: body.budgetMode, tokensPerCredit: body.tokensPerCredit, creditsPerDollar: body.creditsPerDollar, base: BillingSettings())
+        let billing = try Self.billing(
+            mode: body.budgetMode,
+            tokensPerCredit: body.tokensPerCredit,
+            creditsPerDollar: body.creditsPerDollar,
+            base: BillingSettings()
+        )
         let draft = TeamDraft(
-            teamID: body.teamID, organizationID: body.organizationID, teamAlias: body.teamAlias,
+            teamID: body.teamID,
+            organizationID: body.organizationID,
+            teamAlias: body.teamAlias,
             modelGroups: body.modelGroups.uniqued(),
-            creditsAllocated: body.creditsAllocated, billing: billing, metadata: body.metadata ?? [:]
+            creditsAllocated: body.creditsAllocated,
+            billing: billing,
+            metadata: body.metadata ?? [:]
         )
         let (team, key) = try await teams.create(draft)
         keyCache.forget(VirtualKey.hash(key.key))
@@ -234,10 +272,17 @@ struct TeamController {
             groups.append(MeResponse.Group(groupName: name, models: group?.models.map(\.modelName) ?? []))
         }
         return MeResponse(
-            teamID: team.teamID, organizationID: team.organizationID, teamAlias: team.teamAlias, status: team.status.rawValue,
-            modelGroups: groups, creditsAllocated: team.balance.allocated, creditsUsed: team.balance.used,
-            creditsReserved: team.balance.reserved, creditsRemaining: team.balance.remaining,
-            budgetMode: team.billing.budgetMode.rawValue, keyPrefix: team.keyPrefix
+            teamID: team.teamID,
+            organizationID: team.organizationID,
+            teamAlias: team.teamAlias,
+            status: team.status.rawValue,
+            modelGroups: groups,
+            creditsAllocated: team.balance.allocated,
+            creditsUsed: team.balance.used,
+            creditsReserved: team.balance.reserved,
+            creditsRemaining: team.balance.remaining,
+            budgetMode: team.billing.budgetMode.rawValue,
+            keyPrefix: team.keyPrefix
         )
     }
 

@@ -22,7 +22,8 @@ struct UsagePeriod {
             throw invalid
         }
         let parts = raw.split(separator: "-").map { Int($0)! }
-        let year = parts[0], month = parts[1]
+        let year = parts[0]
+        let month = parts[1]
         guard (1...12).contains(month), (1970...9999).contains(year) else { throw invalid }
         var components = DateComponents(year: year, month: month, day: parts.count == 3 ? parts[2] : 1)
         guard let start = calendar.date(from: components), calendar.component(.day, from: start) == components.day,
@@ -57,7 +58,11 @@ struct UsageReport: ResponseEncodable {
         var costUSD: Decimal
 
         enum CodingKeys: String, CodingKey {
-            case teamID = "team_id", jobs, creditsUsed = "credits_used", tokens, costUSD = "cost_usd"
+            case teamID = "team_id"
+            case jobs
+            case creditsUsed = "credits_used"
+            case tokens
+            case costUSD = "cost_usd"
         }
     }
 
@@ -73,8 +78,13 @@ struct UsageReport: ResponseEncodable {
     var teams: [Line]
 
     enum CodingKeys: String, CodingKey {
-        case organizationID = "organization_id", teamID = "team_id", period, start, end, jobs
-        case creditsUsed = "credits_used", tokens, costUSD = "cost_usd", teams
+        case organizationID = "organization_id"
+        case teamID = "team_id"
+        case period, start, end, jobs
+        case creditsUsed = "credits_used"
+        case tokens
+        case costUSD = "cost_usd"
+        case teams
     }
 
     init(organizationID: String?, teamID: String?, period: UsagePeriod, teams: [TeamUsage]) {

@@ -8,10 +8,21 @@ struct JobResponse: ResponseEncodable {
     var job: Job
 
     enum Keys: String, CodingKey {
-        case jobID = "job_id", teamID = "team_id", jobType = "job_type", userID = "user_id", status
-        case createdAt = "created_at", startedAt = "started_at", completedAt = "completed_at", expiresAt = "expires_at"
-        case attempts, model, metadata, creditsReserved = "credits_reserved", creditsCharged = "credits_charged"
-        case progress, result, usage, costUSD = "cost_usd", error, priority
+        case jobID = "job_id"
+        case teamID = "team_id"
+        case jobType = "job_type"
+        case userID = "user_id"
+        case status
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case completedAt = "completed_at"
+        case expiresAt = "expires_at"
+        case attempts, model, metadata
+        case creditsReserved = "credits_reserved"
+        case creditsCharged = "credits_charged"
+        case progress, result, usage
+        case costUSD = "cost_usd"
+        case error, priority
     }
 
     struct Progress: Encodable {
@@ -19,7 +30,8 @@ struct JobResponse: ResponseEncodable {
         var callsPlanned: Int
 
         enum CodingKeys: String, CodingKey {
-            case callsDone = "calls_done", callsPlanned = "calls_planned"
+            case callsDone = "calls_done"
+            case callsPlanned = "calls_planned"
         }
     }
 
@@ -29,7 +41,9 @@ struct JobResponse: ResponseEncodable {
         var totalTokens: Int
 
         enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
         }
     }
 
@@ -58,7 +72,10 @@ struct JobResponse: ResponseEncodable {
         try c.encode(Progress(callsDone: job.callsDone, callsPlanned: job.callsPlanned), forKey: .progress)
         if job.status.isTerminal {
             try c.encode(job.result, forKey: .result)
-            try c.encode(job.usage.map { Usage(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) }, forKey: .usage)
+            try c.encode(
+                job.usage.map { Usage(promptTokens: $0.promptTokens, completionTokens: $0.completionTokens, totalTokens: $0.totalTokens) },
+                forKey: .usage
+            )
             try c.encode(job.costUSD, forKey: .costUSD)
             try c.encode(job.errorCode.map { ErrorBody(code: $0.rawValue, message: job.errorMessage ?? $0.rawValue) }, forKey: .error)
         }
@@ -70,7 +87,8 @@ struct JobListResponse: ResponseEncodable {
     var nextCursor: Nullable<String>
 
     enum CodingKeys: String, CodingKey {
-        case jobs, nextCursor = "next_cursor"
+        case jobs
+        case nextCursor = "next_cursor"
     }
 }
 
@@ -94,10 +112,21 @@ struct CallResponse: Encodable {
     var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case callID = "call_id", step, stepIndex = "step_index", model, provider, attempt, statusCode = "status_code"
-        case errorClass = "error_class", error, upstreamRequestID = "upstream_request_id", promptTokens = "prompt_tokens"
-        case completionTokens = "completion_tokens", totalTokens = "total_tokens", costUSD = "cost_usd"
-        case latencyMS = "latency_ms", billed, createdAt = "created_at"
+        case callID = "call_id"
+        case step
+        case stepIndex = "step_index"
+        case model, provider, attempt
+        case statusCode = "status_code"
+        case errorClass = "error_class"
+        case error
+        case upstreamRequestID = "upstream_request_id"
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case totalTokens = "total_tokens"
+        case costUSD = "cost_usd"
+        case latencyMS = "latency_ms"
+        case billed
+        case createdAt = "created_at"
     }
 
     /// A call as its team reads it; `admin: true` for `GET /api/admin/jobs/{id}`.
@@ -117,7 +146,8 @@ struct CallResponse: Encodable {
         if admin {
             error = call.error
         } else {
-            error = call.error == nil && call.errorClass == nil
+            error =
+                call.error == nil && call.errorClass == nil
                 ? nil : UpstreamErrorSummary.sentence(errorClass: call.errorClass, statusCode: call.statusCode, requestID: call.upstreamRequestID)
         }
         upstreamRequestID = call.upstreamRequestID

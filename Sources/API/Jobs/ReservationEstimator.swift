@@ -19,7 +19,12 @@ struct ReservationEstimator: Sendable {
         var usable = 0
         var firstRefusal: String?
         for model in group.models {
-            let (prompt, completionTotal, calls, refusal) = tokens(work, completion: completion, context: model.contextTokens ?? defaultContextTokens, model: model.modelName)
+            let (prompt, completionTotal, calls, refusal) = tokens(
+                work,
+                completion: completion,
+                context: model.contextTokens ?? defaultContextTokens,
+                model: model.modelName
+            )
             if let refusal {
                 firstRefusal = firstRefusal ?? refusal
                 continue
@@ -37,9 +42,18 @@ struct ReservationEstimator: Sendable {
         if let document = work.document {
             let documentTokens = Billing.estimateTokens(document)
             let instructionTokens = Billing.estimateTokens(work.instructions ?? "")
-            let plan = DocumentPlan(documentTokens: documentTokens, instructionTokens: instructionTokens, contextTokens: context, maxTokens: completion)
+            let plan = DocumentPlan(
+                documentTokens: documentTokens,
+                instructionTokens: instructionTokens,
+                contextTokens: context,
+                maxTokens: completion
+            )
             if let refusal = plan.refusal(documentLimits, model: model) { return (0, 0, 0, refusal) }
-            let (prompt, completionTotal) = plan.maxTokens(instructionTokens: instructionTokens, maxTokens: completion, documentTokens: documentTokens)
+            let (prompt, completionTotal) = plan.maxTokens(
+                instructionTokens: instructionTokens,
+                maxTokens: completion,
+                documentTokens: documentTokens
+            )
             return (prompt, completionTotal, plan.calls, nil)
         }
         // Chat: the serialized messages (and tools) bound the prompt from above.

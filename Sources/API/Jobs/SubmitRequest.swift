@@ -25,9 +25,19 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     var expiresInSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
-        case teamID = "team_id", jobType = "job_type", userID = "user_id", metadata, model, messages, document
-        case instructions, temperature, maxTokens = "max_tokens", responseFormat = "response_format", tools
-        case toolChoice = "tool_choice", stop, topP = "top_p", priority, allowPartial = "allow_partial"
+        case teamID = "team_id"
+        case jobType = "job_type"
+        case userID = "user_id"
+        case metadata, model, messages, document
+        case instructions, temperature
+        case maxTokens = "max_tokens"
+        case responseFormat = "response_format"
+        case tools
+        case toolChoice = "tool_choice"
+        case stop
+        case topP = "top_p"
+        case priority
+        case allowPartial = "allow_partial"
         case expiresInSeconds = "expires_in_seconds"
     }
 
@@ -69,8 +79,17 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
             }
         }
         return JobWork(
-            messages: messages, document: document, instructions: instructions, temperature: temperature, maxTokens: maxTokens,
-            responseFormat: responseFormat, tools: tools, toolChoice: toolChoice, stop: stop, topP: topP, allowPartial: allowPartial
+            messages: messages,
+            document: document,
+            instructions: instructions,
+            temperature: temperature,
+            maxTokens: maxTokens,
+            responseFormat: responseFormat,
+            tools: tools,
+            toolChoice: toolChoice,
+            stop: stop,
+            topP: topP,
+            allowPartial: allowPartial
         )
     }
 

@@ -70,7 +70,10 @@ public struct AppConfiguration: Sendable {
 
     public var postgres: PostgresConfiguration {
         PostgresConfiguration(
-            url: databaseURL, poolSize: databasePoolSize, maxWaiters: databaseMaxWaiters, acquireTimeout: databaseAcquireTimeoutSeconds
+            url: databaseURL,
+            poolSize: databasePoolSize,
+            maxWaiters: databaseMaxWaiters,
+            acquireTimeout: databaseAcquireTimeoutSeconds
         )
     }
 

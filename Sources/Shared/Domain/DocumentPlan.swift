@@ -81,7 +81,8 @@ extension DocumentPlan {
     public func refusal(_ limits: DocumentLimits, model: String) -> String? {
         guard calls > 1 else { return nil }
         if chunkTokens < limits.minimumChunkTokens {
-            return "Field 'max_tokens' leaves \(chunkTokens) tokens per document chunk on model '\(model)'; at least \(limits.minimumChunkTokens) are needed (use a smaller 'max_tokens' or shorter 'instructions')"
+            return
+                "Field 'max_tokens' leaves \(chunkTokens) tokens per document chunk on model '\(model)'; at least \(limits.minimumChunkTokens) are needed (use a smaller 'max_tokens' or shorter 'instructions')"
         }
         if calls > limits.maxCalls {
             return "Field 'document' needs \(calls) calls on model '\(model)'; at most \(limits.maxCalls) are allowed"

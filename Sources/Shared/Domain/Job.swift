@@ -48,9 +48,17 @@ public struct JobWork: Sendable, Hashable, Codable {
     }
 
     public init(
-        messages: [JSONValue]? = nil, document: String? = nil, instructions: String? = nil, temperature: Double? = nil,
-        maxTokens: Int? = nil, responseFormat: JSONValue? = nil, tools: JSONValue? = nil, toolChoice: JSONValue? = nil,
-        stop: JSONValue? = nil, topP: Double? = nil, allowPartial: Bool? = nil
+        messages: [JSONValue]? = nil,
+        document: String? = nil,
+        instructions: String? = nil,
+        temperature: Double? = nil,
+        maxTokens: Int? = nil,
+        responseFormat: JSONValue? = nil,
+        tools: JSONValue? = nil,
+        toolChoice: JSONValue? = nil,
+        stop: JSONValue? = nil,
+        topP: Double? = nil,
+        allowPartial: Bool? = nil
     ) {
         self.messages = messages
         self.document = document
@@ -130,9 +138,22 @@ public struct JobCall: Sendable, Hashable {
     public var createdAt: Date
 
     public init(
-        callID: UUID = UUID(), jobID: UUID, step: String = "single", stepIndex: Int = 0, model: String, provider: String,
-        attempt: Int, statusCode: Int?, errorClass: String?, error: String?, upstreamRequestID: String?,
-        usage: TokenUsage, costUSD: Decimal, latencyMS: Int, billed: Bool = false, createdAt: Date = Date()
+        callID: UUID = UUID(),
+        jobID: UUID,
+        step: String = "single",
+        stepIndex: Int = 0,
+        model: String,
+        provider: String,
+        attempt: Int,
+        statusCode: Int?,
+        errorClass: String?,
+        error: String?,
+        upstreamRequestID: String?,
+        usage: TokenUsage,
+        costUSD: Decimal,
+        latencyMS: Int,
+        billed: Bool = false,
+        createdAt: Date = Date()
     ) {
         self.callID = callID
         self.jobID = jobID

@@ -63,10 +63,17 @@ public struct LedgerPosting: Sendable, Hashable {
         var used: [String: Int] = [:]
         func row(_ move: Move, _ type: LedgerEntryType, _ amount: Int) {
             balance[move.teamID, default: 0] += amount
-            rows.append(Row(
-                transactionID: newID(), teamID: move.teamID, type: type, amount: amount,
-                after: balance[move.teamID, default: 0], jobID: move.jobID, reservationNumber: move.reservationNumber
-            ))
+            rows.append(
+                Row(
+                    transactionID: newID(),
+                    teamID: move.teamID,
+                    type: type,
+                    amount: amount,
+                    after: balance[move.teamID, default: 0],
+                    jobID: move.jobID,
+                    reservationNumber: move.reservationNumber
+                )
+            )
         }
         for move in moves where !move.isEmpty {
             if move.reserve > 0 { row(move, .reservation, -move.reserve) }

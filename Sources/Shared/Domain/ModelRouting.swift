@@ -32,7 +32,14 @@ public struct ModelEntry: Sendable, Hashable, Codable {
     /// The context budget for splitting documents; nil means the configured default.
     public var contextTokens: Int?
 
-    public init(modelName: String, provider: String, priority: Int, inputPricePerMillion: Decimal = 0, outputPricePerMillion: Decimal = 0, contextTokens: Int? = nil) {
+    public init(
+        modelName: String,
+        provider: String,
+        priority: Int,
+        inputPricePerMillion: Decimal = 0,
+        outputPricePerMillion: Decimal = 0,
+        contextTokens: Int? = nil
+    ) {
         self.modelName = modelName
         self.provider = provider
         self.priority = priority

@@ -105,7 +105,9 @@ public struct ReservationPlan: Sendable {
     ///   - earlier: jobs already created under the requests' Idempotency-Keys.
     ///   - newID: the ledger rows' transaction ids (fixed in tests).
     public init(
-        _ requests: [Request], accounts: [String: Account], earlier: [IdempotencyScope: EarlierJob] = [:],
+        _ requests: [Request],
+        accounts: [String: Account],
+        earlier: [IdempotencyScope: EarlierJob] = [:],
         newID: () -> UUID = UUID.init
     ) {
         var remaining = accounts.mapValues(\.remaining)
@@ -115,8 +117,16 @@ public struct ReservationPlan: Sendable {
         var firstInBatch: [IdempotencyScope: Int] = [:]
         decisions.reserveCapacity(requests.count)
         for (index, request) in requests.enumerated() {
-            decisions.append(Self.decide(request, accounts: accounts, earlier: earlier, firstInBatch: firstInBatch,
-                                         requests: requests, remaining: remaining[request.teamID, default: 0]))
+            decisions.append(
+                Self.decide(
+                    request,
+                    accounts: accounts,
+                    earlier: earlier,
+                    firstInBatch: firstInBatch,
+                    requests: requests,
+                    remaining: remaining[request.teamID, default: 0]
+                )
+            )
             guard case .reserve(let credits, let billing) = decisions[index] else { continue }
             remaining[request.teamID, default: 0] -= credits
             accepted.append(Reservation(index: index, credits: credits, billing: billing))
@@ -132,8 +142,12 @@ public struct ReservationPlan: Sendable {
     /// the answer's precedence: an unknown team, then an earlier job under the key, then an
     /// earlier request of this batch under the key, then the balance.
     private static func decide(
-        _ request: Request, accounts: [String: Account], earlier: [IdempotencyScope: EarlierJob],
-        firstInBatch: [IdempotencyScope: Int], requests: [Request], remaining: Int
+        _ request: Request,
+        accounts: [String: Account],
+        earlier: [IdempotencyScope: EarlierJob],
+        firstInBatch: [IdempotencyScope: Int],
+        requests: [Request],
+        remaining: Int
     ) -> Decision {
         guard let account = accounts[request.teamID] else { return .teamNotFound }
         if let scope = request.scope, let job = earlier[scope] {

@@ -79,10 +79,15 @@ public struct SettlementPlan: Sendable {
             final[jobID] = write.status
             jobs.append(write)
             if write.ended {
-                moves.append(LedgerPosting.Move(
-                    teamID: job.teamID, jobID: jobID, reservationNumber: job.reservationNumber,
-                    release: job.creditsReserved, charge: write.creditsCharged
-                ))
+                moves.append(
+                    LedgerPosting.Move(
+                        teamID: job.teamID,
+                        jobID: jobID,
+                        reservationNumber: job.reservationNumber,
+                        release: job.creditsReserved,
+                        charge: write.creditsCharged
+                    )
+                )
             }
         }
         self.jobs = jobs
@@ -111,7 +116,10 @@ public struct SettlementPlan: Sendable {
     /// The final state of a job its delivery holds.
     static func write(_ settlement: Settlement, _ job: HeldJob) -> JobWrite {
         var write = JobWrite(
-            jobID: job.jobID, status: .failed, creditsCharged: 0, attemptIncrement: countsAttempt(settlement) ? 1 : 0,
+            jobID: job.jobID,
+            status: .failed,
+            creditsCharged: 0,
+            attemptIncrement: countsAttempt(settlement) ? 1 : 0,
             calls: settlement.progress
         )
         if job.status == .cancelling {

@@ -40,7 +40,11 @@ public struct BillingSettings: Sendable, Hashable, Codable {
     public static let defaultTokensPerCredit = 10_000
     public static let defaultCreditsPerDollar = Decimal(10)
 
-    public init(budgetMode: BudgetMode = .jobBased, tokensPerCredit: Int = defaultTokensPerCredit, creditsPerDollar: Decimal = defaultCreditsPerDollar) {
+    public init(
+        budgetMode: BudgetMode = .jobBased,
+        tokensPerCredit: Int = defaultTokensPerCredit,
+        creditsPerDollar: Decimal = defaultCreditsPerDollar
+    ) {
         self.budgetMode = budgetMode
         self.tokensPerCredit = tokensPerCredit
         self.creditsPerDollar = creditsPerDollar

@@ -69,20 +69,24 @@ public struct ProviderHealthBoard: Sendable {
         try await redis.send("PUBLISH", RedisArgument(cooldownChannel), RedisArgument("\(provider)|\(model)|\(duration.milliseconds)"))
     }
 
-    private static let lease = RedisScript("""
+    private static let lease = RedisScript(
+        """
         local granted = redis.call('INCRBY', KEYS[1], ARGV[1])
         if granted == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
         local limit = tonumber(ARGV[2])
         if granted <= limit then return tonumber(ARGV[1]) end
         return math.max(0, limit - (granted - tonumber(ARGV[1])))
-        """)
+        """
+    )
 
     /// Leases up to `block` requests of a provider+model's budget for one time window (`slot`),
     /// shared by every worker; returns how many were granted (0 when the window is spent).
     public func leaseRequests(provider: String, model: String, limit: Int, block: Int, minute slot: Int) async throws -> Int {
         let key = keys.requestBudget(provider: provider, model: model, slot: slot)
         let reply = try await redis.run(
-            Self.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(block), RedisArgument(limit), RedisArgument(120_000)]
+            Self.lease,
+            keys: [RedisArgument(key)],
+            arguments: [RedisArgument(block), RedisArgument(limit), RedisArgument(120_000)]
         )
         return reply.int ?? 0
     }

@@ -71,7 +71,8 @@ enum QueueScripts {
 
     /// ARGV: quadruples (job, team, priority, retry due ms or 0). A job due later is scheduled,
     /// not made ready: a re-enqueue after Redis lost its data honours the job's `retry_at`.
-    static let enqueue = script("""
+    static let enqueue = script(
+        """
         local now = now_ms()
         local n = 0
         for i = 1, #ARGV, 4 do
@@ -89,11 +90,13 @@ enum QueueScripts {
           end
         end
         return n
-        """)
+        """
+    )
 
     /// ARGV: lease ms, max, then `max` fresh tokens. Returns job/token pairs, then the ms until
     /// the next scheduled retry (-1 for none).
-    static let claim = script("""
+    static let claim = script(
+        """
         local lease, max = tonumber(ARGV[1]), tonumber(ARGV[2])
         local now = now_ms()
         local due = redis.call('ZRANGEBYSCORE', p .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
@@ -127,10 +130,12 @@ enum QueueScripts {
         local nxt = redis.call('ZRANGE', p .. ':scheduled', 0, 0, 'WITHSCORES')
         if nxt[2] then out[#out + 1] = tostring(math.max(0, tonumber(nxt[2]) - now)) else out[#out + 1] = '-1' end
         return out
-        """)
+        """
+    )
 
     /// ARGV: lease ms, then pairs (job, token). Returns the jobs whose token no longer matches.
-    static let renew = script("""
+    static let renew = script(
+        """
         local now = now_ms()
         local lease = tonumber(ARGV[1])
         local lost = {}
@@ -143,13 +148,15 @@ enum QueueScripts {
           end
         end
         return lost
-        """)
+        """
+    )
 
     /// What a worker does after settling a batch, in one round trip. ARGV: the completed jobs to
     /// announce (comma-separated, may be empty); the number of pairs to acknowledge, then the
     /// pairs (job, token); then triples (job, token, delay ms) to requeue. Only the current
     /// delivery (matching token) may acknowledge or requeue a job.
-    static let finish = script("""
+    static let finish = script(
+        """
         local now = now_ms()
         local acks = tonumber(ARGV[2])
         local i = 3
@@ -172,17 +179,21 @@ enum QueueScripts {
         end
         if ARGV[1] ~= '' then redis.call('PUBLISH', p .. ':done', ARGV[1]) end
         return 1
-        """)
+        """
+    )
 
     /// ARGV: the completed jobs to announce (comma-separated, may be empty), then jobs.
-    static let remove = script("""
+    static let remove = script(
+        """
         for i = 2, #ARGV do forget(ARGV[i]) end
         if ARGV[1] ~= '' then redis.call('PUBLISH', p .. ':done', ARGV[1]) end
         return #ARGV - 1
-        """)
+        """
+    )
 
     /// ARGV: triples (job, team, priority).
-    static let reset = script("""
+    static let reset = script(
+        """
         for i = 1, #ARGV, 3 do
           local id, team, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           forget(id)
@@ -190,10 +201,12 @@ enum QueueScripts {
           make_ready(id)
         end
         return #ARGV / 3
-        """)
+        """
+    )
 
     /// ARGV: team, 1 to suspend or 0 to resume.
-    static let suspend = script("""
+    static let suspend = script(
+        """
         local team = ARGV[1]
         redis.call('HSET', p .. ':suspended:changed', team, now_ms())
         if ARGV[2] == '1' then
@@ -204,12 +217,14 @@ enum QueueScripts {
           if redis.call('ZCARD', p .. ':ready:' .. team) > 0 then activate(team) end
         end
         return 1
-        """)
+        """
+    )
 
     /// Makes the parked teams those PostgreSQL says are suspended. ARGV: grace ms, then every
     /// suspended team. Teams suspended or resumed within the grace are left alone: their API
     /// process may have changed PostgreSQL after the sweeper read it. Returns {parked, unparked}.
-    static let reconcileSuspended = script("""
+    static let reconcileSuspended = script(
+        """
         local now = now_ms()
         local grace = tonumber(ARGV[1])
         local changed = p .. ':suspended:changed'
@@ -236,20 +251,24 @@ enum QueueScripts {
           end
         end
         return {parked, unparked}
-        """)
+        """
+    )
 
     /// ARGV: grace ms, offset, count. Jobs whose lease in Redis expired more than `grace` ago,
     /// oldest first: the sweeper checks them against PostgreSQL.
-    static let expiredLeases = script("""
+    static let expiredLeases = script(
+        """
         local before = now_ms() - tonumber(ARGV[1])
         return redis.call('ZRANGEBYSCORE', p .. ':leases', '-inf', '(' .. before, 'LIMIT', tonumber(ARGV[2]), tonumber(ARGV[3]))
-        """)
+        """
+    )
 
     /// ARGV: nothing to read the marker ({epoch, watermark}); "begin" and a new epoch to start a
     /// full re-enqueue (the watermark is dropped until it completes); "advance", the epoch read
     /// and a watermark to record it — only if the epoch is still the one read, so a Redis that
     /// lost its data meanwhile is not marked as holding what it lost. Returns {epoch, watermark}.
-    static let sweepMarker = script("""
+    static let sweepMarker = script(
+        """
         local key = p .. ':sweep'
         if ARGV[1] == 'begin' then
           redis.call('DEL', key)
@@ -258,14 +277,17 @@ enum QueueScripts {
           if redis.call('HGET', key, 'epoch') == ARGV[2] then redis.call('HSET', key, 'watermark', ARGV[3]) end
         end
         return redis.call('HMGET', key, 'epoch', 'watermark')
-        """)
+        """
+    )
 
     /// ARGV: jobs. Returns those the queue holds.
-    static let held = script("""
+    static let held = script(
+        """
         local out = {}
         for i = 1, #ARGV do
           if redis.call('HEXISTS', p .. ':jobs', ARGV[i]) == 1 then out[#out + 1] = ARGV[i] end
         end
         return out
-        """)
+        """
+    )
 }

@@ -38,7 +38,8 @@ public struct RedisJobQueue: JobQueue {
     public func claim(max: Int, lease: Duration) async throws -> ClaimResult {
         let tokens = (0..<max).map { _ in UUID() }
         let reply = try await redis.run(
-            QueueScripts.claim, keys: scriptKeys,
+            QueueScripts.claim,
+            keys: scriptKeys,
             arguments: [RedisArgument(lease.milliseconds), RedisArgument(max)] + tokens.map { RedisArgument($0.lowercasedString) }
         )
         guard let values = reply.array, let last = values.last?.int else {
@@ -59,8 +60,10 @@ public struct RedisJobQueue: JobQueue {
     public func renew(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         guard !claims.isEmpty else { return [] }
         let reply = try await redis.run(
-            QueueScripts.renew, keys: scriptKeys,
-            arguments: [RedisArgument(lease.milliseconds)] + claims.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.token.lowercasedString)] }
+            QueueScripts.renew,
+            keys: scriptKeys,
+            arguments: [RedisArgument(lease.milliseconds)]
+                + claims.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.token.lowercasedString)] }
         )
         return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
     }
@@ -85,7 +88,8 @@ public struct RedisJobQueue: JobQueue {
     public func remove(_ jobIDs: [UUID], completed: [UUID]) async throws {
         guard !jobIDs.isEmpty || !completed.isEmpty else { return }
         try await redis.run(
-            QueueScripts.remove, keys: scriptKeys,
+            QueueScripts.remove,
+            keys: scriptKeys,
             arguments: [RedisArgument(completed.map(\.lowercasedString).joined(separator: ","))] + jobIDs.map { RedisArgument($0.lowercasedString) }
         )
     }
@@ -93,7 +97,8 @@ public struct RedisJobQueue: JobQueue {
     public func reset(_ jobs: [QueuedJob]) async throws {
         guard !jobs.isEmpty else { return }
         try await redis.run(
-            QueueScripts.reset, keys: scriptKeys,
+            QueueScripts.reset,
+            keys: scriptKeys,
             arguments: jobs.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority))] }
         )
     }
@@ -115,7 +120,8 @@ public struct RedisJobQueue: JobQueue {
     @discardableResult
     public func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int) {
         let reply = try await redis.run(
-            QueueScripts.reconcileSuspended, keys: scriptKeys,
+            QueueScripts.reconcileSuspended,
+            keys: scriptKeys,
             arguments: [RedisArgument(max(0, grace.milliseconds))] + suspendedTeams.map { RedisArgument($0) }
         )
         let counts = reply.array?.compactMap(\.int) ?? []
@@ -125,7 +131,8 @@ public struct RedisJobQueue: JobQueue {
 
     public func expiredLeases(olderThan grace: Duration, offset: Int, limit: Int) async throws -> [UUID] {
         let reply = try await redis.run(
-            QueueScripts.expiredLeases, keys: scriptKeys,
+            QueueScripts.expiredLeases,
+            keys: scriptKeys,
             arguments: [RedisArgument(max(0, grace.milliseconds)), RedisArgument(max(0, offset)), RedisArgument(max(1, limit))]
         )
         return (reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) }
@@ -136,13 +143,16 @@ public struct RedisJobQueue: JobQueue {
     }
 
     public func beginFullReenqueue() async throws -> SweepMarker {
-        try Self.marker(try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: ["begin", RedisArgument(UUID().lowercasedString)]))
+        try Self.marker(
+            try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: ["begin", RedisArgument(UUID().lowercasedString)])
+        )
     }
 
     @discardableResult
     public func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool {
         let reply = try await redis.run(
-            QueueScripts.sweepMarker, keys: scriptKeys,
+            QueueScripts.sweepMarker,
+            keys: scriptKeys,
             arguments: ["advance", RedisArgument(epoch), RedisArgument(Self.epochMilliseconds(watermark))]
         )
         return try Self.marker(reply).watermark.map { Self.epochMilliseconds($0) } == Self.epochMilliseconds(watermark)
@@ -167,7 +177,12 @@ public struct RedisJobQueue: JobQueue {
         let connection = waitConnections.take()
         defer { waitConnections.put(connection) }
         _ = try await connection.send(
-            "BLMOVE", RedisArgument(keys.teams), RedisArgument(keys.teams), "LEFT", "RIGHT", RedisArgument(String(format: "%.3f", seconds))
+            "BLMOVE",
+            RedisArgument(keys.teams),
+            RedisArgument(keys.teams),
+            "LEFT",
+            "RIGHT",
+            RedisArgument(String(format: "%.3f", seconds))
         )
     }
 

@@ -58,8 +58,14 @@ public struct Sweeper: Service {
     /// `workers`, the registry the process was built with, tells a live worker's expired lease
     /// from a dead one's; nil (a queue no worker heartbeats into) counts every expiry.
     public init(
-        jobs: any JobStore, queue: any JobQueue, workers: WorkerRegistry?, interval: Duration, poisonAfter: Int = 3,
-        watermarkLag: Duration = .seconds(60), suspensionGrace: Duration = .seconds(10), staleLeaseGrace: Duration = .seconds(5),
+        jobs: any JobStore,
+        queue: any JobQueue,
+        workers: WorkerRegistry?,
+        interval: Duration,
+        poisonAfter: Int = 3,
+        watermarkLag: Duration = .seconds(60),
+        suspensionGrace: Duration = .seconds(10),
+        staleLeaseGrace: Duration = .seconds(5),
         logger: Logger
     ) {
         self.jobs = jobs
@@ -78,13 +84,16 @@ public struct Sweeper: Service {
             while !Task.isCancelled {
                 do {
                     if let report = try await sweepOnce(), !report.isQuiet {
-                        logger.info("sweep", metadata: [
-                            "expired": "\(report.expired)", "leases_recovered": "\(report.leasesRecovered)",
-                            "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
-                            "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
-                            "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
-                            "stale_removed": "\(report.staleRemoved)",
-                        ])
+                        logger.info(
+                            "sweep",
+                            metadata: [
+                                "expired": "\(report.expired)", "leases_recovered": "\(report.leasesRecovered)",
+                                "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
+                                "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
+                                "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
+                                "stale_removed": "\(report.staleRemoved)",
+                            ]
+                        )
                     }
                 } catch is CancellationError {
                     return

@@ -62,7 +62,8 @@ public struct WorkerRegistry: Sendable {
     /// The scripts' `KEYS`: the hash tag, from which they build the keys above.
     private var scriptKeys: [RedisArgument] { [RedisArgument(keys.tag)] }
 
-    private static let heartbeat = RedisScript("""
+    private static let heartbeat = RedisScript(
+        """
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -78,9 +79,11 @@ public struct WorkerRegistry: Sendable {
         end
         redis.call('ZREMRANGEBYSCORE', p .. ':workers:until', '-inf', now - tonumber(ARGV[3]))
         return redis.call('SISMEMBER', p .. ':draining', ARGV[1])
-        """)
+        """
+    )
 
-    private static let list = RedisScript("""
+    private static let list = RedisScript(
+        """
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,9 +95,11 @@ public struct WorkerRegistry: Sendable {
           out[#out + 1] = redis.call('SISMEMBER', p .. ':draining', live[i])
         end
         return out
-        """)
+        """
+    )
 
-    private static let drain = RedisScript("""
+    private static let drain = RedisScript(
+        """
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -102,18 +107,22 @@ public struct WorkerRegistry: Sendable {
         if not seen or tonumber(seen) < now - tonumber(ARGV[2]) then return 0 end
         redis.call('SADD', p .. ':draining', ARGV[1])
         return 1
-        """)
+        """
+    )
 
-    private static let leave = RedisScript("""
+    private static let leave = RedisScript(
+        """
         local p = KEYS[1]
         redis.call('ZREM', p .. ':workers:seen', ARGV[1])
         redis.call('ZREM', p .. ':workers:until', ARGV[1])
         redis.call('HDEL', p .. ':workers', ARGV[1])
         redis.call('SREM', p .. ':draining', ARGV[1])
         return 1
-        """)
+        """
+    )
 
-    private static let alive = RedisScript("""
+    private static let alive = RedisScript(
+        """
         local p = KEYS[1]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -128,13 +137,15 @@ public struct WorkerRegistry: Sendable {
           end
         end
         return out
-        """)
+        """
+    )
 
     /// Records a heartbeat; returns true when an admin asked this worker to drain.
     public func heartbeat(_ info: WorkerInfo) async throws -> Bool {
         let json = String(decoding: try RedisJSON.encoder.encode(info), as: UTF8.self)
         let reply = try await redis.run(
-            Self.heartbeat, keys: scriptKeys,
+            Self.heartbeat,
+            keys: scriptKeys,
             arguments: [RedisArgument(info.workerID), RedisArgument(json), RedisArgument(staleAfter.milliseconds)]
         )
         return reply.int == 1
@@ -184,7 +195,9 @@ public struct WorkerRegistry: Sendable {
     /// Asks a live worker to drain; false when no such worker is live.
     public func requestDrain(_ workerID: String) async throws -> Bool {
         let reply = try await redis.run(
-            Self.drain, keys: scriptKeys, arguments: [RedisArgument(workerID), RedisArgument(staleAfter.milliseconds)]
+            Self.drain,
+            keys: scriptKeys,
+            arguments: [RedisArgument(workerID), RedisArgument(staleAfter.milliseconds)]
         )
         return reply.int == 1
     }

@@ -62,8 +62,10 @@ public struct PostgresAuditStore: AuditStore {
             ON CONFLICT (action, actor, window_start) WHERE window_start IS NOT NULL
             DO UPDATE SET event_count = audit_log.event_count + EXCLUDED.event_count, created_at = now()
             """,
-            [.textArray(counts.map(\.source)), .textArray(counts.map(\.kind)),
-             .textArray(counts.map { PostgresTimestamp.format($0.windowStart) }), .textArray(counts.map { String($0.count) })]
+            [
+                .textArray(counts.map(\.source)), .textArray(counts.map(\.kind)),
+                .textArray(counts.map { PostgresTimestamp.format($0.windowStart) }), .textArray(counts.map { String($0.count) }),
+            ]
         )
     }
 

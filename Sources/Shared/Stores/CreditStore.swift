@@ -32,21 +32,25 @@ public struct PostgresCreditStore: CreditStore {
             // One statement: the balance change and its ledger row commit together or not at all.
             // In an explicit transaction so that a connection lost before COMMIT is run again and
             // one lost during it is `commitOutcomeUnknown` — never a "retry later" that adds twice.
-            let rows = try await postgres.withTransaction { tx in try await tx.query(
-                """
-                WITH account AS (
-                    UPDATE credit_accounts SET credits_allocated = credits_allocated + $2, updated_at = now()
-                    WHERE team_id = $1
-                    RETURNING credits_allocated - credits_used - credits_reserved AS remaining
+            let rows = try await postgres.withTransaction { tx in
+                try await tx.query(
+                    """
+                    WITH account AS (
+                        UPDATE credit_accounts SET credits_allocated = credits_allocated + $2, updated_at = now()
+                        WHERE team_id = $1
+                        RETURNING credits_allocated - credits_used - credits_reserved AS remaining
+                    )
+                    INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason,
+                                               idempotency_key, request_hash)
+                    SELECT $3, $1, 'allocation', $2, remaining, $4, $5, $6 FROM account
+                    RETURNING \(Self.entryColumns)
+                    """,
+                    [
+                        .text(teamID), .int(credits), .uuid(UUID()), PostgresBind(reason), PostgresBind(idempotencyKey),
+                        requestHash.map { .bytea($0) } ?? .null,
+                    ]
                 )
-                INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason,
-                                           idempotency_key, request_hash)
-                SELECT $3, $1, 'allocation', $2, remaining, $4, $5, $6 FROM account
-                RETURNING \(Self.entryColumns)
-                """,
-                [.text(teamID), .int(credits), .uuid(UUID()), PostgresBind(reason), PostgresBind(idempotencyKey),
-                 requestHash.map { .bytea($0) } ?? .null]
-            ) }
+            }
             guard let row = rows.first else { throw DomainError.teamNotFound(teamID) }
             return try Self.decode(row)
         } catch let error as PostgresError where error.sqlState == PostgresError.Code.checkViolation {
@@ -78,7 +82,8 @@ public struct PostgresCreditStore: CreditStore {
         }
     }
 
-    private func adjustOnce(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry {
+    private func adjustOnce(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry
+    {
         try await postgres.withTransaction { tx in
             if idempotencyKey != nil {
                 // A replay answers what the first request did, even when the balance has moved
@@ -121,8 +126,10 @@ public struct PostgresCreditStore: CreditStore {
                                            idempotency_key, request_hash)
                 VALUES ($1, $2, 'adjustment', $3, $4, $5, $6, $7) RETURNING \(Self.entryColumns)
                 """,
-                [.uuid(UUID()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason), PostgresBind(idempotencyKey),
-                 requestHash.map { .bytea($0) } ?? .null]
+                [
+                    .uuid(UUID()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason), PostgresBind(idempotencyKey),
+                    requestHash.map { .bytea($0) } ?? .null,
+                ]
             )
             return try Self.decode(rows.first!)
         }
@@ -148,7 +155,11 @@ public struct PostgresCreditStore: CreditStore {
 
     private static func decodeBalance(_ row: PostgresRow) throws -> (CreditBalance, BillingSettings) {
         (
-            CreditBalance(allocated: try row.decode("credits_allocated"), used: try row.decode("credits_used"), reserved: try row.decode("credits_reserved")),
+            CreditBalance(
+                allocated: try row.decode("credits_allocated"),
+                used: try row.decode("credits_used"),
+                reserved: try row.decode("credits_reserved")
+            ),
             try BillingSettings(row: row)
         )
     }

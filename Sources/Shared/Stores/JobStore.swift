@@ -19,9 +19,19 @@ public struct JobSubmission: Sendable {
     public var requestHash: [UInt8]?
 
     public init(
-        jobID: UUID = UUID(), teamID: String, jobType: String, userID: String?, metadata: JSONObject, modelGroup: String?,
-        work: JobWork?, priority: Int, expiresAt: Date, estimate: Billing.Estimate?, callsPlanned: Int,
-        idempotencyKey: String?, requestHash: [UInt8]?
+        jobID: UUID = UUID(),
+        teamID: String,
+        jobType: String,
+        userID: String?,
+        metadata: JSONObject,
+        modelGroup: String?,
+        work: JobWork?,
+        priority: Int,
+        expiresAt: Date,
+        estimate: Billing.Estimate?,
+        callsPlanned: Int,
+        idempotencyKey: String?,
+        requestHash: [UInt8]?
     ) {
         self.jobID = jobID
         self.teamID = teamID
@@ -233,4 +243,3 @@ public protocol JobStore: Sendable {
     /// Runs `body` only if no other process holds the sweeper lock; nil when one does.
     func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T?
 }
-

@@ -22,7 +22,8 @@ enum LedgerWriter {
     /// data-modifying `WITH` always runs to completion): one round trip per batch, not two.
     static func write(_ posting: LedgerPosting, _ session: PostgresSession) async throws {
         guard !posting.isEmpty else { return }
-        let accounts = posting.accounts, rows = posting.rows
+        let accounts = posting.accounts
+        let rows = posting.rows
         try await session.query(
             """
             WITH accounts AS (

@@ -77,9 +77,12 @@ public struct PostgresModelGroupStore: ModelGroupStore {
     // MARK: - Shared SQL
 
     static func insertModels(_ groupName: String, _ models: [ModelEntry], _ session: PostgresSession) async throws {
-        let providers = Set(try await session.query(
-            "SELECT name FROM providers WHERE name = ANY($1::text[])", [.textArray(models.map(\.provider))]
-        ).map { try $0.decode("name", as: String.self) })
+        let providers = Set(
+            try await session.query(
+                "SELECT name FROM providers WHERE name = ANY($1::text[])",
+                [.textArray(models.map(\.provider))]
+            ).map { try $0.decode("name", as: String.self) }
+        )
         if let missing = models.first(where: { !providers.contains($0.provider) }) {
             throw DomainError.providerNotFound(missing.provider)
         }
@@ -90,8 +93,10 @@ public struct PostgresModelGroupStore: ModelGroupStore {
                                                 input_price_per_million, output_price_per_million, context_tokens)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """,
-                [.text(groupName), .int(position), .text(model.modelName), .text(model.provider), .int(model.priority),
-                 .numeric(model.inputPricePerMillion), .numeric(model.outputPricePerMillion), PostgresBind(model.contextTokens)]
+                [
+                    .text(groupName), .int(position), .text(model.modelName), .text(model.provider), .int(model.priority),
+                    .numeric(model.inputPricePerMillion), .numeric(model.outputPricePerMillion), PostgresBind(model.contextTokens),
+                ]
             )
         }
     }
@@ -130,7 +135,9 @@ public struct PostgresModelGroupStore: ModelGroupStore {
             description: try row.decodeIfPresent("description"),
             models: models.map {
                 ModelEntry(
-                    modelName: $0.model_name, provider: $0.provider, priority: $0.priority,
+                    modelName: $0.model_name,
+                    provider: $0.provider,
+                    priority: $0.priority,
                     inputPricePerMillion: Decimal(postgresText: $0.input_price_per_million) ?? 0,
                     outputPricePerMillion: Decimal(postgresText: $0.output_price_per_million) ?? 0,
                     contextTokens: $0.context_tokens

@@ -4,9 +4,12 @@ import Postgres
 extension PostgresJobStore {
     public func cancel(_ jobID: UUID) async throws -> Job {
         try await postgres.withTransaction { tx in
-            guard let row = try await tx.query(
-                "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE", [.uuid(jobID)]
-            ).first else { throw DomainError.jobNotFound }
+            guard
+                let row = try await tx.query(
+                    "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                    [.uuid(jobID)]
+                ).first
+            else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
             switch status {
             case .completed, .failed, .cancelled, .expired:
@@ -20,10 +23,17 @@ extension PostgresJobStore {
                     """,
                     [.uuid(jobID)]
                 )
-                try await LedgerWriter.apply([LedgerWriter.Move(
-                    teamID: try row.decode("team_id"), jobID: jobID, reservationNumber: try row.decode("reservation_number"),
-                    release: try row.decode("credits_reserved")
-                )], tx)
+                try await LedgerWriter.apply(
+                    [
+                        LedgerWriter.Move(
+                            teamID: try row.decode("team_id"),
+                            jobID: jobID,
+                            reservationNumber: try row.decode("reservation_number"),
+                            release: try row.decode("credits_reserved")
+                        )
+                    ],
+                    tx
+                )
             case .inProgress:
                 // The worker running it aborts its call and settles it as cancelled.
                 try await tx.query("UPDATE jobs SET status = 'cancelling', updated_at = now() WHERE job_id = $1", [.uuid(jobID)])
@@ -36,10 +46,12 @@ extension PostgresJobStore {
 
     public func retry(_ jobID: UUID) async throws -> (Job, QueuedJob) {
         try await postgres.withTransaction { tx in
-            guard let row = try await tx.query(
-                "SELECT team_id, status, priority, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
-                [.uuid(jobID)]
-            ).first else { throw DomainError.jobNotFound }
+            guard
+                let row = try await tx.query(
+                    "SELECT team_id, status, priority, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                    [.uuid(jobID)]
+                ).first
+            else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
             guard status == .failed else { throw DomainError.jobNotRetryable(status) }
             let teamID: String = try row.decode("team_id")
@@ -81,12 +93,17 @@ extension PostgresJobStore {
                 """,
                 [.int(limit)]
             )
-            try await LedgerWriter.apply(try rows.map { row in
-                LedgerWriter.Move(
-                    teamID: try row.decode("team_id"), jobID: try row.decode("job_id"),
-                    reservationNumber: try row.decode("reservation_number"), release: try row.decode("credits_reserved")
-                )
-            }, tx)
+            try await LedgerWriter.apply(
+                try rows.map { row in
+                    LedgerWriter.Move(
+                        teamID: try row.decode("team_id"),
+                        jobID: try row.decode("job_id"),
+                        reservationNumber: try row.decode("reservation_number"),
+                        release: try row.decode("credits_reserved")
+                    )
+                },
+                tx
+            )
             return try rows.map { try $0.decode("job_id", as: UUID.self) }
         }
     }
@@ -139,15 +156,22 @@ extension PostgresJobStore {
                 let teamID: String = try row.decode("team_id")
                 let ended = (JobStatus(rawValue: try row.decode("status")) ?? .failed).isTerminal
                 if ended {
-                    moves.append(LedgerWriter.Move(
-                        teamID: teamID, jobID: jobID, reservationNumber: try row.decode("reservation_number"),
-                        release: try row.decode("credits_reserved")
-                    ))
+                    moves.append(
+                        LedgerWriter.Move(
+                            teamID: teamID,
+                            jobID: jobID,
+                            reservationNumber: try row.decode("reservation_number"),
+                            release: try row.decode("credits_reserved")
+                        )
+                    )
                 }
-                recovered.append(ExpiredLease(
-                    job: QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")), ended: ended,
-                    counted: try row.decode("counted")
-                ))
+                recovered.append(
+                    ExpiredLease(
+                        job: QueuedJob(jobID: jobID, teamID: teamID, priority: try row.decode("priority")),
+                        ended: ended,
+                        counted: try row.decode("counted")
+                    )
+                )
             }
             try await LedgerWriter.apply(moves, tx)
             return recovered
@@ -173,7 +197,12 @@ extension PostgresJobStore {
     /// Queued jobs whose row changed in [since, before), a page at a time by (updated_at, job id):
     /// what Redis may be missing although it did not lose its data — a submit committed but not
     /// enqueued, an admin retry whose enqueue failed, a requeue whose Redis half was lost.
-    public func queuedJobs(changedSince since: Date, before: Date, after cursor: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
+    public func queuedJobs(
+        changedSince since: Date,
+        before: Date,
+        after cursor: SweepCursor?,
+        limit: Int
+    ) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
         let rows = try await postgres.query(
             """
             SELECT job_id, team_id, priority, retry_at, (extract(epoch FROM updated_at) * 1000000)::bigint AS position FROM jobs
@@ -191,10 +220,14 @@ extension PostgresJobStore {
         var next: SweepCursor?
         for row in rows {
             let jobID: UUID = try row.decode("job_id")
-            jobs.append(QueuedJob(
-                jobID: jobID, teamID: try row.decode("team_id"), priority: try row.decode("priority"),
-                retryAt: try row.decodeIfPresent("retry_at", as: Date.self)
-            ))
+            jobs.append(
+                QueuedJob(
+                    jobID: jobID,
+                    teamID: try row.decode("team_id"),
+                    priority: try row.decode("priority"),
+                    retryAt: try row.decodeIfPresent("retry_at", as: Date.self)
+                )
+            )
             next = SweepCursor(micros: Int64(try row.decode("position", as: Int.self)), jobID: jobID)
         }
         return (jobs, rows.count == limit ? next : nil)
@@ -223,7 +256,12 @@ extension PostgresJobStore {
         for row in rows {
             let jobID: UUID = try row.decode("job_id")
             states[jobID] = JobQueueState(
-                job: QueuedJob(jobID: jobID, teamID: try row.decode("team_id"), priority: try row.decode("priority"), retryAt: try row.decodeIfPresent("retry_at", as: Date.self)),
+                job: QueuedJob(
+                    jobID: jobID,
+                    teamID: try row.decode("team_id"),
+                    priority: try row.decode("priority"),
+                    retryAt: try row.decodeIfPresent("retry_at", as: Date.self)
+                ),
                 status: JobStatus(rawValue: try row.decode("status")) ?? .failed
             )
         }

@@ -19,23 +19,27 @@ extension PostgresJobStore {
                 RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
                           j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
                 """,
-                [.textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
-                 .double(Double(lease.milliseconds) / 1000), .text(workerID)]
+                [
+                    .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
+                    .double(Double(lease.milliseconds) / 1000), .text(workerID),
+                ]
             )
             var marked: [ClaimedJob] = []
             for row in rows {
                 let work = try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data)
-                marked.append(ClaimedJob(
-                    claim: Claim(jobID: try row.decode("job_id"), token: try row.decode("lease_token")),
-                    teamID: try row.decode("team_id"),
-                    modelGroup: try row.decode("model_group"),
-                    work: work,
-                    billing: try BillingSettings(row: row),
-                    creditsReserved: try row.decode("credits_reserved"),
-                    reservationNumber: try row.decode("reservation_number"),
-                    attempts: try row.decode("attempts"),
-                    expiresAt: try row.decode("expires_at")
-                ))
+                marked.append(
+                    ClaimedJob(
+                        claim: Claim(jobID: try row.decode("job_id"), token: try row.decode("lease_token")),
+                        teamID: try row.decode("team_id"),
+                        modelGroup: try row.decode("model_group"),
+                        work: work,
+                        billing: try BillingSettings(row: row),
+                        creditsReserved: try row.decode("credits_reserved"),
+                        reservationNumber: try row.decode("reservation_number"),
+                        attempts: try row.decode("attempts"),
+                        expiresAt: try row.decode("expires_at")
+                    )
+                )
             }
             var rejections = MarkRejections()
             let markedIDs = Set(marked.map(\.claim.jobID))
@@ -112,9 +116,12 @@ extension PostgresJobStore {
         )
         return try rows.map { row in
             SettlementPlan.HeldJob(
-                jobID: try row.decode("job_id"), teamID: try row.decode("team_id"),
-                status: JobStatus(rawValue: try row.decode("status")) ?? .failed, leaseToken: try row.decodeIfPresent("lease_token"),
-                creditsReserved: try row.decode("credits_reserved"), reservationNumber: try row.decode("reservation_number")
+                jobID: try row.decode("job_id"),
+                teamID: try row.decode("team_id"),
+                status: JobStatus(rawValue: try row.decode("status")) ?? .failed,
+                leaseToken: try row.decodeIfPresent("lease_token"),
+                creditsReserved: try row.decode("credits_reserved"),
+                reservationNumber: try row.decode("reservation_number")
             )
         }
     }
@@ -163,12 +170,14 @@ extension PostgresJobStore {
                                  $17::text[]::boolean[], $18::text[]::timestamptz[])
             ON CONFLICT (call_id) DO UPDATE SET billed = job_calls.billed OR EXCLUDED.billed
             """,
-            [column { $0.callID.lowercasedString }, column { $0.jobID.lowercasedString }, .textArray(calls.map { $0.1.lowercasedString }),
-             column { $0.step }, column { String($0.stepIndex) }, column { $0.model }, column { $0.provider }, column { String($0.attempt) },
-             column { $0.statusCode.map(String.init) }, column { $0.errorClass }, column { $0.error.map { String($0.prefix(2000)) } },
-             column { $0.upstreamRequestID }, column { String($0.usage.promptTokens) }, column { String($0.usage.completionTokens) },
-             column { $0.costUSD.description }, column { String($0.latencyMS) }, column { $0.billed ? "true" : "false" },
-             column { PostgresTimestamp.format($0.createdAt) }]
+            [
+                column { $0.callID.lowercasedString }, column { $0.jobID.lowercasedString }, .textArray(calls.map { $0.1.lowercasedString }),
+                column { $0.step }, column { String($0.stepIndex) }, column { $0.model }, column { $0.provider }, column { String($0.attempt) },
+                column { $0.statusCode.map(String.init) }, column { $0.errorClass }, column { $0.error.map { String($0.prefix(2000)) } },
+                column { $0.upstreamRequestID }, column { String($0.usage.promptTokens) }, column { String($0.usage.completionTokens) },
+                column { $0.costUSD.description }, column { String($0.latencyMS) }, column { $0.billed ? "true" : "false" },
+                column { PostgresTimestamp.format($0.createdAt) },
+            ]
         )
     }
 
@@ -182,8 +191,10 @@ extension PostgresJobStore {
               AND j.status IN ('in_progress', 'cancelling')
             RETURNING j.job_id, j.status
             """,
-            [.textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
-             .double(Double(lease.milliseconds) / 1000)]
+            [
+                .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
+                .double(Double(lease.milliseconds) / 1000),
+            ]
         )
         var keep = Set<UUID>()
         for row in rows where try row.decode("status", as: String.self) == JobStatus.inProgress.rawValue {

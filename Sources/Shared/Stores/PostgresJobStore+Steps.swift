@@ -22,12 +22,21 @@ extension PostgresJobStore {
                 index: try row.decode("step_index"),
                 content: try row.decode("content"),
                 call: JobCall(
-                    callID: try row.decode("call_id"), jobID: jobID, step: try row.decode("call_step"), stepIndex: try row.decode("call_index"),
-                    model: try row.decode("model"), provider: try row.decode("provider"), attempt: try row.decode("attempt"),
-                    statusCode: try row.decodeIfPresent("status_code"), errorClass: nil, error: nil,
+                    callID: try row.decode("call_id"),
+                    jobID: jobID,
+                    step: try row.decode("call_step"),
+                    stepIndex: try row.decode("call_index"),
+                    model: try row.decode("model"),
+                    provider: try row.decode("provider"),
+                    attempt: try row.decode("attempt"),
+                    statusCode: try row.decodeIfPresent("status_code"),
+                    errorClass: nil,
+                    error: nil,
                     upstreamRequestID: try row.decodeIfPresent("upstream_request_id"),
                     usage: TokenUsage(promptTokens: try row.decode("prompt_tokens"), completionTokens: try row.decode("completion_tokens")),
-                    costUSD: try row.decode("cost_usd"), latencyMS: try row.decode("latency_ms"), createdAt: try row.decode("created_at")
+                    costUSD: try row.decode("cost_usd"),
+                    latencyMS: try row.decode("latency_ms"),
+                    createdAt: try row.decode("created_at")
                 )
             )
         }
@@ -49,8 +58,10 @@ extension PostgresJobStore {
                 INSERT INTO job_steps (job_id, reservation_number, plan, step, level, step_index, content, call_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
                 """,
-                [.uuid(claim.jobID), .int(reservationNumber), .text(step.plan), .text(step.kind.rawValue), .int(step.level), .int(step.index),
-                 .text(step.content.storable), .uuid(step.call.callID)]
+                [
+                    .uuid(claim.jobID), .int(reservationNumber), .text(step.plan), .text(step.kind.rawValue), .int(step.level), .int(step.index),
+                    .text(step.content.storable), .uuid(step.call.callID),
+                ]
             )
         }
     }

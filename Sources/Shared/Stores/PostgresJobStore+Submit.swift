@@ -44,7 +44,10 @@ extension PostgresJobStore {
         )
         var accounts: [String: ReservationPlan.Account] = [:]
         for row in rows {
-            accounts[try row.decode("team_id")] = ReservationPlan.Account(remaining: try row.decode("remaining"), billing: try BillingSettings(row: row))
+            accounts[try row.decode("team_id")] = ReservationPlan.Account(
+                remaining: try row.decode("remaining"),
+                billing: try BillingSettings(row: row)
+            )
         }
         return accounts
     }
@@ -52,7 +55,8 @@ extension PostgresJobStore {
     /// Jobs created earlier under the submissions' Idempotency-Keys. The accounts' lock orders
     /// this read after any concurrent submitter of the same team.
     private static func earlierJobs(
-        of submissions: [JobSubmission], _ tx: PostgresSession
+        of submissions: [JobSubmission],
+        _ tx: PostgresSession
     ) async throws -> [ReservationPlan.IdempotencyScope: ReservationPlan.EarlierJob] {
         let keyed = submissions.filter { $0.idempotencyKey != nil }
         guard !keyed.isEmpty else { return [:] }
@@ -65,22 +69,26 @@ extension PostgresJobStore {
         )
         var earlier: [ReservationPlan.IdempotencyScope: ReservationPlan.EarlierJob] = [:]
         for row in rows {
-            earlier[ReservationPlan.IdempotencyScope(teamID: try row.decode("team_id"), key: try row.decode("idempotency_key"))] = ReservationPlan.EarlierJob(
-                jobID: try row.decode("job_id"),
-                requestHash: try row.decodeIfPresent("request_hash", as: PostgresBytes.self)?.bytes,
-                status: JobStatus(rawValue: try row.decode("status")) ?? .queued,
-                createdAt: try row.decode("created_at"),
-                creditsReserved: try row.decode("credits_reserved"),
-                pending: try row.decodeIfPresent("model_group", as: String.self) == nil
-            )
+            earlier[ReservationPlan.IdempotencyScope(teamID: try row.decode("team_id"), key: try row.decode("idempotency_key"))] =
+                ReservationPlan.EarlierJob(
+                    jobID: try row.decode("job_id"),
+                    requestHash: try row.decodeIfPresent("request_hash", as: PostgresBytes.self)?.bytes,
+                    status: JobStatus(rawValue: try row.decode("status")) ?? .queued,
+                    createdAt: try row.decode("created_at"),
+                    creditsReserved: try row.decode("credits_reserved"),
+                    pending: try row.decodeIfPresent("model_group", as: String.self) == nil
+                )
         }
         return earlier
     }
 
     private static func reservationRequest(_ submission: JobSubmission) -> ReservationPlan.Request {
         ReservationPlan.Request(
-            jobID: submission.jobID, teamID: submission.teamID, estimate: submission.estimate,
-            idempotencyKey: submission.idempotencyKey, requestHash: submission.requestHash
+            jobID: submission.jobID,
+            teamID: submission.teamID,
+            estimate: submission.estimate,
+            idempotencyKey: submission.idempotencyKey,
+            requestHash: submission.requestHash
         )
     }
 
@@ -147,20 +155,32 @@ extension PostgresJobStore {
         for (submission, decision) in zip(submissions, plan.decisions) {
             switch decision {
             case .reserve(let credits, _):
-                outcomes.append(.created(
-                    jobID: submission.jobID, status: initialStatus(submission), createdAt: createdAt[submission.jobID] ?? Date(),
-                    creditsReserved: credits
-                ))
+                outcomes.append(
+                    .created(
+                        jobID: submission.jobID,
+                        status: initialStatus(submission),
+                        createdAt: createdAt[submission.jobID] ?? Date(),
+                        creditsReserved: credits
+                    )
+                )
             case .replay(let job):
-                outcomes.append(.replayed(
-                    jobID: job.jobID, status: job.status, createdAt: job.createdAt, creditsReserved: job.creditsReserved, wasPending: job.pending
-                ))
+                outcomes.append(
+                    .replayed(
+                        jobID: job.jobID,
+                        status: job.status,
+                        createdAt: job.createdAt,
+                        creditsReserved: job.creditsReserved,
+                        wasPending: job.pending
+                    )
+                )
             case .repeatOf(let first):
                 guard case .created(let jobID, let status, let createdAt, let reserved) = outcomes[first] else {
                     outcomes.append(.teamNotFound)
                     continue
                 }
-                outcomes.append(.replayed(jobID: jobID, status: status, createdAt: createdAt, creditsReserved: reserved, wasPending: status == .pending))
+                outcomes.append(
+                    .replayed(jobID: jobID, status: status, createdAt: createdAt, creditsReserved: reserved, wasPending: status == .pending)
+                )
             case .idempotencyConflict:
                 outcomes.append(.idempotencyConflict)
             case .insufficientCredits(let remaining, let needed):

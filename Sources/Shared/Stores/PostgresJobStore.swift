@@ -64,13 +64,21 @@ public struct PostgresJobStore: JobStore {
         )
         return try rows.map { row in
             JobCall(
-                callID: try row.decode("call_id"), jobID: try row.decode("job_id"), step: try row.decode("step"),
-                stepIndex: try row.decode("step_index"), model: try row.decode("model"), provider: try row.decode("provider"),
-                attempt: try row.decode("attempt"), statusCode: try row.decodeIfPresent("status_code"),
-                errorClass: try row.decodeIfPresent("error_class"), error: try row.decodeIfPresent("error"),
+                callID: try row.decode("call_id"),
+                jobID: try row.decode("job_id"),
+                step: try row.decode("step"),
+                stepIndex: try row.decode("step_index"),
+                model: try row.decode("model"),
+                provider: try row.decode("provider"),
+                attempt: try row.decode("attempt"),
+                statusCode: try row.decodeIfPresent("status_code"),
+                errorClass: try row.decodeIfPresent("error_class"),
+                error: try row.decodeIfPresent("error"),
                 upstreamRequestID: try row.decodeIfPresent("upstream_request_id"),
                 usage: TokenUsage(promptTokens: try row.decode("prompt_tokens"), completionTokens: try row.decode("completion_tokens")),
-                costUSD: try row.decode("cost_usd"), latencyMS: try row.decode("latency_ms"), billed: try row.decode("billed"),
+                costUSD: try row.decode("cost_usd"),
+                latencyMS: try row.decode("latency_ms"),
+                billed: try row.decode("billed"),
                 createdAt: try row.decode("created_at")
             )
         }
@@ -90,8 +98,11 @@ public struct PostgresJobStore: JobStore {
         )
         return try rows.map { row in
             TeamQueueStats(
-                teamID: try row.decode("team_id"), queued: try row.decode("queued"), scheduled: try row.decode("scheduled"),
-                inProgress: try row.decode("in_progress"), oldestQueuedAt: try row.decodeIfPresent("oldest")
+                teamID: try row.decode("team_id"),
+                queued: try row.decode("queued"),
+                scheduled: try row.decode("scheduled"),
+                inProgress: try row.decode("in_progress"),
+                oldestQueuedAt: try row.decodeIfPresent("oldest")
             )
         }
     }

@@ -10,7 +10,14 @@ public struct ProviderChanges: Sendable {
     public var tpm: Int??
     public var timeoutSeconds: Int?
 
-    public init(kind: ProviderKind? = nil, baseURL: String? = nil, sealedAPIKey: [UInt8]? = nil, rpm: Int?? = nil, tpm: Int?? = nil, timeoutSeconds: Int? = nil) {
+    public init(
+        kind: ProviderKind? = nil,
+        baseURL: String? = nil,
+        sealedAPIKey: [UInt8]? = nil,
+        rpm: Int?? = nil,
+        tpm: Int?? = nil,
+        timeoutSeconds: Int? = nil
+    ) {
         self.kind = kind
         self.baseURL = baseURL
         self.sealedAPIKey = sealedAPIKey
@@ -29,7 +36,15 @@ public struct ProviderLastError: Sendable, Hashable {
 
 /// Upstream providers. Keys arrive and leave sealed (see ``SecretBox``).
 public protocol ProviderStore: Sendable {
-    func create(name: String, kind: ProviderKind, baseURL: String, sealedAPIKey: [UInt8], rpm: Int?, tpm: Int?, timeoutSeconds: Int) async throws -> Provider
+    func create(
+        name: String,
+        kind: ProviderKind,
+        baseURL: String,
+        sealedAPIKey: [UInt8],
+        rpm: Int?,
+        tpm: Int?,
+        timeoutSeconds: Int
+    ) async throws -> Provider
     func list() async throws -> [Provider]
     func get(_ name: String) async throws -> Provider
     func update(_ name: String, _ changes: ProviderChanges) async throws -> Provider
@@ -48,7 +63,15 @@ public struct PostgresProviderStore: ProviderStore {
 
     static let columns = "name, kind, base_url, rpm, tpm, timeout_seconds, created_at, updated_at"
 
-    public func create(name: String, kind: ProviderKind, baseURL: String, sealedAPIKey: [UInt8], rpm: Int?, tpm: Int?, timeoutSeconds: Int) async throws -> Provider {
+    public func create(
+        name: String,
+        kind: ProviderKind,
+        baseURL: String,
+        sealedAPIKey: [UInt8],
+        rpm: Int?,
+        tpm: Int?,
+        timeoutSeconds: Int
+    ) async throws -> Provider {
         do {
             let rows = try await postgres.query(
                 """
@@ -93,8 +116,10 @@ public struct PostgresProviderStore: ProviderStore {
                 timeout_seconds = COALESCE($9, timeout_seconds), updated_at = now()
             WHERE name = $1 RETURNING \(Self.columns)
             """,
-            [.text(name), PostgresBind(changes.kind?.rawValue), PostgresBind(changes.baseURL), changes.sealedAPIKey.map { .bytea($0) } ?? .null,
-             .bool(rpm.set), rpm.value, .bool(tpm.set), tpm.value, PostgresBind(changes.timeoutSeconds)]
+            [
+                .text(name), PostgresBind(changes.kind?.rawValue), PostgresBind(changes.baseURL), changes.sealedAPIKey.map { .bytea($0) } ?? .null,
+                .bool(rpm.set), rpm.value, .bool(tpm.set), tpm.value, PostgresBind(changes.timeoutSeconds),
+            ]
         )
         guard let row = rows.first else { throw DomainError.providerNotFound(name) }
         return try Self.decode(row)
@@ -127,7 +152,9 @@ public struct PostgresProviderStore: ProviderStore {
         var errors: [String: ProviderLastError] = [:]
         for row in rows {
             errors[try row.decode("provider")] = ProviderLastError(
-                message: try row.decode("error"), statusCode: try row.decodeIfPresent("status_code"), at: try row.decode("created_at")
+                message: try row.decode("error"),
+                statusCode: try row.decodeIfPresent("status_code"),
+                at: try row.decode("created_at")
             )
         }
         return errors

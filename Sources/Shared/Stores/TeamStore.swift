@@ -11,7 +11,15 @@ public struct TeamDraft: Sendable {
     public var billing: BillingSettings
     public var metadata: JSONObject
 
-    public init(teamID: String, organizationID: String, teamAlias: String?, modelGroups: [String], creditsAllocated: Int, billing: BillingSettings, metadata: JSONObject) {
+    public init(
+        teamID: String,
+        organizationID: String,
+        teamAlias: String?,
+        modelGroups: [String],
+        creditsAllocated: Int,
+        billing: BillingSettings,
+        metadata: JSONObject
+    ) {
         self.teamID = teamID
         self.organizationID = organizationID
         self.teamAlias = teamAlias
@@ -64,8 +72,10 @@ public struct PostgresTeamStore: TeamStore {
                     INSERT INTO teams (team_id, organization_id, team_alias, budget_mode, tokens_per_credit, credits_per_dollar, metadata)
                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                     """,
-                    [.text(draft.teamID), .text(draft.organizationID), PostgresBind(draft.teamAlias), .text(draft.billing.budgetMode.rawValue),
-                     .int(draft.billing.tokensPerCredit), .numeric(draft.billing.creditsPerDollar), .json(draft.metadata.jsonText())]
+                    [
+                        .text(draft.teamID), .text(draft.organizationID), PostgresBind(draft.teamAlias), .text(draft.billing.budgetMode.rawValue),
+                        .int(draft.billing.tokensPerCredit), .numeric(draft.billing.creditsPerDollar), .json(draft.metadata.jsonText()),
+                    ]
                 )
             } catch let error as PostgresError where error.sqlState == PostgresError.Code.uniqueViolation {
                 throw DomainError.teamExists(draft.teamID)
@@ -103,9 +113,9 @@ public struct PostgresTeamStore: TeamStore {
     public func list(organizationID: String?, limit: Int, after cursor: String?) async throws -> Page<Team> {
         let rows = try await postgres.query(
             Self.select + """
-             WHERE ($1::text IS NULL OR t.organization_id = $1) AND ($2::text IS NULL OR t.team_id > $2)
-            ORDER BY t.team_id LIMIT $3
-            """,
+                 WHERE ($1::text IS NULL OR t.organization_id = $1) AND ($2::text IS NULL OR t.team_id > $2)
+                ORDER BY t.team_id LIMIT $3
+                """,
             [PostgresBind(organizationID), PostgresBind(cursor), .int(limit + 1)]
         )
         var teams = try rows.map(Self.decode)
@@ -235,9 +245,12 @@ public struct PostgresTeamStore: TeamStore {
     /// Throws for the first name (in the caller's order) that is not a model group.
     static func requireModelGroups(_ groups: [String], _ session: PostgresSession) async throws {
         guard !groups.isEmpty else { return }
-        let found = Set(try await session.query(
-            "SELECT group_name FROM model_groups WHERE group_name = ANY($1::text[])", [.textArray(groups)]
-        ).map { try $0.decode("group_name", as: String.self) })
+        let found = Set(
+            try await session.query(
+                "SELECT group_name FROM model_groups WHERE group_name = ANY($1::text[])",
+                [.textArray(groups)]
+            ).map { try $0.decode("group_name", as: String.self) }
+        )
         if let missing = groups.first(where: { !found.contains($0) }) {
             throw DomainError.modelGroupNotFound(missing)
         }

@@ -15,7 +15,7 @@ public enum BatchIsolation {
         guard !items.isEmpty else { return [] }
         do {
             return try await batch(items)
-        } catch where isItemError(error) {
+        } catch  where isItemError(error) {
             if items.count == 1 { return [try await alone(items[0], error)] }
             let middle = items.count / 2
             let first = try await run(Array(items[..<middle]), isItemError: isItemError, batch: batch, alone: alone)

@@ -88,11 +88,17 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
     ///   - missCapacity: the most misses kept, apart from the values.
     ///   - now: the clock (tests move it by hand instead of sleeping).
     public init(
-        timeToLive: Duration, capacity: Int = 100_000, missTimeToLive: Duration = .zero, missCapacity: Int = 100_000,
+        timeToLive: Duration,
+        capacity: Int = 100_000,
+        missTimeToLive: Duration = .zero,
+        missCapacity: Int = 100_000,
         now: @escaping @Sendable () -> Instant = { ContinuousClock.now }
     ) {
         self.limits = Limits(
-            timeToLive: timeToLive, capacity: max(1, capacity), missTimeToLive: missTimeToLive, missCapacity: max(1, missCapacity)
+            timeToLive: timeToLive,
+            capacity: max(1, capacity),
+            missTimeToLive: missTimeToLive,
+            missCapacity: max(1, missCapacity)
         )
         self.now = now
     }

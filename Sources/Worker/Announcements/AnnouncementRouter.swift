@@ -15,7 +15,8 @@ struct AnnouncementRouter: Service {
 
         /// Hands each element of the stream `subscribe` opens to `handler`, in order.
         init<Element: Sendable>(
-            _ channel: String, _ subscribe: @escaping @Sendable () -> AsyncStream<Element>,
+            _ channel: String,
+            _ subscribe: @escaping @Sendable () -> AsyncStream<Element>,
             to handler: @escaping @Sendable (Element) -> Void
         ) {
             self.channel = channel

@@ -23,11 +23,18 @@ struct AnthropicUpstream: Upstream {
                 if let text = Self.text(fields["content"]) { system.append(text) }
             case "tool":
                 // An OpenAI tool result becomes a user turn carrying a tool_result block.
-                messages.append(.object(["role": .string("user"), "content": .array([.object([
-                    "type": .string("tool_result"),
-                    "tool_use_id": fields["tool_call_id"] ?? .string(""),
-                    "content": .string(Self.text(fields["content"]) ?? ""),
-                ])])]))
+                messages.append(
+                    .object([
+                        "role": .string("user"),
+                        "content": .array([
+                            .object([
+                                "type": .string("tool_result"),
+                                "tool_use_id": fields["tool_call_id"] ?? .string(""),
+                                "content": .string(Self.text(fields["content"]) ?? ""),
+                            ])
+                        ]),
+                    ])
+                )
             default:
                 fields = ["role": .string(role == "assistant" ? "assistant" : "user"), "content": fields["content"] ?? .string("")]
                 messages.append(.object(fields))

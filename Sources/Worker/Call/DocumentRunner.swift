@@ -58,7 +58,14 @@ struct DocumentRunner: Sendable {
                 partials[index] = step.content
                 used.append(step)
             } else {
-                specs.append(Spec(kind: .chunk, level: 0, index: index, messages: prompts.chunkMessages(job.work, chunk: chunk, index: index, of: chunks.count)))
+                specs.append(
+                    Spec(
+                        kind: .chunk,
+                        level: 0,
+                        index: index,
+                        messages: prompts.chunkMessages(job.work, chunk: chunk, index: index, of: chunks.count)
+                    )
+                )
             }
         }
         var failures: [(Int, UpstreamFailure)] = []
@@ -88,7 +95,10 @@ struct DocumentRunner: Sendable {
             guard job.work.allowPartial == true, !partials.isEmpty else {
                 let first = failures.map(\.1)[0]
                 let code: JobErrorCode = first.kind == .contextTooLong ? .contextTooLong : .invalidRequest
-                return (.settle(.failed(code: code, message: "part \(failures[0].0 + 1) of \(chunks.count) failed: \(first.tenantMessage)"), progress: 0), newCalls)
+                return (
+                    .settle(.failed(code: code, message: "part \(failures[0].0 + 1) of \(chunks.count) failed: \(first.tenantMessage)"), progress: 0),
+                    newCalls
+                )
             }
             gaps = failures.map(\.0).sorted()
         }
@@ -129,7 +139,9 @@ struct DocumentRunner: Sendable {
 
         let usage = used.reduce(TokenUsage.zero) { $0 + $1.call.usage }
         let cost = used.reduce(Decimal(0)) { $0 + $1.call.costUSD }
-        var result: [String: JSONValue] = ["content": .string(inputs.first?.text ?? ""), "finish_reason": finishReason.map(JSONValue.string) ?? .null]
+        var result: [String: JSONValue] = [
+            "content": .string(inputs.first?.text ?? ""), "finish_reason": finishReason.map(JSONValue.string) ?? .null,
+        ]
         if !gaps.isEmpty {
             result["partial"] = .bool(true)
             result["missing_parts"] = .array(gaps.map { .integer($0 + 1) })
@@ -165,7 +177,10 @@ struct DocumentRunner: Sendable {
             while next < min(concurrency, specs.count) { launch() }
             while let done = await group.next() {
                 results.append(done)
-                if Task.isCancelled { group.cancelAll(); continue }
+                if Task.isCancelled {
+                    group.cancelAll()
+                    continue
+                }
                 if next < specs.count { launch() }
             }
             return results

@@ -47,8 +47,12 @@ struct JobRunner: Sendable {
             group = try await routing.group(job.modelGroup)
         } catch {
             logger.warning("model group unavailable", metadata: ["job_id": "\(job.claim.jobID)", "error": "\(error)"])
-            return Settlement(claim: job.claim, outcome: .retry(delay: policy.retry.delay(afterAttempt: attempt), countsAttempt: false, message: "model group unavailable"),
-                              calls: [], reachedUpstream: false)
+            return Settlement(
+                claim: job.claim,
+                outcome: .retry(delay: policy.retry.delay(afterAttempt: attempt), countsAttempt: false, message: "model group unavailable"),
+                calls: [],
+                reachedUpstream: false
+            )
         }
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
@@ -66,7 +70,13 @@ struct JobRunner: Sendable {
                 continue
             }
             let caller = UpstreamCaller(
-                upstream: upstream, endpoint: endpoint, model: model, health: health, retry: policy.retry, jobID: job.claim.jobID, attempt: attempt
+                upstream: upstream,
+                endpoint: endpoint,
+                model: model,
+                health: health,
+                retry: policy.retry,
+                jobID: job.claim.jobID,
+                attempt: attempt
             )
             let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work))
             if case .wait(let wait) = admission {
@@ -76,7 +86,14 @@ struct JobRunner: Sendable {
             }
             let (outcome, modelCalls): (ModelOutcome, [JobCall])
             if let document = job.work.document, let plan, plan.calls > 1 {
-                let runner = DocumentRunner(job: job, plan: plan, caller: caller, steps: steps, prompts: prompts, concurrency: policy.documentConcurrency)
+                let runner = DocumentRunner(
+                    job: job,
+                    plan: plan,
+                    caller: caller,
+                    steps: steps,
+                    prompts: prompts,
+                    concurrency: policy.documentConcurrency
+                )
                 (outcome, modelCalls) = await runner.run(document)
             } else {
                 (outcome, modelCalls) = await single(job, caller: caller)
@@ -89,29 +106,45 @@ struct JobRunner: Sendable {
             }
             if Task.isCancelled {
                 // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
-                return Settlement(claim: job.claim, outcome: .retry(delay: .zero, countsAttempt: false, message: nil),
-                                  calls: calls, reachedUpstream: !calls.isEmpty, progress: 0)
+                return Settlement(
+                    claim: job.claim,
+                    outcome: .retry(delay: .zero, countsAttempt: false, message: nil),
+                    calls: calls,
+                    reachedUpstream: !calls.isEmpty,
+                    progress: 0
+                )
             }
             switch outcome {
             case .settle(let settled, let progress):
                 return Settlement(claim: job.claim, outcome: settled, calls: calls, reachedUpstream: !calls.isEmpty, progress: progress)
             case .nextModel(let failure):
-                logger.warning("falling back to the next model", metadata: [
-                    "job_id": "\(job.claim.jobID)", "provider": "\(model.provider)", "reason": "\(failure.kind.rawValue)",
-                ])
+                logger.warning(
+                    "falling back to the next model",
+                    metadata: [
+                        "job_id": "\(job.claim.jobID)", "provider": "\(model.provider)", "reason": "\(failure.kind.rawValue)",
+                    ]
+                )
                 lastFailure = failure
             }
         }
         if let soonest, lastFailure == nil {
             // Every model is resting: back to the queue until the first is ready, holding no slot.
-            return Settlement(claim: job.claim, outcome: .retry(delay: soonest, countsAttempt: false, message: "upstreams are cooling down"),
-                              calls: calls, reachedUpstream: !calls.isEmpty, progress: 0)
+            return Settlement(
+                claim: job.claim,
+                outcome: .retry(delay: soonest, countsAttempt: false, message: "upstreams are cooling down"),
+                calls: calls,
+                reachedUpstream: !calls.isEmpty,
+                progress: 0
+            )
         }
         lastFailure = lastFailure ?? planRefusal
         let code: JobErrorCode = lastFailure?.kind == .contextTooLong ? .contextTooLong : .upstreamError
         return Settlement(
-            claim: job.claim, outcome: .failed(code: code, message: lastFailure?.tenantMessage ?? "No model of the group could be called"),
-            calls: calls, reachedUpstream: !calls.isEmpty, progress: calls.filter { $0.error == nil }.count
+            claim: job.claim,
+            outcome: .failed(code: code, message: lastFailure?.tenantMessage ?? "No model of the group could be called"),
+            calls: calls,
+            reachedUpstream: !calls.isEmpty,
+            progress: calls.filter { $0.error == nil }.count
         )
     }
 
@@ -145,8 +178,10 @@ struct JobRunner: Sendable {
 
     func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan {
         DocumentPlan(
-            documentTokens: Billing.estimateTokens(document), instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
-            contextTokens: model.contextTokens ?? policy.defaultContextTokens, maxTokens: work.maxTokens ?? policy.defaultMaxTokens
+            documentTokens: Billing.estimateTokens(document),
+            instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
+            contextTokens: model.contextTokens ?? policy.defaultContextTokens,
+            maxTokens: work.maxTokens ?? policy.defaultMaxTokens
         )
     }
 }

@@ -126,10 +126,16 @@ enum HTTPExchange {
         if (300..<400).contains(status) {
             // Redirects are never followed (a cross-origin hop would carry the key, a 303 would
             // turn the POST into a GET): the provider's base_url is wrong or it is misbehaving.
-            return UpstreamFailure(kind: .transient, statusCode: status, message: "HTTP \(status): the upstream answered a redirect, which is not followed",
-                                   retryAfter: nil, requestID: requestID)
+            return UpstreamFailure(
+                kind: .transient,
+                statusCode: status,
+                message: "HTTP \(status): the upstream answered a redirect, which is not followed",
+                retryAfter: nil,
+                requestID: requestID
+            )
         }
-        let contextTooLong = lowered.contains("context_length_exceeded") || lowered.contains("maximum context length")
+        let contextTooLong =
+            lowered.contains("context_length_exceeded") || lowered.contains("maximum context length")
             || lowered.contains("prompt is too long") || lowered.contains("too many tokens")
         if let shouldRetry = headers.first(name: "x-should-retry")?.lowercased() {
             if shouldRetry == "false" && status != 429 { return failure(contextTooLong ? .contextTooLong : .invalidRequest) }
@@ -158,7 +164,8 @@ enum HTTPExchange {
         for kind in ["requests", "tokens"] where headers.first(name: "x-ratelimit-remaining-\(kind)") == "0" {
             return headers.first(name: "x-ratelimit-reset-\(kind)").flatMap(parseResetDuration) ?? .seconds(1)
         }
-        for kind in ["requests", "tokens", "input-tokens", "output-tokens"] where headers.first(name: "anthropic-ratelimit-\(kind)-remaining") == "0" {
+        for kind in ["requests", "tokens", "input-tokens", "output-tokens"] where headers.first(name: "anthropic-ratelimit-\(kind)-remaining") == "0"
+        {
             if let reset = headers.first(name: "anthropic-ratelimit-\(kind)-reset"), reset.utf8.count <= 64,
                 let date = try? Date(reset, strategy: .iso8601), let wait = UpstreamNumbers.duration(seconds: date.timeIntervalSinceNow)
             {

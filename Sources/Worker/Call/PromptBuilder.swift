@@ -40,7 +40,10 @@ struct PromptBuilder: Sendable {
     func chunkMessages(_ work: JobWork, chunk: String, index: Int, of count: Int) -> [JSONValue] {
         [
             Self.message("system", instructions(work)),
-            Self.message("user", "This is part \(index + 1) of \(count) of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\n\(chunk)"),
+            Self.message(
+                "user",
+                "This is part \(index + 1) of \(count) of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\n\(chunk)"
+            ),
         ]
     }
 
@@ -60,9 +63,15 @@ struct PromptBuilder: Sendable {
 
     private func request(_ work: JobWork, model: ModelEntry, messages: [JSONValue], tools: JSONValue?, toolChoice: JSONValue?) -> UpstreamRequest {
         UpstreamRequest(
-            model: model.modelName, messages: messages, maxTokens: maxTokens(work),
-            temperature: work.temperature, topP: work.topP, stop: work.stop, tools: tools,
-            toolChoice: toolChoice, responseFormat: work.responseFormat
+            model: model.modelName,
+            messages: messages,
+            maxTokens: maxTokens(work),
+            temperature: work.temperature,
+            topP: work.topP,
+            stop: work.stop,
+            tools: tools,
+            toolChoice: toolChoice,
+            responseFormat: work.responseFormat
         )
     }
 

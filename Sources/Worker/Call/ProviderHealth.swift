@@ -57,7 +57,14 @@ final class ProviderHealth: Sendable {
     /// May this worker call `model` at `provider` now, for a request of about `tokens` tokens?
     /// A `.probe` must be answered by ``record(provider:model:failure:rateLimitExhausted:)`` or
     /// ``releaseProbe(provider:)``; if neither comes within `probeDeadline`, the probe is lost.
-    func admit(provider: String, model: String, rpm: Int?, tpm: Int? = nil, tokens: Int = 0, probeDeadline: Duration = .seconds(120)) async -> Admission {
+    func admit(
+        provider: String,
+        model: String,
+        rpm: Int?,
+        tpm: Int? = nil,
+        tokens: Int = 0,
+        probeDeadline: Duration = .seconds(120)
+    ) async -> Admission {
         let now = ContinuousClock.now
         if let until = cooldowns.withLock({ $0[Self.key(provider, model)] }), until > now {
             return .wait(until - now)
@@ -135,15 +142,23 @@ final class ProviderHealth: Sendable {
             if let opened {
                 let seconds = Double((opened - ContinuousClock.now).milliseconds) / 1000
                 logger.warning("circuit opened", metadata: ["provider": "\(provider)", "reason": "\(failure.kind.rawValue)"])
-                await post(provider, ProviderHealthReport(
-                    state: "open", lastError: "\(failure.kind.rawValue): \(failure.message)", lastErrorAt: Date(),
-                    openUntil: Date().addingTimeInterval(seconds)
-                ))
+                await post(
+                    provider,
+                    ProviderHealthReport(
+                        state: "open",
+                        lastError: "\(failure.kind.rawValue): \(failure.message)",
+                        lastErrorAt: Date(),
+                        openUntil: Date().addingTimeInterval(seconds)
+                    )
+                )
                 if immediate {
                     // An admin-visible event: the provider's key or quota needs a person.
                     try? await audit.record(
-                        actor: "worker", action: "provider.unhealthy", target: "provider=\(provider)",
-                        outcome: failure.kind.rawValue, details: ["message": .string(String(failure.message.prefix(300)))]
+                        actor: "worker",
+                        action: "provider.unhealthy",
+                        target: "provider=\(provider)",
+                        outcome: failure.kind.rawValue,
+                        details: ["message": .string(String(failure.message.prefix(300)))]
                     )
                 }
             }

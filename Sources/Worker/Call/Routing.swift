@@ -30,8 +30,13 @@ final class Routing: Sendable {
             let record = try await providers.get(provider)
             let key = try secrets.open(try await providers.sealedAPIKey(provider))
             return UpstreamEndpoint(
-                provider: record.name, kind: record.kind, baseURL: record.baseURL, apiKey: key, timeout: .seconds(record.timeoutSeconds),
-                rpm: record.rpm, tpm: record.tpm
+                provider: record.name,
+                kind: record.kind,
+                baseURL: record.baseURL,
+                apiKey: key,
+                timeout: .seconds(record.timeoutSeconds),
+                rpm: record.rpm,
+                tpm: record.tpm
             )
         }
     }

@@ -23,7 +23,11 @@ struct UpstreamCaller: Sendable {
     /// provider's timeout and a margin.
     func admit(tokens: Int) async -> ProviderHealth.Admission {
         await health.admit(
-            provider: model.provider, model: model.modelName, rpm: endpoint.rpm, tpm: endpoint.tpm, tokens: tokens,
+            provider: model.provider,
+            model: model.modelName,
+            rpm: endpoint.rpm,
+            tpm: endpoint.tpm,
+            tokens: tokens,
             probeDeadline: endpoint.timeout + .seconds(5)
         )
     }
@@ -45,8 +49,18 @@ struct UpstreamCaller: Sendable {
         }
         let result = UpstreamNumbers.refusingOverlong(answer, maxTokens: request.maxTokens)
         var call = JobCall(
-            jobID: jobID, step: step, stepIndex: index, model: model.modelName, provider: model.provider, attempt: attempt,
-            statusCode: nil, errorClass: nil, error: nil, upstreamRequestID: nil, usage: .zero, costUSD: 0,
+            jobID: jobID,
+            step: step,
+            stepIndex: index,
+            model: model.modelName,
+            provider: model.provider,
+            attempt: attempt,
+            statusCode: nil,
+            errorClass: nil,
+            error: nil,
+            upstreamRequestID: nil,
+            usage: .zero,
+            costUSD: 0,
             latencyMS: (ContinuousClock.now - started).milliseconds
         )
         switch result {
@@ -76,10 +90,16 @@ struct UpstreamCaller: Sendable {
         case .contextTooLong, .badCredentials, .quotaExhausted:
             return .nextModel(failure)
         case .rateLimited:
-            return .settle(.retry(delay: failure.retryAfter ?? retry.delay(afterAttempt: attempt), countsAttempt: false, message: failure.tenantMessage), progress: nil)
+            return .settle(
+                .retry(delay: failure.retryAfter ?? retry.delay(afterAttempt: attempt), countsAttempt: false, message: failure.tenantMessage),
+                progress: nil
+            )
         case .transient:
             guard retry.allowsRetry(after: attempt) else { return .nextModel(failure) }
-            return .settle(.retry(delay: failure.retryAfter ?? retry.delay(afterAttempt: attempt), countsAttempt: true, message: failure.tenantMessage), progress: nil)
+            return .settle(
+                .retry(delay: failure.retryAfter ?? retry.delay(afterAttempt: attempt), countsAttempt: true, message: failure.tenantMessage),
+                progress: nil
+            )
         case .invalidRequest:
             return .settle(.failed(code: .invalidRequest, message: failure.tenantMessage), progress: nil)
         }

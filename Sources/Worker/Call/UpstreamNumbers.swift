@@ -49,9 +49,14 @@ enum UpstreamNumbers {
         guard case .success(let response) = result, (response.content?.utf8.count ?? 0) > maxContentBytes(maxTokens: maxTokens) else {
             return result
         }
-        return .failure(UpstreamFailure(
-            kind: .transient, statusCode: response.statusCode, message: "answer far longer than max_tokens allows", requestID: response.requestID
-        ))
+        return .failure(
+            UpstreamFailure(
+                kind: .transient,
+                statusCode: response.statusCode,
+                message: "answer far longer than max_tokens allows",
+                requestID: response.requestID
+            )
+        )
     }
 
     /// Whether `tool_calls` has the shape API.md promises tenants: absent, null, or a list of

@@ -38,7 +38,12 @@ final class ClaimWakeup: Sendable {
             return state.pendingDue
         }
         if let pending, pending + .milliseconds(20) < until { Self.cancel(task, at: pending) }
-        defer { state.withLock { $0.task = nil; $0.until = nil } }
+        defer {
+            state.withLock {
+                $0.task = nil
+                $0.until = nil
+            }
+        }
         try await withTaskCancellationHandler {
             do {
                 try await task.value

@@ -37,7 +37,8 @@ struct Claimer: Sendable {
                 let (marked, rejected) = try await markOrHandBack(result.claims)
                 await Self.dispatch(marked, rejected: rejected, start: start, logger: logger) { rejected in
                     try await queue.finish(
-                        acknowledge: rejected.finished, completed: [],
+                        acknowledge: rejected.finished,
+                        completed: [],
                         requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
                     )
                 }
@@ -56,7 +57,10 @@ struct Claimer: Sendable {
     /// count toward poison). Rejected claims that could not be handed back wait out their Redis
     /// lease; the sweeper reconciles them with PostgreSQL.
     static func dispatch<Job>(
-        _ marked: [Job], rejected: MarkRejections, start: (Job) -> Void, logger: Logger,
+        _ marked: [Job],
+        rejected: MarkRejections,
+        start: (Job) -> Void,
+        logger: Logger,
         handBack: (MarkRejections) async throws -> Void
     ) async {
         for job in marked { start(job) }
@@ -64,7 +68,10 @@ struct Claimer: Sendable {
         do {
             try await handBack(rejected)
         } catch {
-            logger.warning("could not hand back rejected claims", metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"])
+            logger.warning(
+                "could not hand back rejected claims",
+                metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"]
+            )
         }
     }
 

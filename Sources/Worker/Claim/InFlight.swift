@@ -116,7 +116,7 @@ final class InFlight: Sendable {
             for id in state.entries.keys { state.entries[id]?.cancelRequested = true }
             return state.entries.values.compactMap(\.task)
         }
-        tasks.forEach { $0.cancel() }
+        for task in tasks { task.cancel() }
     }
 
     /// Waits until no job is running, or `timeout` passes; true when empty.
@@ -151,6 +151,6 @@ final class InFlight: Sendable {
             return (slot, empty)
         }
         slotWaiter?.resume()
-        emptyWaiters.forEach { $0.resume() }
+        for waiter in emptyWaiters { waiter.resume() }
     }
 }

@@ -26,7 +26,7 @@ final class Drain: Sendable {
             }
             return (!state.requested, Array(state.waiters.values))
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
         return first
     }
 

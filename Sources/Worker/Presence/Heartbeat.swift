@@ -49,8 +49,14 @@ struct Heartbeat: Service {
         let pid = Int(ProcessInfo.processInfo.processIdentifier)
         while !Task.isCancelled {
             let info = WorkerInfo(
-                workerID: workerID, host: host, pid: pid, concurrency: inFlight.capacity, inFlight: inFlight.count,
-                startedAt: startedAt, lastSeen: Date(), draining: drain.isRequested
+                workerID: workerID,
+                host: host,
+                pid: pid,
+                concurrency: inFlight.capacity,
+                inFlight: inFlight.count,
+                startedAt: startedAt,
+                lastSeen: Date(),
+                draining: drain.isRequested
             )
             do {
                 if try await registry.heartbeat(info), drain.request() {

@@ -561,7 +561,7 @@ struct QueueHarness: Sendable {
                 "ZADD",
                 RedisArgument(redis.queue.keys.leases),
                 "XX",
-                RedisArgument(RedisJobQueue.epochMilliseconds(date)),
+                RedisArgument(date.queueMilliseconds),
                 RedisArgument(jobID.lowercasedString)
             )
         }

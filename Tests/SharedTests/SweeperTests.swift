@@ -230,7 +230,7 @@ struct SweeperTests {
             """,
             [.uuid(ids[0]), .textArray(ids.map(\.lowercasedString))]
         )
-        let expired = RedisJobQueue.epochMilliseconds(Date()) - 60_000
+        let expired = Date().queueMilliseconds - 60_000
         for id in ids {
             try await context.redis.send("ZADD", RedisArgument(context.queue.keys.leases), RedisArgument(expired), RedisArgument(id.lowercasedString))
         }

@@ -66,7 +66,7 @@ public actor MemoryJobQueue: JobQueue {
         let now = nowMS()
         var count = 0
         for job in queued {
-            let due = job.retryAt.map(RedisJobQueue.epochMilliseconds) ?? 0
+            let due = job.retryAt.map(\.queueMilliseconds) ?? 0
             if jobs[job.jobID] == nil {
                 jobs[job.jobID] = Held(priority: Self.clamp(job.priority), teamID: job.teamID)
                 readyOrScheduled(job.jobID, due: due, now: now)
@@ -212,7 +212,7 @@ public actor MemoryJobQueue: JobQueue {
 
     @discardableResult
     public func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool {
-        let milliseconds = RedisJobQueue.epochMilliseconds(watermark)
+        let milliseconds = watermark.queueMilliseconds
         if marker.epoch == epoch { marker.watermark = milliseconds }
         return marker.watermark == milliseconds
     }
@@ -257,7 +257,7 @@ public actor MemoryJobQueue: JobQueue {
 
     /// Moves a lease's expiry, as if it had been taken at another time.
     func setLeaseExpiry(_ jobID: UUID, to date: Date) {
-        if leases[jobID] != nil { leases[jobID] = RedisJobQueue.epochMilliseconds(date) }
+        if leases[jobID] != nil { leases[jobID] = date.queueMilliseconds }
     }
 
     /// Parks a team without the record of when, as a Redis that kept a suspension but lost its
@@ -285,7 +285,7 @@ public actor MemoryJobQueue: JobQueue {
     // MARK: The scripts' helpers
 
     private func nowMS() -> Int {
-        RedisJobQueue.epochMilliseconds(clock())
+        clock().queueMilliseconds
     }
 
     private var currentMarker: SweepMarker {

@@ -29,7 +29,7 @@ public struct RedisJobQueue: JobQueue {
         let arguments = jobs.flatMap {
             [
                 RedisArgument($0.jobID.lowercasedString), RedisArgument($0.teamID), RedisArgument(Self.clamp($0.priority)),
-                RedisArgument($0.retryAt.map { Self.epochMilliseconds($0) } ?? 0),
+                RedisArgument($0.retryAt.map(\.queueMilliseconds) ?? 0),
             ]
         }
         return try await redis.run(QueueScripts.enqueue, keys: scriptKeys, arguments: arguments).int ?? 0
@@ -153,9 +153,9 @@ public struct RedisJobQueue: JobQueue {
         let reply = try await redis.run(
             QueueScripts.sweepMarker,
             keys: scriptKeys,
-            arguments: ["advance", RedisArgument(epoch), RedisArgument(Self.epochMilliseconds(watermark))]
+            arguments: ["advance", RedisArgument(epoch), RedisArgument(watermark.queueMilliseconds)]
         )
-        return try Self.marker(reply).watermark.map { Self.epochMilliseconds($0) } == Self.epochMilliseconds(watermark)
+        return try Self.marker(reply).watermark.map(\.queueMilliseconds) == watermark.queueMilliseconds
     }
 
     private static func marker(_ reply: RedisValue) throws -> SweepMarker {
@@ -212,11 +212,6 @@ public struct RedisJobQueue: JobQueue {
     public var roundTrips: Int? { redis.roundTripCount }
 
     private static func clamp(_ priority: Int) -> Int { min(9, max(0, priority)) }
-
-    /// Milliseconds since 1970, as the scripts compare them with Redis's `TIME`.
-    static func epochMilliseconds(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 * 1000).rounded(.down))
-    }
 }
 
 /// The blocking connections of one queue: one per concurrent wait (a worker has one claimer, so

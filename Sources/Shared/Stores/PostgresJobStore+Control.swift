@@ -146,7 +146,7 @@ extension PostgresJobStore {
                 """,
                 [
                     .int(limit), .int(poisonAfter), .textArray(workers.map(\.key)),
-                    .textArray(workers.map { String(RedisJobQueue.epochMilliseconds($0.value)) }),
+                    .textArray(workers.map { String($0.value.queueMilliseconds) }),
                 ]
             )
             var recovered: [ExpiredLease] = []

@@ -37,7 +37,7 @@ struct ErrorCatalogueTests {
     func everyDomainErrorMaps() {
         #expect(Set(Self.everyDomainError).count == Self.everyDomainError.count)
         for error in Self.everyDomainError {
-            let answer = ErrorMiddleware<AppRequestContext>.apiError(for: error, logger: nil)
+            let answer = APIError(answering: error, logger: nil)
             #expect(answer == APIError(error))
             #expect(Int(answer.status.code) == Self.expectedStatus(error), "\(error)")
             #expect(!answer.detail.trimmingCharacters(in: .whitespaces).isEmpty, "\(error)")
@@ -77,7 +77,7 @@ struct ErrorCatalogueTests {
 
     @Test("bounds answer with Retry-After; stores that are down with a 503; the unexpected with a generic 500")
     func infrastructure() {
-        func answer(_ error: any Error) -> APIError { ErrorMiddleware<AppRequestContext>.apiError(for: error, logger: nil) }
+        func answer(_ error: any Error) -> APIError { APIError(answering: error, logger: nil) }
         let submitQueue = answer(BatcherOverloaded(maxPending: 1))
         #expect(submitQueue.status == .serviceUnavailable && submitQueue.retryAfter == 1)
         #expect(submitQueue.detail == "Too many submissions are waiting; retry after 1 second")

@@ -108,13 +108,13 @@ struct UnstorableTextTests {
     @Test("a data exception from PostgreSQL (SQLSTATE class 22) is a 422, not a 500")
     func dataExceptionIs422() {
         for state in ["22P05", "22021", "22003", "22001"] {
-            let error = ErrorMiddleware<AppRequestContext>.apiError(
-                for: PostgresError.server(sqlState: state, message: "unsupported Unicode escape sequence", detail: nil),
+            let error = APIError(
+                answering: PostgresError.server(sqlState: state, message: "unsupported Unicode escape sequence", detail: nil),
                 logger: nil
             )
             #expect(error.status == .unprocessableContent, "\(state)")
         }
-        let other = ErrorMiddleware<AppRequestContext>.apiError(for: PostgresError.server(sqlState: "42P01", message: "x", detail: nil), logger: nil)
+        let other = APIError(answering: PostgresError.server(sqlState: "42P01", message: "x", detail: nil), logger: nil)
         #expect(other.status == .internalServerError)
     }
 

@@ -18,7 +18,7 @@ struct AuditMiddleware: RouterMiddleware {
             await record(request, context, fingerprint, outcome: response.status.code)
             return response
         } catch {
-            let status = ErrorMiddleware<Context>.apiError(for: error, logger: nil).status.code
+            let status = APIError(answering: error, logger: nil).status.code
             await record(request, context, fingerprint, outcome: status)
             throw error
         }

@@ -14,6 +14,13 @@ struct AnthropicUpstream: Upstream {
     let client: HTTPClient
 
     func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse {
+        let http = try Self.httpRequest(request, at: endpoint, stream: false)
+        let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
+        return try Self.reply(status: status, headers: headers, payload: payload)
+    }
+
+    /// The request `complete` sends, translated; a streaming one adds `stream`.
+    static func httpRequest(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, stream: Bool) throws(UpstreamFailure) -> HTTPClientRequest {
         var system: [String] = []
         var messages: [JSONValue] = []
         for message in request.messages {
@@ -55,6 +62,7 @@ struct AnthropicUpstream: Upstream {
             body["tools"] = .array(tools.compactMap(Self.tool))
             if let choice = Self.toolChoice(request.toolChoice) { body["tool_choice"] = choice }
         }
+        if stream { body["stream"] = .bool(true) }
 
         var http = HTTPClientRequest(url: endpoint.baseURL + "/v1/messages")
         http.method = .POST
@@ -65,9 +73,7 @@ struct AnthropicUpstream: Upstream {
             throw UpstreamFailure(kind: .invalidRequest, statusCode: nil, message: "cannot encode the request")
         }
         http.body = .bytes(ByteBuffer(bytes: encoded))
-
-        let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
-        return try Self.reply(status: status, headers: headers, payload: payload)
+        return http
     }
 
     /// An answer as the job runner takes it: a success in the one result shape, or a classified

@@ -10,6 +10,14 @@ struct OpenAIUpstream: Upstream {
     let client: HTTPClient
 
     func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse {
+        let http = try Self.httpRequest(request, at: endpoint, stream: false)
+        let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
+        return try Self.reply(status: status, headers: headers, payload: payload)
+    }
+
+    /// The request `complete` sends; a streaming one adds `stream` and asks for the usage chunk
+    /// (without `include_usage` OpenAI streams no token counts, and the call could not be billed).
+    static func httpRequest(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, stream: Bool) throws(UpstreamFailure) -> HTTPClientRequest {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
             "messages": .array(request.messages),
@@ -21,6 +29,10 @@ struct OpenAIUpstream: Upstream {
         if let value = request.tools { body["tools"] = value }
         if let value = request.toolChoice { body["tool_choice"] = value }
         if let value = request.responseFormat { body["response_format"] = value }
+        if stream {
+            body["stream"] = .bool(true)
+            body["stream_options"] = .object(["include_usage": .bool(true)])
+        }
 
         var http = HTTPClientRequest(url: endpoint.baseURL + "/v1/chat/completions")
         http.method = .POST
@@ -31,9 +43,7 @@ struct OpenAIUpstream: Upstream {
             throw UpstreamFailure(kind: .invalidRequest, statusCode: nil, message: "cannot encode the request")
         }
         http.body = .bytes(ByteBuffer(bytes: encoded))
-
-        let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
-        return try Self.reply(status: status, headers: headers, payload: payload)
+        return http
     }
 
     /// An answer as the job runner takes it: a success in the one result shape, or a classified
@@ -89,17 +99,26 @@ enum HTTPExchange {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.milliseconds)))
             let body = try await response.body.collect(upTo: maxResponseBytes)
             return (Int(response.status.code), response.headers, Data(buffer: body))
-        } catch is CancellationError {
-            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled")
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out")
-        } catch is NIOTooManyBytesError {
-            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "response body larger than \(maxResponseBytes >> 20) MiB")
         } catch {
-            if Task.isCancelled { throw UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled") }
+            throw transportFailure(error)
+        }
+    }
+
+    /// What a thrown transport error means for the job: always transient, described without
+    /// anything the error carries.
+    static func transportFailure(_ error: any Error) -> UpstreamFailure {
+        switch error {
+        case is CancellationError:
+            return UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled")
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out")
+        case is NIOTooManyBytesError:
+            return UpstreamFailure(kind: .transient, statusCode: nil, message: "response body larger than \(maxResponseBytes >> 20) MiB")
+        default:
+            if Task.isCancelled { return UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled") }
             // Never the error's description: the HTTP client's text can hold a header's value,
             // and the headers hold the provider's key. The error's type says enough.
-            throw UpstreamFailure(kind: .transient, statusCode: nil, message: "connection failed (\(describe(error)))")
+            return UpstreamFailure(kind: .transient, statusCode: nil, message: "connection failed (\(describe(error)))")
         }
     }
 

@@ -63,12 +63,35 @@ struct UpstreamFailure: Error, Sendable {
     /// Set when the failure is this service's own finding (not the upstream's words), which the
     /// tenant may read as it is.
     var ownMessage: String?
+    /// Set when a streaming call failed after at least one delta reached its ``DeltaSink``: the
+    /// tenant has already read part of an answer, so the caller must neither retry this call nor
+    /// fall back to another model (either would show a second, different answer after the
+    /// first one's start). The failure settles as it is. Always false for non-streaming calls.
+    var afterOutput: Bool = false
 }
 
 /// The seam to the LLM providers. The HTTP client under it never retries by itself: the job
 /// owns the one retry loop.
 protocol Upstream: Sendable {
     func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse
+
+    /// The same call made with `stream: true`: each text delta goes to `sink` as it arrives
+    /// (cleaned, in order, never empty), and the answer comes back in the shape ``complete(_:at:)``
+    /// returns — content the concatenation of the deltas, tool calls assembled from theirs, the
+    /// usage the stream reported. A failure after a delta reached the sink has
+    /// ``UpstreamFailure/afterOutput`` set.
+    func stream(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, into sink: any DeltaSink) async throws(UpstreamFailure) -> UpstreamResponse
+}
+
+extension Upstream {
+    /// A provider (or a test's fake) that cannot stream: the whole answer is one delta, handed
+    /// over once the call succeeded, so a failure never has output before it.
+    func stream(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, into sink: any DeltaSink) async throws(UpstreamFailure) -> UpstreamResponse
+    {
+        let response = try await complete(request, at: endpoint)
+        if let content = response.content, !content.isEmpty { await sink.delta(content) }
+        return response
+    }
 }
 
 extension UpstreamFailure {

@@ -19,6 +19,8 @@ struct AppDependencies: Sendable {
     let audit: any AuditStore
     let usage: any UsageStore
     let jobs: any JobStore
+    /// The step-by-step flow's store (the same PostgreSQL job store).
+    let steps: any StepJobStore
     let queue: any JobQueue
     let registry: WorkerRegistry
     let secrets: SecretBox
@@ -27,6 +29,10 @@ struct AppDependencies: Sendable {
     let modelAccess: ModelAccessCache
     let submissions: SubmissionPipeline
     let completions: CompletionWaiters
+    /// Streaming calls' deltas (written by workers) and the one relay that wakes this process's
+    /// open streams (see `Streaming/`).
+    let callStreams: any CallStreams
+    let streamRelay: StreamRelay
     let sweeper: Sweeper
 
     /// `jobStore`, when given, builds the job store on the pool instead of ``PostgresJobStore``:
@@ -46,6 +52,7 @@ struct AppDependencies: Sendable {
         usage = PostgresUsageStore(postgres: postgres)
         let jobs = jobStore?(postgres) ?? PostgresJobStore(postgres: postgres)
         self.jobs = jobs
+        steps = PostgresJobStore(postgres: postgres)
         let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
         registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
@@ -54,9 +61,17 @@ struct AppDependencies: Sendable {
         failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
         modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
         submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
+        let callStreams = RedisCallStreams(redis: redis)
+        self.callStreams = callStreams
+        let streamRelay = StreamRelay(
+            streams: callStreams,
+            limits: .init(perProcess: configuration.streamsMax, perTeam: configuration.streamsPerTeam)
+        )
+        self.streamRelay = streamRelay
         completions = CompletionWaiters(
             queue: queue,
-            limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam)
+            limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam),
+            alsoTell: { streamRelay.jobEnded($0) }
         )
         sweeper = Sweeper(
             jobs: jobs,
@@ -91,6 +106,7 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
             },
             dependencies.failedAuth,
             dependencies.completions,
+            dependencies.streamRelay,
             dependencies.sweeper,
         ],
         logger: logger
@@ -148,18 +164,32 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     CreditController(credits: dependencies.credits, teams: dependencies.teams, balances: BalanceReader(credits: dependencies.credits))
         .addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
-    JobController(
+    let estimator = ReservationEstimator(
+        defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
+        defaultContextTokens: dependencies.configuration.defaultContextTokens,
+        documentLimits: dependencies.configuration.documentLimits
+    )
+    let jobController = JobController(
         jobs: dependencies.jobs,
         queue: dependencies.queue,
         access: dependencies.modelAccess,
-        estimator: ReservationEstimator(
-            defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
-            defaultContextTokens: dependencies.configuration.defaultContextTokens,
-            documentLimits: dependencies.configuration.documentLimits
-        ),
+        estimator: estimator,
         pipeline: dependencies.submissions,
         waiters: dependencies.completions
-    ).addRoutes(team: team, teamOrAdmin: teamOrAdmin)
+    )
+    // The single-call route first: `/jobs/create-and-call` is a literal path beside `/jobs/{job_id}`.
+    SingleCallController(jobs: dependencies.jobs, steps: dependencies.steps, submitter: jobController, waiters: dependencies.completions)
+        .addRoutes(team: team)
+    jobController.addRoutes(team: team, teamOrAdmin: teamOrAdmin)
+    StepJobController(
+        jobs: dependencies.jobs,
+        steps: dependencies.steps,
+        queue: dependencies.queue,
+        access: dependencies.modelAccess,
+        estimator: estimator,
+        waiters: dependencies.completions
+    ).addRoutes(team: team)
+    JobEventsController(jobs: dependencies.jobs, feed: dependencies.jobEventFeed).addRoutes(team: team)
     AdminJobController(jobs: dependencies.jobs, queue: dependencies.queue, registry: dependencies.registry).addRoutes(to: admin)
     routes.addMethodNotAllowedAnswers(to: router)
     return router

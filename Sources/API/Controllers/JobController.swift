@@ -42,10 +42,23 @@ struct JobController {
         guard body.teamID == identity.teamID else {
             throw APIError.keyNotForTeam(body.teamID)
         }
+        switch try await submit(body, work: work, teamID: identity.teamID, request: request) {
+        case .created(let jobID, let status, let createdAt, let reserved):
+            return try Self.created(jobID, status, createdAt, reserved, pending: status == .pending, request, context)
+        case .replayed(let jobID, let status, let createdAt, let reserved, let wasPending):
+            return try Self.created(jobID, status, createdAt, reserved, pending: wasPending, request, context)
+        case .refused(let reason):
+            throw reason
+        }
+    }
+
+    /// Checks the model group, estimates the reservation and submits through the pipeline (with
+    /// the request's Idempotency-Key); shared by `create` and `create-and-call`.
+    func submit(_ body: SubmitRequest, work: JobWork?, teamID: String, request: Request) async throws -> SubmitOutcome {
         var estimate: Billing.Estimate?
         var callsPlanned = 0
         if let model = body.model, let work {
-            guard try await access.groups(ofTeam: identity.teamID).contains(model) else {
+            guard try await access.groups(ofTeam: teamID).contains(model) else {
                 throw APIError.noModelGroupAccess(model)
             }
             let group = try await access.group(model)
@@ -53,7 +66,7 @@ struct JobController {
         }
         let key = try request.idempotencyKey()
         let submission = JobSubmission(
-            teamID: identity.teamID,
+            teamID: teamID,
             jobType: body.jobType,
             userID: body.userID,
             metadata: body.metadata ?? [:],
@@ -66,16 +79,8 @@ struct JobController {
             idempotencyKey: key,
             requestHash: key.map { _ in Self.fingerprint(body) }
         )
-        let outcome = try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
+        return try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)
-        }
-        switch outcome {
-        case .created(let jobID, let status, let createdAt, let reserved):
-            return try Self.created(jobID, status, createdAt, reserved, pending: status == .pending, request, context)
-        case .replayed(let jobID, let status, let createdAt, let reserved, let wasPending):
-            return try Self.created(jobID, status, createdAt, reserved, pending: wasPending, request, context)
-        case .refused(let reason):
-            throw reason
         }
     }
 

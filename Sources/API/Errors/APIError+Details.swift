@@ -12,7 +12,7 @@ extension APIError {
     public var detail: String {
         switch self {
         case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
-            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail),
+            .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail), .badGateway(let detail),
             .overloaded(let detail, _), .tooManyRequests(let detail, _):
             return detail
         case .methodNotAllowed: return "Method not allowed"
@@ -60,6 +60,7 @@ extension APIError {
     static func providerNotFound(_ name: some StringProtocol) -> APIError { .notFound("Provider '\(name)' not found") }
     static func workerNotFound(_ id: some StringProtocol) -> APIError { .notFound("Worker '\(id)' not found") }
     static let jobNotFound = APIError.notFound("Job not found")
+    static let callNotFound = APIError.notFound("Call not found")
 
     // MARK: - Conflicts
 
@@ -79,6 +80,25 @@ extension APIError {
     static func jobNotRetryable(_ status: JobStatus) -> APIError {
         .conflict("Only failed jobs can be retried; this job is \(status.rawValue)")
     }
+
+    // MARK: - Step-by-step jobs and single calls
+
+    /// The original system's sentence for a foreign job on its step-by-step routes (API.md).
+    static let jobOfAnotherTeam = APIError.forbidden("Job does not belong to your team")
+    static let notStepByStepJob = APIError.conflict(
+        "Job was submitted with its work; llm-call and complete apply to jobs created without a model"
+    )
+    static let callsInFlight = APIError.conflict("Job has calls in flight")
+    /// A call that ended without an answer: its error code (`upstream_error`, `expired`, …).
+    static func llmCallFailed(_ category: String) -> APIError { .badGateway("LLM call failed: \(category)") }
+    static func callLimitReached(_ limit: Int) -> APIError { .conflict("Job has reached its limit of \(limit) calls") }
+    static let callOutcomeUnknown = APIError.serviceUnavailable(
+        "The outcome of the call is unknown; read the job's calls (GET /api/jobs/{job_id}) before retrying, since a retry may queue the call twice"
+    )
+    static let completeStatusInvalid = APIError.unprocessable("Field 'status' must be one of completed, failed")
+    static let createAndCallNeedsMessages = APIError.unprocessable(
+        "Field 'messages' is required: create-and-call runs one chat call (submit a document with POST /api/jobs/create)"
+    )
 
     // MARK: - Bodies: what the strict decoder refuses before and while decoding
 
@@ -196,6 +216,10 @@ extension APIError {
     static let databaseBusy = APIError.overloaded("The database is busy; retry after 1 second", retryAfter: 1)
     static let teamLongPollsFull = APIError.tooManyRequests("Too many long polls of this team are waiting; retry after 1 second", retryAfter: 1)
     static let longPollsFull = APIError.tooManyRequests("Too many long polls are waiting; retry after 1 second", retryAfter: 1)
+    static func teamStreamsFull(limit: Int) -> APIError {
+        .tooManyRequests("Too many open streams for this team (limit \(limit))", retryAfter: 1)
+    }
+    static let streamsFull = APIError.tooManyRequests("Too many streams are open; retry after 1 second", retryAfter: 1)
     static let databaseUnavailable = APIError.serviceUnavailable("The database is not available; retry later")
     static let queueUnavailable = APIError.serviceUnavailable("The queue is not available; retry later")
     /// The nets under the body checks: what PostgreSQL itself refused to store.

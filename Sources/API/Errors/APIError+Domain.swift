@@ -25,6 +25,12 @@ extension APIError {
         case .jobNotFound: self = .jobNotFound
         case .jobAlreadyTerminal(let status): self = .jobAlreadyTerminal(status)
         case .jobNotRetryable(let status): self = .jobNotRetryable(status)
+        case .jobOfAnotherTeam: self = .jobOfAnotherTeam
+        case .notStepByStepJob: self = .notStepByStepJob
+        case .callsInFlight: self = .callsInFlight
+        case .callNotFound: self = .callNotFound
+        case .metadataTooLarge: self = .metadataTooLarge("metadata")
+        case .callLimitReached(let limit): self = .callLimitReached(limit)
         }
     }
 }

@@ -14,6 +14,8 @@ public enum APIError: Error, Sendable, Equatable {
     case unprocessable(String)
     case insufficientCredits(remaining: Int, needed: Int)
     case serviceUnavailable(String)
+    /// An upstream call this service made for the client failed for good (502).
+    case badGateway(String)
     /// A bound of this process is reached (a full queue or wait line): 503 with `Retry-After`.
     case overloaded(String, retryAfter: Int)
     /// A per-caller bound is reached: 429 with `Retry-After`.
@@ -32,6 +34,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unprocessable: return .unprocessableContent
         case .insufficientCredits: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .serviceUnavailable, .overloaded: return .serviceUnavailable
+        case .badGateway: return .badGateway
         case .tooManyRequests: return .tooManyRequests
         case .internalError: return .internalServerError
         }

@@ -94,7 +94,7 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     }
 
     /// OpenAI chat format: a non-empty list of objects, each with a known `role`.
-    private static func validate(_ messages: [JSONValue]) throws(APIError) {
+    static func validate(_ messages: [JSONValue]) throws(APIError) {
         guard !messages.isEmpty else { throw .noMessages }
         guard messages.count <= 10_000 else { throw .tooManyMessages }
         let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]

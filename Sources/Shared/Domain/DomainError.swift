@@ -27,6 +27,19 @@ public enum DomainError: Error, Sendable, Hashable {
     case jobNotFound
     /// A cancel of a job that already ended.
     case jobAlreadyTerminal(JobStatus)
-    /// A retry of a job that did not fail.
+    /// A retry of a job that did not fail (or of a step-by-step job or one of its calls, whose
+    /// money belongs to the container's `complete`).
     case jobNotRetryable(JobStatus)
+    /// A step-by-step route (`llm-call`, `complete`, a call) on a job of another team.
+    case jobOfAnotherTeam
+    /// `llm-call` or `complete` on a job submitted with its work: only a job created without a
+    /// model is a container of calls.
+    case notStepByStepJob
+    /// `complete` while calls of the job are queued or running.
+    case callsInFlight
+    case callNotFound
+    /// A metadata merge whose result is larger than a job may keep (16 KiB of JSON, as at submit).
+    case metadataTooLarge
+    /// `llm-call` on a job that already has as many calls as one job may have.
+    case callLimitReached(Int)
 }

@@ -35,16 +35,27 @@ public struct JobWork: Sendable, Hashable, Codable {
     public var toolChoice: JSONValue?
     public var stop: JSONValue?
     public var topP: Double?
+    public var frequencyPenalty: Double?
+    public var presencePenalty: Double?
     public var allowPartial: Bool?
+    /// The worker streams the upstream's answer into the call's Redis stream as it arrives
+    /// (`create-and-call-stream`, `llm-call-stream`).
+    public var stream: Bool?
+    /// A step-by-step call's label, and the metadata merged into its job's when it completes.
+    public var purpose: String?
+    public var callMetadata: JSONObject?
 
     enum CodingKeys: String, CodingKey {
-        case messages, document, instructions, temperature, stop
+        case messages, document, instructions, temperature, stop, stream, purpose
         case maxTokens = "max_tokens"
         case responseFormat = "response_format"
         case tools
         case toolChoice = "tool_choice"
         case topP = "top_p"
+        case frequencyPenalty = "frequency_penalty"
+        case presencePenalty = "presence_penalty"
         case allowPartial = "allow_partial"
+        case callMetadata = "call_metadata"
     }
 
     public init(
@@ -58,7 +69,12 @@ public struct JobWork: Sendable, Hashable, Codable {
         toolChoice: JSONValue? = nil,
         stop: JSONValue? = nil,
         topP: Double? = nil,
-        allowPartial: Bool? = nil
+        frequencyPenalty: Double? = nil,
+        presencePenalty: Double? = nil,
+        allowPartial: Bool? = nil,
+        stream: Bool? = nil,
+        purpose: String? = nil,
+        callMetadata: JSONObject? = nil
     ) {
         self.messages = messages
         self.document = document
@@ -70,7 +86,12 @@ public struct JobWork: Sendable, Hashable, Codable {
         self.toolChoice = toolChoice
         self.stop = stop
         self.topP = topP
+        self.frequencyPenalty = frequencyPenalty
+        self.presencePenalty = presencePenalty
         self.allowPartial = allowPartial
+        self.stream = stream
+        self.purpose = purpose
+        self.callMetadata = callMetadata
     }
 }
 

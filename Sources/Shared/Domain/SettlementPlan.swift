@@ -16,14 +16,27 @@ public struct SettlementPlan: Sendable {
         public var leaseToken: UUID?
         public var creditsReserved: Int
         public var reservationNumber: Int
+        /// A call of a step-by-step job that is still open: when it completes it keeps its
+        /// reservation and records its charge as due, for the job's `complete` to settle
+        /// (``StepSettlementPlan``).
+        public var defersCharge: Bool
 
-        public init(jobID: UUID, teamID: String, status: JobStatus, leaseToken: UUID?, creditsReserved: Int, reservationNumber: Int) {
+        public init(
+            jobID: UUID,
+            teamID: String,
+            status: JobStatus,
+            leaseToken: UUID?,
+            creditsReserved: Int,
+            reservationNumber: Int,
+            defersCharge: Bool = false
+        ) {
             self.jobID = jobID
             self.teamID = teamID
             self.status = status
             self.leaseToken = leaseToken
             self.creditsReserved = creditsReserved
             self.reservationNumber = reservationNumber
+            self.defersCharge = defersCharge
         }
 
         /// Whether the delivery under `claim` may settle it: its lease token still holds the job
@@ -43,6 +56,11 @@ public struct SettlementPlan: Sendable {
         public var costUSD: Decimal?
         /// `min(actual, reserved)` for a completed job, else 0.
         public var creditsCharged: Int
+        /// A completed call of an open step-by-step job: what it will be charged (and then
+        /// ``creditsCharged`` is 0 and its reservation stays).
+        public var creditsDue: Int?
+        /// A call of an open step-by-step job (``HeldJob/defersCharge``): the job counts it when it ends.
+        public var isOpenCall: Bool = false
         public var errorCode: String?
         /// At most 2,000 characters of a failure's message.
         public var errorMessage: String?
@@ -78,7 +96,7 @@ public struct SettlementPlan: Sendable {
             let write = Self.write(settlement, job)
             final[jobID] = write.status
             jobs.append(write)
-            if write.ended {
+            if write.ended && write.creditsDue == nil {
                 moves.append(
                     LedgerPosting.Move(
                         teamID: job.teamID,
@@ -122,6 +140,7 @@ public struct SettlementPlan: Sendable {
             attemptIncrement: countsAttempt(settlement) ? 1 : 0,
             calls: settlement.progress
         )
+        write.isOpenCall = job.defersCharge
         if job.status == .cancelling {
             // A cancel recorded while the job ran wins over whatever the delivery brought.
             write.status = .cancelled
@@ -136,6 +155,10 @@ public struct SettlementPlan: Sendable {
             write.usage = usage
             write.costUSD = costUSD
             write.creditsCharged = min(charge, job.creditsReserved)
+            if job.defersCharge {
+                write.creditsDue = write.creditsCharged
+                write.creditsCharged = 0
+            }
         case .failed(let code, let message):
             write.status = .failed
             write.errorCode = code.rawValue

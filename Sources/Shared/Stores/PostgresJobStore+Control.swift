@@ -6,11 +6,18 @@ extension PostgresJobStore {
         try await postgres.withTransaction { tx in
             guard
                 let row = try await tx.query(
-                    "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                    """
+                    SELECT team_id, status, credits_reserved, reservation_number, model_group IS NULL AND parent_job_id IS NULL AS container
+                    FROM jobs WHERE job_id = $1 FOR UPDATE
+                    """,
                     [.uuid(jobID)]
                 ).first
             else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
+            if try row.decode("container", as: Bool.self), !status.isTerminal {
+                try await Self.cancelContainer(jobID, tx)
+                return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+            }
             switch status {
             case .completed, .failed, .cancelled, .expired:
                 throw DomainError.jobAlreadyTerminal(status)
@@ -48,12 +55,18 @@ extension PostgresJobStore {
         try await postgres.withTransaction { tx in
             guard
                 let row = try await tx.query(
-                    "SELECT team_id, status, priority, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                    """
+                    SELECT team_id, status, priority, credits_reserved, reservation_number,
+                           model_group IS NULL OR parent_job_id IS NOT NULL AS step_by_step
+                    FROM jobs WHERE job_id = $1 FOR UPDATE
+                    """,
                     [.uuid(jobID)]
                 ).first
             else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
-            guard status == .failed else { throw DomainError.jobNotRetryable(status) }
+            // A step-by-step job and its calls settle together through `complete`: retrying one
+            // of them alone would reserve outside that settlement.
+            guard status == .failed, try !row.decode("step_by_step", as: Bool.self) else { throw DomainError.jobNotRetryable(status) }
             let teamID: String = try row.decode("team_id")
             let amount: Int = try row.decode("credits_reserved")
             let number: Int = try row.decode("reservation_number") + 1
@@ -89,21 +102,27 @@ extension PostgresJobStore {
                 UPDATE jobs j SET status = 'expired', error_code = 'expired', error_message = 'The job expired before it could complete',
                        completed_at = now(), lease_token = NULL, lease_expires_at = NULL, retry_at = NULL, updated_at = now()
                 FROM t WHERE j.job_id = t.job_id
-                RETURNING j.job_id, j.team_id, j.credits_reserved, j.reservation_number
+                RETURNING j.job_id, j.team_id, j.credits_reserved, j.reservation_number,
+                          j.model_group IS NULL AND j.parent_job_id IS NULL AS container
                 """,
                 [.int(limit)]
             )
-            try await LedgerWriter.apply(
-                try rows.map { row in
+            var moves: [LedgerWriter.Move] = []
+            var containers: [UUID] = []
+            for row in rows {
+                let jobID: UUID = try row.decode("job_id")
+                moves.append(
                     LedgerWriter.Move(
                         teamID: try row.decode("team_id"),
-                        jobID: try row.decode("job_id"),
+                        jobID: jobID,
                         reservationNumber: try row.decode("reservation_number"),
                         release: try row.decode("credits_reserved")
                     )
-                },
-                tx
-            )
+                )
+                if try row.decode("container", as: Bool.self) { containers.append(jobID) }
+            }
+            moves += try await Self.settleCompletedCalls(of: containers, tx)
+            try await LedgerWriter.apply(moves, tx)
             return try rows.map { try $0.decode("job_id", as: UUID.self) }
         }
     }

@@ -92,6 +92,7 @@ extension PostgresJobStore {
             let plan = SettlementPlan(settlements, held: try await Self.lockHeldJobs(settlements, tx))
             try await Self.writeSettledJobs(plan.jobs, tx)
             try await Self.recordCalls(plan.calls.map { ($0.call, $0.token) }, tx)
+            try await Self.noteEndedCalls(plan.jobs.filter { $0.ended && $0.isOpenCall }, tx)
             // The teams' account rows are locked last, so they are held for as short a time as can be.
             let moves = plan.moves.filter { !$0.isEmpty }
             if !moves.isEmpty {
@@ -103,19 +104,23 @@ extension PostgresJobStore {
     }
 
     /// Locks the jobs whose lease token is still the delivery's and that are still running (or
-    /// being cancelled); the others are not this batch's to settle.
+    /// being cancelled); the others are not this batch's to settle. The step-by-step jobs of calls
+    /// among them are locked too (a second statement, only when there are calls): a call defers
+    /// its charge only to a job that is still open, and the lock keeps that job from ending (its
+    /// expiry, its cancel) until this settlement is written.
     private static func lockHeldJobs(_ settlements: [Settlement], _ tx: PostgresSession) async throws -> [SettlementPlan.HeldJob] {
         let rows = try await tx.query(
             """
-            SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number
+            SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number, j.parent_job_id
             FROM jobs j JOIN unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
             WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
             FOR UPDATE OF j
             """,
             [.textArray(settlements.map(\.claim.jobID.lowercasedString)), .textArray(settlements.map(\.claim.token.lowercasedString))]
         )
-        return try rows.map { row in
-            SettlementPlan.HeldJob(
+        var held: [(job: SettlementPlan.HeldJob, parent: UUID?)] = []
+        for row in rows {
+            let job = SettlementPlan.HeldJob(
                 jobID: try row.decode("job_id"),
                 teamID: try row.decode("team_id"),
                 status: JobStatus(rawValue: try row.decode("status")) ?? .failed,
@@ -123,7 +128,52 @@ extension PostgresJobStore {
                 creditsReserved: try row.decode("credits_reserved"),
                 reservationNumber: try row.decode("reservation_number")
             )
+            held.append((job, try row.decodeIfPresent("parent_job_id")))
         }
+        let parents = Set(held.compactMap(\.parent))
+        guard !parents.isEmpty else { return held.map(\.job) }
+        let open = Set(
+            try await tx.query(
+                """
+                SELECT job_id FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND status IN ('pending', 'in_progress')
+                ORDER BY job_id FOR UPDATE
+                """,
+                [.textArray(parents.map(\.lowercasedString))]
+            ).map { try $0.decode("job_id", as: UUID.self) }
+        )
+        return held.map { entry in
+            var job = entry.job
+            job.defersCharge = entry.parent.map(open.contains) ?? false
+            return job
+        }
+    }
+
+    /// A step-by-step job learns of its calls that ended: one more call done, and a completed
+    /// call's `call_metadata` merged into the job's metadata (kept within the 16 KiB of JSON a
+    /// job's metadata may hold: a merge that would pass it is left out).
+    private static func noteEndedCalls(_ calls: [SettlementPlan.JobWrite], _ tx: PostgresSession) async throws {
+        guard !calls.isEmpty else { return }
+        try await tx.query(
+            """
+            UPDATE jobs p SET
+                calls_done = p.calls_done + a.ended,
+                metadata = CASE WHEN octet_length((p.metadata || a.merged)::text) <= 16384 THEN p.metadata || a.merged ELSE p.metadata END,
+                updated_at = now()
+            FROM (
+                SELECT c.parent_job_id, count(DISTINCT c.job_id) AS ended,
+                       COALESCE(jsonb_object_agg(m.key, m.value) FILTER (WHERE m.key IS NOT NULL), '{}'::jsonb) AS merged
+                FROM jobs c
+                LEFT JOIN LATERAL jsonb_each(
+                    CASE WHEN c.status = 'completed' AND jsonb_typeof(c.request->'call_metadata') = 'object'
+                         THEN c.request->'call_metadata' ELSE '{}'::jsonb END
+                ) m ON true
+                WHERE c.job_id = ANY($1::text[]::uuid[]) AND c.parent_job_id IS NOT NULL
+                GROUP BY c.parent_job_id
+            ) a
+            WHERE p.job_id = a.parent_job_id
+            """,
+            [.textArray(calls.map(\.jobID.lowercasedString))]
+        )
     }
 
     /// Writes the settled jobs' rows as the plan decided them, in one statement; the lease ends.
@@ -134,7 +184,8 @@ extension PostgresJobStore {
             """
             UPDATE jobs j SET
                 status = u.status, result = u.result, prompt_tokens = u.prompt_tokens, completion_tokens = u.completion_tokens,
-                cost_usd = u.cost_usd, credits_charged = u.credits_charged, error_code = u.error_code, error_message = u.error_message,
+                cost_usd = u.cost_usd, credits_charged = u.credits_charged, credits_due = u.credits_due,
+                error_code = u.error_code, error_message = u.error_message,
                 attempts = j.attempts + u.attempt_increment,
                 calls_done = j.calls_done + u.calls,
                 retry_at = now() + u.delay_ms * interval '1 millisecond',  -- NULL unless back in the queue
@@ -142,9 +193,9 @@ extension PostgresJobStore {
                 lease_token = NULL, lease_expires_at = NULL, updated_at = now()
             FROM unnest($1::text[]::uuid[], $2::text[], $3::text[]::jsonb[], $4::text[]::bigint[], $5::text[]::bigint[],
                         $6::text[]::numeric[], $7::text[]::bigint[], $8::text[], $9::text[], $10::text[]::int[], $11::text[]::int[],
-                        $12::text[]::bigint[], $13::text[]::boolean[])
+                        $12::text[]::bigint[], $13::text[]::boolean[], $14::text[]::bigint[])
               AS u(job_id, status, result, prompt_tokens, completion_tokens, cost_usd, credits_charged, error_code,
-                   error_message, attempt_increment, calls, delay_ms, ended)
+                   error_message, attempt_increment, calls, delay_ms, ended, credits_due)
             WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = u.job_id
             """,
             [
@@ -153,6 +204,7 @@ extension PostgresJobStore {
                 column { $0.costUSD?.description }, column { String($0.creditsCharged) }, column { $0.errorCode },
                 column { $0.errorMessage }, column { String($0.attemptIncrement) }, column { String($0.calls) },
                 column { $0.retryDelayMS.map(String.init) }, column { $0.ended ? "true" : "false" },
+                column { $0.creditsDue.map(String.init) },
             ]
         )
     }

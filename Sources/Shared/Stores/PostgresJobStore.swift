@@ -12,8 +12,14 @@ public struct PostgresJobStore: JobStore {
         self.postgres = postgres
     }
 
+    /// A job's columns as ``decodeJob(_:)`` reads them. A step-by-step job (no model group) adds
+    /// its calls' reservations and charges to its own: each call is a job holding its own money.
     static let jobColumns = """
-        job_id, team_id, job_type, user_id, status, priority, model_group, metadata, credits_reserved, credits_charged,
+        job_id, team_id, job_type, user_id, status, priority, model_group, metadata,
+        credits_reserved + CASE WHEN model_group IS NULL THEN COALESCE(
+            (SELECT sum(c.credits_reserved) FROM jobs c WHERE c.parent_job_id = jobs.job_id), 0) ELSE 0 END AS credits_reserved,
+        credits_charged + CASE WHEN model_group IS NULL THEN COALESCE(
+            (SELECT sum(c.credits_charged) FROM jobs c WHERE c.parent_job_id = jobs.job_id), 0) ELSE 0 END AS credits_charged,
         attempts, calls_done, calls_planned, result, prompt_tokens, completion_tokens, cost_usd, error_code, error_message,
         created_at, started_at, completed_at, expires_at
         """
@@ -36,7 +42,7 @@ public struct PostgresJobStore: JobStore {
         let rows = try await postgres.query(
             """
             SELECT \(Self.jobColumns) FROM jobs
-            WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR status = $2)
+            WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR status = $2) AND parent_job_id IS NULL
               AND ($3::timestamptz IS NULL OR (created_at, job_id) < ($3, $4::uuid))
             ORDER BY created_at DESC, job_id DESC LIMIT $5
             """,
@@ -58,7 +64,9 @@ public struct PostgresJobStore: JobStore {
             """
             SELECT call_id, job_id, step, step_index, model, provider, attempt, status_code, error_class, error, upstream_request_id,
                    prompt_tokens, completion_tokens, cost_usd, latency_ms, billed, created_at
-            FROM job_calls WHERE job_id = $1 ORDER BY created_at, step_index, attempt
+            FROM job_calls
+            WHERE job_id = $1 OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = $1)  -- a step-by-step job's calls' calls
+            ORDER BY created_at, step_index, attempt
             """,
             [.uuid(jobID)]
         )
@@ -92,7 +100,7 @@ public struct PostgresJobStore: JobStore {
                    count(*) FILTER (WHERE status = 'queued' AND retry_at > now()) AS scheduled,
                    count(*) FILTER (WHERE status IN ('in_progress', 'cancelling')) AS in_progress,
                    min(created_at) FILTER (WHERE status = 'queued') AS oldest
-            FROM jobs WHERE status IN ('queued', 'in_progress', 'cancelling')
+            FROM jobs WHERE status IN ('queued', 'in_progress', 'cancelling') AND model_group IS NOT NULL
             GROUP BY team_id ORDER BY team_id
             """
         )

@@ -29,9 +29,11 @@ public struct PostgresUsageStore: UsageStore {
         let rows = try await postgres.query(
             """
             SELECT t.team_id,
-                   count(j.job_id) AS total,
-                   count(j.job_id) FILTER (WHERE j.status = 'completed') AS completed,
-                   count(j.job_id) FILTER (WHERE j.status = 'failed') AS failed,
+                   -- A step-by-step job's calls are jobs of their own: their money and tokens count,
+                   -- they do not count as jobs.
+                   count(j.job_id) FILTER (WHERE j.parent_job_id IS NULL) AS total,
+                   count(j.job_id) FILTER (WHERE j.parent_job_id IS NULL AND j.status = 'completed') AS completed,
+                   count(j.job_id) FILTER (WHERE j.parent_job_id IS NULL AND j.status = 'failed') AS failed,
                    COALESCE(sum(j.credits_charged), 0) AS credits_used,
                    COALESCE(sum(j.prompt_tokens), 0) AS prompt_tokens,
                    COALESCE(sum(j.completion_tokens), 0) AS completion_tokens,

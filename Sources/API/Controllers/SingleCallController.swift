@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `POST /api/jobs/create-and-call`: the original system's single call — a submit that waits for
+/// its job and answers in the original's shape (`response`, `metadata`, `costs`). The job is an
+/// ordinary one, run by the workers; unlike the original, a team without credits gets a 402 and
+/// no upstream call.
+struct SingleCallController {
+    let jobs: any JobStore
+    let steps: any StepJobStore
+    let submitter: JobController
+    let waiters: CompletionWaiters
+
+    func addRoutes(team: RouteTable<AppRequestContext>) {
+        team.post("/jobs/create-and-call", use: createAndCall)
+    }
+
+    @Sendable func createAndCall(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let job = try await submit(request, context: context, stream: false)
+        let wait = try StepJobController.waitSeconds(request, default: 120)
+        let settled = try await settledJob(job, wait: wait, context: context)
+        guard settled.status.isTerminal else {
+            var response = try JobResponse(job: settled).response(from: request, context: context)
+            response.status = .accepted
+            return response
+        }
+        let calls = try await jobs.calls(settled.jobID)
+        let costs = try await steps.costs(of: settled)
+        return try SingleCallResponse(job: settled, answered: calls.last { $0.billed }, costs: costs).response(from: request, context: context)
+    }
+
+    /// Validates a create-and-call body (submit's, with `model` and `messages`), submits it and
+    /// returns the job as it is now.
+    func submit(_ request: Request, context: AppRequestContext, stream: Bool) async throws -> Job {
+        let identity = try context.requireTeam()
+        let body = try await request.decode(as: SubmitRequest.self, context: context)
+        guard body.document == nil else { throw APIError.createAndCallNeedsMessages }
+        guard var work = try body.validated() else {
+            throw body.model == nil ? APIError.modelMissing : APIError.createAndCallNeedsMessages
+        }
+        guard body.teamID == identity.teamID else { throw APIError.keyNotForTeam(body.teamID) }
+        if stream { work.stream = true }
+        let jobID: UUID
+        switch try await submitter.submit(body, work: work, teamID: identity.teamID, request: request) {
+        case .created(let id, _, _, _), .replayed(let id, _, _, _, _): jobID = id
+        case .refused(let reason): throw reason
+        }
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        return job
+    }
+
+    /// The job once it ended or `wait` ran out.
+    func settledJob(_ job: Job, wait: Double, context: AppRequestContext) async throws -> Job {
+        guard wait > 0, !job.status.isTerminal else { return job }
+        do {
+            try await waiters.wait(for: job.jobID, teamID: job.teamID, timeout: .milliseconds(Int64(wait * 1000))) {
+                (try await jobs.get(job.jobID))?.status.isTerminal ?? true
+            }
+        } catch is LongPollRefused {}
+        return try await jobs.get(job.jobID) ?? job
+    }
+}
+
+/// create-and-call's answer once its job ended: the original's shape, with `error` when it failed.
+struct SingleCallResponse: ResponseEncodable {
+    var job: Job
+    /// The upstream call that answered (billed), for the latency and the model used.
+    var answered: JobCall?
+    var costs: JobCosts
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case status, response, metadata, costs, error
+        case completedAt = "completed_at"
+        case jobMetadata = "job_metadata"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(job.jobID.lowercasedString, forKey: .jobID)
+        try c.encode(job.status.rawValue, forKey: .status)
+        try c.encode(job.completedAt, forKey: .completedAt)
+        try c.encode(job.metadata, forKey: .jobMetadata)
+        try c.encode(CostsBody(costs: costs, withBreakdown: false), forKey: .costs)
+        if job.status == .completed {
+            try c.encode(job.result, forKey: .response)
+            try c.encode(
+                CallMetadata(usage: job.usage ?? .zero, latencyMS: answered?.latencyMS ?? 0, model: job.modelGroup, modelUsed: answered?.model),
+                forKey: .metadata
+            )
+        } else {
+            let code = job.errorCode ?? .upstreamError
+            try c.encode(JobResponse.ErrorBody(code: code.rawValue, message: job.errorMessage ?? code.rawValue), forKey: .error)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+import Logging
+import Shared
+
+/// The original system's step-by-step flow (API.md): `llm-call` queues one call on a job created
+/// without work and waits for a worker to settle it, `complete` settles the job once, and the
+/// calls, costs and metadata around them. The API never calls an upstream: a call is a job the
+/// workers run, and the wait is a long poll on its completion.
+struct StepJobController {
+    let jobs: any JobStore
+    let steps: any StepJobStore
+    let queue: any JobQueue
+    let access: ModelAccessCache
+    let estimator: ReservationEstimator
+    let waiters: CompletionWaiters
+
+    /// `wait` of the call routes: default 120 s on `llm-call`, at most 600 s (API.md).
+    static let maximumWait = 600.0
+
+    func addRoutes(team: RouteTable<AppRequestContext>) {
+        team.post("/jobs/{job_id}/llm-call", use: llmCall)
+        team.get("/jobs/{job_id}/calls/{call_id}", use: getCall)
+        team.post("/jobs/{job_id}/complete", use: complete)
+        team.patch("/jobs/{job_id}/metadata", use: patchMetadata)
+        team.get("/jobs/{job_id}/costs", use: costs)
+    }
+
+    @Sendable func llmCall(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (call, _) = try await queueCall(request, context: context, stream: false)
+        let wait = try Self.waitSeconds(request, default: 120)
+        return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)
+    }
+
+    @Sendable func getCall(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let job = try await ownedJob(context)
+        guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
+            let call = try await steps.stepCall(callID, of: job.jobID)
+        else { throw APIError.callNotFound }
+        let wait = try Self.waitSeconds(request, default: 0)
+        return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)
+    }
+
+    @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> CompletionResponse {
+        let identity = try context.requireTeam()
+        let body = try await request.decode(as: CompleteRequest.self, context: context)
+        let ending = try body.validated()
+        let job = try await ownedJob(context)
+        let completion = try await steps.complete(
+            job.jobID,
+            teamID: identity.teamID,
+            ending: ending,
+            metadata: body.metadata,
+            errorMessage: body.errorMessage
+        )
+        if completion.settledNow {
+            // Long polls and event streams of the job wake now, not at their next check.
+            do { try await queue.remove([], completed: [job.jobID]) } catch {
+                context.logger.warning("could not announce a completion", metadata: ["job_id": "\(job.jobID)", "error": "\(error)"])
+            }
+        }
+        return CompletionResponse(completion: completion)
+    }
+
+    @Sendable func patchMetadata(_ request: Request, context: AppRequestContext) async throws -> MetadataResponse {
+        let identity = try context.requireTeam()
+        let body = try await request.decode(as: MetadataPatch.self, context: context)
+        try Validate.metadata(body.metadata)
+        let job = try await ownedJob(context)
+        let (metadata, updatedAt) = try await steps.mergeMetadata(job.jobID, teamID: identity.teamID, body.metadata)
+        return MetadataResponse(jobID: job.jobID.lowercasedString, metadata: metadata, updatedAt: updatedAt)
+    }
+
+    @Sendable func costs(_ request: Request, context: AppRequestContext) async throws -> CostsResponse {
+        let job = try await ownedJob(context)
+        return CostsResponse(jobID: job.jobID, costs: try await steps.costs(of: job))
+    }
+
+    // MARK: - Shared with the streaming twin
+
+    /// Validates an `llm-call` body, checks the job and the model group (API.md's order: body,
+    /// foreign job, model group, state, credits), queues the call and hands it to the queue.
+    func queueCall(_ request: Request, context: AppRequestContext, stream: Bool) async throws -> (StepCall, Job) {
+        let identity = try context.requireTeam()
+        let body = try await request.decode(as: LLMCallRequest.self, context: context)
+        let work = try body.validated(stream: stream)
+        let job = try await ownedJob(context)
+        guard try await access.groups(ofTeam: identity.teamID).contains(body.model) else {
+            throw APIError.noModelGroupAccess(body.model)
+        }
+        guard job.modelGroup == nil else { throw APIError.notStepByStepJob }
+        guard !job.status.isTerminal else { throw APIError.jobAlreadyTerminal(job.status) }
+        let (estimate, _) = try estimator.estimate(work, group: try await access.group(body.model))
+        let callRequest = CallRequest(jobID: job.jobID, teamID: identity.teamID, modelGroup: body.model, work: work, estimate: estimate)
+        let (queued, reserved) = try await UnknownOutcome.answering(idempotencyKey: nil, withoutKey: .callOutcomeUnknown) {
+            try await steps.queueCall(callRequest)
+        }
+        do { _ = try await queue.enqueue([queued]) } catch {
+            // Committed: the sweeper enqueues what Redis does not hold.
+            context.logger.warning("could not enqueue a call", metadata: ["call_id": "\(queued.jobID)", "error": "\(error)"])
+        }
+        let call = StepCall(
+            callID: queued.jobID,
+            jobID: job.jobID,
+            status: .queued,
+            modelGroup: body.model,
+            purpose: body.purpose,
+            creditsReserved: reserved
+        )
+        return (call, job)
+    }
+
+    /// The call once it ended or `wait` ran out (a full set of long polls is no refusal here:
+    /// the call is queued, and the answer is its state now).
+    func settledCall(_ call: StepCall, wait: Double, context: AppRequestContext) async throws -> StepCall {
+        guard wait > 0, !call.status.isTerminal, let team = context.team?.teamID else {
+            return try await steps.stepCall(call.callID, of: call.jobID) ?? call
+        }
+        do {
+            try await waiters.wait(for: call.callID, teamID: team, timeout: .milliseconds(Int64(wait * 1000))) {
+                (try await steps.stepCall(call.callID, of: call.jobID))?.status.isTerminal ?? true
+            }
+        } catch is LongPollRefused {}
+        return try await steps.stepCall(call.callID, of: call.jobID) ?? call
+    }
+
+    /// The path's job, when it is the caller's: 404 `Job not found`, 403 `Job does not belong to
+    /// your team` (the original system's sentence on these routes).
+    func ownedJob(_ context: AppRequestContext) async throws -> Job {
+        let jobID = try context.jobID()
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        guard job.teamID == context.team?.teamID else { throw APIError.jobOfAnotherTeam }
+        return job
+    }
+
+    /// `wait` in seconds, clamped to 0…600.
+    static func waitSeconds(_ request: Request, default value: Double) throws -> Double {
+        guard let raw = request.uri.queryParameters["wait"] else { return value }
+        guard let seconds = Double(String(raw)), seconds >= 0, seconds.isFinite else { throw APIError.waitInvalid }
+        return min(seconds, maximumWait)
+    }
+}

@@ -178,8 +178,13 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         waiters: dependencies.completions
     )
     // The single-call route first: `/jobs/create-and-call` is a literal path beside `/jobs/{job_id}`.
-    SingleCallController(jobs: dependencies.jobs, steps: dependencies.steps, submitter: jobController, waiters: dependencies.completions)
-        .addRoutes(team: team)
+    SingleCallController(
+        jobs: dependencies.jobs,
+        steps: dependencies.steps,
+        submitter: jobController,
+        waiters: dependencies.completions,
+        feed: dependencies.callEventFeed
+    ).addRoutes(team: team)
     jobController.addRoutes(team: team, teamOrAdmin: teamOrAdmin)
     StepJobController(
         jobs: dependencies.jobs,
@@ -187,7 +192,8 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         queue: dependencies.queue,
         access: dependencies.modelAccess,
         estimator: estimator,
-        waiters: dependencies.completions
+        waiters: dependencies.completions,
+        feed: dependencies.callEventFeed
     ).addRoutes(team: team)
     JobEventsController(jobs: dependencies.jobs, feed: dependencies.jobEventFeed).addRoutes(team: team)
     AdminJobController(jobs: dependencies.jobs, queue: dependencies.queue, registry: dependencies.registry).addRoutes(to: admin)

@@ -27,6 +27,8 @@ struct WorkerDependencies: Sendable {
     let health: ProviderHealth
     let runner: JobRunner
     let sweeper: Sweeper
+    /// Where streaming calls write their deltas (``CallStreamSink`` over it), for the API to relay.
+    let callStreams: any CallStreams
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -56,6 +58,8 @@ struct WorkerDependencies: Sendable {
         self.jobs = jobs
         let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
+        let callStreams = RedisCallStreams(redis: redis)
+        self.callStreams = callStreams
         let registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
         self.registry = registry
         let board = ProviderHealthBoard(redis: redis)
@@ -86,7 +90,8 @@ struct WorkerDependencies: Sendable {
                 documentConcurrency: configuration.documentConcurrency,
                 documentLimits: configuration.documentLimits
             ),
-            logger: logger
+            logger: logger,
+            callStreams: callStreams
         )
         sweeper = Sweeper(
             jobs: jobs,

@@ -11,9 +11,49 @@ struct SingleCallController {
     let steps: any StepJobStore
     let submitter: JobController
     let waiters: CompletionWaiters
+    let feed: CallEventFeed
 
     func addRoutes(team: RouteTable<AppRequestContext>) {
         team.post("/jobs/create-and-call", use: createAndCall)
+        team.post("/jobs/create-and-call-stream", use: createAndCallStream)
+        team.get("/jobs/{job_id}/stream", use: jobStream)
+    }
+
+    /// create-and-call as server-sent events: the job's deltas, then `event: done` with what
+    /// create-and-call answers (response, usage, costs) or `event: error`. A reconnect sends the
+    /// same request with its `Idempotency-Key` (the submit replays: the same job) and
+    /// `Last-Event-ID`; or reads `GET /api/jobs/{job_id}/stream` (the job id is in the `X-Job-Id`
+    /// header).
+    @Sendable func createAndCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let job = try await submit(request, context: context, stream: true)
+        return try stream(job, request)
+    }
+
+    @Sendable func jobStream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireTeam()
+        let jobID = try context.jobID()
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        guard job.teamID == identity.teamID else { throw APIError.jobOfAnotherTeam }
+        guard job.modelGroup != nil else { throw APIError.notStepByStepJobStream }
+        return try stream(job, request)
+    }
+
+    private func stream(_ job: Job, _ request: Request) throws -> Response {
+        var response = try feed.response(streamID: job.jobID, teamID: job.teamID, lastEventID: request.lastEventID) {
+            [jobs, steps] in
+            guard let settled = try await jobs.get(job.jobID), settled.status.isTerminal else { return nil }
+            guard settled.status == .completed else {
+                return try ServerSentEvent(
+                    event: "error",
+                    json: ErrorBody(detail: APIError.llmCallFailed((settled.errorCode ?? .upstreamError).rawValue).detail)
+                )
+            }
+            let calls = try await jobs.calls(settled.jobID)
+            let costs = try await steps.costs(of: settled)
+            return try ServerSentEvent(event: "done", json: SingleCallResponse(job: settled, answered: calls.last { $0.billed }, costs: costs))
+        }
+        response.headers[.jobID] = job.jobID.lowercasedString
+        return response
     }
 
     @Sendable func createAndCall(_ request: Request, context: AppRequestContext) async throws -> Response {

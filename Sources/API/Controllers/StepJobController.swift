@@ -14,6 +14,7 @@ struct StepJobController {
     let access: ModelAccessCache
     let estimator: ReservationEstimator
     let waiters: CompletionWaiters
+    let feed: CallEventFeed
 
     /// `wait` of the call routes: default 120 s on `llm-call`, at most 600 s (API.md).
     static let maximumWait = 600.0
@@ -24,6 +25,50 @@ struct StepJobController {
         team.post("/jobs/{job_id}/complete", use: complete)
         team.patch("/jobs/{job_id}/metadata", use: patchMetadata)
         team.get("/jobs/{job_id}/costs", use: costs)
+        team.post("/jobs/{job_id}/llm-call-stream", use: llmCallStream)
+        team.get("/jobs/{job_id}/calls/{call_id}/stream", use: callStream)
+    }
+
+    /// `llm-call` as server-sent events. A request carrying `Last-Event-ID` is a reconnect: it
+    /// resumes the job's latest streaming call after that event instead of queuing another
+    /// (`GET …/calls/{call_id}/stream` resumes any call by its id).
+    @Sendable func llmCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireTeam()
+        if request.lastEventID != nil {
+            let job = try await ownedJob(context)
+            if let latest = try await steps.stepCalls(of: job.jobID).last(where: \.stream) {
+                return try stream(latest.callID, of: job.jobID, teamID: identity.teamID, request)
+            }
+        }
+        let (call, job) = try await queueCall(request, context: context, stream: true)
+        return try stream(call.callID, of: job.jobID, teamID: identity.teamID, request)
+    }
+
+    @Sendable func callStream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireTeam()
+        let job = try await ownedJob(context)
+        guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
+            try await steps.stepCall(callID, of: job.jobID) != nil
+        else { throw APIError.callNotFound }
+        return try stream(callID, of: job.jobID, teamID: identity.teamID, request)
+    }
+
+    /// The call's deltas, then `event: done` with the call (its response, usage and cost) or
+    /// `event: error` with the sentence `llm-call` would answer.
+    private func stream(_ callID: UUID, of jobID: UUID, teamID: String, _ request: Request) throws -> Response {
+        var response = try feed.response(streamID: callID, teamID: teamID, lastEventID: request.lastEventID) { [steps] in
+            guard let call = try await steps.stepCall(callID, of: jobID), call.status.isTerminal else { return nil }
+            guard call.status == .completed else {
+                return try ServerSentEvent(
+                    event: "error",
+                    json: ErrorBody(detail: APIError.llmCallFailed((call.errorCode ?? .upstreamError).rawValue).detail)
+                )
+            }
+            return try ServerSentEvent(event: "done", json: StepCallResponse(call: call))
+        }
+        response.headers[.callID] = callID.lowercasedString
+        response.headers[.jobID] = jobID.lowercasedString
+        return response
     }
 
     @Sendable func llmCall(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -95,6 +95,10 @@ extension APIError {
     static let callOutcomeUnknown = APIError.serviceUnavailable(
         "The outcome of the call is unknown; read the job's calls (GET /api/jobs/{job_id}) before retrying, since a retry may queue the call twice"
     )
+    /// `GET /api/jobs/{job_id}/stream` of a step-by-step job: its calls have the streams.
+    static let notStepByStepJobStream = APIError.conflict(
+        "Job was created without work; read its calls' streams at /api/jobs/{job_id}/calls/{call_id}/stream"
+    )
     static let completeStatusInvalid = APIError.unprocessable("Field 'status' must be one of completed, failed")
     static let createAndCallNeedsMessages = APIError.unprocessable(
         "Field 'messages' is required: create-and-call runs one chat call (submit a document with POST /api/jobs/create)"

@@ -10,6 +10,8 @@ public struct StepCall: Sendable, Hashable {
     /// The model group the call asked for.
     public var modelGroup: String
     public var purpose: String?
+    /// Made with `llm-call-stream`: its deltas are in the call's stream.
+    public var stream: Bool
     /// `{content, finish_reason, tool_calls?}` once completed.
     public var result: JSONValue?
     public var usage: TokenUsage?
@@ -32,6 +34,7 @@ public struct StepCall: Sendable, Hashable {
         status: JobStatus,
         modelGroup: String,
         purpose: String? = nil,
+        stream: Bool = false,
         result: JSONValue? = nil,
         usage: TokenUsage? = nil,
         costUSD: Decimal? = nil,
@@ -50,6 +53,7 @@ public struct StepCall: Sendable, Hashable {
         self.status = status
         self.modelGroup = modelGroup
         self.purpose = purpose
+        self.stream = stream
         self.result = result
         self.usage = usage
         self.costUSD = costUSD

@@ -295,7 +295,8 @@ extension PostgresJobStore: StepJobStore {
     static func readCalls(of jobID: UUID, only callID: UUID?, _ session: PostgresSession) async throws -> [StepCall] {
         let rows = try await session.query(
             """
-            SELECT c.job_id, c.parent_job_id, c.status, c.model_group, c.request->>'purpose' AS purpose, c.result, c.prompt_tokens,
+            SELECT c.job_id, c.parent_job_id, c.status, c.model_group, c.request->>'purpose' AS purpose,
+                   COALESCE((c.request->>'stream')::boolean, false) AS stream, c.result, c.prompt_tokens,
                    c.completion_tokens, c.cost_usd, c.error_code, c.error_message, c.credits_reserved, c.credits_due,
                    c.credits_charged, c.created_at, c.completed_at, k.model AS model_used, k.latency_ms
             FROM jobs c
@@ -316,6 +317,7 @@ extension PostgresJobStore: StepJobStore {
                 status: JobStatus(rawValue: try row.decode("status")) ?? .failed,
                 modelGroup: try row.decode("model_group"),
                 purpose: try row.decodeIfPresent("purpose"),
+                stream: try row.decode("stream"),
                 result: try row.decodeIfPresent("result", as: PostgresJSON.self).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0.data) },
                 usage: prompt.map { TokenUsage(promptTokens: $0, completionTokens: completion ?? 0) },
                 costUSD: try row.decodeIfPresent("cost_usd"),

@@ -34,10 +34,26 @@ struct JobRunner: Sendable {
     let steps: any StepLog
     let policy: Policy
     let logger: Logger
+    /// Where streaming calls' deltas are appended (nil: streaming calls are answered in one piece).
+    var callStreams: (any CallStreams)? = nil
 
     private var prompts: PromptBuilder { PromptBuilder(defaultMaxTokens: policy.defaultMaxTokens) }
 
     func run(_ job: ClaimedJob) async -> Settlement {
+        guard job.work.stream == true, let callStreams else { return await run(job, sink: nil) }
+        let sink = CallStreamSink(streams: callStreams, streamID: job.claim.jobID, logger: logger)
+        if job.attempts > 0 {
+            // An earlier delivery reached the upstream and may have streamed part of an answer.
+            await sink.reset()
+        }
+        let settlement = await run(job, sink: sink)
+        // Every delta is in the stream before the settlement announces the end: a reader that
+        // sees the call end finds the whole answer.
+        await sink.finish()
+        return settlement
+    }
+
+    private func run(_ job: ClaimedJob, sink: (any DeltaSink)?) async -> Settlement {
         if job.expiresAt <= Date() {
             return Settlement(claim: job.claim, outcome: .expired, calls: [], reachedUpstream: false)
         }
@@ -76,7 +92,8 @@ struct JobRunner: Sendable {
                 health: health,
                 retry: policy.retry,
                 jobID: job.claim.jobID,
-                attempt: attempt
+                attempt: attempt,
+                sink: sink
             )
             let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work))
             if case .wait(let wait) = admission {

@@ -17,6 +17,9 @@ struct UpstreamCaller: Sendable {
     let jobID: UUID
     /// This delivery's attempt, 1-based.
     let attempt: Int
+    /// Where a streaming call's deltas go (`create-and-call-stream`, `llm-call-stream`); nil for
+    /// a call answered in one piece.
+    var sink: (any DeltaSink)? = nil
 
     /// May this model be called now, for a request of about `tokens` tokens? A `.probe` must be
     /// answered by a call or by ``releaseProbe()``; one that gets neither is lost after the
@@ -43,7 +46,11 @@ struct UpstreamCaller: Sendable {
         let started = ContinuousClock.now
         let answer: Result<UpstreamResponse, UpstreamFailure>
         do {
-            answer = .success(try await upstream.complete(request, at: endpoint))
+            if let sink {
+                answer = .success(try await upstream.stream(request, at: endpoint, into: sink))
+            } else {
+                answer = .success(try await upstream.complete(request, at: endpoint))
+            }
         } catch {
             answer = .failure(error)
         }
@@ -86,6 +93,11 @@ struct UpstreamCaller: Sendable {
     /// to the next model; a bad request fails; a bad key, a spent quota or a context too long
     /// hand the job to the next model.
     func decide(_ failure: UpstreamFailure) -> ModelOutcome {
+        if failure.afterOutput {
+            // The tenant already read part of an answer: another attempt or model would stream a
+            // different one after it. The call fails, with what it was.
+            return .settle(.failed(code: .upstreamError, message: failure.tenantMessage + " (after part of the answer was streamed)"), progress: nil)
+        }
         switch failure.kind {
         case .contextTooLong, .badCredentials, .quotaExhausted:
             return .nextModel(failure)

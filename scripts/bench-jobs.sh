@@ -53,7 +53,7 @@
 #   BENCH_E2E_JOBS       jobs of phase 3                                               [20000]
 #   BENCH_SLOW_JOBS      jobs of phase 4                                               [5000]
 #   BENCH_ONLY           comma-separated subset of read,submit,nul,e2e,slow            [all]
-#                        (nul: right after submit's clean run, the same wrk with 1 request
+#                        (nul: right after submit's clean run, then a clean run again; the same wrk with 1 request
 #                        in 100 carrying U+0000, which must be 422s that slow nothing down)
 #   BENCH_HISTORY_JOBS   finished jobs of another team put in the jobs table before measuring,
 #                        then ANALYZE: a service that has run for a while has them, and its
@@ -389,7 +389,10 @@ if wants submit; then
 
   if wants nul; then
     # The same load with 1 request in 100 carrying U+0000: each must be a 422 at the door, and
-    # the other 99 must go as fast as in the clean run just before (issue 8: ratio >= 0.9).
+    # the other 99 must go as fast as clean submits (issue 8: ratio >= 0.9). Every run adds
+    # ~40k jobs to the table, and a later run meets a bigger table and more WAL: so the mixed run
+    # is bracketed by the clean run before it and another clean run after it, and compared with
+    # their mean — the drift cancels out instead of counting against the mixed run.
     wait_idle "wrk submit with U+0000"
     say "2b. wrk POST /api/jobs/create, 1 % of requests with U+0000 (${SUBMIT_SECONDS}s)"
     BENCH_NUL_EVERY=100 BENCH_TEAM=bench-submit BENCH_KEY="${KEY_OF[bench-submit]}" BENCH_MODEL="$MODEL_GROUP" \
@@ -397,11 +400,20 @@ if wants submit; then
       >"$OUT/wrk-submit-nul.txt" || die "wrk submit with U+0000 failed"
     cmd "submit-nul: BENCH_NUL_EVERY=100 BENCH_TEAM=bench-submit BENCH_KEY=<key:bench-submit> BENCH_MODEL=$MODEL_GROUP wrk -t$WRK_THREADS -c$CONNECTIONS -d${SUBMIT_SECONDS}s --latency -s bench/jobs-submit.lua $API"
     parse_wrk "$OUT/wrk-submit-nul.txt"
+    nul_rps="$WRK_RPS"
+    nul_p99="$WRK_P99"
     nul_422="$(wrk_statuses "$OUT/wrk-submit-nul.txt" 422 422)"
     nul_other="$(($(wrk_statuses "$OUT/wrk-submit-nul.txt" 0 999) - $(wrk_statuses "$OUT/wrk-submit-nul.txt" 200 299) - nul_422))"
-    r="$(ratio "$WRK_RPS" "$submit_rps")"
-    row "submit req/s with 1 % U+0000" "$WRK_RPS" "$submit_rps (clean)" "$r" ">= 0.9 x clean" "$(verdict "$r" ">=" 0.9)"
-    row "  p99 ms with 1 % U+0000" "$WRK_P99" "" "" "" ""
+    wait_idle "wrk submit, clean again"
+    say "2c. wrk POST /api/jobs/create, clean again (${SUBMIT_SECONDS}s)"
+    BENCH_TEAM=bench-submit BENCH_KEY="${KEY_OF[bench-submit]}" BENCH_MODEL="$MODEL_GROUP" \
+      wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${SUBMIT_SECONDS}s" --latency -s bench/jobs-submit.lua "$API" \
+      >"$OUT/wrk-submit-after.txt" || die "wrk submit (clean, after) failed"
+    parse_wrk "$OUT/wrk-submit-after.txt"
+    clean_mean="$(awk -v a="$submit_rps" -v b="$WRK_RPS" 'BEGIN { printf "%.2f", (a + b) / 2 }')"
+    r="$(ratio "$nul_rps" "$clean_mean")"
+    row "submit req/s with 1 % U+0000" "$nul_rps" "$clean_mean (clean: $submit_rps before, $WRK_RPS after)" "$r" ">= 0.9 x clean" "$(verdict "$r" ">=" 0.9)"
+    row "  p99 ms with 1 % U+0000" "$nul_p99" "" "" "" ""
     row "  422 answers / other non-2xx" "$nul_422 / $nul_other" "" "" "~1 % / 0" "$(verdict "$nul_other" "<=" 0)"
   fi
 

@@ -5,7 +5,8 @@ import NIOCore
 ///
 /// Order of checks, as Anthropic does it: 401 `x-api-key` → 400 `anthropic-version` → 413/400 body
 /// → 400 prompt too long → the simulated model (latency, injected failures) → the message, or the
-/// hostile mode's answer. Every answer carries `request-id` (and `x-request-id`, like every answer
+/// hostile mode's answer; with `stream: true` the same message as events (``EventStream``),
+/// injected failures still answered as errors first. Every answer carries `request-id` (and `x-request-id`, like every answer
 /// of the mock).
 struct AnthropicRoutes: Sendable {
     let state: MockState
@@ -55,6 +56,19 @@ struct AnthropicRoutes: Sendable {
                 completionTokens: reply.tokens
             ).response(kind, logger: context.logger)
         }
+        if body.stream == true {
+            let answer = Self.answer(body, maxTokens: maxTokens, prompt: prompt, requestID: context.requestID)
+            let events = EventStream.anthropic(
+                id: "msg_" + context.requestID,
+                model: model,
+                block: answer.block,
+                stopReason: answer.stopReason,
+                inputTokens: prompt.promptTokens,
+                outputTokens: answer.outputTokens
+            )
+            let pause = Duration.milliseconds(self.state.behaviour.current.streamDeltaMs)
+            return events.response(pause: pause, truncated: outcome == .malformedReply)
+        }
         if outcome == .malformedReply {
             message = message.getSlice(at: message.readerIndex, length: message.readableBytes / 2)!
         }
@@ -71,9 +85,6 @@ struct AnthropicRoutes: Sendable {
         guard let messages = body.messages else { throw .invalidRequest("messages: Field required", param: "messages") }
         guard !messages.isEmpty else {
             throw .invalidRequest("messages: at least one message is required", param: "messages")
-        }
-        if body.stream == true {
-            throw .invalidRequest("saas-mock-llm does not stream: leave out 'stream' or set it to false.", param: "stream")
         }
         if let temperature = body.temperature, !(0...1).contains(temperature) {
             throw .invalidRequest("temperature: Input should be less than or equal to 1", param: "temperature")
@@ -97,28 +108,31 @@ struct AnthropicRoutes: Sendable {
         prompt: PromptSummary,
         requestID: String
     ) -> ByteBuffer {
-        let block: AnthropicMessageBody.Block
-        let stopReason: String
-        let outputTokens: Int
-        if let tool = body.toolToCall {
-            let input = MockArguments.document(for: tool.schema)
-            block = .toolUse(id: "toolu_" + requestID.prefix(24), name: tool.name, input: input)
-            stopReason = "tool_use"
-            let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(input))
-            outputTokens = min(tokens, maxTokens)
-        } else {
-            let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: maxTokens)
-            block = .text(reply.text)
-            stopReason = reply.truncated ? "max_tokens" : "end_turn"
-            outputTokens = reply.tokens
-        }
+        let answer = Self.answer(body, maxTokens: maxTokens, prompt: prompt, requestID: requestID)
         return AnthropicMessageBody.write(
             id: "msg_" + requestID,
             model: model,
-            block: block,
-            stopReason: stopReason,
+            block: answer.block,
+            stopReason: answer.stopReason,
             inputTokens: prompt.promptTokens,
-            outputTokens: outputTokens
+            outputTokens: answer.outputTokens
         )
+    }
+
+    /// What the assistant answers, streamed or not: a `tool_use` block when tools were offered
+    /// (and not refused), else the deterministic text cut to `max_tokens`.
+    static func answer(
+        _ body: AnthropicMessagesRequest,
+        maxTokens: Int,
+        prompt: PromptSummary,
+        requestID: String
+    ) -> (block: AnthropicMessageBody.Block, stopReason: String, outputTokens: Int) {
+        if let tool = body.toolToCall {
+            let input = MockArguments.document(for: tool.schema)
+            let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(input))
+            return (.toolUse(id: "toolu_" + requestID.prefix(24), name: tool.name, input: input), "tool_use", min(tokens, maxTokens))
+        }
+        let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: maxTokens)
+        return (.text(reply.text), reply.truncated ? "max_tokens" : "end_turn", reply.tokens)
     }
 }

@@ -10,11 +10,13 @@ struct BehaviourUpdate: Sendable, Decodable {
     var retryAfterSeconds: Double?
     var timeoutSeconds: Double?
     var contextLimit: Int?
+    var streamDeltaMs: Int?
     /// Absent: unchanged; `null`: the hostile mode off; an object: on, with these settings.
     var hostile: HostileSettings??
 
     static let fieldNames = [
-        "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit", "hostile",
+        "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit", "stream_delta_ms",
+        "hostile",
     ]
 
     init() {}
@@ -29,6 +31,7 @@ struct BehaviourUpdate: Sendable, Decodable {
             case "retry_after_seconds": self.retryAfterSeconds = try container.decode(Double.self, forKey: key)
             case "timeout_seconds": self.timeoutSeconds = try container.decode(Double.self, forKey: key)
             case "context_limit": self.contextLimit = try container.decode(Int.self, forKey: key)
+            case "stream_delta_ms": self.streamDeltaMs = try container.decode(Int.self, forKey: key)
             case "hostile":
                 self.hostile = try container.decodeNil(forKey: key) ? .some(nil) : try container.decode(HostileSettings.self, forKey: key)
             case "mode":
@@ -62,6 +65,7 @@ struct BehaviourUpdate: Sendable, Decodable {
         if let retryAfterSeconds { result.retryAfterSeconds = retryAfterSeconds }
         if let timeoutSeconds { result.timeoutSeconds = timeoutSeconds }
         if let contextLimit { result.contextLimit = contextLimit }
+        if let streamDeltaMs { result.streamDeltaMs = streamDeltaMs }
         if let hostile { result.hostile = hostile }
         return result
     }

@@ -54,45 +54,30 @@ enum HostileTransport {
 
     struct ResetMidBody: Error {}
 
-    /// The reply as the dialect's stream of server-sent events, `[DONE]` or `message_stop` included.
+    /// The reply as the dialect's stream of server-sent events, `[DONE]` or `message_stop` included:
+    /// what a streamed answer is (``EventStream``), sent where one JSON document was expected.
     static func eventStream(_ reply: HostileReplyBody) -> ByteBuffer {
-        var writer = JSONWriter(capacity: 1024 + reply.text.utf8.count)
         switch reply.dialect {
         case .openAI:
-            let head = "{\"id\":\"chatcmpl-\(reply.requestID)\",\"object\":\"chat.completion.chunk\",\"created\":\(reply.created),\"model\":"
-            writer.raw("data: " + head)
-            writer.string(reply.model)
-            writer.raw(",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":")
-            writer.string(reply.text)
-            writer.raw("},\"finish_reason\":null}]}\n\ndata: " + head)
-            writer.string(reply.model)
-            writer.raw(",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":")
-            writer.int(reply.promptTokens)
-            writer.raw(",\"completion_tokens\":")
-            writer.int(reply.completionTokens)
-            writer.raw(",\"total_tokens\":")
-            writer.int(reply.promptTokens + reply.completionTokens)
-            writer.raw("}}\n\ndata: [DONE]\n\n")
+            return EventStream.openAI(
+                id: "chatcmpl-" + reply.requestID,
+                created: reply.created,
+                model: reply.model,
+                message: .text(reply.text),
+                finishReason: "stop",
+                promptTokens: reply.promptTokens,
+                completionTokens: reply.completionTokens,
+                includeUsage: true
+            ).joined
         case .anthropic:
-            writer.raw(
-                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_\(reply.requestID)\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
-            )
-            writer.string(reply.model)
-            writer.raw(",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
-            writer.int(reply.promptTokens)
-            writer.raw(",\"output_tokens\":1}}}\n\n")
-            writer.raw(
-                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-            )
-            writer.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":")
-            writer.string(reply.text)
-            writer.raw("}}\n\nevent: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
-            writer.raw(
-                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":"
-            )
-            writer.int(reply.completionTokens)
-            writer.raw("}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+            return EventStream.anthropic(
+                id: "msg_" + reply.requestID,
+                model: reply.model,
+                block: .text(reply.text),
+                stopReason: "end_turn",
+                inputTokens: reply.promptTokens,
+                outputTokens: reply.completionTokens
+            ).joined
         }
-        return writer.buffer
     }
 }

@@ -22,6 +22,9 @@ struct MockBehaviour: Sendable, Equatable {
     var timeoutSeconds: Double = 600
     /// Prompts estimated above this many tokens get 400 `context_length_exceeded`.
     var contextLimit: Int = 1_000_000
+    /// The pause between two deltas of a streamed answer (`stream: true`), so that a test can
+    /// leave in the middle of a stream; 0 sends them as fast as the connection takes them.
+    var streamDeltaMs: Int = 0
     /// When set, every call that reaches the simulated model is answered from the hostile catalogue
     /// instead (`mode` and its pattern are not used); latency still applies.
     var hostile: HostileSettings? = nil
@@ -45,6 +48,9 @@ struct MockBehaviour: Sendable, Equatable {
     var problem: String? {
         if !(0...Self.maximumLatencyMs).contains(self.latencyMs) {
             return "latency_ms must be between 0 and \(Self.maximumLatencyMs)"
+        }
+        if !(0...Self.maximumLatencyMs).contains(self.streamDeltaMs) {
+            return "stream_delta_ms must be between 0 and \(Self.maximumLatencyMs)"
         }
         if !(self.failureRate >= 0 && self.failureRate <= 1) {
             return "failure_rate must be between 0.0 and 1.0"
@@ -80,7 +86,11 @@ struct MockBehaviour: Sendable, Equatable {
         writer.number(self.timeoutSeconds)
         writer.raw(",\"context_limit\":")
         writer.int(self.contextLimit)
-        // only when on: the form without it is what clients of the mock have always seen
+        // only when set, as `hostile`: the form without them is what clients have always seen
+        if self.streamDeltaMs != 0 {
+            writer.raw(",\"stream_delta_ms\":")
+            writer.int(self.streamDeltaMs)
+        }
         if let hostile = self.hostile {
             writer.raw(",\"hostile\":")
             hostile.write(into: &writer)

@@ -15,9 +15,12 @@ struct OpenAIChatRequest: Sendable, Decodable {
     var responseFormat: ResponseFormat?
     var stop: JSONValue?
     var stream: Bool?
+    /// `{"include_usage": true}` adds the usage chunk to a stream.
+    var streamOptions: StreamOptions?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, temperature, tools, stop, stream
+        case streamOptions = "stream_options"
         case maxTokens = "max_tokens"
         case maxCompletionTokens = "max_completion_tokens"
         case topP = "top_p"
@@ -53,6 +56,14 @@ struct OpenAIChatRequest: Sendable, Decodable {
 
         struct JSONSchema: Sendable, Decodable {
             var schema: JSONValue?
+        }
+    }
+
+    struct StreamOptions: Sendable, Decodable {
+        var includeUsage: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case includeUsage = "include_usage"
         }
     }
 

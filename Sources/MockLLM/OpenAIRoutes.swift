@@ -12,6 +12,8 @@ import Foundation
 ///
 /// Order of checks, as a provider does it: 401 key → 413/400 body → 400 context length → the
 /// simulated model (latency, injected failures) → the completion, or the hostile mode's answer.
+/// With `stream: true` the same completion is streamed (``EventStream``); injected failures are
+/// still answered as errors before any event, and the hostile mode answers as it always does.
 struct OpenAIRoutes: Sendable {
     let state: MockState
 
@@ -57,6 +59,21 @@ struct OpenAIRoutes: Sendable {
                 completionTokens: reply.tokens
             ).response(kind, logger: context.logger)
         }
+        if body.stream == true {
+            let answer = Self.answer(body, prompt: prompt, requestID: context.requestID)
+            let events = EventStream.openAI(
+                id: "chatcmpl-" + context.requestID,
+                created: Int(Date().timeIntervalSince1970),
+                model: model,
+                message: answer.message,
+                finishReason: answer.finishReason,
+                promptTokens: prompt.promptTokens,
+                completionTokens: answer.completionTokens,
+                includeUsage: body.streamOptions?.includeUsage == true
+            )
+            let pause = Duration.milliseconds(self.state.behaviour.current.streamDeltaMs)
+            return events.response(pause: pause, truncated: outcome == .malformedReply)
+        }
         if outcome == .malformedReply {
             completion = completion.getSlice(at: completion.readerIndex, length: completion.readableBytes / 2)!
         }
@@ -73,9 +90,6 @@ struct OpenAIRoutes: Sendable {
         }
         guard !messages.isEmpty else {
             throw .invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", param: "messages")
-        }
-        if body.stream == true {
-            throw .invalidRequest("saas-mock-llm does not stream: leave out 'stream' or set it to false.", param: "stream")
         }
         if let limit = body.replyTokenLimit, limit < 1 {
             let name = body.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
@@ -97,31 +111,33 @@ struct OpenAIRoutes: Sendable {
     /// The `chat.completion` body: a tool call when tools were offered (and not refused with
     /// `tool_choice: "none"`), else the deterministic text, cut to the token limit.
     static func completion(_ body: OpenAIChatRequest, model: String, prompt: PromptSummary, requestID: String) -> ByteBuffer {
-        let limit = body.replyTokenLimit
-        let message: OpenAICompletionBody.Message
-        let finishReason: String
-        let completionTokens: Int
-        if let tool = body.toolToCall {
-            let arguments = MockArguments.document(for: tool.schema)
-            message = .toolCall(id: "call_" + requestID.prefix(24), name: tool.name, arguments: arguments)
-            finishReason = "tool_calls"
-            let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(arguments))
-            completionTokens = min(tokens, limit ?? .max)
-        } else {
-            let reply = MockReply.limited(Self.content(for: body.responseFormat, prompt: prompt), maxTokens: limit)
-            message = .text(reply.text)
-            finishReason = reply.truncated ? "length" : "stop"
-            completionTokens = reply.tokens
-        }
+        let answer = Self.answer(body, prompt: prompt, requestID: requestID)
         return OpenAICompletionBody.write(
             id: "chatcmpl-" + requestID,
             created: Int(Date().timeIntervalSince1970),
             model: model,
-            message: message,
-            finishReason: finishReason,
+            message: answer.message,
+            finishReason: answer.finishReason,
             promptTokens: prompt.promptTokens,
-            completionTokens: completionTokens
+            completionTokens: answer.completionTokens
         )
+    }
+
+    /// What the assistant answers, streamed or not: a tool call when tools were offered (and not
+    /// refused), else the deterministic text cut to the token limit.
+    static func answer(
+        _ body: OpenAIChatRequest,
+        prompt: PromptSummary,
+        requestID: String
+    ) -> (message: OpenAICompletionBody.Message, finishReason: String, completionTokens: Int) {
+        let limit = body.replyTokenLimit
+        if let tool = body.toolToCall {
+            let arguments = MockArguments.document(for: tool.schema)
+            let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(arguments))
+            return (.toolCall(id: "call_" + requestID.prefix(24), name: tool.name, arguments: arguments), "tool_calls", min(tokens, limit ?? .max))
+        }
+        let reply = MockReply.limited(Self.content(for: body.responseFormat, prompt: prompt), maxTokens: limit)
+        return (.text(reply.text), reply.truncated ? "length" : "stop", reply.tokens)
     }
 
     /// The reply text; JSON when `response_format` asks for it (filled from the schema for

@@ -172,7 +172,7 @@ struct OpenAIRouteTests {
                 (#"{"model":"m","messages":[{"role":"user","content":7}]}"#, "messages[0].content"),
                 (chatBody(extra: #","max_tokens":0"#), "max_tokens"),
                 (chatBody(extra: #","temperature":3"#), "temperature"),
-                (chatBody(extra: #","stream":true"#), "stream"),
+                (chatBody(extra: #","top_p":2"#), "top_p"),
             ]
             for (body, param) in cases {
                 let response = try await client.chat(body)

@@ -32,6 +32,13 @@ enum StreamExchange {
     /// bytes.
     static let maxLineBytes = 1 << 20
 
+    /// The answer's head and its body, as the HTTP client (or a test) gives them.
+    struct Answer<Body: AsyncSequence & Sendable>: Sendable where Body.Element == ByteBuffer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Body
+    }
+
     /// Makes the call. `plainReply` is the provider's non-streaming `reply`: an error status is
     /// classified by it exactly as `complete` would classify it (before any delta), and so is a
     /// 2xx JSON answer from an upstream that ignored `stream: true` (then handed over as one delta).
@@ -45,15 +52,40 @@ enum StreamExchange {
         sink: any DeltaSink,
         plainReply: @escaping @Sendable (Int, HTTPHeaders, Data) throws(UpstreamFailure) -> UpstreamResponse
     ) async throws(UpstreamFailure) -> UpstreamResponse {
+        try await run(
+            timeout: timeout,
+            maxTokens: maxTokens,
+            requestIDHeaders: requestIDHeaders,
+            assembler: assembler,
+            sink: sink,
+            plainReply: plainReply
+        ) { () async throws(UpstreamFailure) -> Answer<HTTPClientResponse.Body> in
+            do {
+                let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.milliseconds)))
+                return Answer(status: Int(response.status.code), headers: response.headers, body: response.body)
+            } catch {
+                throw HTTPExchange.transportFailure(error)
+            }
+        }
+    }
+
+    /// The call over whatever `open` answers with: the HTTP client, or a test's canned bytes.
+    static func run<Assembler: StreamAssembler, Body>(
+        timeout: Duration,
+        maxTokens: Int,
+        requestIDHeaders: [String],
+        assembler: Assembler.Type,
+        sink: any DeltaSink,
+        plainReply: @escaping @Sendable (Int, HTTPHeaders, Data) throws(UpstreamFailure) -> UpstreamResponse,
+        open: @escaping @Sendable () async throws(UpstreamFailure) -> Answer<Body>
+    ) async throws(UpstreamFailure) -> UpstreamResponse {
         let output = OutputSeen()
         let result = await withTaskGroup(of: Result<UpstreamResponse, UpstreamFailure>?.self) { group in
             group.addTask {
                 do throws(UpstreamFailure) {
                     return .success(
                         try await exchange(
-                            request,
-                            client: client,
-                            timeout: timeout,
+                            open,
                             maxTokens: maxTokens,
                             requestIDHeaders: requestIDHeaders,
                             assembler: assembler,
@@ -90,10 +122,8 @@ enum StreamExchange {
         }
     }
 
-    private static func exchange<Assembler: StreamAssembler>(
-        _ request: HTTPClientRequest,
-        client: HTTPClient,
-        timeout: Duration,
+    private static func exchange<Assembler: StreamAssembler, Body>(
+        _ open: @Sendable () async throws(UpstreamFailure) -> Answer<Body>,
         maxTokens: Int,
         requestIDHeaders: [String],
         assembler: Assembler.Type,
@@ -101,22 +131,14 @@ enum StreamExchange {
         output: OutputSeen,
         plainReply: @Sendable (Int, HTTPHeaders, Data) throws(UpstreamFailure) -> UpstreamResponse
     ) async throws(UpstreamFailure) -> UpstreamResponse {
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.milliseconds)))
-        } catch {
-            throw HTTPExchange.transportFailure(error)
-        }
-        let status = Int(response.status.code)
+        let response = try await open()
+        let status = response.status
         let headers = response.headers
         let requestID = UpstreamNumbers.requestID(requestIDHeaders.lazy.compactMap { headers.first(name: $0) }.first)
         let contentType = headers.first(name: "content-type")?.lowercased() ?? ""
         guard (200..<300).contains(status), !contentType.hasPrefix("application/json") else {
-            let body: ByteBuffer
-            do { body = try await response.body.collect(upTo: HTTPExchange.maxResponseBytes) } catch {
-                throw HTTPExchange.transportFailure(error)
-            }
-            let reply = try plainReply(status, headers, Data(buffer: body))
+            let body = try await collect(response.body)
+            let reply = try plainReply(status, headers, body)
             if let content = reply.content, !content.isEmpty, content.utf8.count <= UpstreamNumbers.maxContentBytes(maxTokens: maxTokens) {
                 output.mark()
                 await sink.delta(content)
@@ -179,6 +201,22 @@ enum StreamExchange {
             return answer.response(status: status, requestID: requestID, exhaustedFor: HTTPExchange.exhaustedFor(headers))
         }
         throw failure("stream ended before its last event")
+    }
+}
+
+extension StreamExchange {
+    /// A whole body, bounded as `complete` bounds it (``HTTPExchange/maxResponseBytes``).
+    fileprivate static func collect<Body: AsyncSequence>(_ body: Body) async throws(UpstreamFailure) -> Data where Body.Element == ByteBuffer {
+        var data = Data()
+        do {
+            for try await buffer in body {
+                guard data.count + buffer.readableBytes <= HTTPExchange.maxResponseBytes else { throw NIOTooManyBytesError() }
+                data.append(contentsOf: buffer.readableBytesView)
+            }
+        } catch {
+            throw HTTPExchange.transportFailure(error)
+        }
+        return data
     }
 }
 

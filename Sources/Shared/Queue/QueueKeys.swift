@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Every Redis key and channel of one queue, built in one place. They all share the hash tag
 /// `{name}` (``tag``), so a queue — its jobs, its workers' heartbeats, its providers' health —
 /// lives on one Redis node when Redis is sharded, and the scripts can reach every key from
@@ -48,6 +50,12 @@ public struct QueueKeys: Sendable, Hashable {
     public var cancelChannel: String { tag + ":cancel" }
     /// `provider|model|milliseconds`: cool-downs one worker learned of, for the others.
     public var cooldownChannel: String { tag + ":cooldown" }
+
+    // Call streams (see ``RedisCallStreams``).
+    /// Stream of one streaming call's deltas (its id is the call job's id).
+    public func callStream(_ streamID: UUID) -> String { tag + ":stream:" + streamID.lowercasedString }
+    /// Ids of call streams that got entries: the API's relays wake their readers on them.
+    public var callStreamChannel: String { tag + ":streams" }
 
     // Workers (see ``WorkerRegistry``).
     /// Hash worker → its last heartbeat's ``WorkerInfo`` (JSON).

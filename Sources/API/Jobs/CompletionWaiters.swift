@@ -26,17 +26,27 @@ final class CompletionWaiters: Service, Sendable {
     private let queue: any JobQueue
     private let limits: Limits
     private let waiters = Mutex(State())
+    /// Told of every completion too: the stream relay, whose open streams end with their job.
+    private let alsoTell: (@Sendable (UUID) -> Void)?
 
-    init(queue: any JobQueue, limits: Limits = .init(perProcess: 10_000, perTeam: 1_000)) {
+    init(
+        queue: any JobQueue,
+        limits: Limits = .init(perProcess: 10_000, perTeam: 1_000),
+        alsoTell: (@Sendable (UUID) -> Void)? = nil
+    ) {
         self.queue = queue
         self.limits = limits
+        self.alsoTell = alsoTell
     }
 
     /// Wakes the waiters of each completion the queue announces, until shutdown (which ends the
     /// subscription with the loop).
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await id in self.queue.completions() { self.wake(id) }
+            for await id in self.queue.completions() {
+                self.wake(id)
+                self.alsoTell?(id)
+            }
         }
     }
 

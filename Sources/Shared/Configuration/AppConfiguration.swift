@@ -35,6 +35,12 @@ public struct AppConfiguration: Sendable {
     /// past either a 429.
     public var longPollsMax: Int
     public var longPollsPerTeam: Int
+    /// API: open SSE streams (call streams and job events), per team and per process; past
+    /// either a 429. Each holds a socket and a task for as long as its client stays.
+    public var streamsPerTeam: Int
+    public var streamsMax: Int
+    /// API: seconds between the `: keep-alive` comments of an idle SSE stream.
+    public var streamKeepAliveSeconds: Double
     /// API: an HTTP connection with no request in flight and nothing read for this long is closed.
     public var httpIdleTimeoutSeconds: Double
     public var redisPoolSize: Int
@@ -120,6 +126,9 @@ public struct AppConfiguration: Sendable {
         submitQueueMax = try values.int("SUBMIT_QUEUE_MAX", default: 10_000, range: 1...1_000_000)
         longPollsMax = try values.int("LONG_POLLS_MAX", default: 10_000, range: 1...1_000_000)
         longPollsPerTeam = try values.int("LONG_POLLS_PER_TEAM", default: 1_000, range: 1...1_000_000)
+        streamsPerTeam = try values.int("STREAMS_PER_TEAM", default: 100, range: 1...1_000_000)
+        streamsMax = try values.int("STREAMS_MAX", default: 10_000, range: 1...1_000_000)
+        streamKeepAliveSeconds = try values.double("STREAM_KEEPALIVE_SECONDS", default: 15, range: 0.05...3600)
         httpIdleTimeoutSeconds = try values.double("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 0.1...86_400)
         workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: 1...10_000)
         leaseSeconds = try values.double("LEASE_SECONDS", default: 30, range: 0.5...3600)

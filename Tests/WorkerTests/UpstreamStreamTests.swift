@@ -397,4 +397,97 @@ struct UpstreamStreamTests {
         let response = try await Plain().stream(request, at: endpoint, into: sink)
         #expect(response.content == "all at once" && sink.deltas == ["all at once"])
     }
+
+    // MARK: against saas-mock-llm
+
+    /// The mock as a process beside the test binary, on a free port; ended when `body` returns.
+    static func withMockProcess(_ body: (String, HTTPClient) async throws -> Void) async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("saas-mock-llm")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "saas-mock-llm is built beside the tests")
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000..<60_000)
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["--host", "127.0.0.1", "--port", String(port)]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            let base = "http://127.0.0.1:\(port)"
+            var up = false
+            for _ in 0..<100 where process.isRunning && !up {
+                up = (try? await client.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(1)).status) == .ok
+                if !up { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            guard up else { continue }
+            do { try await body(base, client) } catch { lastError = error }
+            try await client.shutdown()
+            if let lastError { throw lastError }
+            return
+        }
+        try await client.shutdown()
+        Issue.record("saas-mock-llm did not start")
+    }
+
+    @Test("against saas-mock-llm, both dialects: the streamed answer equals complete's, text and tool calls")
+    func againstMock() async throws {
+        try await Self.withMockProcess { base, client in
+            let tools: JSONValue = .array([
+                .object([
+                    "type": .string("function"),
+                    "function": .object([
+                        "name": .string("lookup"),
+                        "parameters": .object([
+                            "type": .string("object"),
+                            "properties": .object(["query": .object(["type": .string("string")]), "limit": .object(["type": .string("integer")])]),
+                        ]),
+                    ]),
+                ])
+            ])
+            let upstreams: [(ProviderKind, any Upstream)] = [
+                (.openai, OpenAIUpstream(client: client)), (.anthropic, AnthropicUpstream(client: client)),
+            ]
+            for (kind, upstream) in upstreams {
+                let endpoint = UpstreamEndpoint(provider: "mock", kind: kind, baseURL: base, apiKey: "sk-test", timeout: .seconds(10))
+                var request = UpstreamRequest(
+                    model: "mock-model",
+                    messages: [
+                        .object(["role": .string("system"), "content": .string("Be brief.")]),
+                        .object(["role": .string("user"), "content": .string("Tell me how streams work, in a few words.")]),
+                    ],
+                    maxTokens: 200
+                )
+                let plain = try await upstream.complete(request, at: endpoint)
+                let sink = RecordingSink()
+                let streamed = try await upstream.stream(request, at: endpoint, into: sink)
+                #expect(sink.deltas.count >= 3, "\(kind)")
+                #expect(sink.deltas.joined() == streamed.content, "\(kind)")
+                #expect(streamed.content == plain.content && streamed.content?.hasPrefix("mock analysis") == true, "\(kind)")
+                #expect(streamed.finishReason == plain.finishReason && streamed.usage == plain.usage, "\(kind)")
+                #expect(streamed.usage.promptTokens > 0 && streamed.usage.completionTokens > 0, "\(kind)")
+                #expect(streamed.requestID != nil && streamed.statusCode == 200, "\(kind)")
+
+                request.tools = tools
+                let plainTool = try await upstream.complete(request, at: endpoint)
+                let toolSink = RecordingSink()
+                let streamedTool = try await upstream.stream(request, at: endpoint, into: toolSink)
+                #expect(toolSink.deltas.isEmpty && streamedTool.content == plainTool.content, "\(kind)")
+                #expect(streamedTool.finishReason == "tool_calls" && streamedTool.usage == plainTool.usage, "\(kind)")
+                func function(_ response: UpstreamResponse) -> (String?, JSONValue?) {
+                    guard case .array(let calls)? = response.toolCalls, let call = calls.first?.objectValue,
+                        let function = call["function"]?.objectValue
+                    else { return (nil, nil) }
+                    let arguments = function["arguments"]?.stringValue.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+                    return (function["name"]?.stringValue, arguments)
+                }
+                #expect(function(streamedTool).0 == "lookup" && function(streamedTool).0 == function(plainTool).0, "\(kind)")
+                #expect(function(streamedTool).1 != nil && function(streamedTool).1 == function(plainTool).1, "\(kind)")
+            }
+        }
+    }
 }

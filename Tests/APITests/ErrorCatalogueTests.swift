@@ -19,16 +19,19 @@ struct ErrorCatalogueTests {
         .providerNotFound("p"), .providerExists("p"), .providerInUse("p"),
         .balanceWouldGoNegative(remaining: 3, change: -5), .insufficientCredits(remaining: 1, needed: 2), .balanceLimitExceeded,
         .idempotencyKeyReused, .callerTeamNotFound, .jobNotFound, .jobAlreadyTerminal(.completed), .jobNotRetryable(.queued),
+        .jobOfAnotherTeam, .notStepByStepJob, .callsInFlight, .callNotFound, .metadataTooLarge, .callLimitReached(1000),
     ]
 
     static func expectedStatus(_ error: DomainError) -> Int {
         switch error {
-        case .organizationNotFound, .teamNotFound, .modelGroupNotFound, .providerNotFound, .jobNotFound: return 404
+        case .organizationNotFound, .teamNotFound, .modelGroupNotFound, .providerNotFound, .jobNotFound, .callNotFound: return 404
         case .organizationExists, .teamExists, .modelGroupExists, .modelGroupAssigned, .modelGroupHasLiveJobs, .providerExists,
-            .providerInUse, .balanceWouldGoNegative, .idempotencyKeyReused, .jobAlreadyTerminal, .jobNotRetryable:
+            .providerInUse, .balanceWouldGoNegative, .idempotencyKeyReused, .jobAlreadyTerminal, .jobNotRetryable, .notStepByStepJob,
+            .callsInFlight, .callLimitReached:
             return 409
+        case .jobOfAnotherTeam: return 403
         case .insufficientCredits: return 402
-        case .balanceLimitExceeded: return 422
+        case .balanceLimitExceeded, .metadataTooLarge: return 422
         case .callerTeamNotFound: return 401
         }
     }

@@ -86,7 +86,8 @@ extension PostgresJobStore: StepJobStore {
             }
             let settled = try Self.decodeJob(row)
             let remaining = try await Self.remaining(teamID, tx)
-            let charged = settled.creditsCharged + calls.reduce(0) { $0 + $1.creditsCharged }
+            // `jobColumns` already adds the calls' charges to a step-by-step job's own.
+            let charged = settled.creditsCharged
             return StepCompletion(
                 job: settled,
                 calls: calls,
@@ -120,7 +121,8 @@ extension PostgresJobStore: StepJobStore {
             let remaining = try await Self.remaining(job.teamID, session)
             if job.modelGroup == nil {
                 let calls = try await Self.readCalls(of: job.jobID, only: nil, session)
-                let charged = job.creditsCharged + calls.reduce(0) { $0 + $1.creditsCharged }
+                // `jobColumns` already adds the calls' charges to a step-by-step job's own.
+                let charged = job.creditsCharged
                 return .steps(calls, creditsCharged: charged, creditsRemaining: remaining)
             }
             return .upstream(try await calls(job.jobID), modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)

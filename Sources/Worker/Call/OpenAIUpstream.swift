@@ -29,6 +29,8 @@ struct OpenAIUpstream: Upstream {
         if let value = request.tools { body["tools"] = value }
         if let value = request.toolChoice { body["tool_choice"] = value }
         if let value = request.responseFormat { body["response_format"] = value }
+        if let value = request.frequencyPenalty { body["frequency_penalty"] = .number(value) }
+        if let value = request.presencePenalty { body["presence_penalty"] = .number(value) }
         if stream {
             body["stream"] = .bool(true)
             body["stream_options"] = .object(["include_usage": .bool(true)])

@@ -71,7 +71,9 @@ struct PromptBuilder: Sendable {
             stop: work.stop,
             tools: tools,
             toolChoice: toolChoice,
-            responseFormat: work.responseFormat
+            responseFormat: work.responseFormat,
+            frequencyPenalty: work.frequencyPenalty,
+            presencePenalty: work.presencePenalty
         )
     }
 

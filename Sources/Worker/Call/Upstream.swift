@@ -24,6 +24,9 @@ struct UpstreamRequest: Sendable {
     var tools: JSONValue?
     var toolChoice: JSONValue?
     var responseFormat: JSONValue?
+    /// OpenAI's penalties (step-by-step calls may set them); Anthropic has none and ignores them.
+    var frequencyPenalty: Double? = nil
+    var presencePenalty: Double? = nil
 }
 
 /// A successful answer, in one shape whatever the provider.

@@ -66,8 +66,12 @@ struct AnthropicRoutes: Sendable {
                 inputTokens: prompt.promptTokens,
                 outputTokens: answer.outputTokens
             )
-            let pause = Duration.milliseconds(self.state.behaviour.current.streamDeltaMs)
-            return events.response(pause: pause, truncated: outcome == .malformedReply)
+            let behaviour = self.state.behaviour.current
+            return events.response(
+                pause: .milliseconds(behaviour.streamDeltaMs),
+                truncated: outcome == .malformedReply,
+                stamp: behaviour.streamStamp
+            )
         }
         if outcome == .malformedReply {
             message = message.getSlice(at: message.readerIndex, length: message.readableBytes / 2)!

@@ -11,12 +11,13 @@ struct BehaviourUpdate: Sendable, Decodable {
     var timeoutSeconds: Double?
     var contextLimit: Int?
     var streamDeltaMs: Int?
+    var streamStamp: Bool?
     /// Absent: unchanged; `null`: the hostile mode off; an object: on, with these settings.
     var hostile: HostileSettings??
 
     static let fieldNames = [
         "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit", "stream_delta_ms",
-        "hostile",
+        "stream_stamp", "hostile",
     ]
 
     init() {}
@@ -32,6 +33,7 @@ struct BehaviourUpdate: Sendable, Decodable {
             case "timeout_seconds": self.timeoutSeconds = try container.decode(Double.self, forKey: key)
             case "context_limit": self.contextLimit = try container.decode(Int.self, forKey: key)
             case "stream_delta_ms": self.streamDeltaMs = try container.decode(Int.self, forKey: key)
+            case "stream_stamp": self.streamStamp = try container.decode(Bool.self, forKey: key)
             case "hostile":
                 self.hostile = try container.decodeNil(forKey: key) ? .some(nil) : try container.decode(HostileSettings.self, forKey: key)
             case "mode":
@@ -66,6 +68,7 @@ struct BehaviourUpdate: Sendable, Decodable {
         if let timeoutSeconds { result.timeoutSeconds = timeoutSeconds }
         if let contextLimit { result.contextLimit = contextLimit }
         if let streamDeltaMs { result.streamDeltaMs = streamDeltaMs }
+        if let streamStamp { result.streamStamp = streamStamp }
         if let hostile { result.hostile = hostile }
         return result
     }

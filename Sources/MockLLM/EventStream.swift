@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -18,6 +19,9 @@ struct EventStream: Sendable {
     }
 
     var events: [Event]
+    /// A text answer's delta event for any text, in the dialect: what the `stream_stamp` knob
+    /// sends first. Nil for a tool call (its deltas are JSON arguments that a stamp would break).
+    var textDelta: (@Sendable (String) -> ByteBuffer)? = nil
 
     /// The whole stream as one body.
     var joined: ByteBuffer {
@@ -70,7 +74,7 @@ struct EventStream: Sendable {
         includeUsage: Bool
     ) -> EventStream {
         var events: [Event] = []
-        func chunk(_ isDelta: Bool, usage: Bool = false, _ choices: (inout JSONWriter) -> Void) {
+        @Sendable func chunkBytes(usage: Bool, _ choices: (inout JSONWriter) -> Void) -> ByteBuffer {
             var writer = JSONWriter(capacity: 256)
             writer.raw("data: {\"id\":")
             writer.string(id)
@@ -92,10 +96,13 @@ struct EventStream: Sendable {
                 writer.raw(",\"usage\":null")
             }
             writer.raw("}\n\n")
-            events.append(Event(bytes: writer.buffer, isDelta: isDelta))
+            return writer.buffer
         }
-        func delta(_ isDelta: Bool, finishReason: String? = nil, _ body: (inout JSONWriter) -> Void) {
-            chunk(isDelta) { writer in
+        func chunk(_ isDelta: Bool, usage: Bool = false, _ choices: (inout JSONWriter) -> Void) {
+            events.append(Event(bytes: chunkBytes(usage: usage, choices), isDelta: isDelta))
+        }
+        @Sendable func deltaBytes(finishReason: String? = nil, _ body: (inout JSONWriter) -> Void) -> ByteBuffer {
+            chunkBytes(usage: false) { writer in
                 writer.raw("[{\"index\":0,\"delta\":{")
                 body(&writer)
                 writer.raw("},\"logprobs\":null,\"finish_reason\":")
@@ -103,15 +110,23 @@ struct EventStream: Sendable {
                 writer.raw("}]")
             }
         }
+        func delta(_ isDelta: Bool, finishReason: String? = nil, _ body: (inout JSONWriter) -> Void) {
+            events.append(Event(bytes: deltaBytes(finishReason: finishReason, body), isDelta: isDelta))
+        }
+        @Sendable func contentBytes(_ text: String) -> ByteBuffer {
+            deltaBytes { writer in
+                writer.raw("\"content\":")
+                writer.string(text)
+            }
+        }
+        var textDelta: (@Sendable (String) -> ByteBuffer)?
         switch message {
         case .text(let text):
             delta(false) { $0.raw("\"role\":\"assistant\",\"content\":\"\",\"refusal\":null") }
             for word in words(text) {
-                delta(true) { writer in
-                    writer.raw("\"content\":")
-                    writer.string(word)
-                }
+                events.append(Event(bytes: contentBytes(word), isDelta: true))
             }
+            textDelta = contentBytes
         case .toolCall(let callID, let name, let arguments):
             delta(false) { writer in
                 writer.raw("\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":")
@@ -133,7 +148,7 @@ struct EventStream: Sendable {
         var done = ByteBufferAllocator().buffer(capacity: 14)
         done.writeStaticString("data: [DONE]\n\n")
         events.append(Event(bytes: done, isDelta: false))
-        return EventStream(events: events)
+        return EventStream(events: events, textDelta: textDelta)
     }
 
     // MARK: Anthropic
@@ -147,7 +162,7 @@ struct EventStream: Sendable {
         outputTokens: Int
     ) -> EventStream {
         var events: [Event] = []
-        func event(_ name: StaticString, _ isDelta: Bool = false, _ body: (inout JSONWriter) -> Void) {
+        @Sendable func eventBytes(_ name: StaticString, _ body: (inout JSONWriter) -> Void) -> ByteBuffer {
             var writer = JSONWriter(capacity: 256)
             writer.raw("event: ")
             writer.raw(name)
@@ -156,8 +171,19 @@ struct EventStream: Sendable {
             writer.raw("\"")
             body(&writer)
             writer.raw("}\n\n")
-            events.append(Event(bytes: writer.buffer, isDelta: isDelta))
+            return writer.buffer
         }
+        func event(_ name: StaticString, _ isDelta: Bool = false, _ body: (inout JSONWriter) -> Void) {
+            events.append(Event(bytes: eventBytes(name, body), isDelta: isDelta))
+        }
+        @Sendable func textBytes(_ text: String) -> ByteBuffer {
+            eventBytes("content_block_delta") { writer in
+                writer.raw(",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":")
+                writer.string(text)
+                writer.raw("}")
+            }
+        }
+        var textDelta: (@Sendable (String) -> ByteBuffer)?
         event("message_start") { writer in
             writer.raw(",\"message\":{\"id\":")
             writer.string(id)
@@ -172,12 +198,9 @@ struct EventStream: Sendable {
             event("content_block_start") { $0.raw(",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}") }
             event("ping") { _ in }
             for word in words(text) {
-                event("content_block_delta", true) { writer in
-                    writer.raw(",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":")
-                    writer.string(word)
-                    writer.raw("}")
-                }
+                events.append(Event(bytes: textBytes(word), isDelta: true))
             }
+            textDelta = textBytes
         case .toolUse(let blockID, let name, let input):
             event("content_block_start") { writer in
                 writer.raw(",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":")
@@ -204,16 +227,19 @@ struct EventStream: Sendable {
             writer.raw("}")
         }
         event("message_stop") { _ in }
-        return EventStream(events: events)
+        return EventStream(events: events, textDelta: textDelta)
     }
 
     // MARK: the answer
 
     /// The stream as a `200 text/event-stream` answer, `pause` between two deltas. `truncated`
     /// (the `malformed` failure mode) ends the body cleanly halfway, before the end event: a
-    /// stream that stops short, as a provider's does when it fails mid-answer.
-    func response(pause: Duration, truncated: Bool) -> Response {
+    /// stream that stops short, as a provider's does when it fails mid-answer. `stamp` (the
+    /// `stream_stamp` knob) sends a text answer's ``stampText()`` as one extra delta before the
+    /// others, timed when it is written.
+    func response(pause: Duration, truncated: Bool, stamp: Bool = false) -> Response {
         let events = self.events
+        let stampDelta = stamp ? self.textDelta : nil
         let half = truncated ? self.joined.getSlice(at: 0, length: self.joined.readableBytes / 2) : nil
         return Response(
             status: .ok,
@@ -225,6 +251,10 @@ struct EventStream: Sendable {
                     var sentDelta = false
                     for event in events {
                         if event.isDelta {
+                            if let stampDelta, !sentDelta {
+                                try await writer.write(stampDelta(Self.stampText()))
+                                sentDelta = true
+                            }
                             if sentDelta && pause > .zero { try await Task.sleep(for: pause) }
                             sentDelta = true
                         }
@@ -234,5 +264,10 @@ struct EventStream: Sendable {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// `[t=<microseconds since the epoch, now>] `: the stamp delta's text.
+    static func stampText() -> String {
+        "[t=\(Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()))] "
     }
 }

@@ -25,6 +25,11 @@ struct MockBehaviour: Sendable, Equatable {
     /// The pause between two deltas of a streamed answer (`stream: true`), so that a test can
     /// leave in the middle of a stream; 0 sends them as fast as the connection takes them.
     var streamDeltaMs: Int = 0
+    /// When on, a streamed text answer starts with one extra delta, `[t=<µs since the epoch when
+    /// it was written>] `, so that a benchmark client on the same machine measures the time from
+    /// the upstream's first delta to its own first event (`saas-bench streams`). Tool calls are
+    /// left alone: their deltas are JSON arguments.
+    var streamStamp: Bool = false
     /// When set, every call that reaches the simulated model is answered from the hostile catalogue
     /// instead (`mode` and its pattern are not used); latency still applies.
     var hostile: HostileSettings? = nil
@@ -90,6 +95,9 @@ struct MockBehaviour: Sendable, Equatable {
         if self.streamDeltaMs != 0 {
             writer.raw(",\"stream_delta_ms\":")
             writer.int(self.streamDeltaMs)
+        }
+        if self.streamStamp {
+            writer.raw(",\"stream_stamp\":true")
         }
         if let hostile = self.hostile {
             writer.raw(",\"hostile\":")

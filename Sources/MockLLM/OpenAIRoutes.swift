@@ -71,8 +71,12 @@ struct OpenAIRoutes: Sendable {
                 completionTokens: answer.completionTokens,
                 includeUsage: body.streamOptions?.includeUsage == true
             )
-            let pause = Duration.milliseconds(self.state.behaviour.current.streamDeltaMs)
-            return events.response(pause: pause, truncated: outcome == .malformedReply)
+            let behaviour = self.state.behaviour.current
+            return events.response(
+                pause: .milliseconds(behaviour.streamDeltaMs),
+                truncated: outcome == .malformedReply,
+                stamp: behaviour.streamStamp
+            )
         }
         if outcome == .malformedReply {
             completion = completion.getSlice(at: completion.readerIndex, length: completion.readableBytes / 2)!

@@ -69,7 +69,7 @@ struct JobController {
             teamID: teamID,
             jobType: body.jobType,
             userID: body.userID,
-            metadata: body.metadata ?? [:],
+            metadata: body.jobMetadataOrMetadata ?? [:],
             modelGroup: body.model,
             work: work,
             priority: body.priority ?? 0,
@@ -195,6 +195,10 @@ private struct CanonicalSubmit: Encodable {
         if let v = b.priority { f["priority"] = .integer(v) }
         if let v = b.allowPartial { f["allow_partial"] = .bool(v) }
         if let v = b.expiresInSeconds { f["expires_in_seconds"] = .integer(v) }
+        if let v = b.frequencyPenalty { f["frequency_penalty"] = .number(v) }
+        if let v = b.presencePenalty { f["presence_penalty"] = .number(v) }
+        if let v = b.purpose { f["purpose"] = .string(v) }
+        if let v = b.jobMetadata { f["job_metadata"] = .object(v) }
         fields = f
     }
 

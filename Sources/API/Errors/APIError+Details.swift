@@ -99,6 +99,7 @@ extension APIError {
     static let notStepByStepJobStream = APIError.conflict(
         "Job was created without work; read its calls' streams at /api/jobs/{job_id}/calls/{call_id}/stream"
     )
+    static let metadataTwice = APIError.unprocessable("Field 'job_metadata' is another name for 'metadata': send one of them")
     static let completeStatusInvalid = APIError.unprocessable("Field 'status' must be one of completed, failed")
     static let createAndCallNeedsMessages = APIError.unprocessable(
         "Field 'messages' is required: create-and-call runs one chat call (submit a document with POST /api/jobs/create)"

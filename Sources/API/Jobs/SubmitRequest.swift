@@ -23,6 +23,12 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     var priority: Int?
     var allowPartial: Bool?
     var expiresInSeconds: Int?
+    var frequencyPenalty: Double?
+    var presencePenalty: Double?
+    /// The original system's `create-and-call` fields: a label for the call, and the job's
+    /// metadata under its old name.
+    var purpose: String?
+    var jobMetadata: JSONObject?
 
     enum CodingKeys: String, CodingKey {
         case teamID = "team_id"
@@ -39,7 +45,14 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         case priority
         case allowPartial = "allow_partial"
         case expiresInSeconds = "expires_in_seconds"
+        case frequencyPenalty = "frequency_penalty"
+        case presencePenalty = "presence_penalty"
+        case purpose
+        case jobMetadata = "job_metadata"
     }
+
+    /// `metadata`, or the original's `job_metadata`.
+    var jobMetadataOrMetadata: JSONObject? { metadata ?? jobMetadata }
 
     static let maxDocumentBytes = 2 << 20
 
@@ -49,6 +62,11 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         guard (1...100).contains(jobType.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
         try Validate.optionalName(userID, field: "user_id")
         try Validate.metadata(metadata)
+        try Validate.metadata(jobMetadata, field: "job_metadata")
+        if metadata != nil && jobMetadata != nil { throw .metadataTwice }
+        try Validate.optionalName(purpose, field: "purpose")
+        if let frequencyPenalty, !(-2...2).contains(frequencyPenalty) { throw .notBetween(-2, 2, field: "frequency_penalty") }
+        if let presencePenalty, !(-2...2).contains(presencePenalty) { throw .notBetween(-2, 2, field: "presence_penalty") }
         if let priority { try Validate.range(priority, 0...9, field: "priority") }
         if let expiresInSeconds { try Validate.range(expiresInSeconds, 60...604_800, field: "expires_in_seconds") }
         if let maxTokens { try Validate.range(maxTokens, 1...1_000_000, field: "max_tokens") }
@@ -89,7 +107,10 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
             toolChoice: toolChoice,
             stop: stop,
             topP: topP,
-            allowPartial: allowPartial
+            frequencyPenalty: frequencyPenalty,
+            presencePenalty: presencePenalty,
+            allowPartial: allowPartial,
+            purpose: purpose
         )
     }
 

@@ -4,9 +4,11 @@ public import Foundation
 /// their reservations when they completed (``SettlementPlan`` records what each would charge as
 /// `credits_due`); ending the job settles them all, once:
 ///
-/// - consumption modes: each completed call is charged its due and its reservation released —
-///   whether the job ends `completed`, `failed`, `cancelled` or `expired`, since the tokens were
-///   spent;
+/// - consumption modes: the job is charged for the tokens (or dollars) of all its completed calls
+///   together — one rounding for the job, as a job submitted with its work is charged, not one
+///   minimum credit per call — capped by what they reserved, and spread over the calls' ledger
+///   rows in order; every call's reservation is released. Whether the job ends `completed`,
+///   `failed`, `cancelled` or `expired`: the tokens were spent;
 /// - `job_based`: the job's own reservation (1 credit, taken at its first call) is charged when
 ///   the job ends `completed` with at least one completed call, else released.
 ///
@@ -45,14 +47,16 @@ public struct StepSettlementPlan: Sendable {
     public struct CompletedCall: Sendable, Hashable {
         public var callID: UUID
         public var creditsReserved: Int
-        public var creditsDue: Int
         public var reservationNumber: Int
+        public var usage: TokenUsage
+        public var costUSD: Decimal
 
-        public init(callID: UUID, creditsReserved: Int, creditsDue: Int, reservationNumber: Int) {
+        public init(callID: UUID, creditsReserved: Int, reservationNumber: Int, usage: TokenUsage, costUSD: Decimal) {
             self.callID = callID
             self.creditsReserved = creditsReserved
-            self.creditsDue = creditsDue
             self.reservationNumber = reservationNumber
+            self.usage = usage
+            self.costUSD = costUSD
         }
     }
 
@@ -62,11 +66,20 @@ public struct StepSettlementPlan: Sendable {
     /// Releases and charges, for ``LedgerPosting``.
     public let moves: [LedgerPosting.Move]
 
-    public init(_ container: Container, completedCalls: [CompletedCall], ending: Ending) {
+    /// - Parameter billing: the job's rates (as they were when it was created).
+    public init(_ container: Container, completedCalls: [CompletedCall], ending: Ending, billing: BillingSettings) {
         var moves: [LedgerPosting.Move] = []
         var callCharges: [UUID: Int] = [:]
+        let reserved = completedCalls.reduce(0) { $0 + max(0, $1.creditsReserved) }
+        var left = 0
+        if billing.budgetMode != .jobBased && !completedCalls.isEmpty {
+            let tokens = completedCalls.reduce(0) { $0 + $1.usage.totalTokens }
+            let cost = completedCalls.reduce(Decimal(0)) { $0 + $1.costUSD }
+            left = min(Billing.charge(tokens: tokens, costUSD: cost, billing), reserved)
+        }
         for call in completedCalls {
-            let charge = max(0, min(call.creditsDue, call.creditsReserved))
+            let charge = min(max(0, call.creditsReserved), left)
+            left -= charge
             callCharges[call.callID] = charge
             moves.append(
                 LedgerPosting.Move(

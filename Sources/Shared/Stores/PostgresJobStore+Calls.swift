@@ -142,25 +142,13 @@ extension PostgresJobStore: StepJobStore {
         errorMessage: String?,
         _ tx: PostgresSession
     ) async throws {
-        let completed = calls.filter { $0.status == .completed && $0.creditsCharged == 0 }
         let plan = StepSettlementPlan(
             .init(jobID: job.jobID, teamID: job.teamID, creditsReserved: job.creditsReserved, reservationNumber: job.reservationNumber),
-            completedCalls: completed.map {
-                .init(callID: $0.callID, creditsReserved: $0.creditsReserved, creditsDue: $0.creditsDue ?? 0, reservationNumber: 1)
-            },
-            ending: ending
+            completedCalls: completedCalls(calls),
+            ending: ending,
+            billing: job.billing
         )
-        let charged = plan.callCharges.filter { $0.value > 0 }
-        if !charged.isEmpty {
-            try await tx.query(
-                """
-                UPDATE jobs j SET credits_charged = c.charge, updated_at = now()
-                FROM unnest($1::text[]::uuid[], $2::text[]::bigint[]) AS c(job_id, charge)
-                WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
-                """,
-                [.textArray(charged.keys.map(\.lowercasedString)), .textArray(charged.values.map(String.init))]
-            )
-        }
+        try await writeCallCharges(plan.callCharges, tx)
         let failedCalls = calls.contains { $0.status.isTerminal && $0.status != .completed }
         let code: JobErrorCode? =
             switch ending {
@@ -229,28 +217,52 @@ extension PostgresJobStore: StepJobStore {
         try await settle(job, calls: try await readCalls(of: jobID, only: nil, tx), ending: .cancelled, metadata: nil, errorMessage: nil, tx)
     }
 
-    /// The completed calls of step-by-step jobs that just expired: each charged its due and its
-    /// reservation released (the tokens were spent; see ``StepSettlementPlan``). The jobs' own
-    /// reservations were released by the expiry itself.
+    /// The completed calls of step-by-step jobs that just expired, settled as
+    /// ``StepSettlementPlan`` settles an expiry: charged for what they used (the tokens were
+    /// spent) and released. The jobs' own reservations were released by the expiry itself.
     static func settleCompletedCalls(of jobIDs: [UUID], _ tx: PostgresSession) async throws -> [LedgerWriter.Move] {
         guard !jobIDs.isEmpty else { return [] }
         let rows = try await tx.query(
             """
-            UPDATE jobs SET credits_charged = LEAST(COALESCE(credits_due, 0), credits_reserved), updated_at = now()
-            WHERE parent_job_id = ANY($1::text[]::uuid[]) AND status = 'completed'
-            RETURNING job_id, team_id, credits_reserved, credits_charged, reservation_number
+            SELECT job_id, team_id, budget_mode, tokens_per_credit, credits_per_dollar FROM jobs
+            WHERE job_id = ANY($1::text[]::uuid[]) ORDER BY job_id
             """,
             [.textArray(jobIDs.map(\.lowercasedString))]
         )
-        return try rows.map { row in
-            LedgerWriter.Move(
-                teamID: try row.decode("team_id"),
-                jobID: try row.decode("job_id"),
-                reservationNumber: try row.decode("reservation_number"),
-                release: try row.decode("credits_reserved"),
-                charge: try row.decode("credits_charged")
+        var moves: [LedgerWriter.Move] = []
+        for row in rows {
+            let jobID: UUID = try row.decode("job_id")
+            let calls = try await readCalls(of: jobID, only: nil, tx)
+            let plan = StepSettlementPlan(
+                .init(jobID: jobID, teamID: try row.decode("team_id"), creditsReserved: 0, reservationNumber: 0),
+                completedCalls: completedCalls(calls),
+                ending: .expired,
+                billing: try BillingSettings(row: row)
             )
+            try await writeCallCharges(plan.callCharges, tx)
+            moves += plan.moves
         }
+        return moves
+    }
+
+    /// The calls whose reservations a job's ending settles: completed, not settled yet.
+    private static func completedCalls(_ calls: [StepCall]) -> [StepSettlementPlan.CompletedCall] {
+        calls.filter { $0.status == .completed && $0.creditsCharged == 0 }.map {
+            .init(callID: $0.callID, creditsReserved: $0.creditsReserved, reservationNumber: 1, usage: $0.usage ?? .zero, costUSD: $0.costUSD ?? 0)
+        }
+    }
+
+    private static func writeCallCharges(_ charges: [UUID: Int], _ tx: PostgresSession) async throws {
+        let charged = charges.filter { $0.value > 0 }
+        guard !charged.isEmpty else { return }
+        try await tx.query(
+            """
+            UPDATE jobs j SET credits_charged = c.charge, updated_at = now()
+            FROM unnest($1::text[]::uuid[], $2::text[]::bigint[]) AS c(job_id, charge)
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
+            """,
+            [.textArray(charged.keys.map(\.lowercasedString)), .textArray(charged.values.map(String.init))]
+        )
     }
 
     /// A step-by-step job as `FOR UPDATE` locked it, after the checks every route makes.

@@ -128,7 +128,8 @@ enum Fixture {
     }
 
     /// The money invariants of API.md, for every team of the database: the ledger adds up to the
-    /// balance, reservations are those of live jobs, usage is the charges of completed jobs, and
+    /// balance, reservations are those of live jobs (and of the completed calls of open step-by-step
+    /// jobs), usage is the charges of completed jobs, and
     /// no job was charged more than its reservation or more than once.
     static func checkLedger(_ postgres: PostgresClient) async throws {
         let ledger = try await postgres.query(
@@ -143,8 +144,12 @@ enum Fixture {
         let reserved = try await postgres.query(
             """
             SELECT a.team_id FROM credit_accounts a
-            LEFT JOIN (SELECT team_id, sum(credits_reserved) AS r FROM jobs
-                       WHERE status IN ('queued', 'in_progress', 'cancelling') GROUP BY team_id) j ON j.team_id = a.team_id
+            LEFT JOIN (SELECT team_id, sum(credits_reserved) AS r FROM jobs c
+                       WHERE status IN ('queued', 'in_progress', 'cancelling')
+                          -- a completed call of a step-by-step job still open holds its reservation
+                          OR (status = 'completed' AND parent_job_id IS NOT NULL AND EXISTS (
+                                  SELECT 1 FROM jobs p WHERE p.job_id = c.parent_job_id AND p.status IN ('pending', 'in_progress')))
+                       GROUP BY team_id) j ON j.team_id = a.team_id
             WHERE a.credits_reserved <> COALESCE(j.r, 0)
             """
         )

@@ -19,7 +19,7 @@ struct ErrorCatalogueTests {
         .providerNotFound("p"), .providerExists("p"), .providerInUse("p"),
         .balanceWouldGoNegative(remaining: 3, change: -5), .insufficientCredits(remaining: 1, needed: 2), .balanceLimitExceeded,
         .idempotencyKeyReused, .callerTeamNotFound, .jobNotFound, .jobAlreadyTerminal(.completed), .jobNotRetryable(.queued),
-        .jobOfAnotherTeam, .notStepByStepJob, .callsInFlight, .callNotFound, .metadataTooLarge, .callLimitReached(1000),
+        .jobOfAnotherTeam, .notStepByStepJob, .callsInFlight, .callNotFound, .metadataTooLarge, .callLimitReached(1000), .stepByStepNotRetryable,
     ]
 
     static func expectedStatus(_ error: DomainError) -> Int {
@@ -27,7 +27,7 @@ struct ErrorCatalogueTests {
         case .organizationNotFound, .teamNotFound, .modelGroupNotFound, .providerNotFound, .jobNotFound, .callNotFound: return 404
         case .organizationExists, .teamExists, .modelGroupExists, .modelGroupAssigned, .modelGroupHasLiveJobs, .providerExists,
             .providerInUse, .balanceWouldGoNegative, .idempotencyKeyReused, .jobAlreadyTerminal, .jobNotRetryable, .notStepByStepJob,
-            .callsInFlight, .callLimitReached:
+            .callsInFlight, .callLimitReached, .stepByStepNotRetryable:
             return 409
         case .jobOfAnotherTeam: return 403
         case .insufficientCredits: return 402

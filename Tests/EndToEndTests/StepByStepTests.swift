@@ -580,6 +580,14 @@ extension EndToEnd {
             let (_, costsBody) = try await teamCall(client, team, .get, "/api/jobs/\(jobID)/costs")
             let costs = try #require(costsBody["costs"] as? [String: Any])
             #expect(costs["total_calls"] as? Int == 1 && costs["failed_calls"] as? Int == 1 && costs["successful_calls"] as? Int == 0)
+            // A failed call is not retried by an admin: its money belongs to the job's complete.
+            let callID = try #require(costs["breakdown"] as? [[String: Any]]).first?["call_id"] as? String
+            let (retry, retryBody) = try await Fixture.adminCall(client, .post, "/api/admin/jobs/\(try #require(callID))/retry")
+            #expect(retry == .conflict)
+            #expect(
+                retryBody["detail"] as? String
+                    == "A step-by-step job and its calls settle through complete and cannot be retried; make the call again with llm-call"
+            )
             let (done, completed) = try await teamCall(
                 client,
                 team,
@@ -588,6 +596,8 @@ extension EndToEnd {
                 #"{"status":"failed","error_message":"the model refused"}"#
             )
             #expect(done == .ok && completed["status"] as? String == "failed")
+            #expect((completed["error"] as? [String: Any])?["code"] as? String == "upstream_error", "a call failed")
+            #expect((completed["error"] as? [String: Any])?["message"] as? String == "the model refused")
             #expect((completed["costs"] as? [String: Any])?["credits_charged"] as? Int == 0)
             let (_, job) = try await Fixture.get(client, team, "/api/jobs/\(jobID)")
             #expect(job["status"] as? String == "failed" && job["credits_charged"] as? Int == 0)

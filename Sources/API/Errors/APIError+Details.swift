@@ -89,6 +89,9 @@ extension APIError {
         "Job was submitted with its work; llm-call and complete apply to jobs created without a model"
     )
     static let callsInFlight = APIError.conflict("Job has calls in flight")
+    static let stepByStepNotRetryable = APIError.conflict(
+        "A step-by-step job and its calls settle through complete and cannot be retried; make the call again with llm-call"
+    )
     /// A call that ended without an answer: its error code (`upstream_error`, `expired`, …).
     static func llmCallFailed(_ category: String) -> APIError { .badGateway("LLM call failed: \(category)") }
     static func callLimitReached(_ limit: Int) -> APIError { .conflict("Job has reached its limit of \(limit) calls") }

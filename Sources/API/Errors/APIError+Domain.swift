@@ -25,6 +25,7 @@ extension APIError {
         case .jobNotFound: self = .jobNotFound
         case .jobAlreadyTerminal(let status): self = .jobAlreadyTerminal(status)
         case .jobNotRetryable(let status): self = .jobNotRetryable(status)
+        case .stepByStepNotRetryable: self = .stepByStepNotRetryable
         case .jobOfAnotherTeam: self = .jobOfAnotherTeam
         case .notStepByStepJob: self = .notStepByStepJob
         case .callsInFlight: self = .callsInFlight

@@ -27,9 +27,11 @@ public enum DomainError: Error, Sendable, Hashable {
     case jobNotFound
     /// A cancel of a job that already ended.
     case jobAlreadyTerminal(JobStatus)
-    /// A retry of a job that did not fail (or of a step-by-step job or one of its calls, whose
-    /// money belongs to the container's `complete`).
+    /// A retry of a job that did not fail.
     case jobNotRetryable(JobStatus)
+    /// A retry of a step-by-step job or one of its calls: their money settles through the job's
+    /// `complete`, and a call is retried by making it again.
+    case stepByStepNotRetryable
     /// A step-by-step route (`llm-call`, `complete`, a call) on a job of another team.
     case jobOfAnotherTeam
     /// `llm-call` or `complete` on a job submitted with its work: only a job created without a

@@ -66,7 +66,8 @@ extension PostgresJobStore {
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
             // A step-by-step job and its calls settle together through `complete`: retrying one
             // of them alone would reserve outside that settlement.
-            guard status == .failed, try !row.decode("step_by_step", as: Bool.self) else { throw DomainError.jobNotRetryable(status) }
+            guard try !row.decode("step_by_step", as: Bool.self) else { throw DomainError.stepByStepNotRetryable }
+            guard status == .failed else { throw DomainError.jobNotRetryable(status) }
             let teamID: String = try row.decode("team_id")
             let amount: Int = try row.decode("credits_reserved")
             let number: Int = try row.decode("reservation_number") + 1

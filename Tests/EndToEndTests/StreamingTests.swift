@@ -52,7 +52,7 @@ extension EndToEnd {
                 #expect(try await stream.next() == nil, "the stream goes on after its final event")
                 return (deltas, event)
             }
-            #expect(event.event == nil, "unexpected event \(event)")
+            #expect(event.event == nil || event.event == "reset", "unexpected event \(event)")
             deltas.append(event)
         }
         return (deltas, nil)
@@ -218,6 +218,45 @@ extension EndToEnd {
                 let (all, wholeFinal) = try await readCallStream(whole)
                 #expect(text(of: all) == content && wholeFinal?.event == "done")
                 #expect(try await chargeRows(postgres, jobID) == 1)
+            }
+            try await Fixture.checkLedger(postgres)
+        }
+    }
+
+    @Test("a worker killed mid-stream: the client reads a reset, then the redelivery's whole answer; billed once")
+    func streamSurvivesWorkerDeath() async throws {
+        let mock = try await MockUpstream(name: "mock-stream-worker-death")
+        let doomed = try await ManagedProcess.worker("worker-stream-doomed")
+        try await Self.stopping(doomed, mock) {
+            let postgres = E2E.postgres()
+            defer { postgres.shutdown() }
+            try await mock.behave(#"{"stream_delta_ms":150}"#)
+            try await E2E.withAPI { client in
+                let team = try await Fixture.team(client, mock: mock, credits: 100)
+                let stream = try await openStream(client, team, "POST", "/api/jobs/create-and-call-stream", body: singleCallBody(team))
+                #expect(stream.status == 200)
+                let jobID = try #require(stream.headers["x-job-id"])
+                var head: [SSEEvent] = []
+                while head.count < 3, let event = try await stream.next() { head.append(event) }
+                #expect(indexes(of: head) == [0, 1, 2])
+                doomed.kill9()
+                await doomed.waitForExit(timeout: .seconds(5))
+                let survivor = try await ManagedProcess.worker("worker-stream-survivor")
+                let outcome: Result<(deltas: [SSEEvent], final: SSEEvent?), any Error>
+                do { outcome = .success(try await readCallStream(stream)) } catch { outcome = .failure(error) }
+                await survivor.stop()
+                stream.close()
+                let (rest, final) = try outcome.get()
+                let done = try #require(final)
+                #expect(done.event == "done", "\(done)")
+                let content = try #require((done.json["response"] as? [String: Any])?["content"] as? String)
+                // The text after the last reset is the answer; the reset restarts the numbering.
+                let reset = try #require(rest.lastIndex { $0.event == "reset" }, "no reset after the redelivery: \(text(of: head + rest))")
+                let after = Array(rest[(reset + 1)...])
+                #expect(indexes(of: after) == Array(0..<after.count))
+                #expect(text(of: after) == content)
+                #expect(try await chargeRows(postgres, jobID) == 1)
+                #expect(try await balance(client, team)["credits_used"] as? Int == 1)
             }
             try await Fixture.checkLedger(postgres)
         }

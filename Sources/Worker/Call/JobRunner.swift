@@ -42,8 +42,9 @@ struct JobRunner: Sendable {
     func run(_ job: ClaimedJob) async -> Settlement {
         guard job.work.stream == true, let callStreams else { return await run(job, sink: nil) }
         let sink = CallStreamSink(streams: callStreams, streamID: job.claim.jobID, logger: logger)
-        if job.attempts > 0 {
-            // An earlier delivery reached the upstream and may have streamed part of an answer.
+        // An earlier delivery may have streamed part of an answer: one that used an attempt, or
+        // one whose worker died or gave the job back (those use none, but their text is there).
+        if job.attempts > 0 ? true : await Self.streamHasEntries(callStreams, job.claim.jobID) {
             await sink.reset()
         }
         let settlement = await run(job, sink: sink)
@@ -51,6 +52,12 @@ struct JobRunner: Sendable {
         // sees the call end finds the whole answer.
         await sink.finish()
         return settlement
+    }
+
+    /// Whether the call's stream already holds entries. A failed read says yes: a needless reset
+    /// only makes a client redraw, a missing one leaves it two answers run together.
+    private static func streamHasEntries(_ streams: any CallStreams, _ streamID: UUID) async -> Bool {
+        do { return !(try await streams.read(streamID, after: nil, limit: 1)).isEmpty } catch { return true }
     }
 
     private func run(_ job: ClaimedJob, sink: (any DeltaSink)?) async -> Settlement {

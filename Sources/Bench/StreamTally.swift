@@ -15,6 +15,11 @@ struct StreamTally: LoadTally {
     var firstDelta = LatencyHistogram()
     var firstEvent = LatencyHistogram()
     var whole = LatencyHistogram()
+    /// The first delta's stamp to its Redis stream entry's id (`<ms>-<seq>`, Redis's clock when
+    /// the worker appended it), and that id to this client's receipt: which side of Redis the
+    /// time went, to the millisecond.
+    var toRedis = LatencyHistogram()
+    var fromRedis = LatencyHistogram()
     /// Stamps later than their receipt (the two clocks are one, so this should stay 0; such a
     /// latency counts as 0).
     var negativeStamps = 0
@@ -34,6 +39,8 @@ struct StreamTally: LoadTally {
         firstDelta.merge(other.firstDelta)
         firstEvent.merge(other.firstEvent)
         whole.merge(other.whole)
+        toRedis.merge(other.toRedis)
+        fromRedis.merge(other.fromRedis)
         negativeStamps += other.negativeStamps
     }
 }

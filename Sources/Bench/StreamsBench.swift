@@ -33,6 +33,11 @@ struct StreamsBench: AsyncParsableCommand {
     @Option(help: "Streams open at once, each on a connection of its own (default: all of them; 1 gives the unloaded reference).")
     var concurrency: Int?
 
+    @Option(
+        help: "Milliseconds between two streams' requests (0: all at once), so that a run can open its streams over a while instead of in one burst."
+    )
+    var rampMs: Int = 0
+
     /// The streams open at once.
     var clients: Int { min(concurrency ?? streams, streams) }
 
@@ -55,6 +60,7 @@ struct StreamsBench: AsyncParsableCommand {
         guard streams >= 1 else { throw ValidationError("--streams must be at least 1") }
         guard (concurrency ?? 1) >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1") }
+        guard rampMs >= 0 else { throw ValidationError("--ramp-ms must be 0 or more") }
     }
 
     var streamRequest: HTTPClientRequest {
@@ -97,7 +103,9 @@ struct StreamsBench: AsyncParsableCommand {
             let open = OpenStreams()
             let started = ContinuousClock.now
             let request = streamRequest
-            let tally = await LoadRunner.run(clients: clients, total: streams) { (_, tally: inout StreamTally) in
+            let ramp = Duration.milliseconds(rampMs)
+            let tally = await LoadRunner.run(clients: clients, total: streams) { (index, tally: inout StreamTally) in
+                if rampMs > 0 { try? await Task.sleep(until: started + ramp * index, clock: .continuous) }
                 await stream(client, request, open: open, into: &tally)
             }
             let elapsed = started.duration(to: .now)
@@ -169,6 +177,10 @@ struct StreamsBench: AsyncParsableCommand {
                         let microseconds = Int64((arrived * 1_000_000).rounded()) - stamp
                         if microseconds < 0 { tally.negativeStamps += 1 }
                         tally.firstDelta.record(.microseconds(max(0, microseconds)))
+                        if let appended = event.id.flatMap(Self.entryMilliseconds) {
+                            tally.toRedis.record(.microseconds(max(0, appended * 1000 - stamp)))
+                            tally.fromRedis.record(.microseconds(max(0, Int64((arrived * 1_000_000).rounded()) - appended * 1000)))
+                        }
                     case "reset":
                         tally.resets += 1
                     case "done":
@@ -195,6 +207,12 @@ struct StreamsBench: AsyncParsableCommand {
         return Int64(text[text.index(text.startIndex, offsetBy: 3)..<end])
     }
 
+    /// The milliseconds of a Redis stream entry id (`<ms>-<seq>`); nil when it is not one.
+    static func entryMilliseconds(_ id: String) -> Int64? {
+        guard let dash = id.firstIndex(of: "-") else { return nil }
+        return Int64(id[..<dash])
+    }
+
     private func report(_ tally: StreamTally, mostOpen: Int, seconds: Double) {
         let microseconds: (LatencyHistogram, Double) -> ReportValue = { histogram, p in
             histogram.percentileMilliseconds(p).map { .int(Int(($0 * 1000).rounded())) } ?? .string(nil)
@@ -207,6 +225,7 @@ struct StreamsBench: AsyncParsableCommand {
             op: "create-and-call-stream",
             clients: clients,
             pool: clients,
+            extra: [("ramp_ms", .int(rampMs))],
             result: LoadResult(ops: tally.completed, seconds: seconds),
             figures: [
                 ("streams", .int(tally.streams)),
@@ -222,6 +241,10 @@ struct StreamsBench: AsyncParsableCommand {
                 ("first_delta_us_p90", microseconds(tally.firstDelta, 0.90)),
                 ("first_delta_us_p99", microseconds(tally.firstDelta, 0.99)),
                 ("first_delta_us_max", microseconds(tally.firstDelta, 1.0)),
+                ("to_redis_ms_p50", milliseconds(tally.toRedis, 0.50)),
+                ("to_redis_ms_p99", milliseconds(tally.toRedis, 0.99)),
+                ("from_redis_ms_p50", milliseconds(tally.fromRedis, 0.50)),
+                ("from_redis_ms_p99", milliseconds(tally.fromRedis, 0.99)),
                 ("first_event_ms_p50", milliseconds(tally.firstEvent, 0.50)),
                 ("first_event_ms_p99", milliseconds(tally.firstEvent, 0.99)),
                 ("done_ms_p50", milliseconds(tally.whole, 0.50)),

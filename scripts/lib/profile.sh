@@ -34,6 +34,8 @@ pg_activity_start() {  # label
 }
 pg_activity_finish() {  # label: the samples counted, most frequent first
   [[ "$PROFILE" == 1 && -n "$PGACT_PID" ]] || return 0
+  # The pid is the subshell running sql_file; its psql (\watch, forever) is its child.
+  pkill -TERM -P "$PGACT_PID" 2>/dev/null || true
   kill "$PGACT_PID" 2>/dev/null || true
   wait "$PGACT_PID" 2>/dev/null || true
   PGACT_PID=""

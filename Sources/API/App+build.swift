@@ -171,6 +171,7 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     )
     let jobController = JobController(
         jobs: dependencies.jobs,
+        steps: dependencies.steps,
         queue: dependencies.queue,
         access: dependencies.modelAccess,
         estimator: estimator,
@@ -196,7 +197,9 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         feed: dependencies.callEventFeed
     ).addRoutes(team: team)
     JobEventsController(jobs: dependencies.jobs, feed: dependencies.jobEventFeed).addRoutes(team: team)
-    AdminJobController(jobs: dependencies.jobs, queue: dependencies.queue, registry: dependencies.registry).addRoutes(to: admin)
+    AdminJobController(jobs: dependencies.jobs, steps: dependencies.steps, queue: dependencies.queue, registry: dependencies.registry).addRoutes(
+        to: admin
+    )
     routes.addMethodNotAllowedAnswers(to: router)
     return router
 }

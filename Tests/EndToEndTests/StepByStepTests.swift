@@ -208,6 +208,14 @@ extension EndToEnd {
             #expect(balanceAfter["credits_reserved"] as? Int == 0)
             #expect(balanceAfter["credits_remaining"] as? Int == 9)
             #expect(try await ledgerTypes(client, team).sorted() == ["allocation", "charge", "release", "reservation"])
+            // Usage counts the calls' tokens once (the job's own row repeats their totals) and one job.
+            let callTokens = try #require(completed["calls"] as? [[String: Any]]).compactMap {
+                ($0["metadata"] as? [String: Any])?["tokens_used"] as? Int
+            }
+            let period = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
+            let (_, usage) = try await teamCall(client, team, .get, "/api/teams/\(team.teamID)/usage?period=\(period)")
+            #expect((usage["tokens"] as? [String: Any])?["total"] as? Int == callTokens.reduce(0, +), "\(usage)")
+            #expect((usage["jobs"] as? [String: Any])?["total"] as? Int == 1, "calls are not jobs in usage")
 
             // A second and a third complete: the same answer, nothing charged again.
             for round in 2...3 {
@@ -648,6 +656,40 @@ extension EndToEnd {
             #expect(again == .conflict && againBody["detail"] as? String == "Job is already cancelled")
             let (late, lateBody) = try await llmCall(client, team, jobID, wait: "0")
             #expect(late == .conflict && lateBody["detail"] as? String == "Job is already cancelled")
+        }
+        try await Fixture.checkLedger(postgres)
+    }
+
+    @Test("metadata near the 16 KiB bound never blocks a cancel or a complete; a merge past it is a 422 that changes nothing")
+    func metadataAtTheBound() async throws {
+        let mock = try await MockUpstream(name: "mock-steps-metadata")
+        defer { Task { await mock.stop() } }
+        let postgres = E2E.postgres()
+        defer { postgres.shutdown() }
+        try await E2E.withAPI { client in
+            let team = try await Fixture.team(client, mock: mock, credits: 10)
+            // 1,650 small keys: 15,391 bytes as compact JSON, 18,690 as PostgreSQL's jsonb text
+            // (a space after every ':' and ','), which is how the bound was once measured.
+            let keys = (0..<1_650).map { #""k\#($0)":1"# }.joined(separator: ",")
+            #expect(keys.utf8.count + 2 < 16 * 1024)
+            for ending in ["cancel", "complete"] {
+                let jobID = try await createContainer(client, team, metadata: #","metadata":{\#(keys)}"#)
+                let (tooMuch, tooMuchBody) = try await teamCall(
+                    client,
+                    team,
+                    .patch,
+                    "/api/jobs/\(jobID)/metadata",
+                    #"{"metadata":{"extra":"\#(String(repeating: "x", count: 2_000))"}}"#
+                )
+                #expect(tooMuch == .unprocessableContent)
+                #expect(tooMuchBody["detail"] as? String == "Field 'metadata' must be at most 16 KiB of JSON")
+                let (status, body) =
+                    ending == "cancel"
+                    ? try await teamCall(client, team, .post, "/api/jobs/\(jobID)/cancel")
+                    : try await teamCall(client, team, .post, "/api/jobs/\(jobID)/complete", #"{"status":"completed"}"#)
+                #expect(status == .ok, "\(ending): \(body)")
+                #expect((body["metadata"] as? [String: Any])?.count == 1_650, "\(ending)")
+            }
         }
         try await Fixture.checkLedger(postgres)
     }

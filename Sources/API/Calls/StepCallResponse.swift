@@ -10,7 +10,7 @@ struct StepCallResponse: ResponseEncodable {
     enum Keys: String, CodingKey {
         case callID = "call_id"
         case jobID = "job_id"
-        case status, purpose, response, metadata, error
+        case status, purpose, response, metadata, error, costs
         case creditsReserved = "credits_reserved"
         case costUSD = "cost_usd"
         case createdAt = "created_at"
@@ -34,6 +34,7 @@ struct StepCallResponse: ResponseEncodable {
                 forKey: .metadata
             )
             try c.encode(call.costUSD, forKey: .costUSD)
+            try c.encode(CallCosts(call: call), forKey: .costs)
         } else {
             try c.encode(
                 JobResponse.ErrorBody(code: (call.errorCode ?? .upstreamError).rawValue, message: call.errorMessage ?? call.status.rawValue),
@@ -55,6 +56,27 @@ struct StepCallResponse: ResponseEncodable {
             response.status = .accepted
             return response
         }
+    }
+}
+
+/// A completed call's money: its upstream cost, what it holds, what it will cost on its own until
+/// its job ends (`credits_due`), and what it was charged after.
+struct CallCosts: Encodable {
+    var call: StepCall
+
+    enum CodingKeys: String, CodingKey {
+        case costUSD = "cost_usd"
+        case creditsReserved = "credits_reserved"
+        case creditsDue = "credits_due"
+        case creditsCharged = "credits_charged"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(call.costUSD ?? 0, forKey: .costUSD)
+        try c.encode(call.creditsReserved, forKey: .creditsReserved)
+        try c.encode(call.creditsDue, forKey: .creditsDue)
+        try c.encode(call.creditsCharged, forKey: .creditsCharged)
     }
 }
 

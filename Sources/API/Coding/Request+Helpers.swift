@@ -59,6 +59,24 @@ extension Request {
         return key
     }
 
+    /// The path's job on the routes of the original system's flows (steps, calls, streams,
+    /// events): the caller's team's own, else 404 `Job not found` / 403 `Job does not belong to
+    /// your team`, its sentence on those routes.
+    func teamJob(_ jobs: any JobStore, context: AppRequestContext) async throws -> Job {
+        let jobID = try context.jobID()
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        guard job.teamID == context.team?.teamID else { throw APIError.jobOfAnotherTeam }
+        return job
+    }
+
+    /// `?wait=` of the call routes, in seconds: `value` when absent, at most 600 (API.md), 422
+    /// when not a number. Read before anything is queued, so a bad one changes nothing.
+    func waitSeconds(default value: Double) throws(APIError) -> Double {
+        guard let raw = uri.queryParameters["wait"] else { return value }
+        guard let seconds = Double(String(raw)), seconds >= 0, seconds.isFinite else { throw .waitInvalid }
+        return min(seconds, 600)
+    }
+
     /// `?status=` of the job lists, if given.
     func jobStatusFilter() throws(APIError) -> JobStatus? {
         guard let raw = uri.queryParameters["status"], !raw.isEmpty else { return nil }

@@ -28,7 +28,7 @@ enum Validate {
     /// Metadata objects are at most 16 KiB of JSON.
     static func metadata(_ value: JSONObject?, field: String = "metadata") throws(APIError) {
         guard let value else { return }
-        guard value.jsonText().utf8.count <= 16 * 1024 else {
+        guard JobMetadata.fits(value) else {
             throw .metadataTooLarge(field)
         }
     }

@@ -7,6 +7,7 @@ import Shared
 /// live workers, and draining one.
 struct AdminJobController {
     let jobs: any JobStore
+    let steps: any StepJobStore
     let queue: any JobQueue
     let registry: WorkerRegistry
 
@@ -118,7 +119,7 @@ struct AdminJobController {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        JobResponse(job: try await JobController.cancel(try context.jobID(), jobs: jobs, queue: queue, logger: context.logger))
+        JobResponse(job: try await JobController.cancel(try context.jobID(), jobs: jobs, steps: steps, queue: queue, logger: context.logger))
     }
 
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> JobResponse {

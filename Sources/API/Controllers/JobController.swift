@@ -7,6 +7,7 @@ import Shared
 /// The team side of jobs: submit, poll (with long polling), cancel, calls, and the team's list.
 struct JobController {
     let jobs: any JobStore
+    let steps: any StepJobStore
     let queue: any JobQueue
     let access: ModelAccessCache
     let estimator: ReservationEstimator
@@ -54,7 +55,7 @@ struct JobController {
 
     /// Checks the model group, estimates the reservation and submits through the pipeline (with
     /// the request's Idempotency-Key); shared by `create` and `create-and-call`.
-    func submit(_ body: SubmitRequest, work: JobWork?, teamID: String, request: Request) async throws -> SubmitOutcome {
+    func submit(_ body: SubmitRequest, work: JobWork?, teamID: String, request: Request, jobID: UUID = UUID()) async throws -> SubmitOutcome {
         var estimate: Billing.Estimate?
         var callsPlanned = 0
         if let model = body.model, let work {
@@ -66,6 +67,7 @@ struct JobController {
         }
         let key = try request.idempotencyKey()
         let submission = JobSubmission(
+            jobID: jobID,
             teamID: teamID,
             jobType: body.jobType,
             userID: body.userID,
@@ -77,7 +79,7 @@ struct JobController {
             estimate: estimate,
             callsPlanned: callsPlanned,
             idempotencyKey: key,
-            requestHash: key.map { _ in Self.fingerprint(body) }
+            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true) }
         )
         return try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)
@@ -103,7 +105,7 @@ struct JobController {
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
         let jobID = try context.jobID()
         _ = try await Self.ownedJob(jobID, jobs, context)
-        return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, queue: queue, logger: context.logger))
+        return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, steps: steps, queue: queue, logger: context.logger))
     }
 
     @Sendable func calls(_ request: Request, context: AppRequestContext) async throws -> CallsResponse {
@@ -124,15 +126,22 @@ struct JobController {
     // MARK: - Shared by the admin routes
 
     /// Cancels and tells the queue: a job that ended is forgotten (and its pollers woken); a
-    /// running one is signalled so that its worker aborts the call.
-    static func cancel(_ jobID: UUID, jobs: any JobStore, queue: any JobQueue, logger: Logger) async throws -> Job {
+    /// running one is signalled so that its worker aborts the call. A step-by-step job's calls
+    /// went with it: the queued ones are forgotten and their waiters woken, the running ones
+    /// signalled.
+    static func cancel(_ jobID: UUID, jobs: any JobStore, steps: any StepJobStore, queue: any JobQueue, logger: Logger) async throws -> Job {
         let job = try await jobs.cancel(jobID)
         do {
-            if job.status == .cancelled {
-                try await queue.remove([jobID], completed: [jobID])
-            } else if job.status == .cancelling {
-                try await queue.publishCancel(jobID)
+            var ended = job.status == .cancelled ? [jobID] : []
+            var running = job.status == .cancelling ? [jobID] : []
+            if job.modelGroup == nil {
+                for call in try await steps.stepCalls(of: jobID) {
+                    if call.status == .cancelled { ended.append(call.callID) }
+                    if call.status == .cancelling { running.append(call.callID) }
+                }
             }
+            if !ended.isEmpty { try await queue.remove(ended, completed: ended) }
+            for id in running { try await queue.publishCancel(id) }
         } catch {
             // The worker also learns of the cancel at its next lease renewal.
             logger.warning("could not signal a cancel", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
@@ -168,8 +177,12 @@ struct JobController {
     }
 
     /// What an Idempotency-Key promises: the same request body (its JSON, keys sorted).
-    private static func fingerprint(_ body: SubmitRequest) -> [UInt8] {
-        Array(SHA256.hash(data: Array(JSONText.encode(CanonicalSubmit(body)).utf8)))
+    /// A streamed submit (`create-and-call-stream`) is another request than the same body
+    /// submitted plainly: a replay must not answer a stream with a job that streams nothing.
+    private static func fingerprint(_ body: SubmitRequest, stream: Bool) -> [UInt8] {
+        var canonical = CanonicalSubmit(body)
+        if stream { canonical.fields["stream"] = .bool(true) }
+        return Array(SHA256.hash(data: Array(JSONText.encode(canonical).utf8)))
     }
 }
 

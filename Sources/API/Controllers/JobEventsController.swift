@@ -14,9 +14,7 @@ struct JobEventsController {
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
-        let jobID = try context.jobID()
-        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
-        guard job.teamID == identity.teamID else { throw APIError.jobOfAnotherTeam }
+        let job = try await request.teamJob(jobs, context: context)
         return try feed.response(job: job, teamID: identity.teamID, lastEventID: request.lastEventID)
     }
 }

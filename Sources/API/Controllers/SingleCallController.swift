@@ -23,25 +23,31 @@ struct SingleCallController {
     /// create-and-call answers (response, usage, costs) or `event: error`. A reconnect sends the
     /// same request with its `Idempotency-Key` (the submit replays: the same job) and
     /// `Last-Event-ID`; or reads `GET /api/jobs/{job_id}/stream` (the job id is in the `X-Job-Id`
-    /// header).
+    /// header). The stream's slot is taken before the submit: a 429 for too many streams
+    /// submits nothing.
     @Sendable func createAndCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await submit(request, context: context, stream: true)
-        return try stream(job, request)
+        let identity = try context.requireTeam()
+        let jobID = UUID()
+        var events = try events(jobID, teamID: identity.teamID, request)
+        let job = try await submit(request, context: context, jobID: jobID, stream: true)
+        if job.jobID != jobID {
+            // A replay under the same Idempotency-Key: the first submit's job and stream.
+            events = try self.events(job.jobID, teamID: identity.teamID, request)
+        }
+        return Self.answer(events, jobID: job.jobID, keepAlive: feed.keepAlive)
     }
 
     @Sendable func jobStream(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireTeam()
-        let jobID = try context.jobID()
-        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
-        guard job.teamID == identity.teamID else { throw APIError.jobOfAnotherTeam }
+        let job = try await request.teamJob(jobs, context: context)
         guard job.modelGroup != nil else { throw APIError.notStepByStepJobStream }
-        return try stream(job, request)
+        return Self.answer(try events(job.jobID, teamID: job.teamID, request), jobID: job.jobID, keepAlive: feed.keepAlive)
     }
 
-    private func stream(_ job: Job, _ request: Request) throws -> Response {
-        var response = try feed.response(streamID: job.jobID, teamID: job.teamID, lastEventID: request.lastEventID) {
-            [jobs, steps] in
-            guard let settled = try await jobs.get(job.jobID), settled.status.isTerminal else { return nil }
+    /// The job's deltas, then its final event; opening them takes the stream's slot (or throws
+    /// its 429).
+    private func events(_ jobID: UUID, teamID: String, _ request: Request) throws -> CallEvents {
+        try feed.events(streamID: jobID, teamID: teamID, lastEventID: request.lastEventID) { [jobs, steps] in
+            guard let settled = try await jobs.get(jobID), settled.status.isTerminal else { return nil }
             guard settled.status == .completed else {
                 return try ServerSentEvent(
                     event: "error",
@@ -52,13 +58,17 @@ struct SingleCallController {
             let costs = try await steps.costs(of: settled)
             return try ServerSentEvent(event: "done", json: SingleCallResponse(job: settled, answered: calls.last { $0.billed }, costs: costs))
         }
-        response.headers[.jobID] = job.jobID.lowercasedString
+    }
+
+    private static func answer(_ events: CallEvents, jobID: UUID, keepAlive: Duration) -> Response {
+        var response = SSEResponse.response(events, keepAlive: keepAlive)
+        response.headers[.jobID] = jobID.lowercasedString
         return response
     }
 
     @Sendable func createAndCall(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await submit(request, context: context, stream: false)
-        let wait = try StepJobController.waitSeconds(request, default: 120)
+        let wait = try request.waitSeconds(default: 120)
+        let job = try await submit(request, context: context, jobID: UUID(), stream: false)
         let settled = try await settledJob(job, wait: wait, context: context)
         guard settled.status.isTerminal else {
             var response = try JobResponse(job: settled).response(from: request, context: context)
@@ -72,7 +82,7 @@ struct SingleCallController {
 
     /// Validates a create-and-call body (submit's, with `model` and `messages`), submits it and
     /// returns the job as it is now.
-    func submit(_ request: Request, context: AppRequestContext, stream: Bool) async throws -> Job {
+    func submit(_ request: Request, context: AppRequestContext, jobID: UUID, stream: Bool) async throws -> Job {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: SubmitRequest.self, context: context)
         guard body.document == nil else { throw APIError.createAndCallNeedsMessages }
@@ -81,12 +91,12 @@ struct SingleCallController {
         }
         guard body.teamID == identity.teamID else { throw APIError.keyNotForTeam(body.teamID) }
         if stream { work.stream = true }
-        let jobID: UUID
-        switch try await submitter.submit(body, work: work, teamID: identity.teamID, request: request) {
-        case .created(let id, _, _, _), .replayed(let id, _, _, _, _): jobID = id
+        let submitted: UUID
+        switch try await submitter.submit(body, work: work, teamID: identity.teamID, request: request, jobID: jobID) {
+        case .created(let id, _, _, _), .replayed(let id, _, _, _, _): submitted = id
         case .refused(let reason): throw reason
         }
-        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        guard let job = try await jobs.get(submitted) else { throw APIError.jobNotFound }
         return job
     }
 

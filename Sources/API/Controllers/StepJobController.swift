@@ -16,9 +16,6 @@ struct StepJobController {
     let waiters: CompletionWaiters
     let feed: CallEventFeed
 
-    /// `wait` of the call routes: default 120 s on `llm-call`, at most 600 s (API.md).
-    static let maximumWait = 600.0
-
     func addRoutes(team: RouteTable<AppRequestContext>) {
         team.post("/jobs/{job_id}/llm-call", use: llmCall)
         team.get("/jobs/{job_id}/calls/{call_id}", use: getCall)
@@ -30,33 +27,42 @@ struct StepJobController {
     }
 
     /// `llm-call` as server-sent events. A request carrying `Last-Event-ID` is a reconnect: it
-    /// resumes the job's latest streaming call after that event instead of queuing another
-    /// (`GET …/calls/{call_id}/stream` resumes any call by its id).
+    /// resumes the job's latest streaming call after that event instead of queuing another (the
+    /// body is not read again; `GET …/calls/{call_id}/stream` resumes any call by its id). The
+    /// stream's slot is taken before the call is queued: a 429 for too many streams queues nothing.
     @Sendable func llmCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
         if request.lastEventID != nil {
-            let job = try await ownedJob(context)
+            let job = try await request.teamJob(jobs, context: context)
             if let latest = try await steps.stepCalls(of: job.jobID).last(where: \.stream) {
                 return try stream(latest.callID, of: job.jobID, teamID: identity.teamID, request)
             }
         }
-        let (call, job) = try await queueCall(request, context: context, stream: true)
-        return try stream(call.callID, of: job.jobID, teamID: identity.teamID, request)
+        let callID = UUID()
+        let jobID = try context.jobID()
+        let events = try events(callID, of: jobID, teamID: identity.teamID, request)
+        _ = try await queueCall(request, context: context, callID: callID, stream: true)
+        return Self.answer(events, callID: callID, jobID: jobID, keepAlive: feed.keepAlive)
     }
 
     @Sendable func callStream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
             try await steps.stepCall(callID, of: job.jobID) != nil
         else { throw APIError.callNotFound }
         return try stream(callID, of: job.jobID, teamID: identity.teamID, request)
     }
 
-    /// The call's deltas, then `event: done` with the call (its response, usage and cost) or
-    /// `event: error` with the sentence `llm-call` would answer.
     private func stream(_ callID: UUID, of jobID: UUID, teamID: String, _ request: Request) throws -> Response {
-        var response = try feed.response(streamID: callID, teamID: teamID, lastEventID: request.lastEventID) { [steps] in
+        Self.answer(try events(callID, of: jobID, teamID: teamID, request), callID: callID, jobID: jobID, keepAlive: feed.keepAlive)
+    }
+
+    /// The call's deltas, then `event: done` with the call (its response, usage and costs) or
+    /// `event: error` with the sentence `llm-call` would answer. Opening them takes the stream's
+    /// slot (or throws its 429).
+    private func events(_ callID: UUID, of jobID: UUID, teamID: String, _ request: Request) throws -> CallEvents {
+        try feed.events(streamID: callID, teamID: teamID, lastEventID: request.lastEventID) { [steps] in
             guard let call = try await steps.stepCall(callID, of: jobID), call.status.isTerminal else { return nil }
             guard call.status == .completed else {
                 return try ServerSentEvent(
@@ -66,23 +72,27 @@ struct StepJobController {
             }
             return try ServerSentEvent(event: "done", json: StepCallResponse(call: call))
         }
+    }
+
+    private static func answer(_ events: CallEvents, callID: UUID, jobID: UUID, keepAlive: Duration) -> Response {
+        var response = SSEResponse.response(events, keepAlive: keepAlive)
         response.headers[.callID] = callID.lowercasedString
         response.headers[.jobID] = jobID.lowercasedString
         return response
     }
 
     @Sendable func llmCall(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (call, _) = try await queueCall(request, context: context, stream: false)
-        let wait = try Self.waitSeconds(request, default: 120)
+        let wait = try request.waitSeconds(default: 120)
+        let call = try await queueCall(request, context: context, callID: UUID(), stream: false)
         return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)
     }
 
     @Sendable func getCall(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
             let call = try await steps.stepCall(callID, of: job.jobID)
         else { throw APIError.callNotFound }
-        let wait = try Self.waitSeconds(request, default: 0)
+        let wait = try request.waitSeconds(default: 0)
         return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)
     }
 
@@ -90,7 +100,7 @@ struct StepJobController {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: CompleteRequest.self, context: context)
         let ending = try body.validated()
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         let completion = try await steps.complete(
             job.jobID,
             teamID: identity.teamID,
@@ -111,13 +121,13 @@ struct StepJobController {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: MetadataPatch.self, context: context)
         try Validate.metadata(body.metadata)
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         let (metadata, updatedAt) = try await steps.mergeMetadata(job.jobID, teamID: identity.teamID, body.metadata)
         return MetadataResponse(jobID: job.jobID.lowercasedString, metadata: metadata, updatedAt: updatedAt)
     }
 
     @Sendable func costs(_ request: Request, context: AppRequestContext) async throws -> CostsResponse {
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         return CostsResponse(jobID: job.jobID, costs: try await steps.costs(of: job))
     }
 
@@ -125,18 +135,25 @@ struct StepJobController {
 
     /// Validates an `llm-call` body, checks the job and the model group (API.md's order: body,
     /// foreign job, model group, state, credits), queues the call and hands it to the queue.
-    func queueCall(_ request: Request, context: AppRequestContext, stream: Bool) async throws -> (StepCall, Job) {
+    func queueCall(_ request: Request, context: AppRequestContext, callID: UUID, stream: Bool) async throws -> StepCall {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: LLMCallRequest.self, context: context)
         let work = try body.validated(stream: stream)
-        let job = try await ownedJob(context)
+        let job = try await request.teamJob(jobs, context: context)
         guard try await access.groups(ofTeam: identity.teamID).contains(body.model) else {
             throw APIError.noModelGroupAccess(body.model)
         }
         guard job.modelGroup == nil else { throw APIError.notStepByStepJob }
         guard !job.status.isTerminal else { throw APIError.jobAlreadyTerminal(job.status) }
         let (estimate, _) = try estimator.estimate(work, group: try await access.group(body.model))
-        let callRequest = CallRequest(jobID: job.jobID, teamID: identity.teamID, modelGroup: body.model, work: work, estimate: estimate)
+        let callRequest = CallRequest(
+            callID: callID,
+            jobID: job.jobID,
+            teamID: identity.teamID,
+            modelGroup: body.model,
+            work: work,
+            estimate: estimate
+        )
         let (queued, reserved) = try await UnknownOutcome.answering(idempotencyKey: nil, withoutKey: .callOutcomeUnknown) {
             try await steps.queueCall(callRequest)
         }
@@ -144,15 +161,15 @@ struct StepJobController {
             // Committed: the sweeper enqueues what Redis does not hold.
             context.logger.warning("could not enqueue a call", metadata: ["call_id": "\(queued.jobID)", "error": "\(error)"])
         }
-        let call = StepCall(
+        return StepCall(
             callID: queued.jobID,
             jobID: job.jobID,
             status: .queued,
             modelGroup: body.model,
             purpose: body.purpose,
+            stream: stream,
             creditsReserved: reserved
         )
-        return (call, job)
     }
 
     /// The call once it ended or `wait` ran out (a full set of long polls is no refusal here:
@@ -167,21 +184,5 @@ struct StepJobController {
             }
         } catch is LongPollRefused {}
         return try await steps.stepCall(call.callID, of: call.jobID) ?? call
-    }
-
-    /// The path's job, when it is the caller's: 404 `Job not found`, 403 `Job does not belong to
-    /// your team` (the original system's sentence on these routes).
-    func ownedJob(_ context: AppRequestContext) async throws -> Job {
-        let jobID = try context.jobID()
-        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
-        guard job.teamID == context.team?.teamID else { throw APIError.jobOfAnotherTeam }
-        return job
-    }
-
-    /// `wait` in seconds, clamped to 0…600.
-    static func waitSeconds(_ request: Request, default value: Double) throws -> Double {
-        guard let raw = request.uri.queryParameters["wait"] else { return value }
-        guard let seconds = Double(String(raw)), seconds >= 0, seconds.isFinite else { throw APIError.waitInvalid }
-        return min(seconds, maximumWait)
     }
 }

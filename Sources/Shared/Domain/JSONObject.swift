@@ -106,3 +106,19 @@ extension JSONValue {
         }
     }
 }
+
+/// A job's metadata bound: at most 16 KiB of compact JSON (API.md), measured the one way
+/// everywhere — at submit, on a merge (`PATCH …/metadata`, `complete`) — so a job accepted once
+/// is never refused later for the same metadata.
+public enum JobMetadata {
+    public static let maxBytes = 16 * 1024
+
+    public static func fits(_ metadata: JSONObject) -> Bool {
+        metadata.jsonText().utf8.count <= maxBytes
+    }
+
+    /// `base` with `patch`'s top-level keys replacing its own (a shallow merge, as jsonb's `||`).
+    public static func merged(_ base: JSONObject, _ patch: JSONObject) -> JSONObject {
+        base.merging(patch) { _, new in new }
+    }
+}

@@ -62,8 +62,10 @@ public struct JobCosts: Sendable, Hashable {
     }
 
     /// A step-by-step job's costs: one line per `llm-call` (a call still running counts, as
-    /// neither successful nor failed until it ends — `complete` refuses while one runs).
-    public static func steps(_ calls: [StepCall], creditsCharged: Int, creditsRemaining: Int) -> JobCosts {
+    /// neither successful nor failed until it ends — `complete` refuses while one runs). A line's
+    /// `credits` is what the call was charged once the job ended (`settled`: the job's charge
+    /// spread over its calls), and until then what it would cost alone (its due).
+    public static func steps(_ calls: [StepCall], settled: Bool, creditsCharged: Int, creditsRemaining: Int) -> JobCosts {
         let lines = calls.map { call in
             Line(
                 callID: call.callID,
@@ -73,7 +75,7 @@ public struct JobCosts: Sendable, Hashable {
                 usage: call.usage ?? .zero,
                 costUSD: call.costUSD ?? 0,
                 latencyMS: call.latencyMS ?? 0,
-                credits: call.creditsCharged > 0 ? call.creditsCharged : (call.creditsDue ?? 0),
+                credits: settled ? call.creditsCharged : (call.creditsDue ?? 0),
                 error: call.errorMessage
             )
         }

@@ -77,6 +77,8 @@ public enum CallStreamID {
             // Redis ids are unsigned 64-bit: a 20-digit part past UInt64.max is not one.
             guard UInt64(String(decoding: part, as: UTF8.self)) != nil else { return nil }
         }
+        // Nothing can follow the largest id: Redis refuses it as an exclusive start.
+        guard id != "\(UInt64.max)-\(UInt64.max)" else { return nil }
         return id
     }
 }

@@ -12,6 +12,8 @@ extension PostgresJobStore: StepJobStore {
         try await postgres.withTransaction { tx in
             let job = try await Self.lockContainer(request.jobID, teamID: request.teamID, tx)
             guard !job.status.isTerminal, job.status != .cancelling else { throw DomainError.jobAlreadyTerminal(job.status) }
+            // Past its expiry the sweeper is about to end it: a call now would reserve and expire at once.
+            guard job.expiresAt > Date() else { throw DomainError.jobAlreadyTerminal(.expired) }
             guard job.callsPlanned < Self.maximumCallsPerJob else { throw DomainError.callLimitReached(Self.maximumCallsPerJob) }
             // job_based: the job's one credit, at its first call; consumption: each call's most.
             let jobReserve = job.billing.budgetMode == .jobBased && job.creditsReserved == 0 ? 1 : 0
@@ -91,7 +93,7 @@ extension PostgresJobStore: StepJobStore {
             return StepCompletion(
                 job: settled,
                 calls: calls,
-                costs: .steps(calls, creditsCharged: charged, creditsRemaining: remaining),
+                costs: .steps(calls, settled: settled.status.isTerminal, creditsCharged: charged, creditsRemaining: remaining),
                 settledNow: settledNow
             )
         }
@@ -99,20 +101,16 @@ extension PostgresJobStore: StepJobStore {
 
     public func mergeMetadata(_ jobID: UUID, teamID: String, _ patch: JSONObject) async throws -> (metadata: JSONObject, updatedAt: Date) {
         try await postgres.withTransaction { tx in
-            guard let row = try await tx.query("SELECT team_id FROM jobs WHERE job_id = $1 FOR UPDATE", [.uuid(jobID)]).first else {
-                throw DomainError.jobNotFound
-            }
+            guard let row = try await tx.query("SELECT team_id, metadata FROM jobs WHERE job_id = $1 FOR UPDATE", [.uuid(jobID)]).first
+            else { throw DomainError.jobNotFound }
             guard try row.decode("team_id", as: String.self) == teamID else { throw DomainError.jobOfAnotherTeam }
-            let rows = try await tx.query(
-                """
-                UPDATE jobs SET metadata = metadata || $2::text::jsonb, updated_at = now()
-                WHERE job_id = $1 AND octet_length((metadata || $2::text::jsonb)::text) <= $3
-                RETURNING metadata, updated_at
-                """,
-                [.uuid(jobID), .text(patch.jsonText()), .int(16 * 1024)]
+            let merged = JobMetadata.merged(.fromJSON(try row.decodeIfPresent("metadata")), patch)
+            guard JobMetadata.fits(merged) else { throw DomainError.metadataTooLarge }
+            let updated = try await tx.query(
+                "UPDATE jobs SET metadata = $2::text::jsonb, updated_at = now() WHERE job_id = $1 RETURNING updated_at",
+                [.uuid(jobID), .text(merged.jsonText())]
             )
-            guard let updated = rows.first else { throw DomainError.metadataTooLarge }
-            return (JSONObject.fromJSON(try updated.decodeIfPresent("metadata")), try updated.decode("updated_at"))
+            return (merged, try updated.first!.decode("updated_at"))
         }
     }
 
@@ -123,7 +121,7 @@ extension PostgresJobStore: StepJobStore {
                 let calls = try await Self.readCalls(of: job.jobID, only: nil, session)
                 // `jobColumns` already adds the calls' charges to a step-by-step job's own.
                 let charged = job.creditsCharged
-                return .steps(calls, creditsCharged: charged, creditsRemaining: remaining)
+                return .steps(calls, settled: job.status.isTerminal, creditsCharged: charged, creditsRemaining: remaining)
             }
             return .upstream(try await calls(job.jobID), modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
         }
@@ -164,24 +162,31 @@ extension PostgresJobStore: StepJobStore {
             case .cancelled: "The job was cancelled"
             case .expired: "The job expired before it could complete"
             }
-        let rows = try await tx.query(
+        // A patch that would pass the bound is refused; the job's own metadata never is (a cancel
+        // or an expiry must always go through).
+        var merged: JSONObject?
+        if let metadata {
+            let all = JobMetadata.merged(job.metadata, metadata)
+            guard JobMetadata.fits(all) else { throw DomainError.metadataTooLarge }
+            merged = all
+        }
+        try await tx.query(
             """
             UPDATE jobs SET status = $2, completed_at = now(), credits_charged = $3, error_code = $4, error_message = $5,
-                   metadata = metadata || COALESCE($6::text::jsonb, '{}'::jsonb),
+                   metadata = COALESCE($6::text::jsonb, metadata),
                    prompt_tokens = $7, completion_tokens = $8, cost_usd = $9::text::numeric,
                    calls_done = $10, updated_at = now()
-            WHERE job_id = $1 AND octet_length((metadata || COALESCE($6::text::jsonb, '{}'::jsonb))::text) <= $11
+            WHERE job_id = $1
             """,
             [
                 .uuid(job.jobID), .text(ending.status.rawValue), .int(plan.containerCharge), PostgresBind(code?.rawValue),
-                PostgresBind(message), PostgresBind(metadata?.jsonText()),
+                PostgresBind(message), PostgresBind(merged?.jsonText()),
                 .int(calls.reduce(0) { $0 + ($1.usage?.promptTokens ?? 0) }),
                 .int(calls.reduce(0) { $0 + ($1.usage?.completionTokens ?? 0) }),
                 .text(calls.reduce(Decimal(0)) { $0 + ($1.costUSD ?? 0) }.description),
-                .int(calls.filter(\.status.isTerminal).count), .int(16 * 1024),
+                .int(calls.filter(\.status.isTerminal).count),
             ]
         )
-        guard rows.affectedRows == 1 else { throw DomainError.metadataTooLarge }
         try await LedgerWriter.apply(plan.moves, tx)
     }
 
@@ -189,7 +194,10 @@ extension PostgresJobStore: StepJobStore {
     /// reservations released), its running calls are marked `cancelling` (their workers stop and
     /// settle them as cancelled), and the job settles as ``StepSettlementPlan/Ending/cancelled``.
     static func cancelContainer(_ jobID: UUID, _ tx: PostgresSession) async throws {
+        // The calls before the job, in id order (see ``PostgresJobStore/cancel(_:)``).
+        try await tx.query("SELECT job_id FROM jobs WHERE parent_job_id = $1 ORDER BY job_id FOR UPDATE", [.uuid(jobID)])
         let job = try await lockContainer(jobID, teamID: nil, tx)
+        guard !job.status.isTerminal else { throw DomainError.jobAlreadyTerminal(job.status) }
         let cancelled = try await tx.query(
             """
             UPDATE jobs SET status = 'cancelled', error_code = 'cancelled', error_message = 'The job was cancelled',
@@ -275,6 +283,8 @@ extension PostgresJobStore: StepJobStore {
         var creditsReserved: Int
         var reservationNumber: Int
         var callsPlanned: Int
+        var metadata: JSONObject
+        var expiresAt: Date
     }
 
     /// Locks the job; refuses one that does not exist, belongs to another team or was submitted
@@ -284,7 +294,7 @@ extension PostgresJobStore: StepJobStore {
             let row = try await tx.query(
                 """
                 SELECT job_id, team_id, status, priority, model_group, parent_job_id, budget_mode, tokens_per_credit,
-                       credits_per_dollar, credits_reserved, reservation_number, calls_planned
+                       credits_per_dollar, credits_reserved, reservation_number, calls_planned, metadata, expires_at
                 FROM jobs WHERE job_id = $1 FOR UPDATE
                 """,
                 [.uuid(jobID)]
@@ -302,7 +312,9 @@ extension PostgresJobStore: StepJobStore {
             billing: try BillingSettings(row: row),
             creditsReserved: try row.decode("credits_reserved"),
             reservationNumber: try row.decode("reservation_number"),
-            callsPlanned: try row.decode("calls_planned")
+            callsPlanned: try row.decode("calls_planned"),
+            metadata: .fromJSON(try row.decodeIfPresent("metadata")),
+            expiresAt: try row.decode("expires_at")
         )
     }
 

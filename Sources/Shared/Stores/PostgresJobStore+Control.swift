@@ -4,20 +4,24 @@ import Postgres
 extension PostgresJobStore {
     public func cancel(_ jobID: UUID) async throws -> Job {
         try await postgres.withTransaction { tx in
+            // A step-by-step job is cancelled with its calls, locked calls first: a worker settling
+            // one of them locks the call, then the job (`lockHeldJobs`), and the one order keeps
+            // the two from deadlocking.
+            let kind = try await tx.query(
+                "SELECT model_group IS NULL AND parent_job_id IS NULL AS container FROM jobs WHERE job_id = $1",
+                [.uuid(jobID)]
+            )
+            if try kind.first?.decode("container", as: Bool.self) == true {
+                try await Self.cancelContainer(jobID, tx)
+                return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+            }
             guard
                 let row = try await tx.query(
-                    """
-                    SELECT team_id, status, credits_reserved, reservation_number, model_group IS NULL AND parent_job_id IS NULL AS container
-                    FROM jobs WHERE job_id = $1 FOR UPDATE
-                    """,
+                    "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
                     [.uuid(jobID)]
                 ).first
             else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
-            if try row.decode("container", as: Bool.self), !status.isTerminal {
-                try await Self.cancelContainer(jobID, tx)
-                return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
-            }
             switch status {
             case .completed, .failed, .cancelled, .expired:
                 throw DomainError.jobAlreadyTerminal(status)

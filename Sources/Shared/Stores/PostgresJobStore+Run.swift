@@ -157,7 +157,9 @@ extension PostgresJobStore {
             """
             UPDATE jobs p SET
                 calls_done = p.calls_done + a.ended,
-                metadata = CASE WHEN octet_length((p.metadata || a.merged)::text) <= 16384 THEN p.metadata || a.merged ELSE p.metadata END,
+                -- jsonb's text (a space after each ':' and ',') is longer than the compact JSON the
+                -- bound is measured in: this check only ever leaves a merge out, never refuses anything.
+                metadata = CASE WHEN octet_length((p.metadata || a.merged)::text) <= $2 THEN p.metadata || a.merged ELSE p.metadata END,
                 updated_at = now()
             FROM (
                 SELECT c.parent_job_id, count(DISTINCT c.job_id) AS ended,
@@ -172,7 +174,7 @@ extension PostgresJobStore {
             ) a
             WHERE p.job_id = a.parent_job_id
             """,
-            [.textArray(calls.map(\.jobID.lowercasedString))]
+            [.textArray(calls.map(\.jobID.lowercasedString)), .int(JobMetadata.maxBytes)]
         )
     }
 

@@ -35,9 +35,11 @@ public struct PostgresUsageStore: UsageStore {
                    count(j.job_id) FILTER (WHERE j.parent_job_id IS NULL AND j.status = 'completed') AS completed,
                    count(j.job_id) FILTER (WHERE j.parent_job_id IS NULL AND j.status = 'failed') AS failed,
                    COALESCE(sum(j.credits_charged), 0) AS credits_used,
-                   COALESCE(sum(j.prompt_tokens), 0) AS prompt_tokens,
-                   COALESCE(sum(j.completion_tokens), 0) AS completion_tokens,
-                   COALESCE(sum(j.cost_usd), 0) AS cost_usd
+                   -- Tokens and cost from the rows that made calls (a step-by-step job's own row
+                   -- repeats its calls' totals).
+                   COALESCE(sum(j.prompt_tokens) FILTER (WHERE j.model_group IS NOT NULL), 0) AS prompt_tokens,
+                   COALESCE(sum(j.completion_tokens) FILTER (WHERE j.model_group IS NOT NULL), 0) AS completion_tokens,
+                   COALESCE(sum(j.cost_usd) FILTER (WHERE j.model_group IS NOT NULL), 0) AS cost_usd
             FROM teams t
             LEFT JOIN jobs j ON j.team_id = t.team_id AND j.created_at >= $3 AND j.created_at < $4
             WHERE ($1::text IS NULL OR t.organization_id = $1) AND ($2::text IS NULL OR t.team_id = $2)

@@ -21,7 +21,8 @@
 #               with STREAMS_PER_TEAM=1000. First `saas-bench streams --streams 20 --concurrency 1`
 #               (the unloaded path, the reference), then `saas-bench streams --streams 500`: 500
 #               concurrent create-and-call-stream requests of one team, each on its own connection;
-#               first delta (mock's stamp → client's receipt) p50/p90/p99/max, every stream ending
+#               first delta (mock's stamp → client's receipt) p50/p90/p99/max, split at the Redis
+#               entry's id (ms: Redis's clock at the worker's append), every stream ending
 #               with `event: done`, the API's peak RSS (VmRSS every 100 ms) during the 500;
 #               then the 500 again, started 4 ms apart with deltas 100 ms apart (each stream
 #               lasts ~3 s, so they still overlap): the first delta's way while 500 are open,
@@ -415,6 +416,8 @@ if wants streams; then
   row "first delta → client p50 ms ($STREAMS at once)" "$p50" "$ref50 (1 at a time)" "$(ratio "$p50" "$ref50")" "" ""
   row "first delta → client p99 ms" "$p99" "$ref99 (1 at a time)" "$(ratio "$p99" "$ref99")" "<= 5" "$(verdict "$p99" "<=" 5)"
   row "  p90 / max ms" "$(ms "$(s first_delta_us_p90)") / $(ms "$(s first_delta_us_max)")" "" "" "" ""
+  row "  mock→Redis / Redis→client p50 ms" "$(s to_redis_ms_p50) / $(s from_redis_ms_p50)" "$(ref to_redis_ms_p50) / $(ref from_redis_ms_p50) (1 at a time)" "" "" ""
+  row "  mock→Redis / Redis→client p99 ms" "$(s to_redis_ms_p99) / $(s from_redis_ms_p99)" "$(ref to_redis_ms_p99) / $(ref from_redis_ms_p99) (1 at a time)" "" "" ""
   row "  streams done / errors" "$completed / $STREAMS" "$errors" "" "$STREAMS, none" "$([[ "$completed" == "$STREAMS" ]] && echo ok || echo MISMATCH)"
   row "  streams open at once (most)" "$(s most_open)" "" "" "" ""
   row "  deltas per stream" "$(awk -v d="$(s deltas)" -v n="$STREAMS" 'BEGIN { printf "%.1f", d / n }')" "$STREAM_DELTA_MS ms apart" "" "" ""
@@ -427,6 +430,8 @@ if wants streams; then
   row "ramped: first delta p50 / p99 ms" "$(ms "$(ramped first_delta_us_p50)") / $r99" "$ref50 / $ref99 (1 at a time)" "$(ratio "$r99" "$ref99")" "p99 <= 5" "$(verdict "$r99" "<=" 5)"
   row "  ($STREAMS opened ${RAMP_MS} ms apart, deltas ${RAMP_DELTA_MS} ms)" "" "" "" "" ""
   row "  streams done / open at once (most)" "$(ramped completed) / $(ramped most_open)" "$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["errors"]; print(", ".join(f"{k} {v}" for k, v in e.items()) or "no errors")' "$OUT/streams-ramped.json")" "" "$STREAMS" "$([[ "$(ramped completed)" == "$STREAMS" ]] && echo ok || echo MISMATCH)"
+  row "  mock→Redis / Redis→client p50 ms" "$(ramped to_redis_ms_p50) / $(ramped from_redis_ms_p50)" "" "" "" ""
+  row "  mock→Redis / Redis→client p99 ms" "$(ramped to_redis_ms_p99) / $(ramped from_redis_ms_p99)" "" "" "" ""
   row "  request → first delta p50 / p99 ms" "$(ramped first_event_ms_p50) / $(ramped first_event_ms_p99)" "" "" "" ""
   row "  jobs settled / ledger (both runs)" "$COMPLETED completed" "" "" "all, released" "$CHECK"
 fi

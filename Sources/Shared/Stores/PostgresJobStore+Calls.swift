@@ -114,17 +114,16 @@ extension PostgresJobStore: StepJobStore {
         }
     }
 
+    /// One pooled connection at a time: holding one while waiting for another would let a burst of
+    /// callers take the whole pool and wait on each other until the acquire timeout.
     public func costs(of job: Job) async throws -> JobCosts {
-        try await postgres.withConnection { session in
-            let remaining = try await Self.remaining(job.teamID, session)
-            if job.modelGroup == nil {
-                let calls = try await Self.readCalls(of: job.jobID, only: nil, session)
-                // `jobColumns` already adds the calls' charges to a step-by-step job's own.
-                let charged = job.creditsCharged
-                return .steps(calls, settled: job.status.isTerminal, creditsCharged: charged, creditsRemaining: remaining)
-            }
-            return .upstream(try await calls(job.jobID), modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
+        let remaining = try await postgres.withConnection { try await Self.remaining(job.teamID, $0) }
+        if job.modelGroup == nil {
+            // `jobColumns` already adds the calls' charges to a step-by-step job's own.
+            let calls = try await stepCalls(of: job.jobID)
+            return .steps(calls, settled: job.status.isTerminal, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
         }
+        return .upstream(try await calls(job.jobID), modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
     }
 
     // MARK: - Ending a step-by-step job

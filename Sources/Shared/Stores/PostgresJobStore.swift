@@ -65,7 +65,8 @@ public struct PostgresJobStore: JobStore {
             SELECT call_id, job_id, step, step_index, model, provider, attempt, status_code, error_class, error, upstream_request_id,
                    prompt_tokens, completion_tokens, cost_usd, latency_ms, billed, created_at
             FROM job_calls
-            WHERE job_id = $1 OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = $1)  -- a step-by-step job's calls' calls
+            -- The job's own, and a step-by-step job's calls' (as one array, so the job_id index serves both).
+            WHERE job_id = ANY(ARRAY[$1::uuid] || ARRAY(SELECT job_id FROM jobs WHERE parent_job_id = $1))
             ORDER BY created_at, step_index, attempt
             """,
             [.uuid(jobID)]

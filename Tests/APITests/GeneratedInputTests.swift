@@ -356,6 +356,13 @@ enum HTTPOverSocket {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count <= 0 { break }
             received += buffer[0..<count]
+            // A stream (SSE) of a live job is an answer that never ends by itself: its head says
+            // what it is, and the client leaves (as a real one may).
+            if let headEnd = received.firstRange(of: Array("\r\n\r\n".utf8)),
+                String(decoding: received[..<headEnd.lowerBound], as: UTF8.self).lowercased().contains("content-type: text/event-stream")
+            {
+                break
+            }
         }
         let text = String(decoding: received, as: UTF8.self)
         guard let statusLine = text.split(separator: "\r\n", maxSplits: 1).first,

@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One server-sent event: its `event:` name, if any, and its `data:` lines joined by `\n`.
 struct SSEEvent: Sendable, Equatable {
     var name: String?
@@ -55,8 +61,8 @@ struct SSEParser {
                     continue
                 }
             }
-            var end = index
-            while end < bytes.endIndex, bytes[end] != Self.lf, bytes[end] != Self.cr { end += 1 }
+            let offset = index - bytes.startIndex
+            let end = bytes.startIndex + buffer.withUnsafeReadableBytes { Self.lineEnd(in: $0, from: offset) }
             guard line.count + (end - index) <= maxLineBytes else { throw .line }
             line.append(contentsOf: bytes[index..<end])
             guard end < bytes.endIndex else { break }
@@ -105,6 +111,18 @@ struct SSEParser {
         }
         // `id:`, `retry:` and unknown fields say nothing an upstream call needs.
         return nil
+    }
+
+    /// The offset of the first `\n` or `\r` at or after `start`, or `raw.count`: `memchr`, not a
+    /// loop over bytes — an upstream's 1 MiB line is scanned at memory speed, and a long scan
+    /// never holds a cooperative thread (in any build).
+    private static func lineEnd(in raw: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard start < raw.count, let base = raw.baseAddress else { return raw.count }
+        let from = base + start
+        let length = raw.count - start
+        let lfAt = memchr(from, Int32(lf), length).map { UnsafeRawPointer($0) - from } ?? length
+        let crAt = memchr(from, Int32(cr), lfAt).map { UnsafeRawPointer($0) - from } ?? lfAt
+        return start + min(lfAt, crAt)
     }
 
     private static let lf = UInt8(ascii: "\n")

@@ -136,40 +136,16 @@ BENCH_REDIS_URL="$(redis_url "$REDIS_DB")"
 rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REDIS_DB" "$@"; }
 sql() { sql_file "$BENCH_DB_URL" "$@"; }  # name (bench/sql/NAME.sql), -v var=value...
 
-for port in "$API_PORT" "$MOCK_PORT" "$WORKER_METRICS_PORT"; do
-  if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is taken (another run of this script?)"; fi
-done
+bench_check_ports "$API_PORT" "$MOCK_PORT" "$WORKER_METRICS_PORT"
 
 # ---------------------------------------------------------------- build
-# What is built (other work may be going on in the checkout): the commit and uncommitted changes.
-SOURCE_STATE="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-dirty="$(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l)"
-((dirty == 0)) || SOURCE_STATE+=" + $dirty uncommitted file(s) under Sources/Package.swift"
-BUILD_DIR="$REPO/.build-release/release"
-missing=0
-for product in "${PRODUCTS[@]}"; do [[ -x "$BUILD_DIR/$product" ]] || missing=1; done
-if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
-  BUILD_DIR="$(cd "$BENCH_BUILD_DIR" && pwd)"
-  SOURCE_STATE="binaries in $BUILD_DIR of $(stat -c %y "$BUILD_DIR/saas-api" | cut -c1-19) (BENCH_BUILD_DIR)"
-elif [[ "${BENCH_SKIP_BUILD:-0}" != 1 || "$missing" == 1 ]]; then
-  say "building (release, --scratch-path .build-release)"
-  swift build -c release --scratch-path .build-release >&2
-else
-  SOURCE_STATE="binaries of $(stat -c %y "$BUILD_DIR/saas-api" | cut -c1-19) (BENCH_SKIP_BUILD=1; checkout at $SOURCE_STATE)"
-fi
-for product in "${PRODUCTS[@]}"; do
-  [[ -x "$BUILD_DIR/$product" ]] || die "no $BUILD_DIR/$product after the build"
-done
+bench_binaries "${PRODUCTS[@]}"
 
 results_dir jobs
 say "raw outputs in $OUT"
-# The run uses a copy of the binaries (and their resource bundles: the migrations), so that a
-# build in the shared scratch path during the run can neither replace them under the processes
-# nor leave the profiler without symbols. The copy is deleted at the end (BENCH_KEEP_BIN=1 keeps it).
-BIN_DIR="$OUT/bin"
-mkdir -p "$BIN_DIR"
-for product in "${PRODUCTS[@]}"; do cp -p "$BUILD_DIR/$product" "$BIN_DIR/"; done
-cp -pr "$BUILD_DIR"/*.resources "$BIN_DIR/" 2>/dev/null || true
+# The run uses a copy of the binaries (see bench_copy_binaries), deleted at the end
+# (BENCH_KEEP_BIN=1 keeps it).
+bench_copy_binaries "${PRODUCTS[@]}"
 SAAS_BENCH="$BIN_DIR/saas-bench"
 COMMANDS="$OUT/commands.txt"
 : >"$COMMANDS"

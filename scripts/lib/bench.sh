@@ -43,3 +43,47 @@ json_get() {  # file|-, key
 value = json.load(sys.stdin if sys.argv[1] == "-" else open(sys.argv[1]))[sys.argv[2]]
 print("" if value is None else value)' "$1" "$2"
 }
+
+# Dies when one of the ports is taken: another benchmark (they share the database and ports).
+bench_check_ports() {  # port...
+  local port
+  for port in "$@"; do
+    if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is taken (another run of a benchmark script?)"; fi
+  done
+}
+
+# The release binaries a benchmark runs, in $BUILD_DIR: built into .build-release unless
+# BENCH_SKIP_BUILD=1 (and they exist), or taken from BENCH_BUILD_DIR. Sets SOURCE_STATE to what
+# was built or taken (the commit and any uncommitted change under Sources/: other work may be
+# going on in the checkout).
+bench_binaries() {  # product...
+  local product missing=0 dirty
+  SOURCE_STATE="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  dirty="$(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l)"
+  ((dirty == 0)) || SOURCE_STATE+=" + $dirty uncommitted file(s) under Sources/Package.swift"
+  BUILD_DIR="$REPO/.build-release/release"
+  for product in "$@"; do [[ -x "$BUILD_DIR/$product" ]] || missing=1; done
+  if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
+    BUILD_DIR="$(cd "$BENCH_BUILD_DIR" && pwd)"
+    SOURCE_STATE="binaries in $BUILD_DIR of $(stat -c %y "$BUILD_DIR/saas-api" | cut -c1-19) (BENCH_BUILD_DIR)"
+  elif [[ "${BENCH_SKIP_BUILD:-0}" != 1 || "$missing" == 1 ]]; then
+    say "building (release, --scratch-path .build-release)"
+    swift build -c release --scratch-path .build-release >&2
+  else
+    SOURCE_STATE="binaries of $(stat -c %y "$BUILD_DIR/saas-api" | cut -c1-19) (BENCH_SKIP_BUILD=1; checkout at $SOURCE_STATE)"
+  fi
+  for product in "$@"; do
+    [[ -x "$BUILD_DIR/$product" ]] || die "no $BUILD_DIR/$product after the build"
+  done
+}
+
+# Copies the binaries (and their resource bundles: the migrations) to $OUT/bin, so that a build in
+# the shared scratch path during the run can neither replace them under the processes nor leave
+# the profiler without symbols. Sets BIN_DIR.
+bench_copy_binaries() {  # product...
+  local product
+  BIN_DIR="$OUT/bin"
+  mkdir -p "$BIN_DIR"
+  for product in "$@"; do cp -p "$BUILD_DIR/$product" "$BIN_DIR/"; done
+  cp -pr "$BUILD_DIR"/*.resources "$BIN_DIR/" 2>/dev/null || true
+}

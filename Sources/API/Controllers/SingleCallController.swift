@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Shared
+import Synchronization
 
 /// `POST /api/jobs/create-and-call`: the original system's single call — a submit that waits for
 /// its job and answers in the original's shape (`response`, `metadata`, `costs`). The job is an
@@ -29,12 +30,12 @@ struct SingleCallController {
         let identity = try context.requireTeam()
         let jobID = UUID()
         var events = try events(jobID, teamID: identity.teamID, request)
-        let job = try await submit(request, context: context, jobID: jobID, stream: true)
-        if job.jobID != jobID {
+        let submitted = try await submit(request, context: context, jobID: jobID, stream: true)
+        if submitted != jobID {
             // A replay under the same Idempotency-Key: the first submit's job and stream.
-            events = try self.events(job.jobID, teamID: identity.teamID, request)
+            events = try self.events(submitted, teamID: identity.teamID, request)
         }
-        return Self.answer(events, jobID: job.jobID, keepAlive: feed.keepAlive)
+        return Self.answer(events, jobID: submitted, keepAlive: feed.keepAlive)
     }
 
     @Sendable func jobStream(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -55,7 +56,7 @@ struct SingleCallController {
                 )
             }
             let calls = try await jobs.calls(settled.jobID)
-            let costs = try await steps.costs(of: settled)
+            let costs = try await steps.costs(of: settled, calls: calls)
             return try ServerSentEvent(event: "done", json: SingleCallResponse(job: settled, answered: calls.last { $0.billed }, costs: costs))
         }
     }
@@ -68,21 +69,22 @@ struct SingleCallController {
 
     @Sendable func createAndCall(_ request: Request, context: AppRequestContext) async throws -> Response {
         let wait = try request.waitSeconds(default: 120)
-        let job = try await submit(request, context: context, jobID: UUID(), stream: false)
-        let settled = try await settledJob(job, wait: wait, context: context)
+        let identity = try context.requireTeam()
+        let jobID = try await submit(request, context: context, jobID: UUID(), stream: false)
+        let settled = try await settledJob(jobID, teamID: identity.teamID, wait: wait)
         guard settled.status.isTerminal else {
             var response = try JobResponse(job: settled).response(from: request, context: context)
             response.status = .accepted
             return response
         }
         let calls = try await jobs.calls(settled.jobID)
-        let costs = try await steps.costs(of: settled)
+        let costs = try await steps.costs(of: settled, calls: calls)
         return try SingleCallResponse(job: settled, answered: calls.last { $0.billed }, costs: costs).response(from: request, context: context)
     }
 
     /// Validates a create-and-call body (submit's, with `model` and `messages`), submits it and
-    /// returns the job as it is now.
-    func submit(_ request: Request, context: AppRequestContext, jobID: UUID, stream: Bool) async throws -> Job {
+    /// returns its job's id (an earlier job's, for a replay of its Idempotency-Key).
+    func submit(_ request: Request, context: AppRequestContext, jobID: UUID, stream: Bool) async throws -> UUID {
         let identity = try context.requireTeam()
         let body = try await request.decode(as: SubmitRequest.self, context: context)
         guard body.document == nil else { throw APIError.createAndCallNeedsMessages }
@@ -91,24 +93,28 @@ struct SingleCallController {
         }
         guard body.teamID == identity.teamID else { throw APIError.keyNotForTeam(body.teamID) }
         if stream { work.stream = true }
-        let submitted: UUID
         switch try await submitter.submit(body, work: work, teamID: identity.teamID, request: request, jobID: jobID) {
-        case .created(let id, _, _, _), .replayed(let id, _, _, _, _): submitted = id
+        case .created(let id, _, _, _), .replayed(let id, _, _, _, _): return id
         case .refused(let reason): throw reason
         }
-        guard let job = try await jobs.get(submitted) else { throw APIError.jobNotFound }
-        return job
     }
 
-    /// The job once it ended or `wait` ran out.
-    func settledJob(_ job: Job, wait: Double, context: AppRequestContext) async throws -> Job {
-        guard wait > 0, !job.status.isTerminal else { return job }
-        do {
-            try await waiters.wait(for: job.jobID, teamID: job.teamID, timeout: .milliseconds(Int64(wait * 1000))) {
-                (try await jobs.get(job.jobID))?.status.isTerminal ?? true
-            }
-        } catch is LongPollRefused {}
-        return try await jobs.get(job.jobID) ?? job
+    /// The job once it ended or `wait` ran out. The wait's first look at the job is kept: a job
+    /// that ended already (a replay, a fast worker) is read once, not twice.
+    func settledJob(_ jobID: UUID, teamID: String, wait: Double) async throws -> Job {
+        let seen = Mutex<Job?>(nil)
+        if wait > 0 {
+            do {
+                try await waiters.wait(for: jobID, teamID: teamID, timeout: .milliseconds(Int64(wait * 1000))) {
+                    let job = try await jobs.get(jobID)
+                    seen.withLock { $0 = job }
+                    return job?.status.isTerminal ?? true
+                }
+            } catch is LongPollRefused {}
+        }
+        if let job = seen.withLock({ $0 }), job.status.isTerminal { return job }
+        guard let job = try await jobs.get(jobID) else { throw APIError.jobNotFound }
+        return job
     }
 }
 

@@ -126,6 +126,11 @@ extension PostgresJobStore: StepJobStore {
         return .upstream(try await calls(job.jobID), modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
     }
 
+    public func costs(of job: Job, calls: [JobCall]) async throws -> JobCosts {
+        let remaining = try await postgres.withConnection { try await Self.remaining(job.teamID, $0) }
+        return .upstream(calls, modelGroup: job.modelGroup, creditsCharged: job.creditsCharged, creditsRemaining: remaining)
+    }
+
     // MARK: - Ending a step-by-step job
 
     /// Settles a step-by-step job that is ending (complete, cancel, expiry) with its calls: the

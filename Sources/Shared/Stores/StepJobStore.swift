@@ -29,4 +29,6 @@ public protocol StepJobStore: Sendable {
     /// What the job's calls came to: per `llm-call` for a step-by-step job, per upstream call for
     /// a job submitted with its work.
     func costs(of job: Job) async throws -> JobCosts
+    /// As ``costs(of:)`` for a job submitted with its work, from its calls the caller already read.
+    func costs(of job: Job, calls: [JobCall]) async throws -> JobCosts
 }

@@ -165,5 +165,5 @@ struct CallEventFeedTests {
 struct RecordingStreams: CallStreams {
     func append(_ streamID: UUID, _ events: [CallStreamEvent]) async throws {}
     func read(_ streamID: UUID, after: String?, limit: Int) async throws -> [CallStreamEntry] { [] }
-    func updates() -> AsyncStream<UUID> { AsyncStream { $0.finish() } }
+    func updates() -> AsyncStream<CallStreamUpdate> { AsyncStream { $0.finish() } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import Synchronization
 import Testing
 
 @testable import Shared
@@ -128,8 +129,8 @@ struct CallStreamsTests {
         let updates = streams.updates()
         let woken = Task {
             var seen: [UUID] = []
-            for await streamID in updates {
-                seen.append(streamID)
+            for await update in updates {
+                seen.append(update.streamID)
                 if seen.count == 2 { break }
             }
             return seen
@@ -144,5 +145,65 @@ struct CallStreamsTests {
         defer { appender.cancel() }
         let seen = await woken.value
         #expect(seen == [id, id])
+    }
+
+    @Test("a wake-up carries its append's entries, chained to the entry before them: what the stream holds")
+    func updatesCarryEntries() async throws {
+        let redis = try TestEnvironment.redis()
+        defer { redis.shutdown() }
+        let streams = Self.streams(redis)
+        let id = UUID()
+        let updates = streams.updates()
+        let subscribed = Mutex(false)
+        let collected = Task {
+            var seen: [CallStreamUpdate] = []
+            for await update in updates where update.streamID == id {
+                subscribed.withLock { $0 = true }
+                seen.append(update)
+                if update.entries.contains(where: { $0.event == .delta("c") }) { break }
+            }
+            return seen
+        }
+        // The subscription connects on its own thread: warm-up appends until one is seen.
+        for _ in 0..<200 where !subscribed.withLock({ $0 }) {
+            try await streams.append(id, [.delta("warm-up")])
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await streams.append(id, [.delta("a\nb \u{1F600}"), .reset, .delta("")])
+        try await streams.append(id, [.delta("c")])
+        let seen = await collected.value
+        let all = try await streams.read(id, after: nil, limit: 1_000)
+        #expect(seen.contains { $0.entries.count == 3 }, "the three-event append travelled with its wake-up")
+        // Every update that carried entries chains: its previous id is the entry before its first.
+        for update in seen where update.previousID != nil {
+            guard let head = update.entries.first, let at = all.firstIndex(where: { $0.id == head.id }) else {
+                Issue.record("an update's entries are not in the stream: \(update)")
+                continue
+            }
+            #expect(update.previousID == (at == 0 ? "" : all[at - 1].id))
+            #expect(Array(all[at..<(at + update.entries.count)]) == update.entries)
+        }
+    }
+
+    @Test("a wake-up's payload is parsed strictly: an id alone, the entries, or nothing on anything malformed")
+    func updatePayloads() {
+        let id = UUID()
+        let bare = RedisCallStreams.update(id.lowercasedString)
+        #expect(bare == CallStreamUpdate(streamID: id))
+        let text = "x\ny"
+        let full = RedisCallStreams.update("\(id.lowercasedString)\n\n1-0\nd\n0\n\(text.utf8.count)\n\(text)\n2-0\nr\n0\n0\n\n")
+        #expect(
+            full
+                == CallStreamUpdate(
+                    streamID: id,
+                    previousID: "",
+                    entries: [CallStreamEntry(id: "1-0", index: 0, event: .delta(text)), CallStreamEntry(id: "2-0", index: 0, event: .reset)]
+                )
+        )
+        // A length past the payload, or no separator after the text: the id only (the reader reads).
+        #expect(RedisCallStreams.update("\(id.lowercasedString)\n\n1-0\nd\n0\n99\nshort\n") == CallStreamUpdate(streamID: id))
+        #expect(RedisCallStreams.update("\(id.lowercasedString)\n\n1-0\nd\n0\n2\nabc\n") == CallStreamUpdate(streamID: id))
+        #expect(RedisCallStreams.update("not an id") == nil)
+        #expect(RedisCallStreams.update("not an id\n\n") == nil)
     }
 }

@@ -61,7 +61,7 @@ final class RecordingCallStreams: CallStreams {
 
     func read(_ streamID: UUID, after: String?, limit: Int) async throws -> [CallStreamEntry] { [] }
 
-    func updates() -> AsyncStream<UUID> { AsyncStream { $0.finish() } }
+    func updates() -> AsyncStream<CallStreamUpdate> { AsyncStream { $0.finish() } }
 }
 
 @Suite("Call stream sink: deltas to Redis without holding the call")

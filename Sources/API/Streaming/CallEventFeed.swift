@@ -146,13 +146,34 @@ struct CallEvents: AsyncSequence, Sendable {
                     if !(await events.slot.wait(timeout: feed.safetyTick)) { askFinal = true }
                     try Task.checkCancellation()
                 }
-                if events.slot.take().ended { askFinal = true }
+                let wakeups = events.slot.take()
+                if wakeups.ended { askFinal = true }
+                if take(wakeups.updates) { continue }
                 if try await read(feed) { continue }
                 if askFinal {
                     askFinal = false
                     ending = try await events.finalEvent()
                 }
             }
+        }
+
+        /// The entries that came with the wake-ups, when they follow on from ``cursor`` without a
+        /// gap: sent as they are, with no read of the stream. Says whether it took any; if not,
+        /// the caller reads the stream (a wake-up may carry nothing, or be one the reader has
+        /// already read past).
+        private mutating func take(_ updates: [CallStreamUpdate]) -> Bool {
+            guard !updates.isEmpty else { return false }
+            var last = cursor ?? ""
+            var entries: [CallStreamEntry] = []
+            for update in updates {
+                guard update.previousID == last, let end = update.entries.last else { return false }
+                entries += update.entries
+                last = end.id
+            }
+            page = entries
+            position = 0
+            caughtUp = true
+            return true
         }
 
         /// Reads the next page after ``cursor``; says whether it holds entries.

@@ -35,13 +35,14 @@ final class StreamRelay: Service, Sendable {
     /// Wakes the readers of each stream that got entries, until shutdown.
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await id in self.streams.updates() { self.wake(id, ended: false) }
+            for await update in self.streams.updates() { self.wake(update) }
         }
     }
 
     /// The queue announced `jobID` as ended: its readers look for their final event.
     func jobEnded(_ jobID: UUID) {
-        wake(jobID, ended: true)
+        let waiters = state.withLock { state in state.byID[jobID].map { Array($0.values) } ?? [] }
+        for waiter in waiters { waiter.notify(ended: true) }
     }
 
     /// Admits one stream of `teamID` following `id`, or throws the 429 of the bound it meets.
@@ -75,9 +76,9 @@ final class StreamRelay: Service, Sendable {
         }
     }
 
-    private func wake(_ id: UUID, ended: Bool) {
-        let waiters = state.withLock { state in state.byID[id].map { Array($0.values) } ?? [] }
-        for waiter in waiters { waiter.notify(ended: ended) }
+    private func wake(_ update: CallStreamUpdate) {
+        let waiters = state.withLock { state in state.byID[update.streamID].map { Array($0.values) } ?? [] }
+        for waiter in waiters { waiter.notify(update) }
     }
 }
 
@@ -112,9 +113,15 @@ final class StreamWaiter: Sendable {
         var entries = false
         /// The job was announced as ended.
         var ended = false
+        /// The wake-ups' own entries, in order, while they are few (past
+        /// ``StreamWaiter/maxUpdates`` they are dropped and the reader reads the stream).
+        var updates: [CallStreamUpdate] = []
 
         var any: Bool { entries || ended }
     }
+
+    /// Wake-ups with entries kept for a reader that is busy: a slow reader reads the stream instead.
+    static let maxUpdates = 64
 
     private struct State {
         var pending = Wakeups()
@@ -142,6 +149,22 @@ final class StreamWaiter: Sendable {
     fileprivate func notify(ended: Bool) {
         let continuation = state.withLock { state in
             if ended { state.pending.ended = true } else { state.pending.entries = true }
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume()
+    }
+
+    fileprivate func notify(_ update: CallStreamUpdate) {
+        let continuation = state.withLock { state in
+            let first = !state.pending.entries
+            state.pending.entries = true
+            // Kept only as one unbroken run from the first wake-up since the last take.
+            if first || !state.pending.updates.isEmpty, state.pending.updates.count < Self.maxUpdates, update.previousID != nil {
+                state.pending.updates.append(update)
+            } else {
+                state.pending.updates.removeAll()
+            }
             defer { state.continuation = nil }
             return state.continuation
         }

@@ -24,6 +24,23 @@ public struct CallStreamEntry: Sendable, Hashable {
     }
 }
 
+/// A wake-up of one stream. Its append's entries travel with it when they are small enough
+/// (``previousID`` set): a reader whose last entry is ``previousID`` takes them as they are,
+/// without reading the stream. Otherwise (``previousID`` nil, or another last entry) it reads.
+public struct CallStreamUpdate: Sendable, Hashable {
+    public var streamID: UUID
+    /// The stream's last entry id before the append (`""`: it was empty); nil when the entries
+    /// did not travel.
+    public var previousID: String?
+    public var entries: [CallStreamEntry]
+
+    public init(streamID: UUID, previousID: String? = nil, entries: [CallStreamEntry] = []) {
+        self.streamID = streamID
+        self.previousID = previousID
+        self.entries = entries
+    }
+}
+
 /// The live view of streaming calls: the worker appends each call's deltas to a stream of its
 /// own (keyed by the call job's id), and every API process reads them back — first what is
 /// there, then what comes as ``updates()`` wake it. A hint may be lost (pub/sub), so readers
@@ -39,9 +56,10 @@ public protocol CallStreams: Sendable {
     /// Entries after the entry id `after` (exclusive; nil = from the start), at most `limit`.
     /// `after` must be a valid id (``CallStreamID/validated(_:)``); anything else reads from the start.
     func read(_ streamID: UUID, after: String?, limit: Int) async throws -> [CallStreamEntry]
-    /// Wake-ups: the ids of streams that got entries. Each call opens a subscription of its own,
-    /// so a process keeps one (the API's ``StreamRelay``) however many readers it has.
-    func updates() -> AsyncStream<UUID>
+    /// Wake-ups of streams that got entries, with those entries when they are small. Each call
+    /// opens a subscription of its own, so a process keeps one (the API's ``StreamRelay``)
+    /// however many readers it has.
+    func updates() -> AsyncStream<CallStreamUpdate>
 }
 
 /// The bounds of every call stream.

@@ -62,10 +62,35 @@ public struct RedisCallStreams: CallStreams {
         return try entries.map(Self.entry)
     }
 
-    public func updates() -> AsyncStream<UUID> {
+    public func updates() -> AsyncStream<CallStreamUpdate> {
         RedisSubscription.stream(configuration: redis.configuration, channels: [keys.callStreamChannel], logger: redis.logger) { message in
-            UUID(uuidString: message.payload).map { [$0] } ?? []
+            Self.update(message.payload).map { [$0] } ?? []
         }
+    }
+
+    /// A wake-up as the append script publishes it: the stream id alone, or
+    /// `id \n previous \n` then per entry `entry id \n kind \n index \n byte length \n text \n`
+    /// (the length first, so a text may hold any byte). Anything else is no wake-up.
+    static func update(_ payload: String) -> CallStreamUpdate? {
+        let bytes = Array(payload.utf8)
+        var position = 0
+        func field() -> String? {
+            guard position <= bytes.count, let end = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            defer { position = end + 1 }
+            return String(decoding: bytes[position..<end], as: UTF8.self)
+        }
+        guard let first = field() else { return UUID(uuidString: payload).map { CallStreamUpdate(streamID: $0) } }
+        guard let streamID = UUID(uuidString: first), let previous = field() else { return nil }
+        var entries: [CallStreamEntry] = []
+        while position < bytes.count {
+            guard let id = field(), let kind = field(), let index = field().flatMap({ Int($0) }), let length = field().flatMap({ Int($0) }),
+                length >= 0, position + length < bytes.count, bytes[position + length] == UInt8(ascii: "\n")
+            else { return CallStreamUpdate(streamID: streamID) }
+            let text = String(decoding: bytes[position..<(position + length)], as: UTF8.self)
+            position += length + 1
+            entries.append(CallStreamEntry(id: id, index: index, event: kind == "r" ? .reset : .delta(text)))
+        }
+        return CallStreamUpdate(streamID: streamID, previousID: previous, entries: entries)
     }
 
     /// `[id, [field, value, …]]` → an entry.
@@ -96,8 +121,10 @@ public struct RedisCallStreams: CallStreams {
         local key = KEYS[1]
         local cap = ARGV[1]
         local nextIndex = 0
+        local previous = ''
         local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
         if #last > 0 then
+          previous = last[1][1]
           local fields = last[1][2]
           local kind, index = 'd', 0
           for f = 1, #fields, 2 do
@@ -107,17 +134,28 @@ public struct RedisCallStreams: CallStreams {
           if kind == 'r' then nextIndex = 0 else nextIndex = index + 1 end
         end
         local id = ''
+        local wake = {ARGV[4], previous}
+        local size = 0
         for a = 5, #ARGV, 2 do
           if ARGV[a] == 'r' then
             id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', 'k', 'r', 'i', 0)
+            table.insert(wake, id .. '\\nr\\n0\\n0\\n\\n')
             nextIndex = 0
           else
-            id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', 'k', 'd', 'i', nextIndex, 't', ARGV[a + 1])
+            local text = ARGV[a + 1]
+            id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', 'k', 'd', 'i', nextIndex, 't', text)
+            table.insert(wake, id .. '\\nd\\n' .. nextIndex .. '\\n' .. #text .. '\\n' .. text .. '\\n')
+            size = size + #text
             nextIndex = nextIndex + 1
           end
         end
         redis.call('PEXPIRE', key, ARGV[2])
-        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        -- The entries travel with the wake-up when they are small: readers then need no XRANGE.
+        if size <= 16384 then
+          redis.call('PUBLISH', ARGV[3], wake[1] .. '\\n' .. wake[2] .. '\\n' .. table.concat(wake, '', 3))
+        else
+          redis.call('PUBLISH', ARGV[3], ARGV[4])
+        end
         return id
         """
     )

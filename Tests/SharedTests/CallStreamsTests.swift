@@ -22,8 +22,14 @@ struct CallStreamsTests {
         try await streams.append(UUID(), [.delta("loads the script")])
         let before = redis.roundTripCount
         try await streams.append(id, [.delta("Hel"), .delta("lo")])
-        #expect(redis.roundTripCount - before == 1)
+        // One round trip; two when the script must be loaded again (another suite's test runs
+        // `SCRIPT FLUSH` on the same server meanwhile): then the next append takes one.
+        var trips = redis.roundTripCount - before
+        #expect((1...2).contains(trips))
+        let again = redis.roundTripCount
         try await streams.append(id, [.delta(", "), .delta("world")])
+        if trips == 2 { trips = redis.roundTripCount - again }
+        #expect(trips == 1)
         let entries = try await streams.read(id, after: nil, limit: 100)
         #expect(entries.map(\.event) == [.delta("Hel"), .delta("lo"), .delta(", "), .delta("world")])
         #expect(entries.map(\.index) == [0, 1, 2, 3])

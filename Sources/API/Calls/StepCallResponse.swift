@@ -223,3 +223,11 @@ struct MetadataResponse: ResponseEncodable {
         case updatedAt = "updated_at"
     }
 }
+
+extension ServerSentEvent {
+    /// A stream's final `event: error`: the sentence `llm-call` answers for a call that ended
+    /// without an answer (`create-and-call-stream` and `llm-call-stream` alike).
+    static func callFailed(_ code: JobErrorCode?) throws -> ServerSentEvent {
+        try ServerSentEvent(event: "error", json: ErrorBody(detail: APIError.llmCallFailed((code ?? .upstreamError).rawValue).detail))
+    }
+}

@@ -50,10 +50,7 @@ struct SingleCallController {
         try feed.events(streamID: jobID, teamID: teamID, lastEventID: request.lastEventID) { [jobs, steps] in
             guard let settled = try await jobs.get(jobID), settled.status.isTerminal else { return nil }
             guard settled.status == .completed else {
-                return try ServerSentEvent(
-                    event: "error",
-                    json: ErrorBody(detail: APIError.llmCallFailed((settled.errorCode ?? .upstreamError).rawValue).detail)
-                )
+                return try .callFailed(settled.errorCode)
             }
             let calls = try await jobs.calls(settled.jobID)
             let costs = try await steps.costs(of: settled, calls: calls)

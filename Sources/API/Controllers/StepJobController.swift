@@ -65,10 +65,7 @@ struct StepJobController {
         try feed.events(streamID: callID, teamID: teamID, lastEventID: request.lastEventID) { [steps] in
             guard let call = try await steps.stepCall(callID, of: jobID), call.status.isTerminal else { return nil }
             guard call.status == .completed else {
-                return try ServerSentEvent(
-                    event: "error",
-                    json: ErrorBody(detail: APIError.llmCallFailed((call.errorCode ?? .upstreamError).rawValue).detail)
-                )
+                return try .callFailed(call.errorCode)
             }
             return try ServerSentEvent(event: "done", json: StepCallResponse(call: call))
         }

@@ -21,27 +21,48 @@ public struct DocumentPlan: Sendable, Hashable {
     ///   - contextTokens: the model's context budget.
     ///   - maxTokens: each call's completion limit (also the size of a partial analysis).
     public init(documentTokens: Int, instructionTokens: Int, contextTokens: Int, maxTokens: Int) {
-        let room = max(1, contextTokens - maxTokens - instructionTokens - Self.overheadTokens)
-        chunkTokens = room
+        let room = Self.room(instructionTokens: instructionTokens, contextTokens: contextTokens, maxTokens: maxTokens)
         if documentTokens <= room {
-            chunkCount = 1
-            reduceLevels = []
+            self.init(chunkCount: 1, room: room, maxTokens: maxTokens)
             return
         }
         // Chunks end on paragraph or sentence boundaries, so they are not filled to the brim:
         // plan for 85% to reserve for every call the split can make.
         let filled = max(1, room * 85 / 100)
-        chunkCount = (documentTokens + filled - 1) / filled
+        self.init(chunkCount: (documentTokens + filled - 1) / filled, room: room, maxTokens: maxTokens)
+    }
+
+    /// A plan over chunks already cut (an extracted document's pages packed into chunks).
+    public init(chunkCount: Int, room: Int, maxTokens: Int) {
+        chunkTokens = room
+        self.chunkCount = max(1, chunkCount)
         // Each reduce call combines as many partials (≤ maxTokens each) as fit.
         let fanIn = max(2, room / max(1, maxTokens))
         var levels: [Int] = []
-        var partials = chunkCount
+        var partials = self.chunkCount
         while partials > 1 {
             let calls = (partials + fanIn - 1) / fanIn
             levels.append(calls)
             partials = calls
         }
         reduceLevels = levels
+    }
+
+    /// The prompt tokens a chunk may hold on a model: its context less the completion, the
+    /// instructions and the framing.
+    public static func room(instructionTokens: Int, contextTokens: Int, maxTokens: Int) -> Int {
+        max(1, contextTokens - maxTokens - instructionTokens - overheadTokens)
+    }
+
+    /// The most chunks a plan may have within `maxCalls` calls (map and reduce) at this room.
+    public static func maxChunks(withinCalls maxCalls: Int, room: Int, maxTokens: Int) -> Int {
+        var low = 1
+        var high = max(1, maxCalls)
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if DocumentPlan(chunkCount: middle, room: room, maxTokens: maxTokens).calls <= maxCalls { low = middle } else { high = middle - 1 }
+        }
+        return low
     }
 
     /// Every call's tokens at most: prompts (chunks or partials, plus instructions and framing)

@@ -44,9 +44,12 @@ public struct JobWork: Sendable, Hashable, Codable {
     /// A step-by-step call's label, and the metadata merged into its job's when it completes.
     public var purpose: String?
     public var callMetadata: JSONObject?
+    /// An uploaded file in place of `document`: its bytes are in the ``DocumentStore`` under the
+    /// job's id, and a worker extracts its text before planning the calls.
+    public var upload: DocumentUpload?
 
     enum CodingKeys: String, CodingKey {
-        case messages, document, instructions, temperature, stop, stream, purpose
+        case messages, document, instructions, temperature, stop, stream, purpose, upload
         case maxTokens = "max_tokens"
         case responseFormat = "response_format"
         case tools
@@ -74,7 +77,8 @@ public struct JobWork: Sendable, Hashable, Codable {
         allowPartial: Bool? = nil,
         stream: Bool? = nil,
         purpose: String? = nil,
-        callMetadata: JSONObject? = nil
+        callMetadata: JSONObject? = nil,
+        upload: DocumentUpload? = nil
     ) {
         self.messages = messages
         self.document = document
@@ -92,7 +96,11 @@ public struct JobWork: Sendable, Hashable, Codable {
         self.stream = stream
         self.purpose = purpose
         self.callMetadata = callMetadata
+        self.upload = upload
     }
+
+    /// Whether the job analyses a document (sent as text or uploaded as a file).
+    public var isDocument: Bool { document != nil || upload != nil }
 }
 
 /// Token counts of one call or a whole job. `total` = prompt + completion.

@@ -64,6 +64,11 @@ let package = Package(
             name: "Backoff",
             swiftSettings: swiftSettings
         ),
+        // Test documents made by code (PDF, DOCX, ODT, zip bombs), for the tests and the benchmark.
+        .target(
+            name: "DocumentFixtures",
+            swiftSettings: swiftSettings
+        ),
         // The async Redis client over hiredis.
         .target(
             name: "Redis",
@@ -164,6 +169,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Shared",
+                "DocumentFixtures",
                 "Redis",
                 "Postgres",
                 "ProcessLimits",
@@ -179,6 +185,7 @@ let package = Package(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "DocumentFixtures",
                 "Redis",
                 "Postgres",
                 "DedicatedThreads",
@@ -191,6 +198,7 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 "API",
+                "DocumentFixtures",
                 "Shared",
                 "Postgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -218,6 +226,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "DocumentFixtures",
                 "Shared",
                 "Redis",
                 "Backoff",
@@ -231,6 +240,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "API",
+                "DocumentFixtures",
                 "Shared",
                 "Redis",
                 "Postgres",

@@ -11,6 +11,8 @@ final class BehaviourStore: Sendable {
         var calls = 0
         /// Of those, the ones that got the failure mode.
         var failures = 0
+        /// `json_schema` answers made to break their schema since the behaviour last changed.
+        var schemaViolations = 0
     }
 
     /// The behaviour given at start, which `POST /_mock/reset` restores.
@@ -42,6 +44,16 @@ final class BehaviourStore: Sendable {
             let fails = state.behaviour.hostile == nil && state.behaviour.failsCall(state.calls)
             if fails { state.failures += 1 }
             return (state.behaviour, fails ? state.behaviour.mode : nil, state.calls)
+        }
+    }
+
+    /// Whether the `json_schema` answer being written breaks its schema: one of the first
+    /// `schema_violations` since the behaviour last changed. Asked once per answer.
+    func takeSchemaViolation() -> Bool {
+        self.state.withLock { state in
+            guard state.schemaViolations < state.behaviour.schemaViolations else { return false }
+            state.schemaViolations += 1
+            return true
         }
     }
 

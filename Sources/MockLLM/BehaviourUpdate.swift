@@ -14,10 +14,11 @@ struct BehaviourUpdate: Sendable, Decodable {
     var streamStamp: Bool?
     /// Absent: unchanged; `null`: the hostile mode off; an object: on, with these settings.
     var hostile: HostileSettings??
+    var schemaViolations: Int?
 
     static let fieldNames = [
         "latency_ms", "mode", "failure_rate", "fail_first_n", "retry_after_seconds", "timeout_seconds", "context_limit", "stream_delta_ms",
-        "stream_stamp", "hostile",
+        "stream_stamp", "hostile", "schema_violations",
     ]
 
     init() {}
@@ -34,6 +35,7 @@ struct BehaviourUpdate: Sendable, Decodable {
             case "context_limit": self.contextLimit = try container.decode(Int.self, forKey: key)
             case "stream_delta_ms": self.streamDeltaMs = try container.decode(Int.self, forKey: key)
             case "stream_stamp": self.streamStamp = try container.decode(Bool.self, forKey: key)
+            case "schema_violations": self.schemaViolations = try container.decode(Int.self, forKey: key)
             case "hostile":
                 self.hostile = try container.decodeNil(forKey: key) ? .some(nil) : try container.decode(HostileSettings.self, forKey: key)
             case "mode":
@@ -70,6 +72,7 @@ struct BehaviourUpdate: Sendable, Decodable {
         if let streamDeltaMs { result.streamDeltaMs = streamDeltaMs }
         if let streamStamp { result.streamStamp = streamStamp }
         if let hostile { result.hostile = hostile }
+        if let schemaViolations { result.schemaViolations = schemaViolations }
         return result
     }
 

@@ -38,4 +38,19 @@ enum JSONValue: Sendable, Equatable, Decodable {
         if case .string(let value) = self { return value }
         return nil
     }
+
+    var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
 }

@@ -33,6 +33,11 @@ struct MockBehaviour: Sendable, Equatable {
     /// When set, every call that reaches the simulated model is answered from the hostile catalogue
     /// instead (`mode` and its pattern are not used); latency still applies.
     var hostile: HostileSettings? = nil
+    /// The first N `json_schema` answers (since the behaviour last changed) break their schema —
+    /// valid JSON with a required property left out or a value of the wrong type — and later ones
+    /// fit it again: a client that checks structured output can test its retry (N = 1) and its
+    /// failure (N = 2) against the mock.
+    var schemaViolations: Int = 0
 
     /// The largest values accepted, so that a typo cannot park the mock for days.
     static let maximumLatencyMs = 3_600_000
@@ -62,6 +67,9 @@ struct MockBehaviour: Sendable, Equatable {
         }
         if self.failFirstN < 0 {
             return "fail_first_n must be 0 or more"
+        }
+        if self.schemaViolations < 0 {
+            return "schema_violations must be 0 or more"
         }
         if !(self.retryAfterSeconds >= 0 && self.retryAfterSeconds <= Self.maximumSeconds) {
             return "retry_after_seconds must be between 0 and \(Int(Self.maximumSeconds))"
@@ -98,6 +106,10 @@ struct MockBehaviour: Sendable, Equatable {
         }
         if self.streamStamp {
             writer.raw(",\"stream_stamp\":true")
+        }
+        if self.schemaViolations != 0 {
+            writer.raw(",\"schema_violations\":")
+            writer.int(self.schemaViolations)
         }
         if let hostile = self.hostile {
             writer.raw(",\"hostile\":")

@@ -67,6 +67,12 @@ struct OpenAIChatRequest: Sendable, Decodable {
         }
     }
 
+    /// Whether the answer is JSON for a `json_schema` (a text answer: no tool is called), the
+    /// answers `schema_violations` counts.
+    var asksForSchema: Bool {
+        self.responseFormat?.type == "json_schema" && self.toolToCall == nil
+    }
+
     /// The limit on the reply: `max_completion_tokens`, or the older `max_tokens`.
     var replyTokenLimit: Int? {
         self.maxCompletionTokens ?? self.maxTokens

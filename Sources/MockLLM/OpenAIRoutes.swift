@@ -45,7 +45,9 @@ struct OpenAIRoutes: Sendable {
         let outcome = await self.state.simulateModel(promptTokens: promptTokens)
         if case .failure(let error) = outcome { throw error }
 
-        var completion = Self.completion(body, model: model, prompt: prompt, requestID: context.requestID)
+        // decided once per call, for the body and the stream alike (`schema_violations`)
+        let breaksSchema = outcome == .reply && body.asksForSchema && self.state.behaviour.takeSchemaViolation()
+        var completion = Self.completion(body, model: model, prompt: prompt, requestID: context.requestID, breaksSchema: breaksSchema)
         if case .hostile(let kind) = outcome {
             let reply = MockReply.limited(MockReply.text(for: prompt), maxTokens: body.replyTokenLimit)
             return HostileAnswer(
@@ -60,7 +62,7 @@ struct OpenAIRoutes: Sendable {
             ).response(kind, logger: context.logger)
         }
         if body.stream == true {
-            let answer = Self.answer(body, prompt: prompt, requestID: context.requestID)
+            let answer = Self.answer(body, prompt: prompt, requestID: context.requestID, breaksSchema: breaksSchema)
             let events = EventStream.openAI(
                 id: "chatcmpl-" + context.requestID,
                 created: Int(Date().timeIntervalSince1970),
@@ -114,8 +116,14 @@ struct OpenAIRoutes: Sendable {
 
     /// The `chat.completion` body: a tool call when tools were offered (and not refused with
     /// `tool_choice: "none"`), else the deterministic text, cut to the token limit.
-    static func completion(_ body: OpenAIChatRequest, model: String, prompt: PromptSummary, requestID: String) -> ByteBuffer {
-        let answer = Self.answer(body, prompt: prompt, requestID: requestID)
+    static func completion(
+        _ body: OpenAIChatRequest,
+        model: String,
+        prompt: PromptSummary,
+        requestID: String,
+        breaksSchema: Bool = false
+    ) -> ByteBuffer {
+        let answer = Self.answer(body, prompt: prompt, requestID: requestID, breaksSchema: breaksSchema)
         return OpenAICompletionBody.write(
             id: "chatcmpl-" + requestID,
             created: Int(Date().timeIntervalSince1970),
@@ -128,11 +136,13 @@ struct OpenAIRoutes: Sendable {
     }
 
     /// What the assistant answers, streamed or not: a tool call when tools were offered (and not
-    /// refused), else the deterministic text cut to the token limit.
+    /// refused), else the deterministic text cut to the token limit; `breaksSchema` makes a
+    /// `json_schema` answer one that does not fit its schema.
     static func answer(
         _ body: OpenAIChatRequest,
         prompt: PromptSummary,
-        requestID: String
+        requestID: String,
+        breaksSchema: Bool = false
     ) -> (message: OpenAICompletionBody.Message, finishReason: String, completionTokens: Int) {
         let limit = body.replyTokenLimit
         if let tool = body.toolToCall {
@@ -140,15 +150,19 @@ struct OpenAIRoutes: Sendable {
             let tokens = TokenEstimate.tokens(characters: TokenEstimate.characters(tool.name) + TokenEstimate.characters(arguments))
             return (.toolCall(id: "call_" + requestID.prefix(24), name: tool.name, arguments: arguments), "tool_calls", min(tokens, limit ?? .max))
         }
-        let reply = MockReply.limited(Self.content(for: body.responseFormat, prompt: prompt), maxTokens: limit)
+        let reply = MockReply.limited(Self.content(for: body.responseFormat, prompt: prompt, breaksSchema: breaksSchema), maxTokens: limit)
         return (.text(reply.text), reply.truncated ? "length" : "stop", reply.tokens)
     }
 
     /// The reply text; JSON when `response_format` asks for it (filled from the schema for
-    /// `json_schema`), so clients that parse the content can run against the mock.
-    static func content(for format: OpenAIChatRequest.ResponseFormat?, prompt: PromptSummary) -> String {
+    /// `json_schema`), so clients that parse the content can run against the mock; with
+    /// `breaksSchema`, a `json_schema` answer that does not fit (``MockArguments/violation(of:)``,
+    /// or the plain text when no JSON can break the schema).
+    static func content(for format: OpenAIChatRequest.ResponseFormat?, prompt: PromptSummary, breaksSchema: Bool = false) -> String {
         let text = MockReply.text(for: prompt)
         switch format?.type {
+        case "json_schema" where breaksSchema:
+            return format?.jsonSchema?.schema.flatMap(MockArguments.violation(of:)) ?? text
         case "json_schema" where format?.jsonSchema?.schema != nil:
             return MockArguments.document(for: format?.jsonSchema?.schema)
         case "json_object", "json_schema":

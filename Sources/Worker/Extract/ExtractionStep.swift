@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+import Shared
+
+/// Where a job's extracted text is kept: the ``JobRunner``'s only need of the job store for
+/// uploads, and a seam a test can fill in memory.
+protocol ExtractionLog: Sendable {
+    func extractedText(_ jobID: UUID) async throws -> StoredExtraction?
+    func recordExtraction(
+        _ text: ExtractedText,
+        milliseconds: Int,
+        claim: Claim,
+        reservationNumber: Int,
+        credits: Int,
+        callsPlanned: Int
+    ) async throws -> ExtractionRecord
+}
+
+extension PostgresJobStore: ExtractionLog {}
+
+/// Extract: the step before an uploaded document's calls. The first delivery reads the upload
+/// from the ``DocumentStore`` into a private workspace, extracts its text (``DocumentExtractor``),
+/// estimates the job again on the real text and keeps both — the text and the reservation moved
+/// to that estimate — in one transaction. Every later delivery reads the text back: a document
+/// is extracted once, whatever happens to the worker after.
+struct ExtractionStep: Sendable {
+    enum Outcome: Sendable {
+        case text(DocumentText)
+        case settle(Settlement.Outcome)
+    }
+
+    let documents: any DocumentStore
+    let log: any ExtractionLog
+    let extractor: any DocumentExtractor
+    let estimator: ReservationEstimator
+    /// How long a delivery waits before trying again after trouble of the machine's (a store
+    /// that cannot be read, an extractor that cannot be started).
+    var retryDelay: Duration = .seconds(30)
+    let logger: Logger
+
+    func text(for job: ClaimedJob, group: ModelGroup) async -> Outcome {
+        do {
+            if let kept = try await log.extractedText(job.claim.jobID) {
+                return .text(DocumentText(pages: kept.text.pages, showsPages: true))
+            }
+        } catch {
+            return machineTrouble(job, "cannot read the job's extracted text", error)
+        }
+        guard let upload = job.work.upload else { return .settle(.failed(code: .invalidRequest, message: "The job has no document")) }
+        let started = ContinuousClock.now
+        let extracted: ExtractedText
+        do {
+            extracted = try await withExtractionWorkspace { workspace in
+                let found = try await documents.read(job.claim.jobID) { part in try workspace.append(part) }
+                guard found else { throw ExtractionStepError.documentGone }
+                return try await extractor.extract(workspace.file, kind: upload.kind)
+            }
+        } catch let error as ExtractionError {
+            guard error.isDocumentFault else { return machineTrouble(job, "cannot extract the document", error) }
+            logger.info(
+                "document refused",
+                metadata: ["job_id": "\(job.claim.jobID)", "kind": "\(upload.kind.rawValue)", "reason": "\(error)"]
+            )
+            return .settle(.failed(code: .invalidRequest, message: error.message))
+        } catch ExtractionStepError.documentGone {
+            return .settle(.failed(code: .invalidRequest, message: "The job's document is no longer stored"))
+        } catch {
+            return machineTrouble(job, "cannot read the job's document", error)
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let document = DocumentText(pages: extracted.pages, showsPages: true)
+
+        // The reservation was taken from the file's size; the calls are planned on the text.
+        let chunked = ReservationEstimator.DocumentSize.chunked { room in
+            let chunks = Chunker.chunks(document, maxBytes: room * 4)
+            return (chunks.count, chunks.reduce(0) { $0 + Billing.estimateTokens($1.text) })
+        }
+        let (estimate, callsPlanned): (Billing.Estimate, Int)
+        switch estimator.estimate(job.work, group: group, document: chunked) {
+        case .success(let found): (estimate, callsPlanned) = (found.estimate, found.callsPlanned)
+        case .failure(let refusal): return .settle(.failed(code: .contextTooLong, message: refusal.sentence))
+        }
+        let credits = Billing.reservation(estimate, job.billing)
+        do {
+            switch try await log.recordExtraction(
+                extracted,
+                milliseconds: milliseconds,
+                claim: job.claim,
+                reservationNumber: job.reservationNumber,
+                credits: credits,
+                callsPlanned: callsPlanned
+            ) {
+            case .recorded(let reserved):
+                logger.info(
+                    "document extracted",
+                    metadata: [
+                        "job_id": "\(job.claim.jobID)", "kind": "\(upload.kind.rawValue)", "pages": "\(extracted.pages.count)",
+                        "text_bytes": "\(extracted.byteCount)", "ms": "\(milliseconds)", "reserved": "\(reserved)",
+                    ]
+                )
+                return .text(document)
+            case .insufficientCredits(let remaining, let needed):
+                return .settle(
+                    .failed(
+                        code: .invalidRequest,
+                        message: "Insufficient credits for the document's text: \(remaining) remaining, \(needed) more needed"
+                    )
+                )
+            case .notHeld:
+                // Another delivery holds the job now; the settlement will say so too.
+                return .settle(.retry(delay: .zero, countsAttempt: false, message: nil))
+            }
+        } catch {
+            return machineTrouble(job, "cannot keep the extracted text", error)
+        }
+    }
+
+    /// The machine's trouble, not the document's: the job comes back later, using an attempt
+    /// (so a machine that can never extract ends it after `MAX_ATTEMPTS`, not never).
+    private func machineTrouble(_ job: ClaimedJob, _ what: String, _ error: any Error) -> Outcome {
+        logger.warning("\(what)", metadata: ["job_id": "\(job.claim.jobID)", "error": "\(error)"])
+        return .settle(.retry(delay: retryDelay, countsAttempt: true, message: "The document's text could not be extracted yet"))
+    }
+}
+
+private enum ExtractionStepError: Error {
+    case documentGone
+}

@@ -73,12 +73,16 @@ enum E2E {
     }
 
     /// Runs `body` against the API served over HTTP on a free port, with its sweeper and
-    /// completion listener running.
-    static func withAPI<T: Sendable>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    /// completion listener running; `extra` overrides the configuration (e.g. `MAX_DOCUMENT_BYTES`).
+    static func withAPI<T: Sendable>(
+        environment extra: [String: String] = [:],
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
         try await prepare()
         var logger = Logger(label: "e2e-api")
         logger.logLevel = .warning
-        let configuration = try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+        let settings = environment.merging(extra) { $1 }
+        let configuration = try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: settings)))
         let dependencies = try AppDependencies(configuration: configuration, logger: logger)
         return try await buildApplication(dependencies, logger: logger).test(.live) { client in try await body(client) }
     }

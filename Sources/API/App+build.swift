@@ -21,6 +21,9 @@ struct AppDependencies: Sendable {
     let jobs: any JobStore
     /// The step-by-step flow's store (the same PostgreSQL job store).
     let steps: any StepJobStore
+    /// Extracted texts and erasing (the same PostgreSQL job store), and uploaded documents' bytes.
+    let contents: any JobContentStore
+    let documents: any DocumentStore
     let queue: any JobQueue
     let registry: WorkerRegistry
     let secrets: SecretBox
@@ -53,6 +56,9 @@ struct AppDependencies: Sendable {
         let jobs = jobStore?(postgres) ?? PostgresJobStore(postgres: postgres)
         self.jobs = jobs
         steps = PostgresJobStore(postgres: postgres)
+        contents = PostgresJobStore(postgres: postgres)
+        let documents = PostgresDocumentStore(postgres: postgres)
+        self.documents = documents
         let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
         registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
@@ -77,6 +83,7 @@ struct AppDependencies: Sendable {
             jobs: jobs,
             queue: queue,
             workers: registry,
+            documents: documents,
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )
@@ -176,7 +183,10 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         access: dependencies.modelAccess,
         estimator: estimator,
         pipeline: dependencies.submissions,
-        waiters: dependencies.completions
+        waiters: dependencies.completions,
+        contents: dependencies.contents,
+        documents: dependencies.documents,
+        uploads: UploadSubmission(documents: dependencies.documents, maxFileBytes: dependencies.configuration.maxDocumentBytes)
     )
     // The single-call route first: `/jobs/create-and-call` is a literal path beside `/jobs/{job_id}`.
     SingleCallController(
@@ -197,6 +207,7 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         feed: dependencies.callEventFeed
     ).addRoutes(team: team)
     JobEventsController(jobs: dependencies.jobs, feed: dependencies.jobEventFeed).addRoutes(team: team)
+    DocumentController(jobs: dependencies.jobs, contents: dependencies.contents, documents: dependencies.documents).addRoutes(team: team)
     AdminJobController(jobs: dependencies.jobs, steps: dependencies.steps, queue: dependencies.queue, registry: dependencies.registry).addRoutes(
         to: admin
     )

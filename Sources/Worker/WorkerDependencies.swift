@@ -56,6 +56,7 @@ struct WorkerDependencies: Sendable {
 
         let jobs = PostgresJobStore(postgres: postgres)
         self.jobs = jobs
+        let documents = PostgresDocumentStore(postgres: postgres)
         let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
         let callStreams = RedisCallStreams(redis: redis)
@@ -91,12 +92,24 @@ struct WorkerDependencies: Sendable {
                 documentLimits: configuration.documentLimits
             ),
             logger: logger,
-            callStreams: callStreams
+            callStreams: callStreams,
+            extraction: ExtractionStep(
+                documents: documents,
+                log: jobs,
+                extractor: SubprocessExtractor(settings: configuration.extraction, logger: logger),
+                estimator: ReservationEstimator(
+                    defaultMaxTokens: configuration.defaultMaxTokens,
+                    defaultContextTokens: configuration.defaultContextTokens,
+                    documentLimits: configuration.documentLimits
+                ),
+                logger: logger
+            )
         )
         sweeper = Sweeper(
             jobs: jobs,
             queue: queue,
             workers: registry,
+            documents: documents,
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

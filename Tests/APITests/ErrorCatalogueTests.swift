@@ -20,6 +20,7 @@ struct ErrorCatalogueTests {
         .balanceWouldGoNegative(remaining: 3, change: -5), .insufficientCredits(remaining: 1, needed: 2), .balanceLimitExceeded,
         .idempotencyKeyReused, .callerTeamNotFound, .jobNotFound, .jobAlreadyTerminal(.completed), .jobNotRetryable(.queued),
         .jobOfAnotherTeam, .notStepByStepJob, .callsInFlight, .callNotFound, .metadataTooLarge, .callLimitReached(1000), .stepByStepNotRetryable,
+        .jobNotFinished(.inProgress), .jobContentErased,
     ]
 
     static func expectedStatus(_ error: DomainError) -> Int {
@@ -27,7 +28,7 @@ struct ErrorCatalogueTests {
         case .organizationNotFound, .teamNotFound, .modelGroupNotFound, .providerNotFound, .jobNotFound, .callNotFound: return 404
         case .organizationExists, .teamExists, .modelGroupExists, .modelGroupAssigned, .modelGroupHasLiveJobs, .providerExists,
             .providerInUse, .balanceWouldGoNegative, .idempotencyKeyReused, .jobAlreadyTerminal, .jobNotRetryable, .notStepByStepJob,
-            .callsInFlight, .callLimitReached, .stepByStepNotRetryable:
+            .callsInFlight, .callLimitReached, .stepByStepNotRetryable, .jobNotFinished, .jobContentErased:
             return 409
         case .jobOfAnotherTeam: return 403
         case .insufficientCredits: return 402

@@ -35,6 +35,23 @@ struct AppConfigurationTests {
         #expect(configuration.logLevel == .debug)
     }
 
+    @Test("extraction settings: defaults, the environment's names, bad values refused")
+    func extraction() throws {
+        let defaults = try load([:]).extraction
+        #expect(defaults == ExtractionSettings())
+        #expect(defaults.pdftotextPath == "pdftotext" && defaults.pandocPath == "pandoc")
+        #expect(defaults.timeout == .seconds(60) && defaults.memoryLimitBytes == 1 << 30 && defaults.maxTextBytes == 32 << 20)
+        let set = try load([
+            "PDFTOTEXT_PATH": "/opt/poppler/bin/pdftotext", "PANDOC_PATH": "/opt/pandoc", "EXTRACTION_TIMEOUT_SECONDS": "2.5",
+            "EXTRACTION_MEMORY_MB": "512", "MAX_EXTRACTED_TEXT_BYTES": "1048576",
+        ]).extraction
+        #expect(set.pdftotextPath == "/opt/poppler/bin/pdftotext" && set.pandocPath == "/opt/pandoc")
+        #expect(set.timeout == .milliseconds(2500) && set.memoryLimitBytes == 512 << 20 && set.maxTextBytes == 1 << 20)
+        #expect(throws: ConfigurationError.self) { try load(["EXTRACTION_TIMEOUT_SECONDS": "0"]) }
+        #expect(throws: ConfigurationError.self) { try load(["EXTRACTION_MEMORY_MB": "lots"]) }
+        #expect(throws: ConfigurationError.self) { try load(["MAX_EXTRACTED_TEXT_BYTES": "10"]) }
+    }
+
     @Test("a bad value names its variable")
     func badValues() {
         #expect(throws: ConfigurationError.invalid(variable: "PORT", reason: "must be a whole number from 1 to 65535, not 'eighty'")) {

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import Synchronization
 import Testing
 
 @testable import Worker
@@ -40,8 +41,66 @@ struct DocumentRunnerTests {
             caller: CallFixtures.caller(upstream, model: CallFixtures.model(model), jobID: job.claim.jobID),
             steps: steps,
             prompts: prompts,
-            concurrency: concurrency
+            concurrency: concurrency,
+            schema: job.work.responseSchema
         )
+    }
+
+    /// Notes for every step but the final one, which answers `finals` in turn (the last again
+    /// when they run out); the final call is the one sent a `response_format`.
+    private func schemaUpstream(finals: [String]) -> (ScriptedUpstream, @Sendable () -> [Bool]) {
+        let sent = Mutex<[Bool]>([])
+        let upstream = ScriptedUpstream { request in
+            guard request.responseFormat != nil else { return .success(ScriptedUpstream.response("notes")) }
+            let index = sent.withLock {
+                $0.append(true)
+                return $0.count - 1
+            }
+            return .success(ScriptedUpstream.response(finals[min(index, finals.count - 1)]))
+        }
+        return (upstream, { sent.withLock { $0 } })
+    }
+
+    private static let schemaFormat: JSONValue = .object([
+        "type": .string("json_schema"),
+        "json_schema": .object([
+            "name": .string("figures"),
+            "schema": .object([
+                "type": .string("object"),
+                "properties": .object(["total": .object(["type": .string("number")])]),
+                "required": .array([.string("total")]),
+                "additionalProperties": .bool(false),
+            ]),
+        ]),
+    ])
+
+    @Test("a final answer off its schema is asked for once more; the second fits and is kept as its JSON")
+    func schemaRetry() async {
+        let job = CallFixtures.job(JobWork(document: document, maxTokens: 20, responseFormat: Self.schemaFormat))
+        let (upstream, finals) = schemaUpstream(finals: ["{\"total\": \"many\"}", "```json\n{\"total\": 12}\n```"])
+        let log = MemoryStepLog()
+        let (outcome, calls) = await runner(job, upstream, steps: log).run(document)
+        #expect(finals().count == 2, "the map and intermediate steps were sent no response_format")
+        #expect(content(outcome) == "{\"total\": 12}")
+        #expect(calls.count == 15, "14 steps and the rejected final answer")
+        guard case .settle(.completed(_, let usage, _, _), _) = outcome else { return }
+        #expect(usage.totalTokens == 15 * 15, "the rejected answer's tokens were spent for the job: billed")
+    }
+
+    @Test("two final answers off the schema fail the job as invalid_output; the rejected answers are not kept as steps")
+    func schemaTwice() async {
+        let job = CallFixtures.job(JobWork(document: document, maxTokens: 20, responseFormat: Self.schemaFormat))
+        let (upstream, finals) = schemaUpstream(finals: ["not json", "{\"total\": 1, \"extra\": true}"])
+        let log = MemoryStepLog()
+        let (outcome, _) = await runner(job, upstream, steps: log).run(document)
+        #expect(finals().count == 2)
+        guard case .settle(.failed(let code, let message), _) = outcome else {
+            Issue.record("expected a failure, got \(outcome)")
+            return
+        }
+        #expect(code == .invalidOutput)
+        #expect(message.contains("extra"), "the message names the violation: \(message)")
+        #expect(log.count == 13, "10 chunks and 3 intermediate reduces kept; no final step")
     }
 
     private var chunkCount: Int { Chunker.split(document, maxBytes: plan.chunkTokens * 4).count }
@@ -168,5 +227,12 @@ struct DocumentRunnerTests {
             return
         }
         #expect(calls.isEmpty && never.calls == 0)
+    }
+}
+
+extension DocumentRunner {
+    /// A document sent as JSON text: one unmarked page, cut as the job runner cuts it.
+    fileprivate func run(_ text: String) async -> (ModelOutcome, [JobCall]) {
+        await run(Chunker.chunks(DocumentText(pages: [text], showsPages: false), maxBytes: plan.chunkTokens * 4))
     }
 }

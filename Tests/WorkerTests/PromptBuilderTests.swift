@@ -38,23 +38,63 @@ struct PromptBuilderTests {
 
     @Test("a document that fits one call: its instructions (or the default ones) as the system prompt, the document as the user's")
     func singleDocument() {
-        let own = prompts.single(JobWork(document: "The text.", instructions: "List the names."), model: model)
+        let text = DocumentText(pages: ["The text."], showsPages: false)
+        let own = prompts.single(JobWork(document: "The text.", instructions: "List the names."), model: model, document: text)
         #expect(own.messages == [message("system", "List the names."), message("user", "The text.")])
-        let plain = prompts.single(JobWork(document: "The text."), model: model)
+        let plain = prompts.single(JobWork(document: "The text."), model: model, document: text)
         #expect(plain.messages == [message("system", PromptBuilder.defaultInstructions), message("user", "The text.")])
         #expect(PromptBuilder.defaultInstructions == "Analyse the document: summarise its content and key points.")
+    }
+
+    @Test("an uploaded document's pages are marked, and its calls asked for page references")
+    func pages() {
+        let work = JobWork(instructions: "Find dates.", maxTokens: 50)
+        let text = DocumentText(pages: ["One.", "Two."], showsPages: true)
+        let single = prompts.single(work, model: model, document: text)
+        #expect(
+            single.messages == [
+                message("system", "Find dates.\n\n" + PromptBuilder.pageReferences), message("user", "[Page 1]\nOne.\n\n[Page 2]\nTwo."),
+            ]
+        )
+
+        let chunk = DocumentChunk(text: "[Page 3]\nThree.\n\n[Page 4]\nFour.", firstPage: 3, lastPage: 4)
+        let messages = prompts.chunkMessages(work, chunk: chunk, index: 1, of: 2, showsPages: true)
+        #expect(messages.first == message("system", "Find dates.\n\n" + PromptBuilder.pageReferences))
+        #expect(messages.last?.objectValue?["content"]?.stringValue?.hasPrefix("This is part 2 of 2 of a document (pages 3–4).") == true)
+
+        let reduce = prompts.reduceMessages(
+            work,
+            parts: 2,
+            level: 0,
+            gaps: [],
+            inputs: [(0, "Dates: 1 May (p. 1)."), (1, "Dates: 3 June (p. 4).")],
+            pages: [0: 1...2, 1: 3...4]
+        )
+        let asked = reduce.last?.objectValue?["content"]?.stringValue ?? ""
+        #expect(asked.contains("Keep the page references"))
+        #expect(asked.contains("[Part 1, pages 1–2]\nDates: 1 May (p. 1).") && asked.contains("[Part 2, pages 3–4]"))
+    }
+
+    @Test("only the final answer takes the job's response_format: map and intermediate steps write notes")
+    func finalFormat() {
+        let format = JSONValue.object(["type": .string("json_object")])
+        let work = JobWork(document: "…", maxTokens: 50, responseFormat: format)
+        #expect(prompts.step(work, model: model, messages: []).responseFormat == nil)
+        #expect(prompts.step(work, model: model, messages: [], final: true).responseFormat == format)
+        #expect(prompts.single(work, model: model, document: DocumentText(pages: ["…"], showsPages: false)).responseFormat == format)
     }
 
     @Test("a chunk step names its part and carries no tools")
     func chunk() {
         let work = JobWork(document: "…", instructions: "Find dates.", maxTokens: 50, tools: .array([]), toolChoice: .string("auto"))
-        let messages = prompts.chunkMessages(work, chunk: "Second part.", index: 1, of: 3)
+        let chunk = DocumentChunk(text: "Second part.", firstPage: 1, lastPage: 1)
+        let messages = prompts.chunkMessages(work, chunk: chunk, index: 1, of: 3, showsPages: false)
         #expect(
             messages == [
                 message("system", "Find dates."),
                 message(
                     "user",
-                    "This is part 2 of 3 of a document. Analyse this part according to the instructions; the analyses of all parts will be combined afterwards.\n\nSecond part."
+                    "This is part 2 of 3 of a document. Analyse this part according to the instructions, as notes; the analyses of all parts will be combined afterwards.\n\nSecond part."
                 ),
             ]
         )

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOFoundationCompat
 import Shared
 
 /// The team side of jobs: submit, poll (with long polling), cancel, calls, and the team's list.
@@ -13,6 +15,10 @@ struct JobController {
     let estimator: ReservationEstimator
     let pipeline: SubmissionPipeline
     let waiters: CompletionWaiters
+    let contents: any JobContentStore
+    let documents: any DocumentStore
+    /// Multipart submits: the file is stored as it streams in.
+    let uploads: UploadSubmission
 
     struct CreatedResponse: ResponseEncodable {
         var jobID: String
@@ -32,12 +38,14 @@ struct JobController {
         team.post("/jobs/create", use: create)
         team.get("/jobs/{job_id}", use: get)
         team.post("/jobs/{job_id}/cancel", use: cancel)
+        team.delete("/jobs/{job_id}", use: erase)
         team.get("/jobs/{job_id}/calls", use: calls)
         teamOrAdmin.get("/teams/{team_id}/jobs", use: list)
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
+        if UploadSubmission.isMultipart(request) { return try await createFromUpload(request, context: context) }
         let body = try await request.decode(as: SubmitRequest.self, context: context)
         let work = try body.validated()
         guard body.teamID == identity.teamID else {
@@ -53,9 +61,53 @@ struct JobController {
         }
     }
 
+    /// A multipart submit: the file is stored as it arrives, then the job part is checked and the
+    /// job submitted as any other, its document the upload (see ``UploadSubmission``).
+    func createFromUpload(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireTeam()
+        let (jobID, upload) = try await uploads.receive(request, teamID: identity.teamID)
+        let body: SubmitRequest
+        let work: JobWork?
+        do {
+            body = try StrictJSONDecoder().decode(SubmitRequest.self, from: Data(buffer: upload.job))
+            work = try body.validated(upload: DocumentUpload(kind: upload.kind, byteSize: upload.byteSize, fileName: upload.fileName))
+            guard body.teamID == identity.teamID else { throw APIError.keyNotForTeam(body.teamID) }
+        } catch {
+            await uploads.discard(jobID)
+            throw error
+        }
+        let outcome: SubmitOutcome
+        do {
+            outcome = try await submit(body, work: work, teamID: identity.teamID, request: request, jobID: jobID, file: upload.sha256)
+        } catch let error as APIError where error != .submitOutcomeUnknown {
+            // Refused before anything was written. (An unknown outcome keeps the bytes: the job may exist.)
+            await uploads.discard(jobID)
+            throw error
+        }
+        switch outcome {
+        case .created(let jobID, let status, let createdAt, let reserved):
+            return try Self.created(jobID, status, createdAt, reserved, pending: false, request, context)
+        case .replayed(let earlier, let status, let createdAt, let reserved, let wasPending):
+            // The earlier submit's job has its own copy of the file.
+            await uploads.discard(jobID)
+            return try Self.created(earlier, status, createdAt, reserved, pending: wasPending, request, context)
+        case .refused(let reason):
+            await uploads.discard(jobID)
+            throw reason
+        }
+    }
+
     /// Checks the model group, estimates the reservation and submits through the pipeline (with
-    /// the request's Idempotency-Key); shared by `create` and `create-and-call`.
-    func submit(_ body: SubmitRequest, work: JobWork?, teamID: String, request: Request, jobID: UUID = UUID()) async throws -> SubmitOutcome {
+    /// the request's Idempotency-Key); shared by `create` and `create-and-call`. `file` is the
+    /// SHA-256 of an uploaded document, part of what an Idempotency-Key promises.
+    func submit(
+        _ body: SubmitRequest,
+        work: JobWork?,
+        teamID: String,
+        request: Request,
+        jobID: UUID = UUID(),
+        file: [UInt8]? = nil
+    ) async throws -> SubmitOutcome {
         var estimate: Billing.Estimate?
         var callsPlanned = 0
         if let model = body.model, let work {
@@ -79,7 +131,7 @@ struct JobController {
             estimate: estimate,
             callsPlanned: callsPlanned,
             idempotencyKey: key,
-            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true) }
+            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true, file: file) }
         )
         return try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)
@@ -106,6 +158,18 @@ struct JobController {
         let jobID = try context.jobID()
         _ = try await Self.ownedJob(jobID, jobs, context)
         return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, steps: steps, queue: queue, logger: context.logger))
+    }
+
+    /// `DELETE /api/jobs/{id}`: erases a finished job's contents — its request, result, steps,
+    /// extracted text and uploaded file —, keeping what accounts for it (ids, status, usage,
+    /// costs, ledger rows). Erasing again answers the same.
+    @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
+        let jobID = try context.jobID()
+        _ = try await Self.ownedJob(jobID, jobs, context)
+        let job = try await contents.eraseContents(jobID)
+        // After the job's row says erased: a failure here leaves bytes a second DELETE removes.
+        try await documents.delete(jobID)
+        return JobResponse(job: job)
     }
 
     @Sendable func calls(_ request: Request, context: AppRequestContext) async throws -> CallsResponse {
@@ -179,9 +243,10 @@ struct JobController {
     /// What an Idempotency-Key promises: the same request body (its JSON, keys sorted).
     /// A streamed submit (`create-and-call-stream`) is another request than the same body
     /// submitted plainly: a replay must not answer a stream with a job that streams nothing.
-    private static func fingerprint(_ body: SubmitRequest, stream: Bool) -> [UInt8] {
+    private static func fingerprint(_ body: SubmitRequest, stream: Bool, file: [UInt8]?) -> [UInt8] {
         var canonical = CanonicalSubmit(body)
         if stream { canonical.fields["stream"] = .bool(true) }
+        if let file { canonical.fields["file_sha256"] = .string(file.map { String(format: "%02x", $0) }.joined()) }
         return Array(SHA256.hash(data: Array(JSONText.encode(canonical).utf8)))
     }
 }

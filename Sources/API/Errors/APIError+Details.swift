@@ -13,7 +13,7 @@ extension APIError {
         switch self {
         case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
             .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail), .badGateway(let detail),
-            .overloaded(let detail, _), .tooManyRequests(let detail, _):
+            .overloaded(let detail, _), .tooManyRequests(let detail, _), .unsupportedMediaType(let detail):
             return detail
         case .methodNotAllowed: return "Method not allowed"
         case .payloadTooLarge(let limit): return "Request body is larger than the limit of \(limit) bytes"
@@ -77,6 +77,14 @@ extension APIError {
     static let balanceLimitExceeded = APIError.unprocessable("The balance would exceed the maximum of \(CreditLimits.maximumBalance) credits")
     static let idempotencyKeyReused = APIError.conflict("Idempotency-Key reused with a different request")
     static func jobAlreadyTerminal(_ status: JobStatus) -> APIError { .conflict("Job is already \(status.rawValue)") }
+    static func jobNotFinished(_ status: JobStatus) -> APIError {
+        .conflict("Job is \(status.rawValue); only a finished job's contents can be erased")
+    }
+    static let jobContentErased = APIError.conflict("Job contents were erased")
+    static let jobHasNoDocument = APIError.notFound("Job has no uploaded document")
+    static let documentNotExtracted = APIError.conflict("Document text is not extracted yet")
+    static let documentNotExtractable = APIError.notFound("Document text was not extracted")
+    static let documentErased = APIError.notFound("Job contents were erased")
     static func jobNotRetryable(_ status: JobStatus) -> APIError {
         .conflict("Only failed jobs can be retried; this job is \(status.rawValue)")
     }
@@ -180,6 +188,8 @@ extension APIError {
     static let workMissing = APIError.unprocessable("Field 'messages' or 'document' is required with 'model'")
     static let messagesAndDocument = APIError.unprocessable("Provide either 'messages' or 'document', not both")
     static let documentEmpty = APIError.unprocessable("Field 'document' must not be empty")
+    static func notWithFile(_ field: String) -> APIError { .unprocessable("Field '\(field)' cannot be sent with a file") }
+    static let modelMissingForFile = APIError.unprocessable("Field 'model' is required with a file")
     static let documentTooLarge = APIError.unprocessable("Field 'document' must be at most 2 MiB of UTF-8 text")
     static let instructionsTooLarge = APIError.unprocessable("Field 'instructions' must be at most 100000 bytes")
     static let noMessages = APIError.unprocessable("Field 'messages' must hold at least one message")
@@ -193,6 +203,52 @@ extension APIError {
     }
     /// No model of the group can take the document: the first model's reason (``DocumentPlan``).
     static func documentRefused(_ sentence: String) -> APIError { .unprocessable(sentence) }
+    /// A `response_format` the worker could not hold an answer to (``ResponseFormatRules``).
+    static func responseFormatInvalid(_ problem: ResponseFormatProblem) -> APIError {
+        let requirement: String
+        switch problem.requirement {
+        case .present: return .fieldRequired(problem.field)
+        case .object: requirement = "must be an object"
+        case .formatType: requirement = "must be one of text, json_object, json_schema"
+        case .name: requirement = "must be 1-64 characters of letters, digits, '_' or '-'"
+        case .boolean: requirement = "must be a boolean"
+        case .schema: requirement = "must be a schema (an object or a boolean)"
+        case .schemaList: requirement = "must be a non-empty array of schemas"
+        case .schemaMap: requirement = "must be an object of schemas"
+        case .typeNames: requirement = "must be one of string, number, integer, boolean, object, array, null, or an array of them"
+        case .stringList: requirement = "must be an array of strings"
+        case .nonEmptyArray: requirement = "must be a non-empty array"
+        case .number: requirement = "must be a number"
+        case .positiveNumber: requirement = "must be a positive number"
+        case .numberOrBoolean: requirement = "must be a number or a boolean"
+        case .count: requirement = "must be a non-negative integer"
+        case .pattern(let maxCharacters): requirement = "must be a valid regular expression of at most \(maxCharacters) characters"
+        case .reference: requirement = "must refer to a schema inside this one ('#' or '#/$defs/...')"
+        case .referenceLoop: requirement = "must not lead back to the same schema without entering a property or an item"
+        case .maxNesting(let levels): requirement = "must nest at most \(levels) levels"
+        case .maxKiB(let kib): requirement = "must be at most \(kib) KiB of JSON"
+        }
+        return .unprocessable("Field '\(problem.field)' \(requirement)")
+    }
+
+    // MARK: - Uploading a document (multipart/form-data on POST /api/jobs/create, ``UploadReader``)
+
+    static let multipartContentTypeInvalid = APIError.badRequest(
+        "Header 'Content-Type' must be multipart/form-data with a boundary of 1-70 characters"
+    )
+    static let multipartMalformed = APIError.badRequest("Request body is not valid multipart/form-data")
+    static let multipartTruncated = APIError.badRequest("Request body ended in the middle of a part")
+    static func multipartHeadersTooLarge(limit: Int) -> APIError {
+        .badRequest("A part's headers must be at most \(limit) bytes")
+    }
+    static let partWithoutName = APIError.unprocessable("Every part must have a Content-Disposition header with a name ('job' or 'file')")
+    /// `name` is the client's, made safe to show (``ContentDisposition/sanitised(_:maxBytes:lastComponent:)``).
+    static func unknownPart(_ name: String) -> APIError {
+        .unprocessable("Unknown field '\(name)': a multipart submit has the fields 'job' and 'file'")
+    }
+    static func partTwice(_ name: String) -> APIError { .unprocessable("Field '\(name)' must be sent once") }
+    static let fileEmpty = APIError.unprocessable("Field 'file' must not be empty")
+    static let unsupportedDocumentType = APIError.unsupportedMediaType("Unsupported document type")
 
     // MARK: - Query parameters and headers
 

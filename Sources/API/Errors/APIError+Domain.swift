@@ -32,6 +32,8 @@ extension APIError {
         case .callNotFound: self = .callNotFound
         case .metadataTooLarge: self = .metadataTooLarge("metadata")
         case .callLimitReached(let limit): self = .callLimitReached(limit)
+        case .jobNotFinished(let status): self = .jobNotFinished(status)
+        case .jobContentErased: self = .jobContentErased
         }
     }
 }

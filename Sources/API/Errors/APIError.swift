@@ -11,6 +11,8 @@ public enum APIError: Error, Sendable, Equatable {
     case methodNotAllowed
     case conflict(String)
     case payloadTooLarge(limit: Int)
+    /// A body or an uploaded file of a type the API does not take (415).
+    case unsupportedMediaType(String)
     case unprocessable(String)
     case insufficientCredits(remaining: Int, needed: Int)
     case serviceUnavailable(String)
@@ -31,6 +33,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .methodNotAllowed: return .methodNotAllowed
         case .conflict: return .conflict
         case .payloadTooLarge: return .contentTooLarge
+        case .unsupportedMediaType: return .unsupportedMediaType
         case .unprocessable: return .unprocessableContent
         case .insufficientCredits: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .serviceUnavailable, .overloaded: return .serviceUnavailable

@@ -23,6 +23,7 @@ struct JobResponse: ResponseEncodable {
         case progress, result, usage
         case costUSD = "cost_usd"
         case error, priority
+        case contentErasedAt = "content_erased_at"
     }
 
     struct Progress: Encodable {
@@ -78,6 +79,7 @@ struct JobResponse: ResponseEncodable {
             )
             try c.encode(job.costUSD, forKey: .costUSD)
             try c.encode(job.errorCode.map { ErrorBody(code: $0.rawValue, message: job.errorMessage ?? $0.rawValue) }, forKey: .error)
+            try c.encodeIfPresent(job.contentErasedAt, forKey: .contentErasedAt)
         }
     }
 }

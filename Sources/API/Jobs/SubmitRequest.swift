@@ -57,7 +57,8 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     static let maxDocumentBytes = 2 << 20
 
     /// Checks every field's shape (422s naming the field); ownership and access come after.
-    func validated() throws(APIError) -> JobWork? {
+    /// `upload` is the file of a multipart submit: the job's document, in place of `document`.
+    func validated(upload: DocumentUpload? = nil) throws(APIError) -> JobWork? {
         try Validate.identifier(teamID, field: "team_id")
         guard (1...100).contains(jobType.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
         try Validate.optionalName(userID, field: "user_id")
@@ -73,6 +74,11 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         if let temperature, !(0...2).contains(temperature) { throw .notBetween(0, 2, field: "temperature") }
         if let topP, !(0...1).contains(topP) { throw .notBetween(0, 1, field: "top_p") }
 
+        if upload != nil {
+            if messages != nil { throw .notWithFile("messages") }
+            if document != nil { throw .notWithFile("document") }
+            guard model != nil else { throw .modelMissingForFile }
+        }
         guard let model else {
             if messages != nil || document != nil {
                 throw .modelMissing
@@ -81,6 +87,10 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         }
         try Validate.identifier(model, field: "model")
         switch (messages, document) {
+        case (nil, nil) where upload != nil:
+            if let instructions, instructions.utf8.count > 100_000 {
+                throw .instructionsTooLarge
+            }
         case (nil, nil):
             throw .workMissing
         case (.some, .some):
@@ -96,6 +106,11 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
                 throw .instructionsTooLarge
             }
         }
+        // A document's final answer is held to its format (the worker checks it): one the worker
+        // could not hold an answer to is refused here. A chat job's format goes upstream as sent.
+        if messages == nil, let problem = ResponseFormatRules.problem(in: responseFormat) {
+            throw .responseFormatInvalid(problem)
+        }
         return JobWork(
             messages: messages,
             document: document,
@@ -110,7 +125,8 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
             frequencyPenalty: frequencyPenalty,
             presencePenalty: presencePenalty,
             allowPartial: allowPartial,
-            purpose: purpose
+            purpose: purpose,
+            upload: upload
         )
     }
 

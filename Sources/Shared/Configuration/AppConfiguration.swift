@@ -70,9 +70,13 @@ public struct AppConfiguration: Sendable {
     /// The least prompt room a chunk may have and the most calls a document may plan; a
     /// submit past either is a 422, and a model whose plan is past them is not used for the job.
     public var documentLimits: DocumentLimits
+    /// API: the largest file a multipart submit may upload (`MAX_DOCUMENT_BYTES`, 50 MiB).
+    public var maxDocumentBytes: Int
     /// Consecutive failures that open a provider's circuit, and how long it stays open.
     public var circuitFailureThreshold: Int
     public var circuitOpenSeconds: Double
+    /// Worker: the text extractors of uploaded documents and the limits of each run.
+    public var extraction: ExtractionSettings
 
     public var postgres: PostgresConfiguration {
         PostgresConfiguration(
@@ -146,8 +150,16 @@ public struct AppConfiguration: Sendable {
             minimumChunkTokens: try values.int("DOCUMENT_MIN_CHUNK_TOKENS", default: 1000, range: 1...1_000_000),
             maxCalls: try values.int("DOCUMENT_MAX_CALLS", default: 1000, range: 1...100_000)
         )
+        maxDocumentBytes = try values.int("MAX_DOCUMENT_BYTES", default: 50 << 20, range: 1...(1 << 30))
         circuitFailureThreshold = try values.int("CIRCUIT_FAILURE_THRESHOLD", default: 5, range: 1...1000)
         circuitOpenSeconds = try values.double("CIRCUIT_OPEN_SECONDS", default: 30, range: 0.1...3600)
+        extraction = ExtractionSettings(
+            pdftotextPath: values.string("PDFTOTEXT_PATH", default: "pdftotext"),
+            pandocPath: values.string("PANDOC_PATH", default: "pandoc"),
+            timeout: .milliseconds(Int64(try values.double("EXTRACTION_TIMEOUT_SECONDS", default: 60, range: 0.1...3600) * 1000)),
+            memoryLimitBytes: try values.int("EXTRACTION_MEMORY_MB", default: 1024, range: 64...1_048_576) << 20,
+            maxTextBytes: try values.int("MAX_EXTRACTED_TEXT_BYTES", default: 32 << 20, range: 1024...(1 << 30))
+        )
 
         let masterKey = values.optionalString("MASTER_KEY")
         if environment == .production {

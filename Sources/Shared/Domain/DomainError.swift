@@ -44,4 +44,8 @@ public enum DomainError: Error, Sendable, Hashable {
     case metadataTooLarge
     /// `llm-call` on a job that already has as many calls as one job may have.
     case callLimitReached(Int)
+    /// Erasing the contents of a job that has not ended.
+    case jobNotFinished(JobStatus)
+    /// A retry of a job whose contents were erased: there is nothing left to run.
+    case jobContentErased
 }

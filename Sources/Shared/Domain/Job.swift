@@ -20,6 +20,8 @@ public enum JobErrorCode: String, Sendable, Codable, Hashable {
     case invalidRequest = "invalid_request"
     case contextTooLong = "context_too_long"
     case poison, expired, cancelled, partial
+    /// The final answer did not fit the job's `response_format` schema, on its retry as well.
+    case invalidOutput = "invalid_output"
 }
 
 /// The LLM work of a job, as submitted: chat `messages`, or a `document` with `instructions`, and
@@ -145,6 +147,8 @@ public struct Job: Sendable, Hashable {
     public var startedAt: Date?
     public var completedAt: Date?
     public var expiresAt: Date
+    /// When its contents (request, document, result, call contents) were erased, if they were.
+    public var contentErasedAt: Date? = nil
 }
 
 /// One upstream call of a job, billed or not.

@@ -30,19 +30,23 @@ public struct Sweeper: Service {
         public var teamsUnparked = 0
         /// Redis entries of jobs PostgreSQL had already ended, removed.
         public var staleRemoved = 0
+        /// Uploads that never became a job's, erased.
+        public var uploadsAbandoned = 0
 
         public init() {}
 
         /// Whether the sweep changed anything worth a log line.
         var isQuiet: Bool {
             expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
-                && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0
+                && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0 && uploadsAbandoned == 0
         }
     }
 
     let jobs: any JobStore
     let queue: any JobQueue
     let workers: WorkerRegistry?
+    /// Uploaded documents; nil in a process that stores none.
+    let documents: (any DocumentStore)?
     let interval: Duration
     let poisonAfter: Int
     /// How far behind PostgreSQL's clock the watermark stays: longer than any submit transaction
@@ -61,6 +65,7 @@ public struct Sweeper: Service {
         jobs: any JobStore,
         queue: any JobQueue,
         workers: WorkerRegistry?,
+        documents: (any DocumentStore)? = nil,
         interval: Duration,
         poisonAfter: Int = 3,
         watermarkLag: Duration = .seconds(60),
@@ -71,6 +76,7 @@ public struct Sweeper: Service {
         self.jobs = jobs
         self.queue = queue
         self.workers = workers
+        self.documents = documents
         self.interval = interval
         self.poisonAfter = poisonAfter
         self.watermarkLag = watermarkLag
@@ -91,7 +97,7 @@ public struct Sweeper: Service {
                                 "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
                                 "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
                                 "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
-                                "stale_removed": "\(report.staleRemoved)",
+                                "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
                             ]
                         )
                     }
@@ -118,6 +124,9 @@ public struct Sweeper: Service {
             try await reconcileSuspensions(&report)
             try await clearStaleLeases(&report)
             try await reenqueue(&report)
+            // An upload whose submit never came (its API process died between the two, or the
+            // clean-up after a refusal was lost) is erased after an hour; never one with a job.
+            report.uploadsAbandoned = try await documents?.deleteAbandoned(olderThan: .seconds(3600)) ?? 0
             return report
         }
     }

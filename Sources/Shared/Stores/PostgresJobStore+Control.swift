@@ -60,7 +60,7 @@ extension PostgresJobStore {
             guard
                 let row = try await tx.query(
                     """
-                    SELECT team_id, status, priority, credits_reserved, reservation_number,
+                    SELECT team_id, status, priority, credits_reserved, reservation_number, content_erased_at IS NOT NULL AS erased,
                            model_group IS NULL OR parent_job_id IS NOT NULL AS step_by_step
                     FROM jobs WHERE job_id = $1 FOR UPDATE
                     """,
@@ -72,6 +72,7 @@ extension PostgresJobStore {
             // of them alone would reserve outside that settlement.
             guard try !row.decode("step_by_step", as: Bool.self) else { throw DomainError.stepByStepNotRetryable }
             guard status == .failed else { throw DomainError.jobNotRetryable(status) }
+            guard try !row.decode("erased", as: Bool.self) else { throw DomainError.jobContentErased }
             let teamID: String = try row.decode("team_id")
             let amount: Int = try row.decode("credits_reserved")
             let number: Int = try row.decode("reservation_number") + 1

@@ -21,7 +21,7 @@ public struct PostgresJobStore: JobStore {
         credits_charged + CASE WHEN model_group IS NULL THEN COALESCE(
             (SELECT sum(c.credits_charged) FROM jobs c WHERE c.parent_job_id = jobs.job_id), 0) ELSE 0 END AS credits_charged,
         attempts, calls_done, calls_planned, result, prompt_tokens, completion_tokens, cost_usd, error_code, error_message,
-        created_at, started_at, completed_at, expires_at
+        created_at, started_at, completed_at, expires_at, content_erased_at
         """
 
     public func get(_ jobID: UUID) async throws -> Job? {
@@ -142,7 +142,8 @@ public struct PostgresJobStore: JobStore {
             createdAt: try row.decode("created_at"),
             startedAt: try row.decodeIfPresent("started_at"),
             completedAt: try row.decodeIfPresent("completed_at"),
-            expiresAt: try row.decode("expires_at")
+            expiresAt: try row.decode("expires_at"),
+            contentErasedAt: try row.decodeIfPresent("content_erased_at")
         )
     }
 

@@ -95,3 +95,62 @@ enum Chunker {
         return out
     }
 }
+
+/// A document's text as the calls see it: its pages, and whether they are shown — an uploaded
+/// file's chunks are marked with their pages and its result names them (`sources`); a document
+/// sent as JSON text is one unmarked page.
+struct DocumentText: Sendable, Hashable {
+    var pages: [String]
+    var showsPages: Bool
+
+    /// The whole text as one prompt: pages marked when they are shown.
+    var prompt: String {
+        showsPages ? pages.enumerated().map { DocumentChunk.marker($0.offset + 1) + $0.element }.joined(separator: "\n\n") : pages.joined()
+    }
+}
+
+/// One map call's text, and the pages (1-based, inclusive) it holds.
+struct DocumentChunk: Sendable, Hashable {
+    var text: String
+    var firstPage: Int
+    var lastPage: Int
+
+    /// The line that opens a page's text in a prompt.
+    static func marker(_ page: Int) -> String { "[Page \(page)]\n" }
+}
+
+extension Chunker {
+    /// Packs pages into chunks of at most `maxBytes`: whole pages while the next one fits, so a
+    /// chunk never crosses a page boundary it need not; a page too big for a chunk of its own is
+    /// split by ``split(_:maxBytes:)``, each piece on its page. Unshown pages are one text.
+    static func chunks(_ document: DocumentText, maxBytes: Int) -> [DocumentChunk] {
+        guard document.showsPages else {
+            return split(document.pages.joined(), maxBytes: maxBytes).map { DocumentChunk(text: $0, firstPage: 1, lastPage: 1) }
+        }
+        let limit = max(64, maxBytes)
+        var chunks: [DocumentChunk] = []
+        var current: DocumentChunk?
+        for (offset, page) in document.pages.enumerated() {
+            let number = offset + 1
+            let marked = DocumentChunk.marker(number) + page
+            if var open = current, open.text.utf8.count + 2 + marked.utf8.count <= limit {
+                open.text += "\n\n" + marked
+                open.lastPage = number
+                current = open
+                continue
+            }
+            if let open = current { chunks.append(open) }
+            current = nil
+            if marked.utf8.count <= limit {
+                current = DocumentChunk(text: marked, firstPage: number, lastPage: number)
+            } else {
+                let marker = DocumentChunk.marker(number)
+                for piece in split(page, maxBytes: limit - marker.utf8.count) {
+                    chunks.append(DocumentChunk(text: marker + piece, firstPage: number, lastPage: number))
+                }
+            }
+        }
+        if let open = current { chunks.append(open) }
+        return chunks.isEmpty ? [DocumentChunk(text: "", firstPage: 1, lastPage: 1)] : chunks
+    }
+}

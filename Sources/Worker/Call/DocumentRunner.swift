@@ -17,6 +17,10 @@ struct DocumentRunner: Sendable {
     let prompts: PromptBuilder
     /// At most this many calls at a time (`DOCUMENT_CONCURRENCY`).
     let concurrency: Int
+    /// Whether the chunks are marked with their pages, and the result names them (`sources`).
+    var showsPages = false
+    /// What the job's `response_format` asks of the final answer (nil: nothing).
+    var schema: ResponseSchema? = nil
 
     /// Steps are kept per plan: the model that ran them and the chunk size that split the
     /// document. A fallback model with another context splits it differently, so it starts over
@@ -28,15 +32,19 @@ struct DocumentRunner: Sendable {
         var level: Int
         var index: Int
         var messages: [JSONValue]
+        /// The call whose answer is the job's: it takes the job's `response_format`.
+        var final = false
     }
 
     private struct Done: Sendable {
         var spec: Spec
         var result: Result<(String, String?), UpstreamFailure>
         var call: JobCall
+        /// Why a final answer does not match the job's schema (it is then not kept as a step).
+        var violation: SchemaViolation? = nil
     }
 
-    func run(_ document: String) async -> (ModelOutcome, [JobCall]) {
+    func run(_ chunks: [DocumentChunk]) async -> (ModelOutcome, [JobCall]) {
         let stored: [JobStep]
         do {
             stored = try await steps.steps(job.claim.jobID, reservationNumber: job.reservationNumber, plan: planKey)
@@ -48,9 +56,9 @@ struct DocumentRunner: Sendable {
         for step in stored { finished[Self.key(step.kind, step.level, step.index)] = step }
         var used: [JobStep] = []
         var newCalls: [JobCall] = []
+        var rejected: [JobCall] = []
 
         // Map: one call per chunk not finished before.
-        let chunks = Chunker.split(document, maxBytes: plan.chunkTokens * 4)
         var partials: [Int: String] = [:]
         var specs: [Spec] = []
         for (index, chunk) in chunks.enumerated() {
@@ -63,7 +71,7 @@ struct DocumentRunner: Sendable {
                         kind: .chunk,
                         level: 0,
                         index: index,
-                        messages: prompts.chunkMessages(job.work, chunk: chunk, index: index, of: chunks.count)
+                        messages: prompts.chunkMessages(job.work, chunk: chunk, index: index, of: chunks.count, showsPages: showsPages)
                     )
                 )
             }
@@ -112,17 +120,37 @@ struct DocumentRunner: Sendable {
             let groups = stride(from: 0, to: inputs.count, by: fanIn).map { Array(inputs[$0..<min($0 + fanIn, inputs.count)]) }
             var outputs: [Int: String] = [:]
             var reduceSpecs: [Spec] = []
+            let final = groups.count == 1
             for (index, group) in groups.enumerated() {
                 if let step = finished[Self.key(.reduce, level, index)] {
                     outputs[index] = step.content
                     used.append(step)
                     continue
                 }
-                let messages = prompts.reduceMessages(job.work, parts: chunks.count, level: level, gaps: gaps, inputs: group)
-                reduceSpecs.append(Spec(kind: .reduce, level: level, index: index, messages: messages))
+                let messages = prompts.reduceMessages(
+                    job.work,
+                    parts: chunks.count,
+                    level: level,
+                    gaps: gaps,
+                    inputs: group,
+                    pages: showsPages && level == 0 ? pageRanges(chunks, group.map(\.index)) : [:],
+                    final: final && schema != nil
+                )
+                reduceSpecs.append(Spec(kind: .reduce, level: level, index: index, messages: messages, final: final))
             }
-            for done in await runAll(reduceSpecs) {
+            var done = await runAll(reduceSpecs)
+            if final, let first = done.first, first.violation != nil {
+                // A final answer off its schema is asked for once more, on the same model. Its
+                // tokens were spent for the job: they are billed with the steps'.
+                newCalls.append(first.call)
+                rejected.append(first.call)
+                done = await runAll([first.spec])
+            }
+            for done in done {
                 newCalls.append(done.call)
+                if let violation = done.violation {
+                    return (.settle(.failed(code: .invalidOutput, message: violation.jobMessage), progress: 0), newCalls)
+                }
                 switch done.result {
                 case .success(let (content, reason)):
                     outputs[done.spec.index] = content
@@ -137,14 +165,17 @@ struct DocumentRunner: Sendable {
             level += 1
         }
 
-        let usage = used.reduce(TokenUsage.zero) { $0 + $1.call.usage }
-        let cost = used.reduce(Decimal(0)) { $0 + $1.call.costUSD }
+        let usage = used.reduce(TokenUsage.zero) { $0 + $1.call.usage } + rejected.reduce(TokenUsage.zero) { $0 + $1.usage }
+        let cost = used.reduce(Decimal(0)) { $0 + $1.call.costUSD } + rejected.reduce(Decimal(0)) { $0 + $1.costUSD }
         var result: [String: JSONValue] = [
             "content": .string(inputs.first?.text ?? ""), "finish_reason": finishReason.map(JSONValue.string) ?? .null,
         ]
         if !gaps.isEmpty {
             result["partial"] = .bool(true)
             result["missing_parts"] = .array(gaps.map { .integer($0 + 1) })
+        }
+        if showsPages {
+            result["sources"] = Self.sources(chunks, skipping: Set(gaps))
         }
         let charge = Billing.charge(tokens: usage.totalTokens, costUSD: cost, job.billing)
         // The steps' calls are billed (those of earlier deliveries too: their work is in the result).
@@ -164,9 +195,17 @@ struct DocumentRunner: Sendable {
                 let spec = specs[next]
                 next += 1
                 group.addTask {
-                    let request = prompts.step(job.work, model: caller.model, messages: spec.messages)
+                    let request = prompts.step(job.work, model: caller.model, messages: spec.messages, final: spec.final)
                     let (result, call) = await caller.call(request, step: spec.kind.rawValue, index: spec.index)
-                    let mapped = result.map { (($0.content ?? "").storable, $0.finishReason?.storable) }
+                    var mapped = result.map { (($0.content ?? "").storable, $0.finishReason?.storable) }
+                    if spec.final, let schema, case .success(let (content, reason)) = mapped {
+                        // The answer is kept as its JSON (a code fence around it dropped), or not at all.
+                        do throws(SchemaViolation) {
+                            mapped = .success((try schema.check(content), reason))
+                        } catch {
+                            return Done(spec: spec, result: mapped, call: call, violation: error)
+                        }
+                    }
                     if case .success(let (content, _)) = mapped {
                         let step = JobStep(plan: planKey, kind: spec.kind, level: spec.level, index: spec.index, content: content, call: call)
                         try? await steps.recordStep(step, claim: job.claim, reservationNumber: job.reservationNumber)
@@ -192,6 +231,25 @@ struct DocumentRunner: Sendable {
         var failure = failure
         failure.kind = .transient
         return failure
+    }
+
+    /// The pages of the chunks a level-0 reduce combines, by chunk index.
+    private func pageRanges(_ chunks: [DocumentChunk], _ indexes: [Int]) -> [Int: ClosedRange<Int>] {
+        var ranges: [Int: ClosedRange<Int>] = [:]
+        for index in indexes where chunks.indices.contains(index) {
+            ranges[index] = chunks[index].firstPage...chunks[index].lastPage
+        }
+        return ranges
+    }
+
+    /// `[{chunk, pages: [from, to]}]`, chunks numbered from 1, without those that could not be
+    /// analysed.
+    static func sources(_ chunks: [DocumentChunk], skipping gaps: Set<Int> = []) -> JSONValue {
+        .array(
+            chunks.enumerated().filter { !gaps.contains($0.offset) }.map { offset, chunk in
+                .object(["chunk": .integer(offset + 1), "pages": .array([.integer(chunk.firstPage), .integer(chunk.lastPage)])])
+            }
+        )
     }
 
     private static func key(_ kind: JobStep.Kind, _ level: Int, _ index: Int) -> String {

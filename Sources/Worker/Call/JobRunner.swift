@@ -36,6 +36,8 @@ struct JobRunner: Sendable {
     let logger: Logger
     /// Where streaming calls' deltas are appended (nil: streaming calls are answered in one piece).
     var callStreams: (any CallStreams)? = nil
+    /// An uploaded document's text: extracted once and kept, then read back (nil: uploads fail).
+    var extraction: ExtractionStep? = nil
 
     private var prompts: PromptBuilder { PromptBuilder(defaultMaxTokens: policy.defaultMaxTokens) }
 
@@ -60,7 +62,8 @@ struct JobRunner: Sendable {
         do { return !(try await streams.read(streamID, after: nil, limit: 1)).isEmpty } catch { return true }
     }
 
-    private func run(_ job: ClaimedJob, sink: (any DeltaSink)?) async -> Settlement {
+    private func run(_ claimed: ClaimedJob, sink: (any DeltaSink)?) async -> Settlement {
+        var job = claimed
         if job.expiresAt <= Date() {
             return Settlement(claim: job.claim, outcome: .expired, calls: [], reachedUpstream: false)
         }
@@ -77,6 +80,24 @@ struct JobRunner: Sendable {
                 reachedUpstream: false
             )
         }
+        // A document's text: an upload's is extracted (once: it is kept as a step), else as sent.
+        var document: DocumentText?
+        if job.work.upload != nil {
+            guard let extraction else {
+                let outcome = Settlement.Outcome.failed(code: .invalidRequest, message: "This worker cannot read uploaded documents")
+                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: false)
+            }
+            switch await extraction.text(for: job, group: group) {
+            case .text(let text, let reservationNumber):
+                document = text
+                // Steps are kept under the reservation the calls run on.
+                job.reservationNumber = reservationNumber
+            case .settle(let outcome):
+                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: false, progress: 0)
+            }
+        } else if let text = job.work.document {
+            document = DocumentText(pages: [text], showsPages: false)
+        }
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
         var soonest: Duration?
@@ -86,7 +107,8 @@ struct JobRunner: Sendable {
                 logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
                 continue
             }
-            let plan = job.work.document.map { documentPlan(job.work, document: $0, model: model) }
+            let cut = document.map { documentChunks(job.work, document: $0, model: model) }
+            let plan = cut?.plan
             if let refusal = plan?.refusal(policy.documentLimits, model: model.modelName) {
                 // This model would split the document past the limits: a fallback may take it.
                 planRefusal = planRefusal ?? UpstreamFailure(kind: .contextTooLong, statusCode: nil, message: refusal, ownMessage: refusal)
@@ -102,23 +124,27 @@ struct JobRunner: Sendable {
                 attempt: attempt,
                 sink: sink
             )
-            let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work))
+            let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work, document: document))
             if case .wait(let wait) = admission {
                 // Cooling down, circuit open or budget spent: a fallback may take it, else later.
                 soonest = min(soonest ?? wait, wait)
                 continue
             }
             let (outcome, modelCalls): (ModelOutcome, [JobCall])
-            if let document = job.work.document, let plan, plan.calls > 1 {
+            if let document, let cut, cut.plan.calls > 1 {
                 let runner = DocumentRunner(
                     job: job,
-                    plan: plan,
+                    plan: cut.plan,
                     caller: caller,
                     steps: steps,
                     prompts: prompts,
-                    concurrency: policy.documentConcurrency
+                    concurrency: policy.documentConcurrency,
+                    showsPages: document.showsPages,
+                    schema: job.work.responseSchema
                 )
-                (outcome, modelCalls) = await runner.run(document)
+                (outcome, modelCalls) = await runner.run(cut.chunks)
+            } else if let document {
+                (outcome, modelCalls) = await single(job, caller: caller, document: document)
             } else {
                 (outcome, modelCalls) = await single(job, caller: caller)
             }
@@ -190,22 +216,69 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// A document that fits one call. An answer off the job's schema is asked for once more on
+    /// the same model; a second one fails the job (`invalid_output`).
+    private func single(_ job: ClaimedJob, caller: UpstreamCaller, document: DocumentText) async -> (ModelOutcome, [JobCall]) {
+        let schema = job.work.responseSchema
+        var calls: [JobCall] = []
+        for attempt in 0..<2 {
+            let (result, call) = await caller.call(prompts.single(job.work, model: caller.model, document: document), step: "single", index: attempt)
+            calls.append(call)
+            switch result {
+            case .success(let response):
+                var content = response.content.map { $0.storable }
+                if let schema {
+                    // The answer is kept as its JSON (a code fence around it dropped), or not at all.
+                    do throws(SchemaViolation) {
+                        content = try schema.check(content ?? "")
+                    } catch {
+                        if attempt == 0 { continue }
+                        return (.settle(.failed(code: .invalidOutput, message: error.jobMessage), progress: nil), calls)
+                    }
+                }
+                var body: [String: JSONValue] = [
+                    "content": content.map(JSONValue.string) ?? .null,
+                    "finish_reason": response.finishReason.map { .string($0.storable) } ?? .null,
+                ]
+                if let toolCalls = response.toolCalls { body["tool_calls"] = toolCalls.storable }
+                if document.showsPages { body["sources"] = DocumentRunner.sources([Self.whole(document)]) }
+                let usage = calls.reduce(TokenUsage.zero) { $0 + $1.usage }
+                let cost = calls.reduce(Decimal(0)) { $0 + $1.costUSD }
+                let charge = Billing.charge(tokens: usage.totalTokens, costUSD: cost, job.billing)
+                return (.settle(.completed(result: .object(body), usage: usage, costUSD: cost, charge: charge), progress: nil), calls)
+            case .failure(let failure):
+                return (caller.decide(failure), calls)
+            }
+        }
+        return (.settle(.failed(code: .invalidOutput, message: SchemaViolation(path: "$", reason: "no answer").jobMessage), progress: nil), calls)
+    }
+
+    /// The one chunk of a document that fits one call: all its pages.
+    private static func whole(_ document: DocumentText) -> DocumentChunk {
+        DocumentChunk(text: document.prompt, firstPage: 1, lastPage: max(1, document.pages.count))
+    }
+
     /// A request's tokens at most, for the tokens-per-minute budget: the prompt's estimate plus
     /// the completion limit (a document counts its first call's share).
-    func estimatedTokens(_ work: JobWork) -> Int {
+    func estimatedTokens(_ work: JobWork, document: DocumentText? = nil) -> Int {
         let completion = work.maxTokens ?? policy.defaultMaxTokens
-        if let document = work.document {
-            return min(Billing.estimateTokens(document), policy.defaultContextTokens) + completion
+        if let document {
+            let bytes = document.pages.reduce(0) { $0 + $1.utf8.count }
+            return min((bytes + 3) / 4, policy.defaultContextTokens) + completion
         }
         return Billing.estimatePromptTokens(messages: work.messages ?? [], tools: work.tools) + completion
     }
 
-    func documentPlan(_ work: JobWork, document: String, model: ModelEntry) -> DocumentPlan {
-        DocumentPlan(
-            documentTokens: Billing.estimateTokens(document),
+    /// The document cut for a model (pages packed into chunks of the model's prompt room), and
+    /// the plan of calls those chunks make.
+    func documentChunks(_ work: JobWork, document: DocumentText, model: ModelEntry) -> (chunks: [DocumentChunk], plan: DocumentPlan) {
+        let completion = work.maxTokens ?? policy.defaultMaxTokens
+        let room = DocumentPlan.room(
             instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
             contextTokens: model.contextTokens ?? policy.defaultContextTokens,
-            maxTokens: work.maxTokens ?? policy.defaultMaxTokens
+            maxTokens: completion
         )
+        let chunks = Chunker.chunks(document, maxBytes: room * 4)
+        return (chunks, DocumentPlan(chunkCount: chunks.count, room: room, maxTokens: completion))
     }
 }

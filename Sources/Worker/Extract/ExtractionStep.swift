@@ -25,7 +25,9 @@ extension PostgresJobStore: ExtractionLog {}
 /// is extracted once, whatever happens to the worker after.
 struct ExtractionStep: Sendable {
     enum Outcome: Sendable {
-        case text(DocumentText)
+        /// The text, and the job's reservation number from now on (a new one when extraction
+        /// moved the reservation).
+        case text(DocumentText, reservationNumber: Int)
         case settle(Settlement.Outcome)
     }
 
@@ -33,6 +35,8 @@ struct ExtractionStep: Sendable {
     let log: any ExtractionLog
     let extractor: any DocumentExtractor
     let estimator: ReservationEstimator
+    /// Extractions at once in this worker (each may use `EXTRACTION_MEMORY_MB`).
+    var slots = ExtractionSlots(limit: 2)
     /// How long a delivery waits before trying again after trouble of the machine's (a store
     /// that cannot be read, an extractor that cannot be started).
     var retryDelay: Duration = .seconds(30)
@@ -41,7 +45,7 @@ struct ExtractionStep: Sendable {
     func text(for job: ClaimedJob, group: ModelGroup) async -> Outcome {
         do {
             if let kept = try await log.extractedText(job.claim.jobID) {
-                return .text(DocumentText(pages: kept.text.pages, showsPages: true))
+                return .text(DocumentText(pages: kept.text.pages, showsPages: true), reservationNumber: job.reservationNumber)
             }
         } catch {
             return machineTrouble(job, "cannot read the job's extracted text", error)
@@ -50,11 +54,17 @@ struct ExtractionStep: Sendable {
         let started = ContinuousClock.now
         let extracted: ExtractedText
         do {
-            extracted = try await withExtractionWorkspace { workspace in
-                let found = try await documents.read(job.claim.jobID) { part in try workspace.append(part) }
-                guard found else { throw ExtractionStepError.documentGone }
-                return try await extractor.extract(workspace.file, kind: upload.kind)
+            extracted = try await slots.run {
+                try await withExtractionWorkspace { workspace in
+                    let found = try await documents.read(job.claim.jobID) { part in try workspace.append(part) }
+                    guard found else { throw ExtractionStepError.documentGone }
+                    return try await extractor.extract(workspace.file, kind: upload.kind)
+                }
             }
+        } catch ExtractionError.cancelled {
+            return handBack
+        } catch is CancellationError {
+            return handBack
         } catch let error as ExtractionError {
             guard error.isDocumentFault else { return machineTrouble(job, "cannot extract the document", error) }
             logger.info(
@@ -91,7 +101,7 @@ struct ExtractionStep: Sendable {
                 credits: credits,
                 callsPlanned: callsPlanned
             ) {
-            case .recorded(let reserved):
+            case .recorded(let reserved, let number):
                 logger.info(
                     "document extracted",
                     metadata: [
@@ -99,7 +109,7 @@ struct ExtractionStep: Sendable {
                         "text_bytes": "\(extracted.byteCount)", "ms": "\(milliseconds)", "reserved": "\(reserved)",
                     ]
                 )
-                return .text(document)
+                return .text(document, reservationNumber: number)
             case .insufficientCredits(let remaining, let needed):
                 return .settle(
                     .failed(
@@ -115,6 +125,10 @@ struct ExtractionStep: Sendable {
             return machineTrouble(job, "cannot keep the extracted text", error)
         }
     }
+
+    /// The job was cancelled or the worker is stopping: back to the queue, no attempt used
+    /// (PostgreSQL decides which).
+    private var handBack: Outcome { .settle(.retry(delay: .zero, countsAttempt: false, message: nil)) }
 
     /// The machine's trouble, not the document's: the job comes back later, using an attempt
     /// (so a machine that can never extract ends it after `MAX_ATTEMPTS`, not never).

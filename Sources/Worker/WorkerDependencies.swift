@@ -102,6 +102,7 @@ struct WorkerDependencies: Sendable {
                     defaultContextTokens: configuration.defaultContextTokens,
                     documentLimits: configuration.documentLimits
                 ),
+                maxAttempts: configuration.maxAttempts,
                 logger: logger
             )
         )

@@ -46,8 +46,13 @@ extension EndToEnd {
                 )
                 let (jobID, reserved) = try await Upload.accepted(client, team, pdf, fileName: "report.pdf")
 
-                // At submit the file's size bounds its text: a token per 4 bytes, one call.
-                let instructions = Billing.estimateTokens("List the key figures and risks.")
+                // At submit the file's size bounds its text: a token per 4 bytes, one call; the
+                // instructions count what the worker adds to them (the request for page references).
+                let instructions = JobWork(
+                    instructions: "List the key figures and risks.",
+                    upload: DocumentUpload(kind: .pdf, byteSize: 1, fileName: nil)
+                )
+                .documentInstructionTokens
                 let fileTokens = (pdf.count + 3) / 4
                 let plan = DocumentPlan(documentTokens: fileTokens, instructionTokens: instructions, contextTokens: 16000, maxTokens: 200)
                 let bound = plan.maxTokens(instructionTokens: instructions, maxTokens: 200, documentTokens: fileTokens)
@@ -130,6 +135,36 @@ extension EndToEnd {
                 let balance = try await Upload.balance(client, team)
                 #expect(balance["credits_reserved"] as? Int == 0)
                 #expect(balance["credits_remaining"] as? Int == allocated - charged)
+            }
+        }
+
+        @Test("a text that outgrows its file past the balance: the job fails, nothing stays reserved, nothing is charged")
+        func topUpRefused() async throws {
+            try await UploadStack.run("upload-top-up-refused") { stack, _ in
+                let client = stack.client
+                let allocated = 100
+                let team = try await Fixture.team(
+                    client,
+                    mock: stack.mock,
+                    credits: allocated,
+                    budgetMode: "consumption_tokens",
+                    extraTeamFields: #","tokens_per_credit":100"#
+                )
+                // The file reserves about 10 credits; its 200 KB of text would need hundreds.
+                let docx = DOCXFixture.lyingZipBomb(expandingTo: 200_000, declaredSize: 200_000)
+                let (jobID, reserved) = try await Upload.accepted(client, team, docx, fileName: "dense.docx")
+                #expect(reserved < allocated)
+                let job = try await Upload.finish(stack, team, jobID)
+                #expect(job["status"] as? String == "failed")
+                let error = job["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "invalid_request")
+                #expect((error?["message"] as? String ?? "").hasPrefix("Insufficient credits for the document's text"), "\(error ?? [:])")
+                #expect(job["credits_charged"] as? Int == 0)
+                let ledger = try await Upload.ledger(stack.postgres, jobID)
+                #expect(ledger.map(\.type) == ["reservation", "release"], "the file's reservation only, released: \(ledger)")
+                let balance = try await Upload.balance(client, team)
+                #expect(balance["credits_reserved"] as? Int == 0)
+                #expect(balance["credits_remaining"] as? Int == allocated)
             }
         }
 
@@ -506,7 +541,9 @@ extension EndToEnd {
         func structuredOutput() async throws {
             try await UploadStack.run("upload-schema", worker: Self.smallChunks, api: Self.smallChunks) { stack, _ in
                 let client = stack.client
-                let team = try await Fixture.team(client, mock: stack.mock, credits: 100, contextTokens: 800)
+                // 800 tokens as in the chunking test, plus the ~125 the schema and the page
+                // references take in every call's instructions: the same chunks of two pages.
+                let team = try await Fixture.team(client, mock: stack.mock, credits: 100, contextTokens: 930)
                 let schema: [String: Any] = [
                     "type": "object",
                     "properties": ["summary": ["type": "string"], "pages": ["type": "array", "items": ["type": "integer"]]],

@@ -72,6 +72,16 @@ struct ExtractionTests {
         #expect(!text.pages[0].contains("<p>") && !text.pages[0].contains("alert"))
     }
 
+    @Test("a text of more pages than MAX_DOCUMENT_PAGES is refused before it is split")
+    func tooManyPages() async throws {
+        var harness = try ExtractionHarness()
+        defer { harness.cleanUp() }
+        harness.settings.maxPages = 10
+        let text = String(repeating: "x\u{0C}", count: 50)
+        #expect(await harness.extract(text, as: .text).failure == .tooManyPages(limit: 10))
+        #expect(try await harness.extract(String(repeating: "x\u{0C}", count: 10), as: .text).get().pages.count == 10)
+    }
+
     @Test("Markdown stays Markdown")
     func markdown() async throws {
         let harness = try ExtractionHarness()

@@ -79,13 +79,18 @@ struct JobController {
         let outcome: SubmitOutcome
         do {
             outcome = try await submit(body, work: work, teamID: identity.teamID, request: request, jobID: jobID, file: upload.sha256)
-        } catch let error as APIError where error != .submitOutcomeUnknown {
-            // Refused before anything was written. (An unknown outcome keeps the bytes: the job may exist.)
+        } catch let error as APIError where error != .submitOutcomeUnknown && error != .outcomeUnknownRetryWithKey {
+            // Refused before anything was written. An unknown outcome keeps the bytes: the job
+            // may exist (the sweeper erases them in an hour if it does not).
+            await uploads.discard(jobID)
+            throw error
+        } catch let error as BatcherOverloaded {
             await uploads.discard(jobID)
             throw error
         }
         switch outcome {
         case .created(let jobID, let status, let createdAt, let reserved):
+            await uploads.attach(jobID, logger: context.logger)
             return try Self.created(jobID, status, createdAt, reserved, pending: false, request, context)
         case .replayed(let earlier, let status, let createdAt, let reserved, let wasPending):
             // The earlier submit's job has its own copy of the file.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import Shared
@@ -36,6 +37,15 @@ struct UploadSubmission {
         } catch {
             await writer.discard()
             throw error
+        }
+    }
+
+    /// Marks the upload as its job's document (the job was written): the sweeper looks at it no more.
+    func attach(_ jobID: UUID, logger: Logger) async {
+        do {
+            try await documents.attach(jobID)
+        } catch {
+            logger.warning("could not mark an upload attached", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
         }
     }
 

@@ -158,7 +158,8 @@ public struct AppConfiguration: Sendable {
             pandocPath: values.string("PANDOC_PATH", default: "pandoc"),
             timeout: .milliseconds(Int64(try values.double("EXTRACTION_TIMEOUT_SECONDS", default: 60, range: 0.1...3600) * 1000)),
             memoryLimitBytes: try values.int("EXTRACTION_MEMORY_MB", default: 1024, range: 64...1_048_576) << 20,
-            maxTextBytes: try values.int("MAX_EXTRACTED_TEXT_BYTES", default: 32 << 20, range: 1024...(1 << 30))
+            maxTextBytes: try values.int("MAX_EXTRACTED_TEXT_BYTES", default: 32 << 20, range: 1024...(1 << 30)),
+            maxPages: try values.int("MAX_DOCUMENT_PAGES", default: 10_000, range: 1...1_000_000)
         )
 
         let masterKey = values.optionalString("MASTER_KEY")

@@ -12,6 +12,9 @@ public struct ExtractionSettings: Sendable, Hashable {
     public var memoryLimitBytes: Int
     /// The most text (UTF-8 bytes) one document may yield; past it the child is killed.
     public var maxTextBytes: Int
+    /// The most pages one document may have (`MAX_DOCUMENT_PAGES`): a text of form feeds would
+    /// otherwise be millions of pages, each a string and a `[Page N]` marker.
+    public var maxPages: Int
     /// What a DOCX or ODT's central directory may declare before pandoc is given it.
     public var zip: ZipLimits
 
@@ -21,6 +24,7 @@ public struct ExtractionSettings: Sendable, Hashable {
         timeout: Duration = .seconds(60),
         memoryLimitBytes: Int = 1 << 30,
         maxTextBytes: Int = 32 << 20,
+        maxPages: Int = 10_000,
         zip: ZipLimits = ZipLimits()
     ) {
         self.pdftotextPath = pdftotextPath
@@ -28,6 +32,7 @@ public struct ExtractionSettings: Sendable, Hashable {
         self.timeout = timeout
         self.memoryLimitBytes = memoryLimitBytes
         self.maxTextBytes = maxTextBytes
+        self.maxPages = maxPages
         self.zip = zip
     }
 }

@@ -63,4 +63,13 @@ public struct ModelGroup: Sendable, Hashable {
     public var models: [ModelEntry]
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(groupName: String, displayName: String? = nil, description: String? = nil, models: [ModelEntry], createdAt: Date, updatedAt: Date) {
+        self.groupName = groupName
+        self.displayName = displayName
+        self.description = description
+        self.models = models
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

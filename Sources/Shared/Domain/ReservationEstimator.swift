@@ -80,7 +80,7 @@ public struct ReservationEstimator: Sendable {
         context: Int,
         model: String
     ) -> Result<(prompt: Int, completion: Int, calls: Int), DocumentRefusal> {
-        let instructionTokens = Billing.estimateTokens(work.instructions ?? "")
+        let instructionTokens = work.documentInstructionTokens
         let room = DocumentPlan.room(instructionTokens: instructionTokens, contextTokens: context, maxTokens: completion)
         var plan: DocumentPlan
         var tokens: Int

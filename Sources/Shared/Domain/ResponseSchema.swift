@@ -59,4 +59,20 @@ public struct ResponseSchema: Sendable, Hashable {
 extension JobWork {
     /// What the job's `response_format` asks of its final answer; nil when nothing.
     public var responseSchema: ResponseSchema? { ResponseSchema(responseFormat: responseFormat) }
+
+    /// The tokens a document's calls spend on instructions: the job's own, plus what the worker
+    /// adds — the schema of the final answer, spelled out in its prompt, and the request for
+    /// page references of an uploaded document. Planned into every call's room (a bound from
+    /// above: only the final call carries the schema), so the final call fits its context and the
+    /// reservation covers it.
+    public var documentInstructionTokens: Int {
+        var tokens = Billing.estimateTokens(instructions ?? "")
+        switch responseSchema?.requirement {
+        case .schema(let schema)?: tokens += Billing.estimateTokens(JSONText.encode(schema)) + 32
+        case .jsonObject?: tokens += 16
+        case nil: break
+        }
+        if upload != nil { tokens += 48 }
+        return tokens
+    }
 }

@@ -28,6 +28,9 @@ public protocol DocumentStore: Sendable {
     func append(_ id: UUID, part number: Int, bytes: [UInt8]) async throws
     /// Marks the upload whole: from now on it is the job's document.
     func finish(_ id: UUID, _ document: StoredDocument) async throws
+    /// Marks the upload as its job's: the job was written. Best effort — an upload whose mark
+    /// was lost is only looked at again by ``deleteAbandoned(olderThan:)``, which keeps it.
+    func attach(_ id: UUID) async throws
     /// The stored (whole) document, nil when unknown, unfinished or erased.
     func document(_ id: UUID) async throws -> StoredDocument?
     /// Hands the bytes to `body` part by part, in order; false when there are none.

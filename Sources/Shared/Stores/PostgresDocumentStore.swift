@@ -40,9 +40,13 @@ public struct PostgresDocumentStore: DocumentStore {
         )
     }
 
+    public func attach(_ id: UUID) async throws {
+        try await postgres.query("UPDATE documents SET status = 'attached' WHERE document_id = $1 AND status = 'stored'", [.uuid(id)])
+    }
+
     public func document(_ id: UUID) async throws -> StoredDocument? {
         let rows = try await postgres.query(
-            "SELECT kind, byte_size, sha256, file_name FROM documents WHERE document_id = $1 AND status = 'stored'",
+            "SELECT kind, byte_size, sha256, file_name FROM documents WHERE document_id = $1 AND status <> 'uploading'",
             [.uuid(id)]
         )
         guard let row = rows.first else { return nil }
@@ -79,7 +83,7 @@ public struct PostgresDocumentStore: DocumentStore {
         let rows = try await postgres.query(
             """
             DELETE FROM documents d
-            WHERE d.created_at < now() - make_interval(secs => $1)
+            WHERE d.status <> 'attached' AND d.created_at < now() - make_interval(secs => $1)
               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = d.document_id)
             """,
             [.int(seconds)]

@@ -18,6 +18,12 @@ public struct StoredExtraction: Sendable, Hashable {
     public var text: ExtractedText
     public var extractionMilliseconds: Int
     public var createdAt: Date
+
+    public init(text: ExtractedText, extractionMilliseconds: Int, createdAt: Date) {
+        self.text = text
+        self.extractionMilliseconds = extractionMilliseconds
+        self.createdAt = createdAt
+    }
 }
 
 extension PostgresJobStore {

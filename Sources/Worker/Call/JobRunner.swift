@@ -93,7 +93,12 @@ struct JobRunner: Sendable {
                 // Steps are kept under the reservation the calls run on.
                 job.reservationNumber = reservationNumber
             case .settle(let outcome):
-                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: false, progress: 0)
+                // A retry for the machine's trouble uses an attempt although no upstream was
+                // called: an extractor that can never run ends the job after MAX_ATTEMPTS, not
+                // at its expiry days later.
+                var counts = false
+                if case .retry(_, true, _) = outcome { counts = true }
+                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: counts, progress: 0)
             }
         } else if let text = job.work.document {
             document = DocumentText(pages: [text], showsPages: false)
@@ -274,7 +279,7 @@ struct JobRunner: Sendable {
     func documentChunks(_ work: JobWork, document: DocumentText, model: ModelEntry) -> (chunks: [DocumentChunk], plan: DocumentPlan) {
         let completion = work.maxTokens ?? policy.defaultMaxTokens
         let room = DocumentPlan.room(
-            instructionTokens: Billing.estimateTokens(work.instructions ?? ""),
+            instructionTokens: work.documentInstructionTokens,
             contextTokens: model.contextTokens ?? policy.defaultContextTokens,
             maxTokens: completion
         )

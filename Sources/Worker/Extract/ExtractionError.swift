@@ -16,6 +16,8 @@ enum ExtractionError: Error, Hashable, Sendable {
     case tooMuchMemory(limitBytes: Int)
     /// The text was longer than allowed; the extractor was stopped there.
     case textTooLarge(limitBytes: Int)
+    /// More pages than a document may have.
+    case tooManyPages(limit: Int)
     /// A DOCX or ODT whose central directory promises more than the limits allow.
     case zipBomb(DocumentKind, reason: String)
     /// Extraction worked and found nothing but white space (a scanned PDF without a text layer).
@@ -50,6 +52,8 @@ enum ExtractionError: Error, Hashable, Sendable {
             "Extracting the document's text needed more than \(limit >> 20) MiB of memory."
         case .textTooLarge(let limit):
             "The document's text is larger than \(Self.size(limit)), the most a document may hold."
+        case .tooManyPages(let limit):
+            "The document has more than \(limit) pages, the most a document may have."
         case .zipBomb(let kind, let reason):
             "The \(kind.displayName) was refused: \(reason)."
         case .noText(.pdf):

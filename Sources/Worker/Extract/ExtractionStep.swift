@@ -38,8 +38,10 @@ struct ExtractionStep: Sendable {
     /// Extractions at once in this worker (each may use `EXTRACTION_MEMORY_MB`).
     var slots = ExtractionSlots(limit: 2)
     /// How long a delivery waits before trying again after trouble of the machine's (a store
-    /// that cannot be read, an extractor that cannot be started).
+    /// that cannot be read, an extractor that cannot be started), and how many deliveries such
+    /// trouble may take before the job fails (`MAX_ATTEMPTS`).
     var retryDelay: Duration = .seconds(30)
+    var maxAttempts = 5
     let logger: Logger
 
     func text(for job: ClaimedJob, group: ModelGroup) async -> Outcome {
@@ -130,10 +132,16 @@ struct ExtractionStep: Sendable {
     /// (PostgreSQL decides which).
     private var handBack: Outcome { .settle(.retry(delay: .zero, countsAttempt: false, message: nil)) }
 
-    /// The machine's trouble, not the document's: the job comes back later, using an attempt
-    /// (so a machine that can never extract ends it after `MAX_ATTEMPTS`, not never).
+    /// The machine's trouble, not the document's: the job comes back later, using an attempt,
+    /// and fails at `MAX_ATTEMPTS` — a machine that can never extract does not hold the job and
+    /// its reservation until it expires.
     private func machineTrouble(_ job: ClaimedJob, _ what: String, _ error: any Error) -> Outcome {
         logger.warning("\(what)", metadata: ["job_id": "\(job.claim.jobID)", "error": "\(error)"])
+        guard job.attempts + 1 < maxAttempts else {
+            return .settle(
+                .failed(code: .upstreamError, message: "The document's text could not be extracted because of a problem on our side")
+            )
+        }
         return .settle(.retry(delay: retryDelay, countsAttempt: true, message: "The document's text could not be extracted yet"))
     }
 }

@@ -79,3 +79,24 @@ func withExtractionWorkspace<Result: Sendable>(
         throw error
     }
 }
+
+extension ExtractionWorkspace {
+    /// Removes workspaces a dead worker left behind (killed mid-extraction, each up to a whole
+    /// document). Only those untouched for `age`: other workers on the machine share the folder,
+    /// and a live extraction is younger than its timeout. Returns how many were removed.
+    @discardableResult
+    static func removeStale(root: String? = nil, olderThan age: TimeInterval) -> Int {
+        let base = root ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let files = FileManager.default
+        guard let names = try? files.contentsOfDirectory(atPath: base) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix("saas-extract-") {
+            let path = (base as NSString).appendingPathComponent(name)
+            guard let modified = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                Date().timeIntervalSince(modified) > age
+            else { continue }
+            if (try? files.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        return removed
+    }
+}

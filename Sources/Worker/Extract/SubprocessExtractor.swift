@@ -33,6 +33,12 @@ final class SubprocessExtractor: DocumentExtractor {
         self.settings = settings
         self.logger = logger
         sandbox = Task { await Sandbox.probe(logger: logger) }
+        // What a killed worker left: older than any live extraction can be.
+        let stale = max(600, 2 * Double(settings.timeout.components.seconds))
+        Task.detached(priority: .background) {
+            let removed = ExtractionWorkspace.removeStale(olderThan: stale)
+            if removed > 0 { logger.info("removed stale extraction workspaces", metadata: ["count": "\(removed)"]) }
+        }
     }
 
     func extract(_ file: FilePath, kind: DocumentKind) async throws(ExtractionError) -> ExtractedText {
@@ -40,7 +46,7 @@ final class SubprocessExtractor: DocumentExtractor {
         switch kind {
         case .pdf:
             let output = try await run(settings.pdftotextPath, ["-enc", "UTF-8", "-eol", "unix", file.string, "-"], file: file, kind: kind)
-            text = ExtractedText(joined: Self.cleaned(output))
+            text = try paged(Self.cleaned(output))
         case .docx, .odt, .html:
             if kind != .html { _ = try ZipInspector(limits: settings.zip).inspect(file, kind: kind) }
             let format = kind == .docx ? "docx" : kind == .odt ? "odt" : "html"
@@ -52,10 +58,21 @@ final class SubprocessExtractor: DocumentExtractor {
             )
             text = ExtractedText(pages: [Self.cleaned(output)])
         case .markdown, .text:
-            text = ExtractedText(joined: Self.cleaned(try readText(file)))
+            text = try paged(Self.cleaned(try readText(file)))
         }
         guard text.hasText else { throw .noText(kind) }
         return text
+    }
+
+    /// The text split into its pages at form feeds, counted before it is split.
+    private func paged(_ text: String) throws(ExtractionError) -> ExtractedText {
+        var feeds = 0
+        for byte in text.utf8 where byte == 0x0C {
+            feeds += 1
+            // A final form feed ends the last page (pdftotext ends every page with one).
+            if feeds > settings.maxPages { throw .tooManyPages(limit: settings.maxPages) }
+        }
+        return ExtractedText(joined: text)
     }
 
     /// Runs one extractor and turns its ending into text or a typed refusal.

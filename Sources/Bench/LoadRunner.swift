@@ -1,3 +1,4 @@
+import DocumentFixtures
 import Synchronization
 
 /// What one measurement produced: operations completed inside the measured window, and how long
@@ -58,18 +59,5 @@ enum LoadRunner {
     }
 }
 
-/// SplitMix64: a cheap per-client generator for keys. `SystemRandomNumberGenerator` makes a
-/// system call per number on Linux, which would be measured as the layer's cost.
-struct FastRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A cheap per-client generator for keys (``SplitMix64``: no system call per number).
+typealias FastRandom = SplitMix64

@@ -1,3 +1,5 @@
+import DocumentFixtures
+
 /// Prose for generated documents: a company report's sentences, their names and figures drawn
 /// from a generator seeded with the page number, so every page reads differently (a map call has
 /// something to summarise, a finding can be traced to its page) and page N is the same text in a
@@ -73,28 +75,8 @@ enum ReportProse {
     private static let suppliers = ["Alvar Metals", "Brennan Freight", "Castell Plastics", "Dunmore Chemicals", "Eskola Paper"]
 }
 
-/// Steele, Lea and Flood's SplitMix64: a small generator whose sequence depends on its seed alone,
-/// so a generated document is the same on every run.
-private struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func pick(_ choices: [String]) -> String {
+extension SplitMix64 {
+    fileprivate mutating func pick(_ choices: [String]) -> String {
         choices[next(in: 0...(choices.count - 1))]
     }
 }

@@ -1,21 +1,10 @@
 import Backoff
+import DocumentFixtures
 import Foundation
 import Shared
 import Testing
 
 @testable import Worker
-
-/// A seeded generator (SplitMix64), so that a jittered delay can be drawn again.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("RetryPolicy: one backoff for every retry loop")
 struct RetryPolicyTests {
@@ -38,7 +27,7 @@ struct RetryPolicyTests {
         let policy = RetryPolicy(base: .milliseconds(100), cap: .seconds(3), maxAttempts: 10)
         let ceiling = policy.ceiling(afterAttempt: attempt)
         #expect(ceiling == min(.seconds(3), .milliseconds(100) * (1 << (attempt - 1))))
-        var generator = SeededGenerator(state: UInt64(attempt))
+        var generator = SplitMix64(seed: UInt64(attempt))
         let delays = (0..<2000).map { _ in policy.delay(afterAttempt: attempt, using: &generator) }
         #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling })
         // Uniform over the range: some draws in its lowest and in its highest tenth.
@@ -49,8 +38,8 @@ struct RetryPolicyTests {
     @Test("the randomness is injectable: the same seed draws the same delays")
     func injectableRandomness() {
         let policy = RetryPolicy(base: .seconds(1), cap: .seconds(60), maxAttempts: 5)
-        var first = SeededGenerator(state: 42)
-        var second = SeededGenerator(state: 42)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
         let a = (1...5).map { policy.delay(afterAttempt: $0, using: &first) }
         let b = (1...5).map { policy.delay(afterAttempt: $0, using: &second) }
         #expect(a == b)
@@ -61,7 +50,7 @@ struct RetryPolicyTests {
     @Test("a floor is the least wait under full jitter")
     func floor() {
         let policy = RetryPolicy(base: .milliseconds(4), cap: .milliseconds(64), maxAttempts: 5, floor: .microseconds(500))
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         for attempt in 1...4 {
             for _ in 0..<500 {
                 let delay = policy.delay(afterAttempt: attempt, using: &generator)

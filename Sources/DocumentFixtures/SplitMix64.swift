@@ -1,0 +1,24 @@
+/// Steele, Lea and Flood's SplitMix64: a small generator whose sequence depends on its seed
+/// alone — the same documents, requests and delays on every run — and that costs no system call
+/// per number (`SystemRandomNumberGenerator` makes one on Linux, which a benchmark would measure).
+/// The one copy for the tests and the benchmarks.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in `range`, uniform enough for fixtures.
+    public mutating func next(in range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+}

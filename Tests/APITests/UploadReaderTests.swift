@@ -357,6 +357,32 @@ struct UploadReaderTests {
         #expect(await Self.refusal(Self.body([.job(), .file([])]))?.detail == "Field 'file' must not be empty")
     }
 
+    @Test("a job part before the file is shown to the caller first: its refusal ends the read before a byte of the file is handed on")
+    func jobCheckedFirst() async throws {
+        struct BadJob: Error {}
+        let big = Array(String(repeating: "words ", count: 400_000).utf8)
+        await #expect(throws: BadJob.self) {
+            _ = try await UploadReader(maxFileBytes: 50 << 20).read(
+                contentType: Self.contentType,
+                body: Reads(Self.reads(Self.body([.job(), .file(big)]), sizes: Array(repeating: 4096, count: 1000))),
+                onJob: { job in
+                    #expect(String(buffer: job) == Self.jobJSON)
+                    throw BadJob()
+                },
+                onChunk: { _ in Issue.record("a chunk of the file was handed on after the job part was refused") }
+            )
+        }
+        // After the file, the job part is only returned: the caller checks the whole submit then.
+        var seen = 0
+        let result = try await UploadReader(maxFileBytes: 50 << 20).read(
+            contentType: Self.contentType,
+            body: Reads([ByteBuffer(bytes: Self.body([.file(Self.pdf), .job()]))]),
+            onJob: { _ in seen += 1 },
+            onChunk: { _ in }
+        )
+        #expect(seen == 0 && String(buffer: result.job) == Self.jobJSON)
+    }
+
     @Test("a store that fails stops the read with its own error")
     func storeFailure() async {
         struct StoreDown: Error {}

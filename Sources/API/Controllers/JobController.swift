@@ -65,7 +65,15 @@ struct JobController {
     /// job submitted as any other, its document the upload (see ``UploadSubmission``).
     func createFromUpload(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
-        let (jobID, upload) = try await uploads.receive(request, teamID: identity.teamID)
+        let (jobID, upload) = try await uploads.receive(request, teamID: identity.teamID) { job in
+            // The job part came first: its fields, team and model group before the file is stored.
+            let body = try StrictJSONDecoder().decode(SubmitRequest.self, from: Data(buffer: job))
+            _ = try body.validated(upload: DocumentUpload(kind: .text, byteSize: 0, fileName: nil))
+            guard body.teamID == identity.teamID else { throw APIError.keyNotForTeam(body.teamID) }
+            if let model = body.model, try await !access.groups(ofTeam: identity.teamID).contains(model) {
+                throw APIError.noModelGroupAccess(model)
+            }
+        }
         let body: SubmitRequest
         let work: JobWork?
         do {

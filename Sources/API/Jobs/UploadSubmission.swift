@@ -22,13 +22,20 @@ struct UploadSubmission {
     }
 
     /// Reads and stores the upload; returns it with the job id its bytes are stored under.
-    func receive(_ request: Request, teamID: String) async throws -> (jobID: UUID, upload: Upload) {
+    /// `checkJob` refuses a bad `job` part that arrives before the file, before any of the file
+    /// is stored (the whole submit is checked again once the upload is read).
+    func receive(
+        _ request: Request,
+        teamID: String,
+        checkJob: (ByteBuffer) async throws -> Void
+    ) async throws -> (jobID: UUID, upload: Upload) {
         let jobID = UUID()
         let writer = PartWriter(documents: documents, jobID: jobID, teamID: teamID)
         do {
             let upload = try await UploadReader(maxFileBytes: maxFileBytes).read(
                 contentType: request.headers[.contentType],
-                body: request.body
+                body: request.body,
+                onJob: checkJob
             ) { chunk in
                 try await writer.write(chunk)
             }

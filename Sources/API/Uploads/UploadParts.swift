@@ -64,8 +64,15 @@ struct UploadParts {
         }
     }
 
-    /// The current part ended.
-    mutating func end() { current = nil }
+    /// The current part ended; returns which it was.
+    @discardableResult
+    mutating func end() -> Field? {
+        defer { current = nil }
+        return current
+    }
+
+    /// Whether any of the file has been read yet.
+    var fileStarted: Bool { seen.contains(.file) }
 
     /// File bytes waiting to be handed on.
     var pendingBytes: Int { pending.readableBytes }

@@ -47,9 +47,13 @@ struct UploadReader: Sendable {
     /// or ``maxJobBytes``; 415 for a file of another type; 422 for a part without a name, with an
     /// unknown name or sent twice, a missing field and an empty file. `onChunk`'s and `body`'s
     /// own errors go through as they are.
+    ///
+    /// `onJob` is given the `job` part as soon as it ends when it comes before the file, so the
+    /// caller can refuse a bad submit before a byte of the file is stored; its error ends the read.
     func read<Body: AsyncSequence>(
         contentType: String?,
         body: Body,
+        onJob: (ByteBuffer) async throws -> Void = { _ in },
         onChunk: (ByteBuffer) async throws -> Void
     ) async throws -> Upload where Body.Element == ByteBuffer {
         var scanner = MultipartScanner(boundary: try Self.boundary(of: contentType))
@@ -65,7 +69,7 @@ struct UploadReader: Sendable {
                         try await onChunk(parts.takeChunk(chunkSize))
                     }
                 case .partEnd:
-                    parts.end()
+                    if parts.end() == .job, !parts.fileStarted { try await onJob(parts.job) }
                 case .close:
                     break reading  // the epilogue is not read; the server drains it
                 }

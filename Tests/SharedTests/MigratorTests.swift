@@ -13,14 +13,26 @@ struct MigratorTests {
         defer { admin.shutdown() }
         // CREATE DATABASE takes no parameters; the name is generated above.
         try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
+        // An autovacuum worker (a superuser's process) may be analysing the new tables: FORCE
+        // cannot end it for a plain role, and the drop succeeds once it is done.
+        func drop() async throws {
+            for attempt in 1...20 {
+                do {
+                    try await admin.withConnection { try await $0.executeScript("DROP DATABASE \(name) WITH (FORCE)") }
+                    return
+                } catch  where attempt < 20 {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+        }
         do {
             let url = TestEnvironment.url(ofDatabase: name)
             try await body(url)
         } catch {
-            _ = try? await admin.withConnection { try await $0.executeScript("DROP DATABASE \(name) WITH (FORCE)") }
+            try? await drop()
             throw error
         }
-        try await admin.withConnection { try await $0.executeScript("DROP DATABASE \(name) WITH (FORCE)") }
+        try await drop()
     }
 
     private func schemaFingerprint(_ client: PostgresClient) async throws -> [String] {

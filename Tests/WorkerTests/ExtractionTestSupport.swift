@@ -66,13 +66,3 @@ func processIsGone(_ pid: Int32) -> Bool {
     guard let close = stat.lastIndex(of: ")") else { return true }
     return stat[close...].dropFirst(2).first == "Z"
 }
-
-/// Polls `condition` for up to `seconds`.
-func eventually(within seconds: Double = 3, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}

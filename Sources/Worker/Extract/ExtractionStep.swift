@@ -80,7 +80,7 @@ struct ExtractionStep: Sendable {
             return machineTrouble(job, "cannot read the job's document", error)
         }
         let elapsed = ContinuousClock.now - started
-        let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = elapsed.milliseconds
         let document = DocumentText(pages: extracted.pages, showsPages: true)
 
         // The reservation was taken from the file's size; the calls are planned on the text.

@@ -1,0 +1,279 @@
+"""The asyncio clients: :class:`AsyncClient` and :class:`AsyncAdminClient`.
+
+The same operations as ``Client`` / ``AdminClient`` (the same list, bound below), driven with
+``httpx.AsyncClient``: every method is awaited, except the streams, which are async iterators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Awaitable, Callable, Concatenate, Mapping, Optional, ParamSpec, TypeVar
+
+import httpx
+
+from . import _admin_operations as admin_ops
+from . import _operations as ops
+from ._core import Context, Op, Reply, Request, RetryPolicy, StreamPlan
+from ._http import USER_AGENT, arguments, default_timeout, never_sent, rename_self
+from ._sse import SSEParser
+from .errors import StreamInterruptedError, TransportError, error_from_answer
+from .models import ServerSentEvent
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _AsyncDriver:
+    """Sends the requests of an operation with ``httpx.AsyncClient``, retrying per the policy."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: Optional[float | httpx.Timeout],
+        retry: Optional[RetryPolicy],
+        transport: Optional[httpx.AsyncBaseTransport],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.timeout = default_timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers={"User-Agent": USER_AGENT, **headers}, timeout=self.timeout, transport=transport
+        )
+
+    async def run(self, op: Op[T]) -> T:
+        try:
+            request = next(op)
+            while True:
+                request = op.send(await self.execute(request))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def execute(self, request: Request) -> Reply:
+        response = await self._send(request, stream=False)
+        return Reply(response.status_code, response.headers, response.content)
+
+    async def _send(self, request: Request, *, stream: bool) -> httpx.Response:
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            try:
+                built = self.http.build_request(**arguments(request, self.timeout, stream=stream))
+                response = await self.http.send(built, stream=stream)
+            except httpx.TransportError as error:
+                delay = self.retry.delay(request, attempt, waited, network_error=True, never_sent=never_sent(error))
+                if delay is None:
+                    raise TransportError(f"{request.method} {request.path}: {error!r}") from error
+            else:
+                if response.status_code < 400:
+                    return response
+                content = await response.aread()
+                await response.aclose()
+                failure = error_from_answer(response.status_code, response.headers, content)
+                delay = self.retry.delay(request, attempt, waited, status=failure.status, retry_after=failure.retry_after)
+                if delay is None:
+                    raise failure
+            await self.sleep(delay)
+            waited += delay
+
+    async def events(self, plan: StreamPlan) -> AsyncIterator[ServerSentEvent]:
+        request, last_id, reconnects = plan.first, plan.first.headers.get("Last-Event-ID"), 0
+        while True:
+            response = await self._send(request, stream=True)
+            try:
+                plan.opened(response.headers)
+                parser = SSEParser()
+                async for chunk in response.aiter_bytes():
+                    for event in parser.feed(chunk):
+                        if event.id is not None:
+                            last_id = event.id
+                        yield event
+                        if plan.is_final(event):
+                            return
+                if plan.ended(last_id):
+                    return
+            except httpx.TransportError:
+                pass  # dropped: resumed below
+            finally:
+                await response.aclose()
+            reconnects += 1
+            if reconnects > self.retry.max_stream_reconnects:
+                raise StreamInterruptedError(f"{plan.first.path}: the stream dropped {reconnects} times before its end")
+            await self.sleep(self.retry.reconnect_delay(reconnects))
+            request = plan.resume(last_id)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class _AsyncBase:
+    _driver: _AsyncDriver
+    _context: Context
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        *,
+        timeout: Optional[float | httpx.Timeout] = None,
+        retry: Optional[RetryPolicy] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        team_id: Optional[str] = None,
+    ) -> None:
+        self._driver = _AsyncDriver(base_url, {**(headers or {}), **auth_headers}, timeout, retry, transport, sleep)
+        self._context = Context(team_id=team_id)
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+    async def __aenter__(self: "_B") -> "_B":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+_B = TypeVar("_B", bound=_AsyncBase)
+
+
+def _op(op: Callable[Concatenate[Context, P], Op[T]]) -> Callable[Concatenate[_AsyncBase, P], Awaitable[T]]:
+    async def method(self: _AsyncBase, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._driver.run(op(self._context, *args, **kwargs))
+
+    rename_self(method, op)
+    return method
+
+
+def _stream(
+    op: Callable[Concatenate[Context, P], Op[StreamPlan]],
+) -> Callable[Concatenate[_AsyncBase, P], AsyncIterator[ServerSentEvent]]:
+    async def method(self: _AsyncBase, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[ServerSentEvent]:
+        plan = await self._driver.run(op(self._context, *args, **kwargs))
+        async for event in self._driver.events(plan):
+            yield event
+
+    rename_self(method, op, "AsyncIterator[ServerSentEvent]")
+    return method
+
+
+class AsyncClient(_AsyncBase):
+    """A team's asyncio client; see :class:`saas_client.Client` (the same methods, awaited)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        team_id: Optional[str] = None,
+        timeout: Optional[float | httpx.Timeout] = None,
+        retry: Optional[RetryPolicy] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(
+            base_url,
+            {"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            headers=headers,
+            sleep=sleep,
+            team_id=team_id,
+        )
+
+    me = _op(ops.me)
+    submit = _op(ops.submit)
+    submit_document = _op(ops.submit_document)
+    submit_batch = _op(ops.submit_batch)
+    estimate = _op(ops.estimate)
+    get = _op(ops.get)
+    wait = _op(ops.wait)
+    cancel = _op(ops.cancel)
+    delete = _op(ops.delete)
+    calls = _op(ops.calls)
+    list_jobs = _op(ops.list_jobs)
+    document = _op(ops.document)
+    llm_call = _op(ops.llm_call)
+    get_call = _op(ops.get_call)
+    complete = _op(ops.complete)
+    create_and_call = _op(ops.create_and_call)
+    patch_metadata = _op(ops.patch_metadata)
+    costs = _op(ops.costs)
+    balance = _op(ops.balance)
+    transactions = _op(ops.transactions)
+    usage = _op(ops.usage)
+    set_webhook = _op(ops.set_webhook)
+    get_webhook = _op(ops.get_webhook)
+    delete_webhook = _op(ops.delete_webhook)
+    webhook_deliveries = _op(ops.webhook_deliveries)
+    stream = _stream(ops.stream)
+    llm_call_stream = _stream(ops.llm_call_stream)
+    create_and_call_stream = _stream(ops.create_and_call_stream)
+    resume_stream = _stream(ops.resume_stream)
+
+
+class AsyncAdminClient(_AsyncBase):
+    """The asyncio admin client; see :class:`saas_client.AdminClient`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        admin_key: str,
+        *,
+        timeout: Optional[float | httpx.Timeout] = None,
+        retry: Optional[RetryPolicy] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(
+            base_url, {"X-Admin-Key": admin_key}, timeout=timeout, retry=retry, transport=transport, headers=headers, sleep=sleep
+        )
+
+    create_organization = _op(admin_ops.create_organization)
+    list_organizations = _op(admin_ops.list_organizations)
+    get_organization = _op(admin_ops.get_organization)
+    organization_teams = _op(admin_ops.organization_teams)
+    organization_usage = _op(admin_ops.organization_usage)
+    create_team = _op(admin_ops.create_team)
+    list_teams = _op(admin_ops.list_teams)
+    get_team = _op(admin_ops.get_team)
+    set_team_model_groups = _op(admin_ops.set_team_model_groups)
+    suspend_team = _op(admin_ops.suspend_team)
+    resume_team = _op(admin_ops.resume_team)
+    rotate_team_key = _op(admin_ops.rotate_team_key)
+    set_team_limits = _op(admin_ops.set_team_limits)
+    team_usage = _op(admin_ops.team_usage)
+    create_model_group = _op(admin_ops.create_model_group)
+    list_model_groups = _op(admin_ops.list_model_groups)
+    get_model_group = _op(admin_ops.get_model_group)
+    set_model_group_models = _op(admin_ops.set_model_group_models)
+    delete_model_group = _op(admin_ops.delete_model_group)
+    create_provider = _op(admin_ops.create_provider)
+    list_providers = _op(admin_ops.list_providers)
+    update_provider = _op(admin_ops.update_provider)
+    delete_provider = _op(admin_ops.delete_provider)
+    add_credits = _op(admin_ops.add_credits)
+    adjust_credits = _op(admin_ops.adjust_credits)
+    set_budget_mode = _op(admin_ops.set_budget_mode)
+    team_balance = _op(admin_ops.team_balance)
+    team_transactions = _op(admin_ops.team_transactions)
+    list_jobs = _op(admin_ops.list_jobs)
+    get_job = _op(admin_ops.get_job)
+    cancel_job = _op(admin_ops.cancel_job)
+    retry_job = _op(admin_ops.retry_job)
+    queue = _op(admin_ops.queue)
+    pause_queue = _op(admin_ops.pause_queue)
+    resume_queue = _op(admin_ops.resume_queue)
+    workers = _op(admin_ops.workers)
+    drain_worker = _op(admin_ops.drain_worker)
+    set_worker_concurrency = _op(admin_ops.set_worker_concurrency)
+    audit = _op(admin_ops.audit)
+    set_webhook = _op(admin_ops.set_webhook)
+    get_webhook = _op(admin_ops.get_webhook)
+    delete_webhook = _op(admin_ops.delete_webhook)
+    webhook_deliveries = _op(admin_ops.webhook_deliveries)

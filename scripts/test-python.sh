@@ -14,7 +14,7 @@
 # Environment honoured:
 #   PY_DATABASE_URL   PostgreSQL database of these tests (default: DATABASE_URL's server, saas_python;
 #                     created when missing)
-#   PY_REDIS_URL      Redis db of these tests (default: REDIS_URL's server, db 4)
+#   PY_REDIS_URL      Redis db of these tests (default: REDIS_URL's server, db 2)
 #   PYTHON            the interpreter the virtual environment is made from (default: python3)
 #   PYTEST_ARGS       extra pytest arguments (e.g. "-k stream -x")
 set -euo pipefail
@@ -43,7 +43,7 @@ if [[ -z "${DATABASE_URL:-}" || -z "${REDIS_URL:-}" ]]; then
     export $(scripts/services.sh start)
 fi
 DB_URL="${PY_DATABASE_URL:-${DATABASE_URL%/*}/saas_python}"
-R_URL="${PY_REDIS_URL:-${REDIS_URL%/*}/4}"
+R_URL="${PY_REDIS_URL:-${REDIS_URL%/*}/2}"
 DB_NAME="${DB_URL##*/}"
 [[ "$DB_NAME" =~ ^[A-Za-z0-9_]+$ ]] || { echo "PY_DATABASE_URL must end in a plain database name" >&2; exit 1; }
 if [[ -z "$(psql "${DB_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then

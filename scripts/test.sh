@@ -39,3 +39,6 @@ swift build --build-tests
 echo "==> tests"
 # shellcheck disable=SC2086
 swift test --skip-build --disable-xctest ${SWIFT_TEST_ARGS:-}
+
+echo "==> python client (clients/python against a running API, worker and mock)"
+scripts/test-python.sh

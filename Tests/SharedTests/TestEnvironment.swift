@@ -55,22 +55,31 @@ enum TestEnvironment {
 
     private static let ownDatabases = OwnDatabases()
 
-    /// Creates each named database once per test run.
+    /// Creates each named database once per test run. Concurrent first callers share one
+    /// creation (an actor alone would let them interleave at its awaits and both create it).
     private actor OwnDatabases {
-        private var ready: Set<String> = []
+        private var preparing: [String: Task<Void, any Error>] = [:]
 
         func prepare(_ name: String) async throws {
-            guard !ready.contains(name) else { return }
-            let admin = TestEnvironment.postgres(poolSize: 1)
-            defer { admin.shutdown() }
-            if try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)]).isEmpty {
-                // CREATE DATABASE takes no parameters; the name was checked to be an identifier.
-                try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
+            if let task = preparing[name] { return try await task.value }
+            let task = Task {
+                let admin = TestEnvironment.postgres(poolSize: 1)
+                defer { admin.shutdown() }
+                if try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)]).isEmpty {
+                    // CREATE DATABASE takes no parameters; the name was checked to be an identifier.
+                    try await admin.withConnection { try await $0.executeScript("CREATE DATABASE \(name)") }
+                }
+                let client = PostgresClient(configuration: PostgresConfiguration(url: TestEnvironment.url(ofDatabase: name), poolSize: 1))
+                defer { client.shutdown() }
+                try await Migrator(client: client).migrate()
             }
-            let client = PostgresClient(configuration: PostgresConfiguration(url: TestEnvironment.url(ofDatabase: name), poolSize: 1))
-            defer { client.shutdown() }
-            try await Migrator(client: client).migrate()
-            ready.insert(name)
+            preparing[name] = task
+            do {
+                try await task.value
+            } catch {
+                preparing[name] = nil
+                throw error
+            }
         }
     }
 

@@ -32,6 +32,8 @@ public struct Sweeper: Service {
         public var staleRemoved = 0
         /// Uploads that never became a job's, erased.
         public var uploadsAbandoned = 0
+        /// Jobs whose contents were erased because their team's `retention_days` passed.
+        public var contentsErased = 0
 
         public init() {}
 
@@ -39,6 +41,7 @@ public struct Sweeper: Service {
         var isQuiet: Bool {
             expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
                 && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0 && uploadsAbandoned == 0
+                && contentsErased == 0
         }
     }
 
@@ -47,6 +50,13 @@ public struct Sweeper: Service {
     let workers: WorkerRegistry?
     /// Uploaded documents; nil in a process that stores none.
     let documents: (any DocumentStore)?
+    /// Jobs' contents, erased after their team's retention; nil in a process that keeps them.
+    let contents: (any JobContentStore)?
+    /// Jobs erased per transaction, and at most `retentionBatches` transactions per sweep: a
+    /// backlog (a retention just shortened) is worked off over several sweeps, never holding
+    /// many rows locked or the sweeper lock for long.
+    let retentionBatch: Int
+    let retentionBatches: Int
     let interval: Duration
     let poisonAfter: Int
     /// How far behind PostgreSQL's clock the watermark stays: longer than any submit transaction
@@ -66,6 +76,9 @@ public struct Sweeper: Service {
         queue: any JobQueue,
         workers: WorkerRegistry?,
         documents: (any DocumentStore)? = nil,
+        contents: (any JobContentStore)? = nil,
+        retentionBatch: Int = 100,
+        retentionBatches: Int = 10,
         interval: Duration,
         poisonAfter: Int = 3,
         watermarkLag: Duration = .seconds(60),
@@ -77,6 +90,9 @@ public struct Sweeper: Service {
         self.queue = queue
         self.workers = workers
         self.documents = documents
+        self.contents = contents
+        self.retentionBatch = retentionBatch
+        self.retentionBatches = retentionBatches
         self.interval = interval
         self.poisonAfter = poisonAfter
         self.watermarkLag = watermarkLag
@@ -98,6 +114,7 @@ public struct Sweeper: Service {
                                 "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
                                 "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
                                 "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
+                                "contents_erased": "\(report.contentsErased)",
                             ]
                         )
                     }
@@ -127,7 +144,35 @@ public struct Sweeper: Service {
             // An upload whose submit never came (its API process died between the two, or the
             // clean-up after a refusal was lost) is erased after an hour; never one with a job.
             report.uploadsAbandoned = try await documents?.deleteAbandoned(olderThan: .seconds(3600)) ?? 0
+            try await eraseRetained(&report)
             return report
+        }
+    }
+
+    /// Retention: the contents of jobs that ended more than their team's `retention_days` ago are
+    /// erased as `DELETE /api/jobs/{id}` erases them, a small batch per transaction. A batch's
+    /// files go first: a job whose file could not be deleted keeps its contents too, and is found
+    /// again by the next sweep, so nothing of it is left behind unseen.
+    private func eraseRetained(_ report: inout Report) async throws {
+        guard let contents else { return }
+        for _ in 0..<retentionBatches {
+            var due = try await contents.pastRetention(limit: retentionBatch)
+            let found = due.count
+            if let documents {
+                var deleted: [UUID] = []
+                for id in due {
+                    do {
+                        try await documents.delete(id)
+                        deleted.append(id)
+                    } catch {
+                        logger.warning("retention: deleting a document failed", metadata: ["job_id": "\(id)", "error": "\(error)"])
+                    }
+                }
+                due = deleted
+            }
+            try await contents.eraseContents(of: due)
+            report.contentsErased += due.count
+            if found < retentionBatch || due.count < found { break }
         }
     }
 
@@ -226,6 +271,8 @@ public struct Sweeper: Service {
         } else {
             report.fullReenqueue = true
             let started = try await queue.beginFullReenqueue()
+            // The caps went with the rest of Redis's data: restored before the jobs are.
+            try await queue.reconcileConcurrencyCaps(try await jobs.concurrencyCaps())
             var cursor: SweepCursor?
             repeat {
                 let page = try await jobs.queuedJobs(after: cursor, limit: pageSize)

@@ -11,6 +11,12 @@ public protocol JobContentStore: Sendable {
     /// its calls), keeping ids, status, usage, costs and ledger rows. Erasing twice is erasing
     /// once. Refusals: ``DomainError/jobNotFound``, ``DomainError/jobNotFinished(_:)``.
     func eraseContents(_ jobID: UUID) async throws -> Job
+    /// Up to `limit` ended jobs whose team's `retention_days` have passed since they ended and
+    /// whose contents are still there, oldest first.
+    func pastRetention(limit: Int) async throws -> [UUID]
+    /// Erases the contents of these jobs as ``eraseContents(_:)`` does, in one transaction (only
+    /// ended ones; erasing twice is erasing once).
+    func eraseContents(of jobIDs: [UUID]) async throws
 }
 
 extension PostgresJobStore: JobContentStore {
@@ -20,25 +26,56 @@ extension PostgresJobStore: JobContentStore {
             guard let row = rows.first else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status", as: String.self)) ?? .failed
             guard status.isTerminal else { throw DomainError.jobNotFinished(status) }
-            // The job and its calls (a step-by-step job's; all ended with it).
-            try await tx.query(
-                """
-                UPDATE jobs SET request = NULL, result = NULL, content_erased_at = COALESCE(content_erased_at, now()), updated_at = now()
-                WHERE (job_id = $1 OR parent_job_id = $1) AND completed_at IS NOT NULL
-                """,
-                [.uuid(jobID)]
-            )
-            try await tx.query(
-                """
-                DELETE FROM job_steps WHERE job_id = $1 OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = $1)
-                """,
-                [.uuid(jobID)]
-            )
-            try await tx.query("DELETE FROM document_texts WHERE job_id = $1", [.uuid(jobID)])
+            try await Self.erase([jobID], tx)
             guard let erased = try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first else {
                 throw DomainError.jobNotFound
             }
             return try Self.decodeJob(erased)
         }
+    }
+
+    public func pastRetention(limit: Int) async throws -> [UUID] {
+        // Per team with a retention, its oldest ended jobs past it: the partial index
+        // `jobs_retention` holds only ended jobs whose contents are still there.
+        try await postgres.query(
+            """
+            SELECT d.job_id FROM teams t CROSS JOIN LATERAL (
+                SELECT job_id, completed_at FROM jobs
+                WHERE team_id = t.team_id AND content_erased_at IS NULL AND completed_at IS NOT NULL
+                  AND parent_job_id IS NULL AND completed_at < now() - make_interval(days => t.retention_days)
+                ORDER BY completed_at LIMIT $1
+            ) d
+            WHERE t.retention_days IS NOT NULL
+            ORDER BY d.completed_at LIMIT $1
+            """,
+            [.int(limit)]
+        ).map { try $0.decode("job_id", as: UUID.self) }
+    }
+
+    public func eraseContents(of jobIDs: [UUID]) async throws {
+        guard !jobIDs.isEmpty else { return }
+        try await postgres.withTransaction { tx in try await Self.erase(jobIDs, tx) }
+    }
+
+    /// Erases the contents of ended jobs (and of their calls, a step-by-step job's, all ended with
+    /// it): request, result, steps, extracted text. Ids, status, usage, costs and ledger rows stay.
+    private static func erase(_ ids: [UUID], _ tx: PostgresSession) async throws {
+        guard !ids.isEmpty else { return }
+        let bind = PostgresBind.textArray(ids.map(\.lowercasedString))
+        try await tx.query(
+            """
+            UPDATE jobs SET request = NULL, result = NULL, content_erased_at = COALESCE(content_erased_at, now()), updated_at = now()
+            WHERE (job_id = ANY($1::text[]::uuid[]) OR parent_job_id = ANY($1::text[]::uuid[])) AND completed_at IS NOT NULL
+            """,
+            [bind]
+        )
+        try await tx.query(
+            """
+            DELETE FROM job_steps WHERE job_id = ANY($1::text[]::uuid[])
+               OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = ANY($1::text[]::uuid[]))
+            """,
+            [bind]
+        )
+        try await tx.query("DELETE FROM document_texts WHERE job_id = ANY($1::text[]::uuid[])", [bind])
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Postgres
+import Testing
+
+@testable import Shared
+
+/// Retention (`teams.retention_days`) in the sweeper: contents of jobs that ended longer ago are
+/// erased a small batch at a time, their files deleted, and nothing that accounts for them
+/// (status, usage, costs, ledger rows) changes. Part of the serialized sweeper suite, since the
+/// sweeper's reads span the database.
+extension SweeperTests {
+    /// Ends `ids` as `completed` `daysAgo` days ago, with a result to erase.
+    private func endJobs(_ ids: [UUID], daysAgo: Double, _ context: Context) async throws {
+        try await context.postgres.query(
+            """
+            UPDATE jobs SET status = 'completed', result = '{"content": "secret answer"}'::jsonb, prompt_tokens = 5,
+                   completion_tokens = 7, credits_charged = 1,
+                   completed_at = now() - make_interval(secs => $2), updated_at = now()
+            WHERE job_id = ANY($1::text[]::uuid[])
+            """,
+            [.textArray(ids.map(\.lowercasedString)), .double(daysAgo * 86_400)]
+        )
+    }
+
+    private func ledger(_ context: Context) async throws -> [String] {
+        try await context.postgres.query(
+            "SELECT transaction_id::text || credits_amount::text AS row FROM credit_ledger WHERE team_id = $1 ORDER BY sequence",
+            [.text(context.team)]
+        ).map { try $0.decode("row") }
+    }
+
+    private func retentionSweeper(_ context: Context, batch: Int, batches: Int) -> Sweeper {
+        Sweeper(
+            jobs: context.store,
+            queue: context.queue,
+            workers: nil,
+            documents: PostgresDocumentStore(postgres: context.postgres),
+            contents: context.store,
+            retentionBatch: batch,
+            retentionBatches: batches,
+            interval: .seconds(1),
+            logger: .init(label: "retention-test")
+        )
+    }
+
+    @Test("retention erases the contents and files of jobs ended past retention_days, keeps the rest and the ledger")
+    func retentionErasesOldContents() async throws {
+        let context = try await Self.context()
+        try await context.postgres.query("UPDATE teams SET retention_days = 1 WHERE team_id = $1", [.text(context.team)])
+        let ids = try await context.submit(4)
+        let old = Array(ids[0..<3])
+        let recent = ids[3]
+        try await endJobs(old, daysAgo: 2, context)
+        try await endJobs([recent], daysAgo: 0.5, context)
+        try await context.postgres.query(
+            "INSERT INTO documents (document_id, team_id, status, kind, byte_size, sha256) VALUES ($1, $2, 'attached', 'text', 3, $3)",
+            [.uuid(old[0]), .text(context.team), .bytea([UInt8](repeating: 1, count: 32))]
+        )
+        try await context.postgres.query("INSERT INTO document_parts (document_id, part_number, bytes) VALUES ($1, 0, '\\x616263')", [.uuid(old[0])])
+        let ledgerBefore = try await ledger(context)
+
+        // Batches of two, one batch a sweep: the backlog is worked off over two sweeps.
+        let first = try #require(try await retentionSweeper(context, batch: 2, batches: 1).sweepOnce())
+        #expect(first.contentsErased == 2)
+        let second = try #require(try await retentionSweeper(context, batch: 2, batches: 1).sweepOnce())
+        #expect(second.contentsErased == 1)
+        let third = try #require(try await retentionSweeper(context, batch: 2, batches: 1).sweepOnce())
+        #expect(third.contentsErased == 0)
+
+        let rows = try await context.postgres.query(
+            """
+            SELECT job_id, status, request IS NULL AS no_request, result IS NULL AS no_result, content_erased_at IS NOT NULL AS erased,
+                   prompt_tokens, credits_charged
+            FROM jobs WHERE job_id = ANY($1::text[]::uuid[])
+            """,
+            [.textArray(ids.map(\.lowercasedString))]
+        )
+        for row in rows {
+            let id: UUID = try row.decode("job_id")
+            let erased: Bool = try row.decode("erased")
+            #expect(erased == (id != recent), "\(id)")
+            #expect(try row.decode("no_request", as: Bool.self) == (id != recent))
+            #expect(try row.decode("no_result", as: Bool.self) == (id != recent))
+            // What accounts for the job stays.
+            #expect(try row.decode("status", as: String.self) == "completed")
+            #expect(try row.decode("prompt_tokens", as: Int.self) == 5)
+            #expect(try row.decode("credits_charged", as: Int.self) == 1)
+        }
+        let documents = try await context.postgres.query("SELECT count(*) AS n FROM documents WHERE document_id = $1", [.uuid(old[0])])
+        #expect(try documents.first?.decode("n", as: Int.self) == 0)
+        #expect(try await ledger(context) == ledgerBefore)
+        try await context.shutdown()
+    }
+
+    @Test("a team without retention_days keeps its ended jobs' contents")
+    func noRetentionKeepsContents() async throws {
+        let context = try await Self.context()
+        let ids = try await context.submit(1)
+        try await endJobs(ids, daysAgo: 400, context)
+        _ = try await retentionSweeper(context, batch: 100, batches: 10).sweepOnce()
+        let row = try #require(
+            try await context.postgres.query("SELECT content_erased_at IS NULL AS kept FROM jobs WHERE job_id = $1", [.uuid(ids[0])]).first
+        )
+        #expect(try row.decode("kept", as: Bool.self))
+        try await context.shutdown()
+    }
+}

@@ -11,7 +11,9 @@ import Shared
 /// 3. **sweeper**;
 /// 4. **lease keeper**: renews the leases of running jobs through the grace period;
 /// 5. **announcements**: cancels still stop running jobs during the grace period;
-/// 6. **pipeline**: stopped first — no more claims, the grace period, the rest handed back.
+/// 6. **webhooks**: sends the deliveries of the jobs settled during the grace period, then stops
+///    claiming and lets its sends finish;
+/// 7. **pipeline**: stopped first — no more claims, the grace period, the rest handed back.
 struct WorkerServices {
     /// How the worker runs its jobs: from the configuration, or chosen by a test.
     struct Settings: Sendable {
@@ -60,11 +62,13 @@ struct WorkerServices {
             runner: dependencies.runner,
             sweeper: dependencies.sweeper,
             announcements: [.init("cool-downs", { board.cooldownAnnouncements() }, to: { health.applyAnnouncement($0) })],
+            webhooks: dependencies.webhookSender,
             logger: logger
         )
     }
 
-    /// The services from their parts; `announcements` are routed beside the queue's cancels.
+    /// The services from their parts; `announcements` are routed beside the queue's cancels;
+    /// `webhooks`, when given, is woken by the settlements.
     init(
         workerID: String,
         settings: Settings,
@@ -75,6 +79,7 @@ struct WorkerServices {
         runner: any JobRunning,
         sweeper: any Service,
         announcements: [AnnouncementRouter.Route],
+        webhooks: WebhookSender? = nil,
         logger: Logger
     ) {
         let inFlight = InFlight(capacity: settings.concurrency)
@@ -84,7 +89,7 @@ struct WorkerServices {
             workerID: workerID,
             claimer: Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: settings.lease, wakeup: wakeup, logger: logger),
             runner: runner,
-            settler: Settler(jobs: jobs, queue: queue, wakeup: wakeup, logger: logger),
+            settler: Settler(jobs: jobs, queue: queue, wakeup: wakeup, logger: logger, settled: { webhooks?.wakeup.nudge() }),
             inFlight: inFlight,
             drain: drain,
             grace: settings.grace,
@@ -92,7 +97,7 @@ struct WorkerServices {
         )
         let cancellations = AnnouncementRouter.Route("cancellations", { queue.cancellations() }, to: { inFlight.cancel($0) })
         self.inFlight = inFlight
-        services = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: clients, serviceName: "clients"),
             .init(
                 service: Heartbeat(
@@ -111,9 +116,11 @@ struct WorkerServices {
                 serviceName: "lease keeper"
             ),
             .init(service: AnnouncementRouter(routes: [cancellations] + announcements), serviceName: "announcements"),
-            // A drained pipeline ends by itself; the rest then stop as at SIGTERM.
-            .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "pipeline"),
         ]
+        if let webhooks { services.append(.init(service: webhooks, serviceName: "webhooks")) }
+        // A drained pipeline ends by itself; the rest then stop as at SIGTERM.
+        services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "pipeline"))
+        self.services = services
     }
 
     /// The group's configuration, without signals (the process adds SIGTERM and SIGINT).

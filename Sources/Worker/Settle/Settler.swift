@@ -14,7 +14,9 @@ struct Settler: Sendable {
     private let batcher: Batcher<Settlement, SettleResult>
     private let logger: Logger
 
-    init(jobs: any JobStore, queue: any JobQueue, wakeup: ClaimWakeup, logger: Logger) {
+    /// - Parameter settled: called after a batch that ended jobs, whose webhook deliveries its
+    ///   transaction recorded (the worker's ``WebhookSender`` is woken to send them at once).
+    init(jobs: any JobStore, queue: any JobQueue, wakeup: ClaimWakeup, logger: Logger, settled: @escaping @Sendable () -> Void = {}) {
         self.logger = logger
         batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2) { batch in
             let results = try await jobs.settle(batch)
@@ -34,6 +36,8 @@ struct Settler: Sendable {
                     requeued.append(Requeue(claim: settlement.claim, delay: delay))
                 }
             }
+            // Committed: the ended jobs' webhook rows are due, whatever Redis does next.
+            if !completed.isEmpty { settled() }
             try await queue.finish(acknowledge: acknowledged, completed: completed, requeue: requeued)
             if let soonest = requeued.map(\.delay).min() { wakeup.retryScheduled(in: soonest) }
             return results

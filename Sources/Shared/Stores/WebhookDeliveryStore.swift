@@ -1,0 +1,74 @@
+public import Foundation
+
+/// A webhook delivery a sender has claimed: the recorded event with where it goes and the sealed
+/// secret that signs it, both read from the team's endpoint as they are now (a new URL or a rotated
+/// secret applies to the next attempt).
+public struct DueDelivery: Sendable, Hashable {
+    /// The stable `webhook-id` of every attempt.
+    public var deliveryID: UUID
+    public var teamID: String
+    public var event: String
+    /// The body: the stored `jsonb` as PostgreSQL renders it, the same text on every attempt.
+    public var payload: String
+    /// Attempts made before this one.
+    public var attempts: Int
+    /// How long ago the event was recorded, by PostgreSQL's clock (the retry window counts from it).
+    public var age: Duration
+    public var url: String
+    /// The endpoint's secret, sealed with ``SecretBox``.
+    public var sealedSecret: [UInt8]
+
+    public init(
+        deliveryID: UUID,
+        teamID: String,
+        event: String,
+        payload: String,
+        attempts: Int,
+        age: Duration,
+        url: String,
+        sealedSecret: [UInt8]
+    ) {
+        self.deliveryID = deliveryID
+        self.teamID = teamID
+        self.event = event
+        self.payload = payload
+        self.attempts = attempts
+        self.age = age
+        self.url = url
+        self.sealedSecret = sealedSecret
+    }
+}
+
+/// How one attempt ended, as the sender records it.
+public struct DeliveryOutcome: Sendable, Hashable {
+    public enum Result: Sendable, Hashable {
+        /// The receiver answered 2xx.
+        case delivered(statusCode: Int)
+        /// Try again after `delay`: the receiver answered something else, or could not be reached.
+        case retry(delay: Duration, statusCode: Int?, error: String?)
+        /// The retry window is over: no more attempts.
+        case failed(statusCode: Int?, error: String?)
+    }
+
+    public var deliveryID: UUID
+    public var result: Result
+
+    public init(deliveryID: UUID, result: Result) {
+        self.deliveryID = deliveryID
+        self.result = result
+    }
+}
+
+/// The webhook outbox as the senders see it: `webhook_deliveries`, filled by triggers in the
+/// transactions that end jobs and lower balances (migration 0009), is their queue.
+public protocol WebhookDeliveryStore: Sendable {
+    /// Claims up to `limit` pending deliveries that are due, oldest due first, and leases them for
+    /// `lease` by moving their `next_attempt_at` past it: a sender that dies mid-send leaves them to
+    /// be claimed again once the lease ends (at least once). Concurrent claimers skip each other's
+    /// rows. A due delivery whose team no longer has an endpoint is failed instead of returned.
+    func claimDue(limit: Int, lease: Duration) async throws -> [DueDelivery]
+
+    /// Records attempts' outcomes, all in one statement. Each counts one attempt; a delivery that
+    /// is no longer pending (another sender got there after a lease ran out) is left as it is.
+    func record(_ outcomes: [DeliveryOutcome]) async throws
+}

@@ -1,0 +1,242 @@
+import Backoff
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+import Synchronization
+
+/// Sends the webhook outbox: claims due deliveries from PostgreSQL (``WebhookDeliveryStore``),
+/// posts each, signed, to its team's endpoint, and records how it went — delivered, retried on
+/// the ``DeliverySchedule``, or failed once the retry window is over.
+///
+/// It is woken by this worker's settlements (``DeliveryWakeup/nudge()``) and otherwise polls every
+/// `pollInterval` (one query on the partial index of due rows) for retries and other workers'
+/// events: no busy loop. At most `concurrency` sends run at once; while a claim came back full it
+/// waits for half the slots before claiming again, so a backlog is claimed in batches, not a row
+/// per finished send.
+///
+/// At least once: a claim leases its rows (their due time moved past the lease), so a worker killed
+/// mid-send leaves them to be claimed again; receivers drop duplicates by `webhook-id`, which
+/// every attempt of a delivery shares. Before each send the target is checked again
+/// (``WebhookTargetPolicy/checkResolved(_:)``: DNS can change since the endpoint was set); a
+/// refusal is a retry that never connected.
+///
+/// At graceful shutdown it stops claiming and lets running sends finish within `grace`; sends
+/// still running then are cancelled and recorded nowhere, so their rows fall due again when their
+/// lease ends.
+final class WebhookSender: Service, Sendable {
+    struct Settings: Sendable {
+        var concurrency: Int
+        var timeout: Duration
+        var pollInterval: Duration
+        var grace: Duration
+        var production: Bool
+
+        init(concurrency: Int, timeout: Duration, pollInterval: Duration, grace: Duration, production: Bool) {
+            self.concurrency = max(1, concurrency)
+            self.timeout = timeout
+            self.pollInterval = pollInterval
+            self.grace = grace
+            self.production = production
+        }
+
+        init(_ configuration: AppConfiguration) {
+            self.init(
+                concurrency: configuration.webhookSender.concurrency,
+                timeout: configuration.webhookSender.timeout,
+                pollInterval: configuration.webhookSender.pollInterval,
+                grace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)),
+                production: configuration.environment == .production
+            )
+        }
+
+        /// How long a claimed row stays leased: the target check, a send at its timeout and the
+        /// record, with room to spare. Shorter would let a slow send be claimed twice.
+        var lease: Duration { timeout * 2 + .seconds(5) }
+    }
+
+    static let userAgent = "saas-webhooks/1.0"
+    /// Recording outcomes: 200 ms doubling to 5 s, six attempts; after that the lease runs out
+    /// and the delivery is sent again.
+    static let recordRetry = RetryPolicy(base: .milliseconds(200), cap: .seconds(5), maxAttempts: 6, jitter: .full)
+
+    let store: any WebhookDeliveryStore
+    /// Made when the sender starts and shut down when it ends, so an HTTP client exists only
+    /// while the service runs.
+    let makeTransport: @Sendable () -> any WebhookTransport
+    let secrets: SecretBox
+    let schedule: DeliverySchedule
+    let settings: Settings
+    let wakeup: DeliveryWakeup
+    let logger: Logger
+    private let recorder: Batcher<DeliveryOutcome, Void>
+    private let active = Atomic<Int>(0)
+
+    init(
+        store: any WebhookDeliveryStore,
+        transport: @escaping @Sendable () -> any WebhookTransport,
+        secrets: SecretBox,
+        schedule: DeliverySchedule,
+        settings: Settings,
+        wakeup: DeliveryWakeup = DeliveryWakeup(),
+        logger: Logger
+    ) {
+        self.store = store
+        makeTransport = transport
+        self.secrets = secrets
+        self.schedule = schedule
+        self.settings = settings
+        self.wakeup = wakeup
+        self.logger = logger
+        recorder = Batcher(maxBatch: 512, maxConcurrentBatches: 2) { outcomes in
+            try await store.record(outcomes)
+            return outcomes.map { _ in () }
+        }
+    }
+
+    func run() async {
+        let transport = makeTransport()
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                await claimLoop { delivery in
+                    group.addTask { await self.send(delivery, through: transport) }
+                }
+            } onGracefulShutdown: { [wakeup] in
+                wakeup.stop()
+            }
+            if !(await waitForSends(timeout: settings.grace)) {
+                logger.info("grace period over: \(active.load(ordering: .relaxed)) webhook sends cancelled")
+                group.cancelAll()
+            }
+        }
+        await transport.shutdown()
+    }
+
+    /// Claims while slots are free and rows may be due; sleeps on the wakeup otherwise.
+    private func claimLoop(start: (DueDelivery) -> Void) async {
+        // Whether due rows may be waiting, and whether the last claim came back full.
+        var work = true
+        var backlog = false
+        while !wakeup.isStopped && !Task.isCancelled {
+            let free = settings.concurrency - active.load(ordering: .acquiring)
+            if work && free >= (backlog ? max(1, settings.concurrency / 2) : 1) {
+                do {
+                    let claimed = try await store.claimDue(limit: free, lease: settings.lease)
+                    for delivery in claimed {
+                        active.add(1, ordering: .releasing)
+                        start(delivery)
+                    }
+                    backlog = claimed.count == free
+                    work = backlog
+                    continue
+                } catch {
+                    logger.warning("claiming webhook deliveries failed", metadata: ["error": "\(error)"])
+                    work = false
+                    backlog = false
+                }
+            }
+            switch await wakeup.wait(timeout: settings.pollInterval) {
+            case .work: work = true
+            case .slotFreed, .stopped: break
+            }
+        }
+    }
+
+    /// Waits for running sends to end, at most `timeout`; true when they all did.
+    private func waitForSends(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while active.load(ordering: .acquiring) > 0 {
+            // Cancelled outright (not a graceful shutdown): no grace, and no sleeping either.
+            if Task.isCancelled { return false }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return false }
+            try? await Task.sleep(for: min(left, .milliseconds(20)))
+        }
+        return true
+    }
+
+    /// One attempt and its record.
+    private func send(_ delivery: DueDelivery, through transport: any WebhookTransport) async {
+        defer {
+            active.subtract(1, ordering: .releasing)
+            wakeup.slotFreed()
+        }
+        let started = ContinuousClock.now
+        let result = await attempt(delivery, through: transport, started: started)
+        // Cancelled at the end of the grace period: the lease hands the row to the next claim.
+        if Task.isCancelled { return }
+        await record(DeliveryOutcome(deliveryID: delivery.deliveryID, result: result))
+    }
+
+    func attempt(
+        _ delivery: DueDelivery,
+        through transport: any WebhookTransport,
+        started: ContinuousClock.Instant
+    ) async
+        -> DeliveryOutcome.Result
+    {
+        func again(_ statusCode: Int?, _ error: String) -> DeliveryOutcome.Result {
+            let age = delivery.age + (ContinuousClock.now - started)
+            switch schedule.next(afterAttempt: delivery.attempts + 1, age: age) {
+            case .retry(let delay): return .retry(delay: delay, statusCode: statusCode, error: error)
+            case .giveUp: return .failed(statusCode: statusCode, error: error)
+            }
+        }
+        do {
+            try await WebhookTargetPolicy(production: settings.production).checkResolved(delivery.url)
+        } catch {
+            return again(nil, "refused: \(error.description)")
+        }
+        guard let request = signedRequest(delivery) else {
+            return again(nil, "the endpoint's secret could not be read")
+        }
+        switch await transport.post(request) {
+        case .status(let code) where (200..<300).contains(code):
+            return .delivered(statusCode: code)
+        case .status(let code):
+            return again(code, "HTTP \(code)")
+        case .unreachable(let reason):
+            return again(nil, reason)
+        }
+    }
+
+    /// The attempt's request: the stored payload's text as the body, signed for this attempt's
+    /// timestamp under the delivery's stable id.
+    func signedRequest(_ delivery: DueDelivery, now: Date = Date()) -> WebhookRequest? {
+        guard let secret = try? secrets.open(delivery.sealedSecret) else { return nil }
+        let id = delivery.deliveryID.lowercasedString
+        let timestamp = Int(now.timeIntervalSince1970)
+        let body = Array(delivery.payload.utf8)
+        guard let signature = WebhookSignature.sign(id: id, timestamp: timestamp, body: body, secret: secret) else {
+            return nil
+        }
+        return WebhookRequest(
+            url: delivery.url,
+            headers: [
+                "webhook-id": id,
+                "webhook-timestamp": String(timestamp),
+                "webhook-signature": signature,
+                "content-type": "application/json",
+                "user-agent": Self.userAgent,
+            ],
+            body: body
+        )
+    }
+
+    private func record(_ outcome: DeliveryOutcome) async {
+        for attempt in 1...Self.recordRetry.maxAttempts {
+            do {
+                try await recorder.submit(outcome)
+                return
+            } catch {
+                logger.warning(
+                    "recording a webhook delivery failed",
+                    metadata: ["delivery_id": "\(outcome.deliveryID)", "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                if attempt < Self.recordRetry.maxAttempts { try? await Task.sleep(for: Self.recordRetry.delay(afterAttempt: attempt)) }
+            }
+        }
+        // Its lease will end and it will be sent again (the receiver drops the duplicate by id).
+        logger.error("a webhook delivery's outcome was not recorded; it will be sent again", metadata: ["delivery_id": "\(outcome.deliveryID)"])
+    }
+}

@@ -29,6 +29,8 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     /// metadata under its old name.
     var purpose: String?
     var jobMetadata: JSONObject?
+    /// `false` opts the job out of the team's webhook (absent is `true`).
+    var webhook: Bool?
 
     enum CodingKeys: String, CodingKey {
         case teamID = "team_id"
@@ -49,6 +51,7 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         case presencePenalty = "presence_penalty"
         case purpose
         case jobMetadata = "job_metadata"
+        case webhook
     }
 
     /// `metadata`, or the original's `job_metadata`.

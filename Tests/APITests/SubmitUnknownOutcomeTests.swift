@@ -16,6 +16,9 @@ private struct CommitLostJobStore: JobStore {
     func submit(_ submissions: [JobSubmission]) async throws -> [Result<SubmitOutcome, any Error>] {
         throw PostgresError.commitOutcomeUnknown("connection lost during COMMIT")
     }
+    func submit(batch: JobBatch) async throws -> JobBatchOutcome {
+        throw PostgresError.commitOutcomeUnknown("connection lost during COMMIT")
+    }
     func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections) {
         try await base.markInProgress(claims, workerID: workerID, lease: lease)
     }

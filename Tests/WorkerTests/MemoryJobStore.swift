@@ -148,6 +148,7 @@ final class MemoryJobStore: JobStore {
     // MARK: Not used by the claim, lease and settle steps
 
     func submit(_ submissions: [JobSubmission]) async throws -> [Result<SubmitOutcome, any Error>] { throw NotUsedByTheseTests() }
+    func submit(batch: JobBatch) async throws -> JobBatchOutcome { throw NotUsedByTheseTests() }
     func steps(_ jobID: UUID, reservationNumber: Int, plan: String) async throws -> [JobStep] { throw NotUsedByTheseTests() }
     func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws { throw NotUsedByTheseTests() }
     func get(_ jobID: UUID) async throws -> Job? { throw NotUsedByTheseTests() }

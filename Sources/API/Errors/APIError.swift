@@ -15,6 +15,9 @@ public enum APIError: Error, Sendable, Equatable {
     case unsupportedMediaType(String)
     case unprocessable(String)
     case insufficientCredits(remaining: Int, needed: Int)
+    /// A 402 whose sentence is not the one of ``insufficientCredits(remaining:needed:)`` (a
+    /// batch refused whole for one item's credits).
+    case paymentRequired(String)
     case serviceUnavailable(String)
     /// An upstream call this service made for the client failed for good (502).
     case badGateway(String)
@@ -35,7 +38,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType
         case .unprocessable: return .unprocessableContent
-        case .insufficientCredits: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+        case .insufficientCredits, .paymentRequired: return HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .serviceUnavailable, .overloaded: return .serviceUnavailable
         case .badGateway: return .badGateway
         case .tooManyRequests: return .tooManyRequests

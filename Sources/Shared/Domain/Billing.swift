@@ -8,10 +8,14 @@ public enum Billing {
     public struct Estimate: Sendable, Hashable {
         public var totalTokens: Int
         public var maxCostUSD: Decimal
+        /// The prompt's part of ``totalTokens`` (every planned call's prompts), on the model that
+        /// sends the most: what `POST /api/jobs/estimate` shows as `prompt_tokens_estimate`.
+        public var promptTokens: Int
 
-        public init(totalTokens: Int, maxCostUSD: Decimal) {
+        public init(totalTokens: Int, maxCostUSD: Decimal, promptTokens: Int = 0) {
             self.totalTokens = totalTokens
             self.maxCostUSD = maxCostUSD
+            self.promptTokens = promptTokens
         }
     }
 

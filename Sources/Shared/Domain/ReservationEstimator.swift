@@ -39,6 +39,7 @@ public struct ReservationEstimator: Sendable {
         let completion = work.maxTokens ?? defaultMaxTokens
         let size = document ?? Self.size(of: work)
         var worstTokens = 0
+        var worstPrompt = 0
         var worstCost = Decimal(0)
         var worstCalls = 1
         var usable = 0
@@ -59,11 +60,12 @@ public struct ReservationEstimator: Sendable {
             }
             usable += 1
             worstTokens = max(worstTokens, tokens.prompt + tokens.completion)
+            worstPrompt = max(worstPrompt, tokens.prompt)
             worstCost = max(worstCost, model.cost(promptTokens: tokens.prompt, completionTokens: tokens.completion))
             worstCalls = max(worstCalls, tokens.calls)
         }
         if usable == 0, let firstRefusal { return .failure(DocumentRefusal(sentence: firstRefusal)) }
-        return .success((Billing.Estimate(totalTokens: worstTokens, maxCostUSD: worstCost), worstCalls))
+        return .success((Billing.Estimate(totalTokens: worstTokens, maxCostUSD: worstCost, promptTokens: worstPrompt), worstCalls))
     }
 
     /// The document size a job's own fields give (nil for chat).

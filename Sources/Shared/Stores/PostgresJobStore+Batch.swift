@@ -1,0 +1,68 @@
+import Foundation
+import Postgres
+
+extension PostgresJobStore {
+    /// A team's batch as one transaction, with the single submits' read → plan → write: under a
+    /// key, the key is locked and its earlier answer read first; then the account is locked, a
+    /// ``ReservationPlan`` decides every reservation against the running balance, and the jobs,
+    /// their ledger rows and the keyed answer are written set-wise — a handful of statements
+    /// whatever the batch's size.
+    ///
+    /// Unlike ``submit(_:)`` nothing is isolated: an item PostgreSQL refuses fails the batch (and
+    /// writes nothing), since its answer is one record. The API's checks run first so that
+    /// nothing a client sends gets that far.
+    public func submit(batch: JobBatch) async throws -> JobBatchOutcome {
+        try await postgres.withTransaction { tx in
+            if let key = batch.idempotencyKey {
+                if let earlier = try await Self.lockBatchKey(teamID: batch.teamID, key: key, tx) {
+                    guard earlier.requestHash == batch.requestHash else { throw DomainError.idempotencyKeyReused }
+                    return .replayed(answer: earlier.answer)
+                }
+            }
+            let accounts = try await Self.lockAccounts(of: batch.submissions, tx)
+            let plan = ReservationPlan(batch.submissions.map(Self.reservationRequest), accounts: accounts)
+            if batch.allOrNothing, let refused = Self.firstRefusal(plan) {
+                // Nothing was written: the transaction ends with only its locks taken.
+                return .refused(index: refused.index, reason: refused.reason)
+            }
+            let createdAt = try await Self.insertJobs(plan, batch.submissions, tx)
+            try await LedgerWriter.write(plan.posting, tx)
+            let outcomes = Self.outcomes(plan, batch.submissions, createdAt: createdAt)
+            let answer = try batch.answer(outcomes)
+            if let key = batch.idempotencyKey {
+                _ = try await tx.query(
+                    "INSERT INTO job_batches (team_id, idempotency_key, request_hash, answer) VALUES ($1, $2, $3, $4)",
+                    [.text(batch.teamID), .text(key), .bytea(batch.requestHash ?? []), .json(answer)]
+                )
+            }
+            return .submitted(outcomes: outcomes, answer: answer)
+        }
+    }
+
+    /// Serializes the batches of one team and key (a transaction-scoped advisory lock: two
+    /// concurrent replays cannot both find no answer and both write jobs), then reads the
+    /// answer an earlier batch under the key kept, if any.
+    private static func lockBatchKey(teamID: String, key: String, _ tx: PostgresSession) async throws -> (requestHash: [UInt8], answer: String)? {
+        _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [.text(teamID), .text(key)])
+        let rows = try await tx.query(
+            "SELECT request_hash, answer::text AS answer FROM job_batches WHERE team_id = $1 AND idempotency_key = $2",
+            [.text(teamID), .text(key)]
+        )
+        guard let row = rows.first else { return nil }
+        return (try row.decode("request_hash", as: PostgresBytes.self).bytes, try row.decode("answer"))
+    }
+
+    /// The first submission the plan does not create, and why (batch items carry no keys of
+    /// their own, so the reasons are the balance and a team gone).
+    private static func firstRefusal(_ plan: ReservationPlan) -> (index: Int, reason: DomainError)? {
+        for (index, decision) in plan.decisions.enumerated() {
+            switch decision {
+            case .reserve: continue
+            case .insufficientCredits(let remaining, let needed): return (index, .insufficientCredits(remaining: remaining, needed: needed))
+            case .idempotencyConflict: return (index, .idempotencyKeyReused)
+            case .teamNotFound, .replay, .repeatOf: return (index, .callerTeamNotFound)
+            }
+        }
+        return nil
+    }
+}

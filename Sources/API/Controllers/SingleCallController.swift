@@ -28,6 +28,7 @@ struct SingleCallController {
     /// submits nothing.
     @Sendable func createAndCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
+        try await submitter.limiter.admit(identity.teamID)
         let jobID = UUID()
         var events = try events(jobID, teamID: identity.teamID, request)
         let submitted = try await submit(request, context: context, jobID: jobID, stream: true)
@@ -65,8 +66,9 @@ struct SingleCallController {
     }
 
     @Sendable func createAndCall(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let wait = try request.waitSeconds(default: 120)
         let identity = try context.requireTeam()
+        try await submitter.limiter.admit(identity.teamID)
+        let wait = try request.waitSeconds(default: 120)
         let jobID = try await submit(request, context: context, jobID: UUID(), stream: false)
         let settled = try await settledJob(jobID, teamID: identity.teamID, wait: wait)
         guard settled.status.isTerminal else {

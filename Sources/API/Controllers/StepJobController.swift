@@ -15,6 +15,8 @@ struct StepJobController {
     let estimator: ReservationEstimator
     let waiters: CompletionWaiters
     let feed: CallEventFeed
+    /// The team's submit limits: a call is a job of its own.
+    let limiter: SubmitLimiter
 
     func addRoutes(team: RouteTable<AppRequestContext>) {
         team.post("/jobs/{job_id}/llm-call", use: llmCall)
@@ -38,6 +40,7 @@ struct StepJobController {
                 return try stream(latest.callID, of: job.jobID, teamID: identity.teamID, request)
             }
         }
+        try await limiter.admit(identity.teamID)
         let callID = UUID()
         let jobID = try context.jobID()
         let events = try events(callID, of: jobID, teamID: identity.teamID, request)
@@ -79,6 +82,7 @@ struct StepJobController {
     }
 
     @Sendable func llmCall(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await limiter.admit(try context.requireTeam().teamID)
         let wait = try request.waitSeconds(default: 120)
         let call = try await queueCall(request, context: context, callID: UUID(), stream: false)
         return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)

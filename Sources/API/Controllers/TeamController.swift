@@ -11,6 +11,9 @@ struct TeamController {
     let queue: any JobQueue
     /// Told of every key minted here, so that none is ever answered from a cached "unknown".
     let keyCache: KeyCache
+    let limits: any TeamLimitsStore
+    /// Told of every limits change made here, so this process's next submit sees it at once.
+    let limitsCache: TeamLimitsCache
 
     struct CreateBody: Decodable {
         var organizationID: String
@@ -70,6 +73,7 @@ struct TeamController {
         var metadata: JSONObject
         var createdAt: Date
         var updatedAt: Date
+        var limits: TeamLimitsObject
         /// Only in the answers of create and rotate-key: the one time the key is shown.
         var virtualKey: String?
 
@@ -90,6 +94,7 @@ struct TeamController {
             case metadata
             case createdAt = "created_at"
             case updatedAt = "updated_at"
+            case limits
             case virtualKey = "virtual_key"
         }
 
@@ -110,6 +115,7 @@ struct TeamController {
             metadata = team.metadata
             createdAt = team.createdAt
             updatedAt = team.updatedAt
+            limits = TeamLimitsObject(limits: team.limits)
             virtualKey = key
         }
     }
@@ -184,6 +190,7 @@ struct TeamController {
         admin.put("/teams/{team_id}/suspend") { _, context in try await setStatus(context, .suspended) }
         admin.put("/teams/{team_id}/resume") { _, context in try await setStatus(context, .active) }
         admin.post("/teams/{team_id}/rotate-key", use: rotateKey)
+        admin.put("/teams/{team_id}/limits", use: setLimits)
         team.get("/me", use: me)
         teamOrAdmin.get("/teams/{team_id}/usage", use: teamUsage)
     }
@@ -261,6 +268,18 @@ struct TeamController {
         let (key, previousExpiry) = try await teams.rotateKey(id, graceSeconds: grace)
         keyCache.forget(VirtualKey.hash(key.key))
         return RotateResponse(teamID: id, virtualKey: key.key, keyPrefix: key.prefix, previousKeyExpiresAt: previousExpiry)
+    }
+
+    /// Changes the team's limits in one transaction, then gives the queue the team's cap as
+    /// PostgreSQL now holds it — every time, so a PUT also repairs a cap Redis missed (a PUT whose
+    /// queue step failed answers an error and is safe to repeat).
+    @Sendable func setLimits(_ request: Request, context: AppRequestContext) async throws -> TeamLimitsResponse {
+        let id = try context.teamID()
+        let change = try await request.decode(as: TeamLimitsBody.self, context: context).validated()
+        let updated = try await limits.setLimits(id, change)
+        limitsCache.forget(id)
+        try await queue.setConcurrencyCap(teamID: id, cap: updated.maxConcurrentJobs)
+        return TeamLimitsResponse(teamID: id, limits: updated)
     }
 
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> MeResponse {

@@ -87,6 +87,8 @@ public struct Team: Sendable, Hashable {
     public var metadata: JSONObject
     public var createdAt: Date
     public var updatedAt: Date
+    /// Its limits (``TeamLimits``); none by default.
+    public var limits = TeamLimits()
 }
 
 /// The one time a key is seen: at creation or rotation.

@@ -96,12 +96,23 @@ public protocol JobQueue: Sendable {
     func resume(teamID: String) async throws
     /// Which of these jobs the queue holds at all.
     func held(_ jobIDs: [UUID]) async throws -> Set<UUID>
+    /// Caps how many of the team's jobs are leased at once (`max_concurrent_jobs`; nil: no cap).
+    /// A team at its cap is out of the round robin — its jobs wait holding no worker slot — and
+    /// back in when one of its leases ends.
+    func setConcurrencyCap(teamID: String, cap: Int?) async throws
+    /// How many of the team's jobs wait in the queue: ready (parked included) and scheduled for a
+    /// retry; leased ones are not waiting.
+    func waitingCount(teamID: String) async throws -> Int
 
     // The sweeper's reconciliation.
     /// Makes the parked teams exactly `suspendedTeams` (PostgreSQL's `teams.status`), except teams
     /// suspended or resumed within `grace`; resumed teams' parked jobs become claimable again.
     @discardableResult
     func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int)
+    /// Makes the caps exactly `caps` (PostgreSQL's `max_concurrent_jobs`), after Redis lost its
+    /// data. Returns how many teams' caps changed.
+    @discardableResult
+    func reconcileConcurrencyCaps(_ caps: [String: Int]) async throws -> Int
     /// Jobs whose lease expired more than `grace` ago, oldest first, a page at a time.
     func expiredLeases(olderThan grace: Duration, offset: Int, limit: Int) async throws -> [UUID]
     /// The marker of the last re-enqueue (see ``SweepMarker``).

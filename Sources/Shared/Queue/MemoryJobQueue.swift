@@ -44,8 +44,14 @@ public actor MemoryJobQueue: JobQueue {
     private var tokens: [UUID: UUID] = [:]
     /// Lease expiries (ms).
     private var leases: [UUID: Int] = [:]
-    /// When scheduled retries fall due (ms).
+    /// When scheduled retries fall due (ms). (The scripts also count them per team in
+    /// `p:scheduled:teams`; here ``waitingCount(teamID:)`` counts them when asked.)
     private var scheduled: [UUID: Int] = [:]
+    /// Each team's leased jobs, job → lease expiry (ms), as `p:leased:<team>`.
+    private var leasedByTeam: [String: [UUID: Int]] = [:]
+    /// `max_concurrent_jobs` by team, and the capped teams at their cap (out of the rotation).
+    private var caps: [String: Int] = [:]
+    private var capped: Set<String> = []
     private var arrivals = 0
     private var marker: (epoch: String?, watermark: Int?) = (nil, nil)
     private var workWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -99,11 +105,17 @@ public actor MemoryJobQueue: JobQueue {
                 deactivate(team)
                 continue
             }
+            if atCap(team) {
+                recap(team)
+                continue
+            }
             if let jobID = popReady(team) {
                 let claim = Claim(jobID: jobID, token: UUID())
                 tokens[jobID] = claim.token
                 leases[jobID] = now + lease.milliseconds
+                leasedByTeam[team, default: [:]][jobID] = now + lease.milliseconds
                 claims.append(claim)
+                if atCap(team) { recap(team) }
             }
             if ready[team, default: []].isEmpty { deactivate(team) }
         }
@@ -117,6 +129,9 @@ public actor MemoryJobQueue: JobQueue {
         for claim in claims {
             if tokens[claim.jobID] == claim.token {
                 leases[claim.jobID] = now + lease.milliseconds
+                if let team = jobs[claim.jobID]?.teamID, leasedByTeam[team]?[claim.jobID] != nil {
+                    leasedByTeam[team]?[claim.jobID] = now + lease.milliseconds
+                }
             } else {
                 lost.insert(claim.jobID)
             }
@@ -169,6 +184,35 @@ public actor MemoryJobQueue: JobQueue {
 
     public func held(_ jobIDs: [UUID]) async throws -> Set<UUID> {
         Set(jobIDs.filter { jobs[$0] != nil })
+    }
+
+    public func setConcurrencyCap(teamID: String, cap: Int?) async throws {
+        if let cap, cap > 0 { caps[teamID] = cap } else { caps[teamID] = nil }
+        recap(teamID)
+    }
+
+    public func waitingCount(teamID: String) async throws -> Int {
+        ready[teamID, default: []].count + scheduled.keys.filter { jobs[$0]?.teamID == teamID }.count
+    }
+
+    @discardableResult
+    public func reconcileConcurrencyCaps(_ wanted: [String: Int]) async throws -> Int {
+        let wanted = wanted.filter { $0.value > 0 }
+        var changed = 0
+        for team in caps.keys.sorted() where wanted[team] == nil {
+            caps[team] = nil
+            recap(team)
+            changed += 1
+        }
+        for (team, cap) in wanted.sorted(by: { $0.key < $1.key }) {
+            if caps[team] != cap {
+                caps[team] = cap
+                changed += 1
+            }
+            recap(team)
+        }
+        for team in capped.sorted() { recap(team) }
+        return changed
     }
 
     @discardableResult
@@ -278,6 +322,9 @@ public actor MemoryJobQueue: JobQueue {
         tokens = [:]
         leases = [:]
         scheduled = [:]
+        leasedByTeam = [:]
+        caps = [:]
+        capped = []
         arrivals = 0
         marker = (nil, nil)
     }
@@ -293,7 +340,7 @@ public actor MemoryJobQueue: JobQueue {
     }
 
     private func activate(_ team: String) {
-        guard !suspended.contains(team), active.insert(team).inserted else { return }
+        guard !suspended.contains(team), !capped.contains(team), active.insert(team).inserted else { return }
         teams.append(team)
         let waiters = workWaiters
         workWaiters = [:]
@@ -333,9 +380,28 @@ public actor MemoryJobQueue: JobQueue {
         if ready[team]?.isEmpty == true { ready[team] = nil }
     }
 
+    /// Every lease ends here: the team's slot is given back (and a capped team rejoins).
     private func unlease(_ jobID: UUID) {
         tokens[jobID] = nil
         leases[jobID] = nil
+        guard let team = jobs[jobID]?.teamID, leasedByTeam[team]?.removeValue(forKey: jobID) != nil else { return }
+        if leasedByTeam[team]?.isEmpty == true { leasedByTeam[team] = nil }
+        if capped.contains(team) { recap(team) }
+    }
+
+    private func atCap(_ team: String) -> Bool {
+        guard let cap = caps[team] else { return false }
+        return leasedByTeam[team, default: [:]].count >= cap
+    }
+
+    /// A team at its cap leaves the rotation; one below it that had left comes back.
+    private func recap(_ team: String) {
+        if atCap(team) {
+            capped.insert(team)
+            deactivate(team)
+        } else if capped.remove(team) != nil, !ready[team, default: []].isEmpty {
+            activate(team)
+        }
     }
 
     private func readyOrScheduled(_ jobID: UUID, due: Int, now: Int) {

@@ -38,8 +38,22 @@ public struct QueueKeys: Sendable, Hashable {
     public var leases: String { tag + ":leases" }
     /// Sorted set job → when its retry falls due (ms).
     public var scheduled: String { tag + ":scheduled" }
+    /// Hash team → how many of its jobs ``scheduled`` holds (the team's part of it, which the
+    /// submit limit `max_queued_jobs` counts beside ``ready(team:)``).
+    public var scheduledCounts: String { tag + ":scheduled:teams" }
     /// Counter giving ready jobs their arrival order.
     public var sequence: String { tag + ":seq" }
+
+    // Per-team limits (see ``QueueScripts`` and the API's submit limiter).
+    /// Sorted set: one team's leased jobs, job → lease expiry (ms); `max_concurrent_jobs` counts it.
+    public func leased(team: String) -> String { tag + ":leased:" + team }
+    /// Hash team → its `max_concurrent_jobs`.
+    public var caps: String { tag + ":caps" }
+    /// Set of the capped teams at their cap: out of the rotation until one of their leases ends.
+    public var capped: String { tag + ":capped" }
+    /// Hash (`tokens`, `ms`): one team's `submits_per_second` token bucket, shared by every API
+    /// process.
+    public func submitBucket(team: String) -> String { tag + ":submits:" + team }
     /// Hash: the sweeper's marker (`epoch`, `watermark`).
     public var sweepMarker: String { tag + ":sweep" }
 

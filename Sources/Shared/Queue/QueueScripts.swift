@@ -11,7 +11,14 @@ import Redis
 /// - `p:suspended` set: teams whose jobs are parked; `p:suspended:changed` hash team → when an
 ///   API process last suspended or resumed it (ms), so the sweeper leaves fresh changes alone.
 /// - `p:tokens` hash job → lease token; `p:leases` sorted set job → lease expiry (ms).
-/// - `p:scheduled` sorted set job → when a retry falls due (ms).
+/// - `p:scheduled` sorted set job → when a retry falls due (ms); `p:scheduled:teams` hash team →
+///   how many of them are the team's (kept by `schedule` / `unschedule`, the only writers of
+///   `p:scheduled`), so a team's waiting jobs are counted without scanning.
+/// - `p:leased:<team>` sorted set job → lease expiry (ms): the team's leased jobs, added at claim
+///   and removed by `unlease` (every way a lease ends goes through it), so the count never drifts.
+/// - `p:caps` hash team → `max_concurrent_jobs`; `p:capped` set: capped teams at their cap, kept
+///   out of the rotation (`activate` skips them) until one of their leases ends. Their ready jobs
+///   wait holding no worker slot.
 /// - `p:seq` counter for arrival order; `p:done`, `p:cancel` pub/sub channels.
 /// - `p:sweep` hash: the sweeper's marker — `epoch` (set when it re-enqueued everything) and
 ///   `watermark` (PostgreSQL time, ms, up to which changed jobs were re-enqueued). It vanishes
@@ -23,14 +30,34 @@ enum QueueScripts {
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         end
+        local function team_of(id)
+          local v = redis.call('HGET', p .. ':jobs', id)
+          if not v then return nil end
+          local _, team = string.match(v, '^(%d)|(.*)$')
+          return team
+        end
         local function activate(team)
-          if redis.call('SISMEMBER', p .. ':suspended', team) == 0 and redis.call('SADD', p .. ':active', team) == 1 then
+          if redis.call('SISMEMBER', p .. ':suspended', team) == 0 and redis.call('SISMEMBER', p .. ':capped', team) == 0
+            and redis.call('SADD', p .. ':active', team) == 1 then
             redis.call('RPUSH', p .. ':teams', team)
           end
         end
         local function deactivate(team)
           redis.call('LREM', p .. ':teams', -1, team)
           redis.call('SREM', p .. ':active', team)
+        end
+        local function at_cap(team)
+          local cap = redis.call('HGET', p .. ':caps', team)
+          return cap and redis.call('ZCARD', p .. ':leased:' .. team) >= tonumber(cap)
+        end
+        -- A team at its cap leaves the rotation; one below it that had left comes back.
+        local function recap(team)
+          if at_cap(team) then
+            redis.call('SADD', p .. ':capped', team)
+            deactivate(team)
+          elseif redis.call('SREM', p .. ':capped', team) == 1 and redis.call('ZCARD', p .. ':ready:' .. team) > 0 then
+            activate(team)
+          end
         end
         local function make_ready(id)
           local v = redis.call('HGET', p .. ':jobs', id)
@@ -41,26 +68,42 @@ enum QueueScripts {
           activate(team)
           return true
         end
-        local function unlease(id)
+        -- Every lease ends here: the team's slot is given back (and a capped team rejoins).
+        local function unlease(id, team)
           redis.call('HDEL', p .. ':tokens', id)
           redis.call('ZREM', p .. ':leases', id)
+          team = team or team_of(id)
+          if team and redis.call('ZREM', p .. ':leased:' .. team, id) == 1 and redis.call('SISMEMBER', p .. ':capped', team) == 1 then
+            recap(team)
+          end
+        end
+        local function schedule(id, due)
+          if redis.call('ZADD', p .. ':scheduled', due, id) == 1 then
+            local team = team_of(id)
+            if team then redis.call('HINCRBY', p .. ':scheduled:teams', team, 1) end
+          end
+        end
+        local function unschedule(id, team)
+          if redis.call('ZREM', p .. ':scheduled', id) == 1 then
+            team = team or team_of(id)
+            if team and redis.call('HINCRBY', p .. ':scheduled:teams', team, -1) <= 0 then
+              redis.call('HDEL', p .. ':scheduled:teams', team)
+            end
+          end
         end
         -- Ready now, or scheduled when `due` (ms, 0 for none) is still ahead.
         local function ready_or_scheduled(id, due, now)
           if due > now then
-            redis.call('ZADD', p .. ':scheduled', due, id)
+            schedule(id, due)
           else
             make_ready(id)
           end
         end
         local function forget(id)
-          local v = redis.call('HGET', p .. ':jobs', id)
-          if v then
-            local _, team = string.match(v, '^(%d)|(.*)$')
-            redis.call('ZREM', p .. ':ready:' .. team, id)
-          end
-          redis.call('ZREM', p .. ':scheduled', id)
-          unlease(id)
+          local team = team_of(id)
+          if team then redis.call('ZREM', p .. ':ready:' .. team, id) end
+          unschedule(id, team)
+          unlease(id, team)
           redis.call('HDEL', p .. ':jobs', id)
         end
         """
@@ -83,7 +126,7 @@ enum QueueScripts {
           else
             local expiry = redis.call('ZSCORE', p .. ':leases', id)
             if expiry and tonumber(expiry) < now then
-              unlease(id)
+              unlease(id, nil)
               ready_or_scheduled(id, due, now)
               n = n + 1
             end
@@ -101,7 +144,7 @@ enum QueueScripts {
         local now = now_ms()
         local due = redis.call('ZRANGEBYSCORE', p .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
         for _, id in ipairs(due) do
-          redis.call('ZREM', p .. ':scheduled', id)
+          unschedule(id, nil)
           make_ready(id)
         end
         local out = {}
@@ -114,6 +157,8 @@ enum QueueScripts {
           local ready = p .. ':ready:' .. team
           if redis.call('SISMEMBER', p .. ':suspended', team) == 1 then
             deactivate(team)
+          elseif at_cap(team) then
+            recap(team)
           else
             local popped = redis.call('ZPOPMIN', ready)
             if #popped > 0 then
@@ -121,8 +166,10 @@ enum QueueScripts {
               local id, token = popped[1], ARGV[2 + k]
               redis.call('HSET', p .. ':tokens', id, token)
               redis.call('ZADD', p .. ':leases', now + lease, id)
+              redis.call('ZADD', p .. ':leased:' .. team, now + lease, id)
               out[#out + 1] = id
               out[#out + 1] = token
+              if at_cap(team) then recap(team) end
             end
             if redis.call('ZCARD', ready) == 0 then deactivate(team) end
           end
@@ -143,6 +190,8 @@ enum QueueScripts {
           local id, token = ARGV[i], ARGV[i + 1]
           if redis.call('HGET', p .. ':tokens', id) == token then
             redis.call('ZADD', p .. ':leases', now + lease, id)
+            local team = team_of(id)
+            if team then redis.call('ZADD', p .. ':leased:' .. team, 'XX', now + lease, id) end
           else
             lost[#lost + 1] = id
           end
@@ -168,9 +217,9 @@ enum QueueScripts {
         while i <= #ARGV do
           local id, token, delay = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
           if redis.call('HGET', p .. ':tokens', id) == token then
-            unlease(id)
+            unlease(id, nil)
             if delay > 0 then
-              redis.call('ZADD', p .. ':scheduled', now + delay, id)
+              schedule(id, now + delay)
             else
               make_ready(id)
             end
@@ -251,6 +300,51 @@ enum QueueScripts {
           end
         end
         return {parked, unparked}
+        """
+    )
+
+    /// ARGV: team, its cap (`max_concurrent_jobs`; 0 for none). A team at or over a new cap leaves
+    /// the rotation until enough of its leases end; one below it (or uncapped) rejoins.
+    static let setCap = script(
+        """
+        local team, cap = ARGV[1], tonumber(ARGV[2])
+        if cap > 0 then redis.call('HSET', p .. ':caps', team, cap) else redis.call('HDEL', p .. ':caps', team) end
+        recap(team)
+        return 1
+        """
+    )
+
+    /// Makes the caps exactly PostgreSQL's (after Redis lost its data). ARGV: pairs (team, cap).
+    /// Returns how many teams' caps changed.
+    static let reconcileCaps = script(
+        """
+        local wanted = {}
+        local changed = 0
+        for i = 1, #ARGV, 2 do wanted[ARGV[i]] = true end
+        for _, team in ipairs(redis.call('HKEYS', p .. ':caps')) do
+          if not wanted[team] then
+            redis.call('HDEL', p .. ':caps', team)
+            recap(team)
+            changed = changed + 1
+          end
+        end
+        for i = 1, #ARGV, 2 do
+          if redis.call('HGET', p .. ':caps', ARGV[i]) ~= ARGV[i + 1] then
+            redis.call('HSET', p .. ':caps', ARGV[i], ARGV[i + 1])
+            changed = changed + 1
+          end
+          recap(ARGV[i])
+        end
+        for _, team in ipairs(redis.call('SMEMBERS', p .. ':capped')) do recap(team) end
+        return changed
+        """
+    )
+
+    /// ARGV: team. Its jobs waiting in the queue: ready (parked included) and scheduled.
+    static let waiting = script(
+        """
+        local team = ARGV[1]
+        return redis.call('ZCARD', p .. ':ready:' .. team) + tonumber(redis.call('HGET', p .. ':scheduled:teams', team) or 0)
         """
     )
 

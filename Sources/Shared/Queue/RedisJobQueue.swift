@@ -117,6 +117,20 @@ public struct RedisJobQueue: JobQueue {
         return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
     }
 
+    public func setConcurrencyCap(teamID: String, cap: Int?) async throws {
+        try await redis.run(QueueScripts.setCap, keys: scriptKeys, arguments: [RedisArgument(teamID), RedisArgument(max(0, cap ?? 0))])
+    }
+
+    public func waitingCount(teamID: String) async throws -> Int {
+        try await redis.run(QueueScripts.waiting, keys: scriptKeys, arguments: [RedisArgument(teamID)]).int ?? 0
+    }
+
+    @discardableResult
+    public func reconcileConcurrencyCaps(_ caps: [String: Int]) async throws -> Int {
+        let arguments = caps.filter { $0.value > 0 }.sorted { $0.key < $1.key }.flatMap { [RedisArgument($0.key), RedisArgument($0.value)] }
+        return try await redis.run(QueueScripts.reconcileCaps, keys: scriptKeys, arguments: arguments).int ?? 0
+    }
+
     @discardableResult
     public func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int) {
         let reply = try await redis.run(

@@ -224,6 +224,7 @@ public struct PostgresTeamStore: TeamStore {
         SELECT t.team_id, t.organization_id, t.team_alias, t.status, t.budget_mode, t.tokens_per_credit,
                t.credits_per_dollar, t.metadata, t.created_at, t.updated_at,
                a.credits_allocated, a.credits_used, a.credits_reserved,
+               \(PostgresTeamLimitsStore.columns),
                (SELECT k.key_prefix FROM team_keys k WHERE k.team_id = t.team_id AND k.expires_at IS NULL) AS key_prefix,
                (SELECT COALESCE(json_agg(g.group_name ORDER BY g.group_name), '[]'::json)
                   FROM team_model_groups g WHERE g.team_id = t.team_id) AS model_groups
@@ -273,7 +274,8 @@ public struct PostgresTeamStore: TeamStore {
             keyPrefix: try row.decodeIfPresent("key_prefix"),
             metadata: .fromJSON(try row.decodeIfPresent("metadata")),
             createdAt: try row.decode("created_at"),
-            updatedAt: try row.decode("updated_at")
+            updatedAt: try row.decode("updated_at"),
+            limits: try PostgresTeamLimitsStore.decode(row)
         )
     }
 }

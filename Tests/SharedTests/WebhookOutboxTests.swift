@@ -54,8 +54,9 @@ struct WebhookOutboxTests {
         }
     }
 
+    /// A database of its own: the senders' store tests claim and clear every delivery of theirs.
     static func context(events: [WebhookEvent]) async throws -> Context {
-        let postgres = try await TestEnvironment.ownDatabase("webhooks")
+        let postgres = try await TestEnvironment.ownDatabase("webhook_outbox")
         let team = "wh-\(UUID().uuidString.prefix(8).lowercased())"
         try await postgres.query(
             "INSERT INTO organizations (organization_id, name) VALUES ('webhook-org', 'webhook tests') ON CONFLICT DO NOTHING",

@@ -155,6 +155,27 @@ struct BatchTests {
         }
     }
 
+    @Test("each job is cut from the raw body exactly: brackets, quotes and commas in strings, an escaped key, a duplicate key")
+    func rawSlices() async throws {
+        try await Caller.run { api in
+            let group = try await api.createModelGroup()
+            let team = try await api.createTeam(groups: [group], credits: 100)
+            let tricky = #"a ] } , \" [ { \\ \u00e9 \ud83d\ude00"#
+            let jobs = [
+                Self.job(team.id, group, extra: #", "metadata": {"note": "\#(tricky)"}"#),
+                "  \n" + Self.job(team.id, group, extra: #", "metadata": {"k": [1, {"x": "]"}]}"#) + " ",
+            ]
+            // `\u006aobs` is `jobs`; Foundation keeps the first of duplicate keys, and so does the cut.
+            let body = #"{"pad": {"jobs": [1]}, "\u006aobs": [\#(jobs.joined(separator: " ,\n"))], "jobs": [42]}"#
+            let answer = try await api.team(team.key, .post, "/api/jobs/batch", body)
+            #expect(answer.status == .accepted, "\(answer.summary)")
+            let entries = Self.entries(answer)
+            #expect(entries.compactMap { $0["status"] as? String } == ["queued", "queued"], "\(answer.summary)")
+            let first = try await api.team(team.key, .get, "/api/jobs/\(entries.first?["job_id"] as? String ?? "")")
+            #expect((first.json?["metadata"] as? [String: Any])?["note"] as? String == "a ] } , \" [ { \\ é 😀", "\(first.summary)")
+        }
+    }
+
     @Test("concurrent replays under one key create the jobs once")
     func concurrentReplays() async throws {
         try await Caller.run { api in

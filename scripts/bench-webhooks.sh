@@ -28,7 +28,7 @@
 #   BENCH_WEBHOOK_JOBS   jobs (and backlog deliveries)                                    [5000]
 #   WEBHOOK_CONCURRENCY  the worker's concurrent sends, and wrk's connections             [32]
 #   BUILD_CONFIG         release (.build-release) or debug (.build, the checkout's own)   [release]
-#   API_PORT, MOCK_PORT, RECEIVER_PORT, WORKER_METRICS_PORT                 [8403, 8490, 8492, 8491]
+#   API_PORT, MOCK_PORT, RECEIVER_PORT, WORKER_METRICS_PORT                 [8413, 8494, 8496, 8495]
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -47,8 +47,8 @@ source "$REPO/scripts/lib/table.sh"
 JOBS="${BENCH_WEBHOOK_JOBS:-5000}"
 SENDS="${WEBHOOK_CONCURRENCY:-32}"
 BUILD_CONFIG="${BUILD_CONFIG:-release}"
-API_PORT="${API_PORT:-8403}"; MOCK_PORT="${MOCK_PORT:-8490}"
-RECEIVER_PORT="${RECEIVER_PORT:-8492}"; WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-8491}"
+API_PORT="${API_PORT:-8413}"; MOCK_PORT="${MOCK_PORT:-8494}"
+RECEIVER_PORT="${RECEIVER_PORT:-8496}"; WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-8495}"
 DB_NAME=saas_bench_wh
 REDIS_DB=6
 PRODUCTS=(saas-api saas-worker saas-mock-llm saas-bench)

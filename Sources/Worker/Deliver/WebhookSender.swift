@@ -70,6 +70,10 @@ final class WebhookSender: Service, Sendable {
     let wakeup: DeliveryWakeup
     let logger: Logger
     private let recorder: Batcher<DeliveryOutcome, Void>
+    /// Sends on the wire: at most `concurrency`.
+    private let sending = Atomic<Int>(0)
+    /// Deliveries claimed and not yet recorded (sending, or their outcome waiting for its batch):
+    /// at most four times `concurrency`, so a slow database bounds what is held.
     private let active = Atomic<Int>(0)
 
     init(
@@ -118,12 +122,16 @@ final class WebhookSender: Service, Sendable {
         var work = true
         var backlog = false
         while !wakeup.isStopped && !Task.isCancelled {
-            let free = settings.concurrency - active.load(ordering: .acquiring)
+            let free = min(
+                settings.concurrency - sending.load(ordering: .acquiring),
+                settings.concurrency * 4 - active.load(ordering: .acquiring)
+            )
             if work && free >= (backlog ? max(1, settings.concurrency / 2) : 1) {
                 do {
                     let claimed = try await store.claimDue(limit: free, lease: settings.lease)
                     for delivery in claimed {
                         active.add(1, ordering: .releasing)
+                        sending.add(1, ordering: .releasing)
                         start(delivery)
                     }
                     backlog = claimed.count == free
@@ -155,7 +163,8 @@ final class WebhookSender: Service, Sendable {
         return true
     }
 
-    /// One attempt and its record.
+    /// One attempt and its record. The slot is free once the attempt ends: the outcome waits for
+    /// its batch's statement without holding up the next send (the row stays leased meanwhile).
     private func send(_ delivery: DueDelivery, through transport: any WebhookTransport) async {
         defer {
             active.subtract(1, ordering: .releasing)
@@ -163,6 +172,8 @@ final class WebhookSender: Service, Sendable {
         }
         let started = ContinuousClock.now
         let result = await attempt(delivery, through: transport, started: started)
+        sending.subtract(1, ordering: .releasing)
+        wakeup.slotFreed()
         // Cancelled at the end of the grace period: the lease hands the row to the next claim.
         if Task.isCancelled { return }
         await record(DeliveryOutcome(deliveryID: delivery.deliveryID, result: result))

@@ -23,6 +23,8 @@
 #   BATCH_CONCURRENCY    batch requests in flight at once                                    [4]
 #   BENCH_IDLE_MAX       CPU busy % above which a measurement waits for the machine to calm  [25]
 #   BENCH_IDLE_WAIT      seconds to wait for that at most, then measure anyway              [60]
+#   BENCH_PROFILE        1 = `perf record -a` during the first 8 s of each run (per-process and
+#                        per-symbol reports in the results folder)                           [0]
 # Prints a table on stdout (figure, value) with the ratio and the goal, then the commands; raw
 # outputs and process logs in bench-results/batch-<time>/ (git-ignored). A measurement, not a
 # test: it fails only when a tool or a process fails, never on the goal.
@@ -42,6 +44,8 @@ source "$REPO/scripts/lib/processes.sh"
 source "$REPO/scripts/lib/cpu.sh"
 # shellcheck source=lib/table.sh
 source "$REPO/scripts/lib/table.sh"
+# shellcheck source=lib/profile.sh
+source "$REPO/scripts/lib/profile.sh"
 
 API_PORT="${API_PORT:-8403}"
 DB_NAME="${BENCH_DB:-saas_bench_batch}"
@@ -53,6 +57,7 @@ BATCH_SIZE="${BATCH_SIZE:-1000}"
 BATCH_CONCURRENCY="${BATCH_CONCURRENCY:-4}"
 IDLE_MAX="${BENCH_IDLE_MAX:-25}"
 IDLE_WAIT="${BENCH_IDLE_WAIT:-60}"
+PROFILE="${BENCH_PROFILE:-0}"
 MASTER_KEY="sk-admin-local-dev-change-in-production"
 PRODUCTS=(saas-api saas-bench)
 
@@ -104,13 +109,16 @@ KEY="$(json_get "$OUT/team.json" key)"
 # ---------------------------------------------------------------- single submits
 wait_idle "single submits"
 say "single submits: $SINGLE_JOBS jobs over $SINGLE_CONNECTIONS connections"
+perf_start single 8
 echo "single: saas-bench jobs --url $API --jobs $SINGLE_JOBS --connections $SINGLE_CONNECTIONS --team $TEAM --key <key:$TEAM> --model $GROUP" >>"$COMMANDS"
 "$BIN_DIR/saas-bench" jobs --url "$API" --jobs "$SINGLE_JOBS" --connections "$SINGLE_CONNECTIONS" --team "$TEAM" --key "$KEY" \
   --model "$GROUP" >"$OUT/single.json" 2>"$OUT/single.err" || die "saas-bench jobs failed: $(tail -n 3 "$OUT/single.err")"
+perf_finish single
 
 # ---------------------------------------------------------------- batches
 wait_idle "batches"
 say "batches: $BATCH_REQUESTS requests of $BATCH_SIZE jobs, $BATCH_CONCURRENCY at once"
+perf_start batch 8
 echo "batch: python3 (http.client, $BATCH_CONCURRENCY threads) POST $API/api/jobs/batch x $BATCH_REQUESTS, $BATCH_SIZE jobs each (the same body as saas-bench jobs sends)" >>"$COMMANDS"
 python3 - "$API_PORT" "$KEY" "$TEAM" "$GROUP" "$BATCH_REQUESTS" "$BATCH_SIZE" "$BATCH_CONCURRENCY" >"$OUT/batch.json" <<'PY'
 import http.client, json, sys, threading, time
@@ -152,6 +160,8 @@ print(json.dumps({"requests": requests, "size": size, "concurrency": concurrency
                   "queued": state["queued"], "refused": state["refused"], "statuses": state["statuses"],
                   "jobs_per_sec": round(state["queued"] / seconds, 1), "p50_ms": pick(0.5), "p99_ms": pick(0.99)}))
 PY
+
+perf_finish batch
 
 # ---------------------------------------------------------------- checks and table
 SINGLE_RATE="$(json_get "$OUT/single.json" ops_per_sec)"

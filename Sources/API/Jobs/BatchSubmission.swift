@@ -25,7 +25,9 @@ struct BatchSubmission: Sendable {
         let groups = try await access.groups(ofTeam: teamID)
         var checks: [Check] = []
         checks.reserveCapacity(request.items.count)
-        for item in request.items { checks.append(try await check(item, teamID: teamID, groups: groups)) }
+        // Fingerprints only matter under a key (a bad key header is refused after the checks).
+        let keyed = if case .success(.some) = idempotencyKey { true } else { false }
+        for item in request.items { checks.append(try await check(item, teamID: teamID, groups: groups, fingerprinted: keyed)) }
 
         var refused: [Int: APIError] = [:]
         var submitted: [Int] = []
@@ -75,15 +77,15 @@ struct BatchSubmission: Sendable {
 
     /// One job's checks, in a single submit's order; a refusal is the job's own answer. Errors
     /// that are not about the job (a store that is down) fail the batch.
-    private func check(_ item: Data, teamID: String, groups: Set<String>) async throws -> Check {
+    private func check(_ item: Data, teamID: String, groups: Set<String>, fingerprinted: Bool) async throws -> Check {
         // The fingerprint of a job that decodes is its submit's (a replay may reorder its keys);
         // of one that does not, its bytes.
-        var fingerprint = Array(SHA256.hash(data: item))
+        var fingerprint = fingerprinted ? Array(SHA256.hash(data: item)) : []
         do {
             // Each job may be as large as a single submit's body, no larger.
             guard item.count <= SubmitRequest.bodyLimit else { throw APIError.payloadTooLarge(limit: SubmitRequest.bodyLimit) }
             let body = try StrictJSONDecoder().decode(SubmitRequest.self, from: item)
-            fingerprint = JobController.fingerprint(body, stream: false, file: nil)
+            if fingerprinted { fingerprint = JobController.fingerprint(body, stream: false, file: nil) }
             let work = try body.validated()
             guard body.teamID == teamID else { throw APIError.keyNotForTeam(body.teamID) }
             var estimate: Billing.Estimate?

@@ -174,6 +174,8 @@ let package = Package(
                 "ProcessLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // `webhook-receiver`, the receiving end of scripts/bench-webhooks.sh
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -232,6 +234,9 @@ let package = Package(
                 "Redis",
                 "Backoff",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // a local webhook receiver in WebhookSenderTests
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),

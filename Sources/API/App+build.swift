@@ -30,6 +30,10 @@ struct AppDependencies: Sendable {
     let keyCache: KeyCache
     let failedAuth: FailedAuthRecorder
     let modelAccess: ModelAccessCache
+    /// Per-team limits: the store, this process's cache of them, and the submit routes' check.
+    let teamLimits: any TeamLimitsStore
+    let teamLimitsCache: TeamLimitsCache
+    let submitLimiter: SubmitLimiter
     let submissions: SubmissionPipeline
     let completions: CompletionWaiters
     /// Streaming calls' deltas (written by workers) and the one relay that wakes this process's
@@ -66,6 +70,11 @@ struct AppDependencies: Sendable {
         keyCache = KeyCache()
         failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
         modelAccess = ModelAccessCache(teams: teams, modelGroups: modelGroups)
+        let teamLimits = PostgresTeamLimitsStore(postgres: postgres)
+        self.teamLimits = teamLimits
+        let teamLimitsCache = TeamLimitsCache(store: teamLimits)
+        self.teamLimitsCache = teamLimitsCache
+        submitLimiter = SubmitLimiter(limits: teamLimitsCache, redis: redis, keys: QueueKeys())
         submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
         let callStreams = RedisCallStreams(redis: redis)
         self.callStreams = callStreams
@@ -84,6 +93,7 @@ struct AppDependencies: Sendable {
             queue: queue,
             workers: registry,
             documents: documents,
+            contents: contents,
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )
@@ -162,7 +172,9 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         usage: dependencies.usage,
         modelGroups: dependencies.modelGroups,
         queue: dependencies.queue,
-        keyCache: dependencies.keyCache
+        keyCache: dependencies.keyCache,
+        limits: dependencies.teamLimits,
+        limitsCache: dependencies.teamLimitsCache
     )
     .addRoutes(admin: admin, team: team, teamOrAdmin: teamOrAdmin)
     ModelGroupController(modelGroups: dependencies.modelGroups).addRoutes(to: admin)
@@ -171,6 +183,7 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     CreditController(credits: dependencies.credits, teams: dependencies.teams, balances: BalanceReader(credits: dependencies.credits))
         .addRoutes(admin: admin, teamOrAdmin: teamOrAdmin)
     AuditController(audit: dependencies.audit).addRoutes(to: admin)
+    WebhookController(dependencies).addRoutes(teamOrAdmin: teamOrAdmin)
     let estimator = ReservationEstimator(
         defaultMaxTokens: dependencies.configuration.defaultMaxTokens,
         defaultContextTokens: dependencies.configuration.defaultContextTokens,
@@ -186,8 +199,11 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         waiters: dependencies.completions,
         contents: dependencies.contents,
         documents: dependencies.documents,
-        uploads: UploadSubmission(documents: dependencies.documents, maxFileBytes: dependencies.configuration.maxDocumentBytes)
+        uploads: UploadSubmission(documents: dependencies.documents, maxFileBytes: dependencies.configuration.maxDocumentBytes),
+        limiter: dependencies.submitLimiter
     )
+    BatchController(dependencies, estimator: estimator).addRoutes(team: team)
+    EstimateController(dependencies, estimator: estimator).addRoutes(team: team)
     // The single-call route first: `/jobs/create-and-call` is a literal path beside `/jobs/{job_id}`.
     SingleCallController(
         jobs: dependencies.jobs,
@@ -204,7 +220,8 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         access: dependencies.modelAccess,
         estimator: estimator,
         waiters: dependencies.completions,
-        feed: dependencies.callEventFeed
+        feed: dependencies.callEventFeed,
+        limiter: dependencies.submitLimiter
     ).addRoutes(team: team)
     JobEventsController(jobs: dependencies.jobs, feed: dependencies.jobEventFeed).addRoutes(team: team)
     DocumentController(jobs: dependencies.jobs, contents: dependencies.contents, documents: dependencies.documents).addRoutes(team: team)

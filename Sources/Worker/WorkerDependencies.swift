@@ -29,6 +29,8 @@ struct WorkerDependencies: Sendable {
     let sweeper: Sweeper
     /// Where streaming calls write their deltas (``CallStreamSink`` over it), for the API to relay.
     let callStreams: any CallStreams
+    /// Sends the webhook outbox (woken by this worker's settlements).
+    let webhookSender: WebhookSender
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -106,11 +108,21 @@ struct WorkerDependencies: Sendable {
                 logger: logger
             )
         )
+        let webhooks = configuration.webhookSender
+        webhookSender = WebhookSender(
+            store: PostgresWebhookDeliveryStore(postgres: postgres),
+            transport: { WebhookHTTP(timeout: webhooks.timeout, concurrency: webhooks.concurrency) },
+            secrets: SecretBox(configuration: configuration, logger: logger),
+            schedule: DeliverySchedule(base: webhooks.retryBase, window: webhooks.retryWindow),
+            settings: WebhookSender.Settings(configuration),
+            logger: logger
+        )
         sweeper = Sweeper(
             jobs: jobs,
             queue: queue,
             workers: registry,
             documents: documents,
+            contents: jobs,
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

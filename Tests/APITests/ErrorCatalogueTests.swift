@@ -105,6 +105,7 @@ struct ErrorCatalogueTests {
             (.creditBalance, "Cannot access credit balance for a different team"),
             (.creditTransactions, "Cannot access credit transactions for a different team"),
             (.usage, "Cannot access usage data for a different team"),
+            (.webhook, "Cannot access webhook for a different team"),
         ]
         for (resource, sentence) in expected {
             #expect(APIError.foreignTeam(resource) == .forbidden(sentence))

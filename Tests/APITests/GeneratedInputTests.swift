@@ -190,9 +190,10 @@ struct Generator {
     mutating func pick<T>(_ values: [T]) -> T { values[int(values.count)] }
 
     /// Routes whose action needs no valid body — none at all, or one whose fields are all
-    /// optional (a provider update of nothing) — so a real id would perform it: hostile ids only.
+    /// optional (a provider update of nothing, a team's limits left as they are) — so a real id
+    /// would perform it: hostile ids only.
     static func actsWithoutBody(_ path: String, _ method: HTTPRequest.Method) -> Bool {
-        method == .delete || (method == .put && path.hasPrefix("/api/providers/"))
+        method == .delete || (method == .put && (path.hasPrefix("/api/providers/") || path.hasSuffix("/limits")))
             || ["/suspend", "/resume", "/rotate-key", "/cancel", "/retry", "/drain"].contains { path.hasSuffix($0) }
     }
 

@@ -471,6 +471,9 @@ extension EndToEnd {
                 #expect(done["status"] as? String == "completed")
                 let before = try await Upload.storedRows(stack.postgres, jobID)
                 #expect(before.documents == 1 && before.parts >= 1 && before.texts == 1, "\(before)")
+                let ledgerPath = "/api/credits/teams/\(team.teamID)/transactions?limit=100"
+                let (_, ledgerBefore) = try await Fixture.get(client, team, ledgerPath)
+                let (_, balanceBefore) = try await Fixture.get(client, team, "/api/credits/teams/\(team.teamID)/balance")
 
                 let (status, erased) = try await Upload.delete(client, team, jobID)
                 #expect(status == .ok, "\(erased)")
@@ -489,6 +492,11 @@ extension EndToEnd {
                     [.text(jobID)]
                 )
                 #expect(request == 1, "the job's request or result is still stored")
+                // Invoices still add up: the ledger and the balance are as they were.
+                let (_, ledgerAfter) = try await Fixture.get(client, team, ledgerPath)
+                let (_, balanceAfter) = try await Fixture.get(client, team, "/api/credits/teams/\(team.teamID)/balance")
+                #expect(NSDictionary(dictionary: ledgerAfter).isEqual(to: ledgerBefore), "the ledger changed")
+                #expect(NSDictionary(dictionary: balanceAfter).isEqual(to: balanceBefore), "the balance changed")
                 let (documentStatus, document) = try await Fixture.get(client, team, "/api/jobs/\(jobID)/document")
                 #expect(documentStatus == .notFound)
                 #expect(document["detail"] as? String == "Job contents were erased")

@@ -105,4 +105,26 @@ extension SweeperTests {
         #expect(try row.decode("kept", as: Bool.self))
         try await context.shutdown()
     }
+
+    @Test("a keyed batch's answer is forgotten after a week, not before")
+    func batchAnswersForgotten() async throws {
+        let context = try await Self.context()
+        for (key, age) in [("old", 8 * 86_400.0), ("fresh", 6 * 86_400.0)] {
+            try await context.postgres.query(
+                """
+                INSERT INTO job_batches (team_id, idempotency_key, request_hash, answer, created_at)
+                VALUES ($1, $2, '\\x00', '{"jobs": []}', now() - make_interval(secs => $3))
+                """,
+                [.text(context.team), .text(key), .double(age)]
+            )
+        }
+        let report = try #require(try await context.sweeper().sweepOnce())
+        #expect(report.batchAnswersForgotten >= 1)
+        let keys = try await context.postgres.query(
+            "SELECT idempotency_key FROM job_batches WHERE team_id = $1",
+            [.text(context.team)]
+        ).map { try $0.decode("idempotency_key", as: String.self) }
+        #expect(keys == ["fresh"])
+        try await context.shutdown()
+    }
 }

@@ -19,6 +19,8 @@ struct JobController {
     let documents: any DocumentStore
     /// Multipart submits: the file is stored as it streams in.
     let uploads: UploadSubmission
+    /// The team's submit limits, checked before the body is read.
+    let limiter: SubmitLimiter
 
     struct CreatedResponse: ResponseEncodable {
         var jobID: String
@@ -45,6 +47,7 @@ struct JobController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
+        try await limiter.admit(identity.teamID)
         if UploadSubmission.isMultipart(request) { return try await createFromUpload(request, context: context) }
         let body = try await request.decode(as: SubmitRequest.self, context: context)
         let work = try body.validated()
@@ -144,7 +147,8 @@ struct JobController {
             estimate: estimate,
             callsPlanned: callsPlanned,
             idempotencyKey: key,
-            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true, file: file) }
+            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true, file: file) },
+            webhook: body.webhook ?? true
         )
         return try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)
@@ -256,7 +260,7 @@ struct JobController {
     /// What an Idempotency-Key promises: the same request body (its JSON, keys sorted).
     /// A streamed submit (`create-and-call-stream`) is another request than the same body
     /// submitted plainly: a replay must not answer a stream with a job that streams nothing.
-    private static func fingerprint(_ body: SubmitRequest, stream: Bool, file: [UInt8]?) -> [UInt8] {
+    static func fingerprint(_ body: SubmitRequest, stream: Bool, file: [UInt8]?) -> [UInt8] {
         var canonical = CanonicalSubmit(body)
         if stream { canonical.fields["stream"] = .bool(true) }
         if let file { canonical.fields["file_sha256"] = .string(file.map { String(format: "%02x", $0) }.joined()) }
@@ -287,6 +291,8 @@ private struct CanonicalSubmit: Encodable {
         if let v = b.allowPartial { f["allow_partial"] = .bool(v) }
         if let v = b.expiresInSeconds { f["expires_in_seconds"] = .integer(v) }
         if let v = b.frequencyPenalty { f["frequency_penalty"] = .number(v) }
+        // Only an opt-out: `true` and absent are the same request.
+        if b.webhook == false { f["webhook"] = .bool(false) }
         if let v = b.presencePenalty { f["presence_penalty"] = .number(v) }
         if let v = b.purpose { f["purpose"] = .string(v) }
         if let v = b.jobMetadata { f["job_metadata"] = .object(v) }

@@ -13,7 +13,8 @@ extension APIError {
         switch self {
         case .badRequest(let detail), .unauthorized(let detail), .forbidden(let detail), .notFound(let detail),
             .conflict(let detail), .unprocessable(let detail), .serviceUnavailable(let detail), .badGateway(let detail),
-            .overloaded(let detail, _), .tooManyRequests(let detail, _), .unsupportedMediaType(let detail):
+            .overloaded(let detail, _), .tooManyRequests(let detail, _), .unsupportedMediaType(let detail),
+            .paymentRequired(let detail):
             return detail
         case .methodNotAllowed: return "Method not allowed"
         case .payloadTooLarge(let limit): return "Request body is larger than the limit of \(limit) bytes"
@@ -33,7 +34,7 @@ extension APIError {
 
     /// What a team key reaches only for its own team.
     enum TeamResource: Sendable {
-        case jobs, creditBalance, creditTransactions, usage
+        case jobs, creditBalance, creditTransactions, usage, webhook
     }
 
     /// A team key asking for another team's resource.
@@ -43,6 +44,7 @@ extension APIError {
         case .creditBalance: return .forbidden("Cannot access credit balance for a different team")
         case .creditTransactions: return .forbidden("Cannot access credit transactions for a different team")
         case .usage: return .forbidden("Cannot access usage data for a different team")
+        case .webhook: return .forbidden("Cannot access webhook for a different team")
         }
     }
 
@@ -250,6 +252,31 @@ extension APIError {
     static let fileEmpty = APIError.unprocessable("Field 'file' must not be empty")
     static let unsupportedDocumentType = APIError.unsupportedMediaType("Unsupported document type")
 
+    // MARK: - Batches (POST /api/jobs/batch)
+
+    static let batchEmpty = APIError.unprocessable("Field 'jobs' must hold at least one job")
+    static func batchTooLarge(_ max: Int) -> APIError { .unprocessable("Field 'jobs' must hold at most \(max) jobs") }
+    static let batchNotJSON = APIError.unsupportedMediaType(
+        "A batch is a JSON body; submit a document file alone, as multipart/form-data to POST /api/jobs/create"
+    )
+    static let estimateNotJSON = APIError.unsupportedMediaType("An estimate takes a submit body as JSON, not multipart/form-data")
+    /// `all_or_nothing`: the whole batch answers with its first refused item's status, the
+    /// sentence naming the item.
+    static func batchItemRefused(_ index: Int, _ error: APIError) -> APIError {
+        let detail = "Item jobs[\(index)] was refused, so nothing was submitted: \(error.detail)"
+        switch error {
+        case .badRequest: return .badRequest(detail)
+        case .unauthorized: return .unauthorized(detail)
+        case .forbidden: return .forbidden(detail)
+        case .notFound: return .notFound(detail)
+        case .conflict: return .conflict(detail)
+        case .unprocessable: return .unprocessable(detail)
+        case .insufficientCredits, .paymentRequired: return .paymentRequired(detail)
+        case .unsupportedMediaType: return .unsupportedMediaType(detail)
+        default: return error
+        }
+    }
+
     // MARK: - Query parameters and headers
 
     static let limitInvalid = APIError.unprocessable("Query parameter 'limit' must be a positive integer")
@@ -289,6 +316,39 @@ extension APIError {
     /// The nets under the body checks: what PostgreSQL itself refused to store.
     static let textWithNUL = APIError.unprocessable("Text fields must not contain NUL characters (\\u0000)")
     static let valueNotStorable = APIError.unprocessable("A value in the request cannot be stored")
+
+    // MARK: - Per-team limits (API.md "Batches, estimates, limits, retention")
+
+    /// A submit over one of the team's limits (`submits_per_second`, `max_queued_jobs`).
+    static func submitLimitExceeded(_ limit: String, retryAfter: Int) -> APIError {
+        .tooManyRequests("Rate limit exceeded: \(limit)", retryAfter: max(1, retryAfter))
+    }
+    static let submitsPerSecondOutOfRange = APIError.unprocessable("Field 'submits_per_second' must be a number from 0.001 to 100000")
+    static let lowBalanceThresholdOutOfRange = APIError.unprocessable(
+        "Field 'low_balance_threshold' must be an integer from 0 to \(TeamLimits.lowBalanceThresholdRange.upperBound)"
+    )
+
+    // MARK: - Webhooks (API.md "Webhooks")
+
+    static let webhookNotConfigured = APIError.notFound("Webhook not configured")
+    static let webhookEventsEmpty = APIError.unprocessable("Field 'events' must hold at least one event")
+    static let webhookEventUnknown = APIError.unprocessable(
+        "Field 'events' must hold only \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", "))"
+    )
+    static func webhookEventRepeated(_ event: String) -> APIError {
+        .unprocessable("Field 'events' must not name '\(event)' twice")
+    }
+    /// A URL the SSRF rules refuse (``WebhookTargetPolicy``). The addresses a name resolved to
+    /// are not told: they are the service's view of DNS, not the client's.
+    static func webhookURLRefused(_ refusal: WebhookTargetRefusal) -> APIError {
+        switch refusal {
+        case .invalidURL(let reason): return .unprocessable("Field 'url' must be an absolute http(s) URL: \(reason)")
+        case .notHTTPS: return .unprocessable("Field 'url' must use https (http is allowed only to a loopback host outside production)")
+        case .privateAddress:
+            return .unprocessable("Field 'url' must reach only public addresses; its host is or resolves to a private, loopback or link-local one")
+        case .unresolvable: return .unprocessable("Field 'url' has a host that does not resolve")
+        }
+    }
 
     /// Hummingbird's own errors (unknown path, oversized body…) keep their status and sentence.
     init(_ error: HTTPError) {

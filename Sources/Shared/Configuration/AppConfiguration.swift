@@ -77,6 +77,8 @@ public struct AppConfiguration: Sendable {
     public var circuitOpenSeconds: Double
     /// Worker: the text extractors of uploaded documents and the limits of each run.
     public var extraction: ExtractionSettings
+    /// Worker: how webhook deliveries are sent and retried.
+    public var webhookSender: WebhookSenderSettings
 
     public var postgres: PostgresConfiguration {
         PostgresConfiguration(
@@ -160,6 +162,13 @@ public struct AppConfiguration: Sendable {
             memoryLimitBytes: try values.int("EXTRACTION_MEMORY_MB", default: 1024, range: 64...1_048_576) << 20,
             maxTextBytes: try values.int("MAX_EXTRACTED_TEXT_BYTES", default: 32 << 20, range: 1024...(1 << 30)),
             maxPages: try values.int("MAX_DOCUMENT_PAGES", default: 10_000, range: 1...1_000_000)
+        )
+        webhookSender = WebhookSenderSettings(
+            concurrency: try values.int("WEBHOOK_CONCURRENCY", default: 32, range: 1...4096),
+            timeout: .milliseconds(Int64(try values.double("WEBHOOK_TIMEOUT_SECONDS", default: 10, range: 0.1...300) * 1000)),
+            retryBase: .milliseconds(try values.int("WEBHOOK_RETRY_BASE_MS", default: 5000, range: 1...3_600_000)),
+            retryWindow: .seconds(try values.int("WEBHOOK_RETRY_WINDOW_SECONDS", default: 86_400, range: 1...2_592_000)),
+            pollInterval: .milliseconds(try values.int("WEBHOOK_POLL_MS", default: 1000, range: 10...600_000))
         )
 
         let masterKey = values.optionalString("MASTER_KEY")

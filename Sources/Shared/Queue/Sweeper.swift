@@ -34,6 +34,8 @@ public struct Sweeper: Service {
         public var uploadsAbandoned = 0
         /// Jobs whose contents were erased because their team's `retention_days` passed.
         public var contentsErased = 0
+        /// Answers of keyed batches past `batchAnswerAge`, forgotten.
+        public var batchAnswersForgotten = 0
 
         public init() {}
 
@@ -41,7 +43,7 @@ public struct Sweeper: Service {
         var isQuiet: Bool {
             expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
                 && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0 && uploadsAbandoned == 0
-                && contentsErased == 0
+                && contentsErased == 0 && batchAnswersForgotten == 0
         }
     }
 
@@ -101,6 +103,9 @@ public struct Sweeper: Service {
         self.logger = logger
     }
 
+    /// How long a keyed batch's answer is kept for replays.
+    public static let batchAnswerAge: Duration = .seconds(7 * 86_400)
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -114,7 +119,7 @@ public struct Sweeper: Service {
                                 "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
                                 "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
                                 "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
-                                "contents_erased": "\(report.contentsErased)",
+                                "contents_erased": "\(report.contentsErased)", "batch_answers_forgotten": "\(report.batchAnswersForgotten)",
                             ]
                         )
                     }
@@ -145,6 +150,9 @@ public struct Sweeper: Service {
             // clean-up after a refusal was lost) is erased after an hour; never one with a job.
             report.uploadsAbandoned = try await documents?.deleteAbandoned(olderThan: .seconds(3600)) ?? 0
             try await eraseRetained(&report)
+            // A batch's Idempotency-Key answers the same for a week (API.md promises at least
+            // 24 h; a week outlives every job the batch made, whose expiry is at most 7 days).
+            report.batchAnswersForgotten = try await jobs.forgetBatchAnswers(olderThan: Self.batchAnswerAge, limit: 1000)
             return report
         }
     }

@@ -17,6 +17,9 @@ public struct JobSubmission: Sendable {
     public var callsPlanned: Int
     public var idempotencyKey: String?
     public var requestHash: [UInt8]?
+    /// False when the submit opted out of the job's webhook (`webhook: false`): the outbox
+    /// trigger records no delivery for it.
+    public var webhook: Bool
 
     public init(
         jobID: UUID = UUID(),
@@ -31,7 +34,8 @@ public struct JobSubmission: Sendable {
         estimate: Billing.Estimate?,
         callsPlanned: Int,
         idempotencyKey: String?,
-        requestHash: [UInt8]?
+        requestHash: [UInt8]?,
+        webhook: Bool = true
     ) {
         self.jobID = jobID
         self.teamID = teamID
@@ -46,6 +50,7 @@ public struct JobSubmission: Sendable {
         self.callsPlanned = callsPlanned
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
+        self.webhook = webhook
     }
 }
 
@@ -204,6 +209,13 @@ public struct JobQueueState: Sendable, Hashable {
 public protocol JobStore: Sendable {
     /// One result per submission, in order; a failure of one does not fail the others.
     func submit(_ submissions: [JobSubmission]) async throws -> [Result<SubmitOutcome, any Error>]
+    /// One team's batch in one transaction: its key's earlier answer when there is one (a
+    /// different request under the key is ``DomainError/idempotencyKeyReused``), else every
+    /// submission planned against the running balance and written, with the answer under the key.
+    func submit(batch: JobBatch) async throws -> JobBatchOutcome
+    /// Forgets the answers of batches submitted under an Idempotency-Key longer ago than `age`
+    /// (at most `limit` of them); returns how many. Their jobs stay.
+    func forgetBatchAnswers(olderThan age: Duration, limit: Int) async throws -> Int
     func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections)
     func settle(_ settlements: [Settlement]) async throws -> [SettleResult]
     /// Extends the leases of jobs a worker still runs; returns the jobs it should stop
@@ -238,6 +250,8 @@ public protocol JobStore: Sendable {
     func databaseNow() async throws -> Date
     /// Teams whose `status` is `suspended`.
     func suspendedTeams() async throws -> [String]
+    /// Teams with `max_concurrent_jobs`, and it (the queue's caps after Redis lost its data).
+    func concurrencyCaps() async throws -> [String: Int]
     /// The jobs of these ids that exist, with their status.
     func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState]
     /// Runs `body` only if no other process holds the sweeper lock; nil when one does.

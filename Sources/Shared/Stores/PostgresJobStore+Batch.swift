@@ -66,3 +66,22 @@ extension PostgresJobStore {
         return nil
     }
 }
+
+extension JobStore {
+    /// Stores that keep no batch answers have none to forget.
+    public func forgetBatchAnswers(olderThan age: Duration, limit: Int) async throws -> Int { 0 }
+}
+
+extension PostgresJobStore {
+    public func forgetBatchAnswers(olderThan age: Duration, limit: Int) async throws -> Int {
+        try await postgres.query(
+            """
+            DELETE FROM job_batches WHERE (team_id, idempotency_key) IN (
+                SELECT team_id, idempotency_key FROM job_batches
+                WHERE created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT $2
+            )
+            """,
+            [.double(Double(age.components.seconds)), .int(limit)]
+        ).affectedRows
+    }
+}

@@ -32,7 +32,7 @@ extension PostgresJobStore {
 
     /// Locks the submitters' accounts (in team order, so concurrent submitters never deadlock)
     /// and reads their balances and rates as they are now.
-    private static func lockAccounts(of submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [String: ReservationPlan.Account] {
+    static func lockAccounts(of submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [String: ReservationPlan.Account] {
         let rows = try await tx.query(
             """
             SELECT a.team_id, a.credits_allocated - a.credits_used - a.credits_reserved AS remaining,
@@ -82,7 +82,7 @@ extension PostgresJobStore {
         return earlier
     }
 
-    private static func reservationRequest(_ submission: JobSubmission) -> ReservationPlan.Request {
+    static func reservationRequest(_ submission: JobSubmission) -> ReservationPlan.Request {
         ReservationPlan.Request(
             jobID: submission.jobID,
             teamID: submission.teamID,
@@ -93,13 +93,13 @@ extension PostgresJobStore {
     }
 
     /// A job created without work waits as `pending` (reservation 0) until its work arrives.
-    private static func initialStatus(_ submission: JobSubmission) -> JobStatus {
+    static func initialStatus(_ submission: JobSubmission) -> JobStatus {
         submission.modelGroup == nil ? .pending : .queued
     }
 
     /// Writes the plan's new jobs in one statement, each with its reservation and a copy of the
     /// rates it was priced at; returns their creation times.
-    private static func insertJobs(_ plan: ReservationPlan, _ submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [UUID: Date] {
+    static func insertJobs(_ plan: ReservationPlan, _ submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [UUID: Date] {
         guard !plan.accepted.isEmpty else { return [:] }
         func column(_ value: (JobSubmission, ReservationPlan.Reservation) -> String?) -> PostgresBind {
             .textArray(plan.accepted.map { value(submissions[$0.index], $0) })
@@ -108,17 +108,17 @@ extension PostgresJobStore {
             """
             INSERT INTO jobs (job_id, team_id, job_type, user_id, status, priority, model_group, request, metadata,
                               budget_mode, tokens_per_credit, credits_per_dollar, credits_reserved, reservation_number,
-                              calls_planned, idempotency_key, request_hash, expires_at)
+                              calls_planned, idempotency_key, request_hash, expires_at, webhook)
             SELECT j.job_id, j.team_id, j.job_type, j.user_id, j.status, j.priority, j.model_group, j.request, j.metadata,
                    j.budget_mode, j.tokens_per_credit, j.credits_per_dollar, j.credits_reserved, j.reservation_number,
-                   j.calls_planned, j.idempotency_key, decode(j.request_hash, 'hex'), j.expires_at
+                   j.calls_planned, j.idempotency_key, decode(j.request_hash, 'hex'), j.expires_at, j.webhook
             FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]::smallint[],
                         $7::text[], $8::text[]::jsonb[], $9::text[]::jsonb[], $10::text[], $11::text[]::int[],
                         $12::text[]::numeric[], $13::text[]::bigint[], $14::text[]::int[], $15::text[]::int[],
-                        $16::text[], $17::text[], $18::text[]::timestamptz[])
+                        $16::text[], $17::text[], $18::text[]::timestamptz[], $19::text[]::boolean[])
               AS j(job_id, team_id, job_type, user_id, status, priority, model_group, request, metadata, budget_mode,
                    tokens_per_credit, credits_per_dollar, credits_reserved, reservation_number, calls_planned,
-                   idempotency_key, request_hash, expires_at)
+                   idempotency_key, request_hash, expires_at, webhook)
             RETURNING job_id, created_at
             """,
             [
@@ -140,6 +140,7 @@ extension PostgresJobStore {
                 column { s, _ in s.idempotencyKey },
                 column { s, _ in s.requestHash.map(hex) },
                 column { s, _ in PostgresTimestamp.format(s.expiresAt) },
+                column { s, _ in s.webhook ? "true" : "false" },
             ]
         )
         var createdAt: [UUID: Date] = [:]
@@ -149,7 +150,7 @@ extension PostgresJobStore {
 
     /// The plan's decisions as answers. A repeat within the batch answers as the job it repeats,
     /// now written.
-    private static func outcomes(_ plan: ReservationPlan, _ submissions: [JobSubmission], createdAt: [UUID: Date]) -> [SubmitOutcome] {
+    static func outcomes(_ plan: ReservationPlan, _ submissions: [JobSubmission], createdAt: [UUID: Date]) -> [SubmitOutcome] {
         var outcomes: [SubmitOutcome] = []
         outcomes.reserveCapacity(submissions.count)
         for (submission, decision) in zip(submissions, plan.decisions) {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Redis
 import Testing
 
 @testable import Shared
@@ -125,6 +126,71 @@ extension SweeperTests {
             [.text(context.team)]
         ).map { try $0.decode("idempotency_key", as: String.self) }
         #expect(keys == ["fresh"])
+        try await context.shutdown()
+    }
+
+    @Test("a job retried after retention picked it stays whole: the erase re-checks under the lock")
+    func retriedJobIsNotErased() async throws {
+        let context = try await Self.context()
+        try await context.postgres.query("UPDATE teams SET retention_days = 1 WHERE team_id = $1", [.text(context.team)])
+        let ids = try await context.submit(2)
+        try await endJobs(ids, daysAgo: 2, context)
+        let due = try await context.store.pastRetention(limit: 100)
+        #expect(Set(ids).isSubset(of: Set(due)))
+        // An admin retries one between the read and the erase: it is live again.
+        try await context.postgres.query(
+            "UPDATE jobs SET status = 'queued', completed_at = NULL, result = NULL WHERE job_id = $1",
+            [.uuid(ids[0])]
+        )
+        let erased = try await context.store.eraseContents(of: due)
+        #expect(erased.contains(ids[1]) && !erased.contains(ids[0]))
+        let kept = try #require(
+            try await context.postgres.query("SELECT request IS NOT NULL AS has_request FROM jobs WHERE job_id = $1", [.uuid(ids[0])]).first
+        )
+        #expect(try kept.decode("has_request", as: Bool.self))
+        try await context.shutdown()
+    }
+
+    @Test("ended webhook deliveries leave the log after 30 days; pending ones and recent ones stay")
+    func deliveryLogForgotten() async throws {
+        let context = try await Self.context()
+        for (status, days) in [("delivered", 31.0), ("failed", 31.0), ("pending", 31.0), ("delivered", 1.0)] {
+            try await context.postgres.query(
+                """
+                INSERT INTO webhook_deliveries (team_id, event, payload, status, delivered_at, created_at)
+                VALUES ($1, 'credits.low', '{}', $2, CASE WHEN $2 = 'delivered' THEN now() END, now() - make_interval(secs => $3))
+                """,
+                [.text(context.team), .text(status), .double(days * 86_400)]
+            )
+        }
+        let sweeper = Sweeper(
+            jobs: context.store,
+            queue: context.queue,
+            workers: nil,
+            webhookLog: PostgresWebhookStore(postgres: context.postgres),
+            interval: .seconds(1),
+            logger: .init(label: "retention-test")
+        )
+        let report = try #require(try await sweeper.sweepOnce())
+        #expect(report.deliveriesForgotten >= 2)
+        let left = try await context.postgres.query(
+            "SELECT status FROM webhook_deliveries WHERE team_id = $1 ORDER BY status",
+            [.text(context.team)]
+        ).map { try $0.decode("status", as: String.self) }
+        #expect(left == ["delivered", "pending"])
+        try await context.shutdown()
+    }
+
+    @Test("an ordinary sweep corrects a concurrency cap Redis holds differently from PostgreSQL")
+    func capsReconciledEverySweep() async throws {
+        let context = try await Self.context()
+        try await context.postgres.query("UPDATE teams SET max_concurrent_jobs = 5 WHERE team_id = $1", [.text(context.team)])
+        // Redis heard an older change last (two PUTs reaching it in the other order).
+        try await context.queue.setConcurrencyCap(teamID: context.team, cap: 2)
+        let report = try #require(try await context.sweeper().sweepOnce())
+        #expect(report.capsCorrected >= 1)
+        let cap = try await context.redis.send("HGET", RedisArgument(context.queue.keys.caps), RedisArgument(context.team))
+        #expect(cap.string == "5")
         try await context.shutdown()
     }
 }

@@ -109,8 +109,9 @@ public protocol JobQueue: Sendable {
     /// suspended or resumed within `grace`; resumed teams' parked jobs become claimable again.
     @discardableResult
     func reconcileSuspended(_ suspendedTeams: [String], grace: Duration) async throws -> (parked: Int, unparked: Int)
-    /// Makes the caps exactly `caps` (PostgreSQL's `max_concurrent_jobs`), after Redis lost its
-    /// data. Returns how many teams' caps changed.
+    /// Makes the caps exactly `caps` (PostgreSQL's `max_concurrent_jobs`): every sweep, since
+    /// Redis may have lost its data or heard two changes in the other order than they
+    /// committed. Returns how many teams' caps changed.
     @discardableResult
     func reconcileConcurrencyCaps(_ caps: [String: Int]) async throws -> Int
     /// Jobs whose lease expired more than `grace` ago, oldest first, a page at a time.

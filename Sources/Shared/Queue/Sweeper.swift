@@ -36,6 +36,10 @@ public struct Sweeper: Service {
         public var contentsErased = 0
         /// Answers of keyed batches past `batchAnswerAge`, forgotten.
         public var batchAnswersForgotten = 0
+        /// Ended webhook deliveries older than ``Sweeper/deliveryLogAge``, forgotten.
+        public var deliveriesForgotten = 0
+        /// Teams whose `max_concurrent_jobs` Redis had differently, corrected.
+        public var capsCorrected = 0
 
         public init() {}
 
@@ -43,7 +47,7 @@ public struct Sweeper: Service {
         var isQuiet: Bool {
             expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
                 && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0 && uploadsAbandoned == 0
-                && contentsErased == 0 && batchAnswersForgotten == 0
+                && contentsErased == 0 && batchAnswersForgotten == 0 && deliveriesForgotten == 0 && capsCorrected == 0
         }
     }
 
@@ -59,6 +63,10 @@ public struct Sweeper: Service {
     /// many rows locked or the sweeper lock for long.
     let retentionBatch: Int
     let retentionBatches: Int
+    /// The most a sweep spends on retention.
+    let retentionBudget: Duration
+    /// The webhook delivery log, whose ended deliveries are forgotten after ``deliveryLogAge``.
+    let webhookLog: (any WebhookLogRetention)?
     let interval: Duration
     let poisonAfter: Int
     /// How far behind PostgreSQL's clock the watermark stays: longer than any submit transaction
@@ -81,6 +89,8 @@ public struct Sweeper: Service {
         contents: (any JobContentStore)? = nil,
         retentionBatch: Int = 100,
         retentionBatches: Int = 10,
+        retentionBudget: Duration = .seconds(2),
+        webhookLog: (any WebhookLogRetention)? = nil,
         interval: Duration,
         poisonAfter: Int = 3,
         watermarkLag: Duration = .seconds(60),
@@ -95,6 +105,8 @@ public struct Sweeper: Service {
         self.contents = contents
         self.retentionBatch = retentionBatch
         self.retentionBatches = retentionBatches
+        self.retentionBudget = retentionBudget
+        self.webhookLog = webhookLog
         self.interval = interval
         self.poisonAfter = poisonAfter
         self.watermarkLag = watermarkLag
@@ -105,6 +117,8 @@ public struct Sweeper: Service {
 
     /// How long a keyed batch's answer is kept for replays.
     public static let batchAnswerAge: Duration = .seconds(7 * 86_400)
+    /// How long an ended webhook delivery stays in the team's delivery log.
+    public static let deliveryLogAge: Duration = .seconds(30 * 86_400)
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -120,6 +134,7 @@ public struct Sweeper: Service {
                                 "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
                                 "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
                                 "contents_erased": "\(report.contentsErased)", "batch_answers_forgotten": "\(report.batchAnswersForgotten)",
+                                "deliveries_forgotten": "\(report.deliveriesForgotten)", "caps_corrected": "\(report.capsCorrected)",
                             ]
                         )
                     }
@@ -144,6 +159,9 @@ public struct Sweeper: Service {
             // Before any re-enqueue: a job enqueued for a team Redis forgot was suspended would be
             // handed out, refused and requeued on every worker until the team resumed.
             try await reconcileSuspensions(&report)
+            // Every sweep, not only after a data loss: two admins' PUTs can reach Redis in the
+            // other order than they committed. PostgreSQL's caps are the truth (a few teams).
+            report.capsCorrected = try await queue.reconcileConcurrencyCaps(try await jobs.concurrencyCaps())
             try await clearStaleLeases(&report)
             try await reenqueue(&report)
             // An upload whose submit never came (its API process died between the two, or the
@@ -153,34 +171,38 @@ public struct Sweeper: Service {
             // A batch's Idempotency-Key answers the same for a week (API.md promises at least
             // 24 h; a week outlives every job the batch made, whose expiry is at most 7 days).
             report.batchAnswersForgotten = try await jobs.forgetBatchAnswers(olderThan: Self.batchAnswerAge, limit: 1000)
+            report.deliveriesForgotten = try await webhookLog?.forgetEndedDeliveries(olderThan: Self.deliveryLogAge, limit: 1000) ?? 0
             return report
         }
     }
 
     /// Retention: the contents of jobs that ended more than their team's `retention_days` ago are
-    /// erased as `DELETE /api/jobs/{id}` erases them, a small batch per transaction. A batch's
-    /// files go first: a job whose file could not be deleted keeps its contents too, and is found
-    /// again by the next sweep, so nothing of it is left behind unseen.
+    /// erased as `DELETE /api/jobs/{id}` erases them, a small batch per transaction, within a
+    /// time budget per sweep (a backlog — a retention just shortened — is worked off over several
+    /// sweeps without delaying the next one's lease recovery). The erase re-checks each job under
+    /// its lock (one an admin retried meanwhile keeps everything); the files of those erased go
+    /// after it commits, each tried twice, a failure logged (the tenant's DELETE removes them).
     private func eraseRetained(_ report: inout Report) async throws {
         guard let contents else { return }
-        for _ in 0..<retentionBatches {
-            var due = try await contents.pastRetention(limit: retentionBatch)
-            let found = due.count
+        let deadline = ContinuousClock.now + retentionBudget
+        for _ in 0..<retentionBatches where ContinuousClock.now < deadline {
+            let due = try await contents.pastRetention(limit: retentionBatch)
+            let erased = try await contents.eraseContents(of: due)
+            report.contentsErased += erased.count
             if let documents {
-                var deleted: [UUID] = []
-                for id in due {
+                for id in erased {
                     do {
                         try await documents.delete(id)
-                        deleted.append(id)
                     } catch {
-                        logger.warning("retention: deleting a document failed", metadata: ["job_id": "\(id)", "error": "\(error)"])
+                        do {
+                            try await documents.delete(id)
+                        } catch {
+                            logger.error("retention: an erased job's file was not deleted", metadata: ["job_id": "\(id)", "error": "\(error)"])
+                        }
                     }
                 }
-                due = deleted
             }
-            try await contents.eraseContents(of: due)
-            report.contentsErased += due.count
-            if found < retentionBatch || due.count < found { break }
+            if due.count < retentionBatch { break }
         }
     }
 
@@ -279,8 +301,6 @@ public struct Sweeper: Service {
         } else {
             report.fullReenqueue = true
             let started = try await queue.beginFullReenqueue()
-            // The caps went with the rest of Redis's data: restored before the jobs are.
-            try await queue.reconcileConcurrencyCaps(try await jobs.concurrencyCaps())
             var cursor: SweepCursor?
             repeat {
                 let page = try await jobs.queuedJobs(after: cursor, limit: pageSize)

@@ -14,9 +14,10 @@ public protocol JobContentStore: Sendable {
     /// Up to `limit` ended jobs whose team's `retention_days` have passed since they ended and
     /// whose contents are still there, oldest first.
     func pastRetention(limit: Int) async throws -> [UUID]
-    /// Erases the contents of these jobs as ``eraseContents(_:)`` does, in one transaction (only
-    /// ended ones; erasing twice is erasing once).
-    func eraseContents(of jobIDs: [UUID]) async throws
+    /// Erases the contents of these jobs as ``eraseContents(_:)`` does, in one transaction, and
+    /// returns those it erased: only jobs still ended and not yet erased when locked (one an
+    /// admin retried meanwhile is live again and keeps everything).
+    func eraseContents(of jobIDs: [UUID]) async throws -> [UUID]
 }
 
 extension PostgresJobStore: JobContentStore {
@@ -52,9 +53,20 @@ extension PostgresJobStore: JobContentStore {
         ).map { try $0.decode("job_id", as: UUID.self) }
     }
 
-    public func eraseContents(of jobIDs: [UUID]) async throws {
-        guard !jobIDs.isEmpty else { return }
-        try await postgres.withTransaction { tx in try await Self.erase(jobIDs, tx) }
+    public func eraseContents(of jobIDs: [UUID]) async throws -> [UUID] {
+        guard !jobIDs.isEmpty else { return [] }
+        return try await postgres.withTransaction { tx in
+            let ended = try await tx.query(
+                """
+                SELECT job_id FROM jobs
+                WHERE job_id = ANY($1::text[]::uuid[]) AND completed_at IS NOT NULL AND content_erased_at IS NULL
+                ORDER BY job_id FOR UPDATE
+                """,
+                [.textArray(jobIDs.map(\.lowercasedString))]
+            ).map { try $0.decode("job_id", as: UUID.self) }
+            try await Self.erase(ended, tx)
+            return ended
+        }
     }
 
     /// Erases the contents of ended jobs (and of their calls, a step-by-step job's, all ended with

@@ -12,7 +12,8 @@ extension PostgresJobStore {
     /// writes nothing), since its answer is one record. The API's checks run first so that
     /// nothing a client sends gets that far.
     public func submit(batch: JobBatch) async throws -> JobBatchOutcome {
-        try await postgres.withTransaction { tx in
+        let prepared = PreparedJobRows(batch.submissions)
+        return try await postgres.withTransaction { tx in
             if let key = batch.idempotencyKey {
                 if let earlier = try await Self.lockBatchKey(teamID: batch.teamID, key: key, tx) {
                     guard earlier.requestHash == batch.requestHash else { throw DomainError.idempotencyKeyReused }
@@ -25,7 +26,7 @@ extension PostgresJobStore {
                 // Nothing was written: the transaction ends with only its locks taken.
                 return .refused(index: refused.index, reason: refused.reason)
             }
-            let createdAt = try await Self.insertJobs(plan, batch.submissions, tx)
+            let createdAt = try await Self.insertJobs(plan, batch.submissions, prepared, tx)
             try await LedgerWriter.write(plan.posting, tx)
             let outcomes = Self.outcomes(plan, batch.submissions, createdAt: createdAt)
             let answer = try batch.answer(outcomes)

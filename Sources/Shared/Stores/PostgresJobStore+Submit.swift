@@ -20,11 +20,12 @@ extension PostgresJobStore {
     /// every reservation in a ``ReservationPlan``, then write its jobs and its ledger posting.
     /// Four statements at most, whatever the batch's size.
     private func submitBatch(_ submissions: [JobSubmission]) async throws -> [SubmitOutcome] {
-        try await postgres.withTransaction { tx in
+        let prepared = PreparedJobRows(submissions)
+        return try await postgres.withTransaction { tx in
             let accounts = try await Self.lockAccounts(of: submissions, tx)
             let earlier = try await Self.earlierJobs(of: submissions, tx)
             let plan = ReservationPlan(submissions.map(Self.reservationRequest), accounts: accounts, earlier: earlier)
-            let createdAt = try await Self.insertJobs(plan, submissions, tx)
+            let createdAt = try await Self.insertJobs(plan, submissions, prepared, tx)
             try await LedgerWriter.write(plan.posting, tx)
             return Self.outcomes(plan, submissions, createdAt: createdAt)
         }
@@ -99,10 +100,18 @@ extension PostgresJobStore {
 
     /// Writes the plan's new jobs in one statement, each with its reservation and a copy of the
     /// rates it was priced at; returns their creation times.
-    static func insertJobs(_ plan: ReservationPlan, _ submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [UUID: Date] {
+    static func insertJobs(
+        _ plan: ReservationPlan,
+        _ submissions: [JobSubmission],
+        _ prepared: PreparedJobRows,
+        _ tx: PostgresSession
+    ) async throws -> [UUID: Date] {
         guard !plan.accepted.isEmpty else { return [:] }
         func column(_ value: (JobSubmission, ReservationPlan.Reservation) -> String?) -> PostgresBind {
             .textArray(plan.accepted.map { value(submissions[$0.index], $0) })
+        }
+        func preparedColumn(_ values: [String?]) -> PostgresBind {
+            .textArray(plan.accepted.map { values[$0.index] })
         }
         let rows = try await tx.query(
             """
@@ -129,8 +138,8 @@ extension PostgresJobStore {
                 column { s, _ in initialStatus(s).rawValue },
                 column { s, _ in String(s.priority) },
                 column { s, _ in s.modelGroup },
-                column { s, _ in s.work.map { JSONText.encode($0) } },
-                column { s, _ in s.metadata.jsonText() },
+                preparedColumn(prepared.requests),
+                preparedColumn(prepared.metadata),
                 column { _, r in r.billing.budgetMode.rawValue },
                 column { _, r in String(r.billing.tokensPerCredit) },
                 column { _, r in r.billing.creditsPerDollar.description },
@@ -139,7 +148,7 @@ extension PostgresJobStore {
                 column { s, _ in String(s.callsPlanned) },
                 column { s, _ in s.idempotencyKey },
                 column { s, _ in s.requestHash.map(hex) },
-                column { s, _ in PostgresTimestamp.format(s.expiresAt) },
+                preparedColumn(prepared.expiresAt),
                 column { s, _ in s.webhook ? "true" : "false" },
             ]
         )

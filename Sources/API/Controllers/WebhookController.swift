@@ -128,13 +128,22 @@ struct WebhookController {
 
     @Sendable func put(_ request: Request, context: AppRequestContext) async throws -> EndpointResponse {
         let id = try context.teamID()
-        try context.requireOwnTeam(id, for: .webhook)
+        // API.md's order: the body (400/422, the URL's syntax included) before a foreign team
+        // (403); the host's lookup, which costs a thread, only for the team's own endpoint.
         let body = try await request.decode(as: PutBody.self, context: context)
         let events = try Self.events(body.events)
         do {
-            try await policy.checkResolved(body.url)
+            try policy.checkURL(body.url)
+        } catch {
+            throw APIError.webhookURLRefused(error)
+        }
+        try context.requireOwnTeam(id, for: .webhook)
+        do {
+            try await policy.checkResolvedOrBusy(body.url)
         } catch let refusal as WebhookTargetRefusal {
             throw APIError.webhookURLRefused(refusal)
+        } catch is AddressLookupBusy {
+            throw APIError.addressLookupsBusy
         }
         let secret = WebhookSecret.mint()
         let endpoint = try await webhooks.put(teamID: id, url: body.url, events: events, sealedSecret: try secrets.seal(secret))

@@ -17,11 +17,21 @@ public struct WebhookTargetPolicy: Sendable {
     public static let maximumLength = 2048
 
     private let production: Bool
+    private let resolver: any HostResolver
+    private let lookups: AddressLookupGate
 
     /// In production only https to public addresses is allowed; elsewhere http to a loopback host
     /// is allowed too (a receiver on the developer's machine), and names are not resolved.
-    public init(production: Bool) {
+    /// `resolver` answers production's lookups within `lookups`' bounds (the process's by
+    /// default: a lookup never costs an unbounded thread).
+    public init(
+        production: Bool,
+        resolver: any HostResolver = SystemHostResolver(),
+        lookups: AddressLookupGate = .shared
+    ) {
         self.production = production
+        self.resolver = resolver
+        self.lookups = lookups
     }
 
     /// Syntax and scheme, without touching the network: an absolute http(s) URL of at most 2048
@@ -38,18 +48,35 @@ public struct WebhookTargetPolicy: Sendable {
     }
 
     /// ``checkURL(_:)``, then, in production, the host's addresses: every one must be public, or
-    /// the target is refused. The lookup blocks, so it runs on a thread of its own, never on the
-    /// cooperative pool or an event loop.
+    /// the target is refused. A host that could not be looked up now (``AddressLookupBusy``) is
+    /// refused as unresolvable: the sender tries the delivery again later.
     public func checkResolved(_ url: String) async throws(WebhookTargetRefusal) {
+        do {
+            try await checkResolvedOrBusy(url)
+        } catch let refusal as WebhookTargetRefusal {
+            throw refusal
+        } catch {
+            throw .unresolvable((error as? AddressLookupBusy)?.host ?? url)
+        }
+    }
+
+    /// As ``checkResolved(_:)``, but a lookup that could not run now throws
+    /// ``AddressLookupBusy`` (the API answers 503 with `Retry-After`), every other refusal a
+    /// ``WebhookTargetRefusal``. The lookup blocks, so it runs on a thread of its own, never on
+    /// the cooperative pool or an event loop, within ``AddressLookupGate``'s bounds.
+    public func checkResolvedOrBusy(_ url: String) async throws {
         try checkURL(url)
         guard production else { return }
         let host = try Self.parse(url).host
         if Self.isNumeric(host) { return }  // classified by checkURL without resolving
-        guard let addresses = await Self.resolve(host), !addresses.isEmpty else {
-            throw .unresolvable(host)
+        let addresses: [String]?
+        switch await lookups.lookUp(host, with: resolver) {
+        case .addresses(let found): addresses = found
+        case .busy, .timedOut: throw AddressLookupBusy(host: host)
         }
+        guard let addresses, !addresses.isEmpty else { throw WebhookTargetRefusal.unresolvable(host) }
         if let refused = addresses.first(where: { !IPAddressClass.isPublic($0) }) {
-            throw .privateAddress(refused)
+            throw WebhookTargetRefusal.privateAddress(refused)
         }
     }
 
@@ -94,41 +121,5 @@ public struct WebhookTargetPolicy: Sendable {
         return bytes.withUnsafeMutableBytes { buffer in
             inet_pton(AF_INET, host, buffer.baseAddress) == 1 || inet_pton(AF_INET6, host, buffer.baseAddress) == 1
         }
-    }
-
-    /// The host's numeric addresses, or nil when it does not resolve. `getaddrinfo` blocks for as
-    /// long as the resolver takes, so it runs on a thread started for this lookup.
-    static func resolve(_ host: String) async -> [String]? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[String]?, Never>) in
-            let thread = Thread { continuation.resume(returning: lookUp(host)) }
-            thread.name = "webhook-resolve"
-            thread.start()
-        }
-    }
-
-    private static func lookUp(_ host: String) -> [String]? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc) || canImport(Musl)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
-        defer { freeaddrinfo(first) }
-        var addresses: [String] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = cursor {
-            var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if let address = entry.pointee.ai_addr,
-                getnameinfo(address, entry.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0, NI_NUMERICHOST) == 0
-            {
-                let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if !addresses.contains(text) { addresses.append(text) }
-            }
-            cursor = entry.pointee.ai_next
-        }
-        return addresses
     }
 }

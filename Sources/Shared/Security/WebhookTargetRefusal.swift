@@ -22,3 +22,9 @@ public enum WebhookTargetRefusal: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A host that could not be looked up now: every place of ``AddressLookupGate`` was taken, or
+/// the lookup timed out. Not a verdict on the URL: try again later.
+public struct AddressLookupBusy: Error, Equatable {
+    public var host: String
+}

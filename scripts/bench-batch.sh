@@ -20,7 +20,7 @@
 #   SINGLE_CONNECTIONS   saas-bench jobs' keep-alive connections                            [64]
 #   BATCH_REQUESTS       batch requests (each BATCH_SIZE jobs)                              [40]
 #   BATCH_SIZE           jobs a batch                                                     [1000]
-#   BATCH_CONCURRENCY    batch requests in flight at once                                    [4]
+#   BATCH_CONCURRENCY    batch requests in flight at once (the API's BATCH_CONCURRENCY too) [4]
 #   BENCH_IDLE_MAX       CPU busy % above which a measurement waits for the machine to calm  [25]
 #   BENCH_IDLE_WAIT      seconds to wait for that at most, then measure anyway              [60]
 #   BENCH_PROFILE        1 = `perf record -a` during the first 8 s of each run (per-process and
@@ -84,7 +84,7 @@ rcli FLUSHDB >/dev/null
 API="http://127.0.0.1:$API_PORT"
 trap 'stop_everything api; rm -rf "$OUT/bin"' EXIT
 start_proc api env DATABASE_URL="$BENCH_DB_URL" REDIS_URL="$BENCH_REDIS_URL" PORT="$API_PORT" LOG_LEVEL=warning \
-  MASTER_KEY="$MASTER_KEY" "$BIN_DIR/saas-api" serve
+  MASTER_KEY="$MASTER_KEY" BATCH_CONCURRENCY="$BATCH_CONCURRENCY" "$BIN_DIR/saas-api" serve
 wait_http "$API/ready" 120 api
 
 # ---------------------------------------------------------------- set-up (admin API)

@@ -178,7 +178,9 @@ struct BatchTests {
 
     @Test("concurrent replays under one key create the jobs once")
     func concurrentReplays() async throws {
-        try await Caller.run { api in
+        // Six batches at once: more places than BATCH_CONCURRENCY's default of 2.
+        try await TestApp.test(["BATCH_CONCURRENCY": "8"]) { client in
+            let api = Caller(client: client)
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 1_000)
             let body = Self.batch((0..<50).map { Self.job(team.id, group, content: "c\($0)") })

@@ -8,6 +8,8 @@ struct BatchController {
     let batches: BatchSubmission
     /// The team's submit limits (a batch is one submit request).
     let limiter: SubmitLimiter
+    /// The batches this process handles at once (`BATCH_CONCURRENCY`).
+    let gate: BatchGate
 
     init(_ dependencies: AppDependencies, estimator: ReservationEstimator) {
         batches = BatchSubmission(
@@ -17,6 +19,7 @@ struct BatchController {
             estimator: estimator
         )
         limiter = dependencies.submitLimiter
+        gate = BatchGate(limit: dependencies.configuration.batchConcurrency)
     }
 
     func addRoutes(team: RouteTable<AppRequestContext>) {
@@ -31,13 +34,20 @@ struct BatchController {
         // the body (API.md, Conventions).
         try await limiter.admit(identity.teamID)
         if UploadSubmission.isMultipart(request) { throw APIError.batchNotJSON }
-        let body = try await BatchRequest.read(request)
-        let answer = try await batches.submit(
-            body,
-            teamID: identity.teamID,
-            idempotencyKey: Result { () throws(APIError) in try request.idempotencyKey() },
-            logger: context.logger
-        )
+        // A place among this process's batches before the body is read (503 past the bound),
+        // held until the answer is built.
+        let answer = try await gate.run {
+            let body = try await BatchRequest.read(request)
+            // `max_queued_jobs` with the batch's count, now that it is known: the check before
+            // the body counted the batch as one job.
+            try await limiter.admitQueued(identity.teamID, jobs: body.items.count)
+            return try await batches.submit(
+                body,
+                teamID: identity.teamID,
+                idempotencyKey: Result { () throws(APIError) in try request.idempotencyKey() },
+                logger: context.logger
+            )
+        }
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.retryAfter] = "1"

@@ -7,7 +7,8 @@ import Redis
 /// KEYS: the team's bucket (`{q}:submits:<team>`), its ready jobs (`{q}:ready:<team>`) and the
 /// queue's scheduled counts by team (`{q}:scheduled:teams`) — all under the queue's hash tag, as
 /// ``QueueKeys`` builds them. ARGV: rate (tokens a second, `0` for none), `max_queued_jobs` (`0`
-/// for none), team. Returns `{verdict, retry-after seconds}`: 0 admitted (a token taken), 1 over
+/// for none), team, and the jobs the request would add (absent: 1; a batch's count once its
+/// envelope is read). Returns `{verdict, retry-after seconds}`: 0 admitted (a token taken), 1 over
 /// `submits_per_second`, 2 over `max_queued_jobs`. A refusal takes nothing.
 ///
 /// The bucket holds one second's worth of tokens (at least 1): a team may submit its rate in a
@@ -18,9 +19,10 @@ enum SubmitLimitScript {
         """
         local bucket, ready, scheduled = KEYS[1], KEYS[2], KEYS[3]
         local rate, max_queued, team = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+        local adding = tonumber(ARGV[4] or '1')
         if max_queued > 0 then
           local waiting = redis.call('ZCARD', ready) + tonumber(redis.call('HGET', scheduled, team) or 0)
-          if waiting >= max_queued then return {2, 1} end
+          if waiting + adding > max_queued then return {2, 1} end
         end
         if rate > 0 then
           local burst = math.max(1, rate)

@@ -11,7 +11,8 @@ import Shared
 ///   one token (a batch too).
 /// - `max_queued_jobs`: the team's jobs waiting in the queue (ready, parked or scheduled for a
 ///   retry). Approximate by the submits in flight: several submits checked at once may each find
-///   room for one more, and a batch counts as one.
+///   room for one more. A batch is checked twice: as one job before its body is read, then with
+///   its count once its envelope is (``admitQueued(_:jobs:)``), taking no second token.
 ///
 /// A team without either limit pays a cached read and nothing else: no Redis round trip.
 struct SubmitLimiter: Sendable {
@@ -23,12 +24,23 @@ struct SubmitLimiter: Sendable {
     func admit(_ teamID: String) async throws {
         let limits = try await limits.limits(of: teamID)
         guard limits.limitsSubmits else { return }
+        try await run(teamID, rate: limits.submitsPerSecond.map { "\($0)" } ?? "0", maxQueued: limits.maxQueuedJobs ?? 0, jobs: 1)
+    }
+
+    /// `max_queued_jobs` for a request adding `jobs` jobs at once (a batch, its envelope read):
+    /// the team's waiting jobs plus `jobs` must not pass the limit. Takes no `submits_per_second`
+    /// token — the request took its one in ``admit(_:)``.
+    func admitQueued(_ teamID: String, jobs: Int) async throws {
+        let limits = try await limits.limits(of: teamID)
+        guard let maxQueued = limits.maxQueuedJobs, maxQueued > 0 else { return }
+        try await run(teamID, rate: "0", maxQueued: maxQueued, jobs: jobs)
+    }
+
+    private func run(_ teamID: String, rate: String, maxQueued: Int, jobs: Int) async throws {
         let reply = try await redis.run(
             SubmitLimitScript.script,
             keys: [RedisArgument(keys.submitBucket(team: teamID)), RedisArgument(keys.ready(team: teamID)), RedisArgument(keys.scheduledCounts)],
-            arguments: [
-                RedisArgument(limits.submitsPerSecond.map { "\($0)" } ?? "0"), RedisArgument(limits.maxQueuedJobs ?? 0), RedisArgument(teamID),
-            ]
+            arguments: [RedisArgument(rate), RedisArgument(maxQueued), RedisArgument(teamID), RedisArgument(jobs)]
         )
         guard let values = reply.array?.compactMap(\.int), values.count == 2 else {
             throw RedisError.unexpectedReply("submit limit: \(reply)")

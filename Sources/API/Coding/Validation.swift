@@ -13,14 +13,18 @@ enum Validate {
         }
     }
 
+    /// Lengths are counted in Unicode scalars (code points), as PostgreSQL's `length(...)`
+    /// checks count them: "e" and 150 combining accents is one `Character` but 151 code points.
+    static func length(_ value: String) -> Int { value.unicodeScalars.count }
+
     static func name(_ value: String, field: String, max: Int = 200) throws(APIError) {
-        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, value.count <= max else {
+        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, length(value) <= max else {
             throw .lengthNotBetweenOneAnd(max, field: field)
         }
     }
 
     static func optionalName(_ value: String?, field: String, max: Int = 200) throws(APIError) {
-        if let value, value.count > max {
+        if let value, length(value) > max {
             throw .longerThan(max, field: field)
         }
     }

@@ -33,6 +33,11 @@ extension APIError {
                 // before they get here; this is the net under whatever a check misses.
                 logger?.warning("database refused a value", metadata: ["error": "\(error)"])
                 return .valueNotStorable
+            case .server where ClientValueChecks.isClients(error):
+                // A check on a value the client sent as written (``ClientValueChecks``); any
+                // other check violation is this service's and stays a 500.
+                logger?.warning("database refused a client's value", metadata: ["error": "\(error)"])
+                return .valueNotStorable
             case .connectFailed, .connectionLost, .shutdown:
                 logger?.error("database unavailable", metadata: ["error": "\(error)"])
                 return .databaseUnavailable

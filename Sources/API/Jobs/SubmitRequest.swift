@@ -63,7 +63,7 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
     /// `upload` is the file of a multipart submit: the job's document, in place of `document`.
     func validated(upload: DocumentUpload? = nil) throws(APIError) -> JobWork? {
         try Validate.identifier(teamID, field: "team_id")
-        guard (1...100).contains(jobType.count) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
+        guard (1...100).contains(Validate.length(jobType)) else { throw .lengthNotBetweenOneAnd(100, field: "job_type") }
         try Validate.optionalName(userID, field: "user_id")
         try Validate.metadata(metadata)
         try Validate.metadata(jobMetadata, field: "job_metadata")

@@ -22,6 +22,9 @@ final class WebhookReceiver: Sendable {
         case slow(Duration, Int)
         /// 200 with a body that never ends (written until the sender hangs up).
         case flood
+        /// 200 announcing `Content-Length: 1000000`, then one byte every `every` (or, when nil,
+        /// one byte and then nothing), for at most a minute: the body never completes.
+        case trickle(every: Duration?)
     }
 
     let port: Int
@@ -73,6 +76,19 @@ final class WebhookReceiver: Sendable {
                         while true {
                             try await writer.write(chunk)
                             log.flooded.add(chunk.readableBytes, ordering: .relaxed)
+                        }
+                    }
+                )
+            case .trickle(let every):
+                return Response(
+                    status: .ok,
+                    body: ResponseBody(contentLength: 1_000_000) { writer in
+                        let byte = ByteBuffer(repeating: UInt8(ascii: "x"), count: 1)
+                        let end = ContinuousClock.now + .seconds(60)
+                        try await writer.write(byte)
+                        while ContinuousClock.now < end {
+                            try await Task.sleep(for: every ?? .milliseconds(200))
+                            if every != nil { try await writer.write(byte) }
                         }
                     }
                 )

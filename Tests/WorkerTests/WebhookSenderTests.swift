@@ -21,14 +21,15 @@ struct WebhookSenderTests {
         base: Duration = .milliseconds(20),
         window: Duration = .seconds(60),
         poll: Duration = .milliseconds(20),
-        grace: Duration = .seconds(5)
+        grace: Duration = .seconds(5),
+        concurrency: Int = 8
     ) -> WebhookSender {
         WebhookSender(
             store: store,
-            transport: { WebhookHTTP(timeout: timeout, concurrency: 8) },
+            transport: { WebhookHTTP(timeout: timeout, concurrency: concurrency) },
             secrets: box,
             schedule: DeliverySchedule(base: base, cap: base * 4, window: window),
-            settings: .init(concurrency: 8, timeout: timeout, pollInterval: poll, grace: grace, production: production),
+            settings: .init(concurrency: concurrency, timeout: timeout, pollInterval: poll, grace: grace, production: production),
             logger: Logger(label: "webhook-test")
         )
     }
@@ -153,6 +154,78 @@ struct WebhookSenderTests {
             #expect(row?.lastStatusCode == nil)
             #expect(row?.lastError?.hasPrefix("refused: ") == true, "\(row?.lastError ?? "nil")")
         }
+        // The tenant reads the log: the kind of refusal, never the address a name resolved to.
+        #expect(await store.row(ids[0])?.lastError == "refused: the target must use https")
+        for id in ids.dropFirst() {
+            let error = await store.row(id)?.lastError ?? ""
+            #expect(error == "refused: the target resolves to a non-public address")
+            #expect(!error.contains("127.0.0.1") && !error.contains("::1"))
+        }
+    }
+
+    @Test("the refusal sentences the delivery log shows name no address or host")
+    func refusalWords() {
+        let refusals: [WebhookTargetRefusal] = [
+            .privateAddress("10.1.2.3"), .unresolvable("internal.corp"), .notHTTPS, .invalidURL("it has no host"),
+        ]
+        for refusal in refusals {
+            let text = WebhookSender.refused(refusal)
+            #expect(text.hasPrefix("refused: "))
+            #expect(!text.contains("10.1.2.3") && !text.contains("internal.corp"), "\(text)")
+        }
+    }
+
+    @Test("a body trickled or stalled after the head is cut off at the timeout and retried; the slot frees")
+    func stalledBodyTimesOut() async throws {
+        let receiver = try await WebhookReceiver.start { path, _ in
+            switch path {
+            case "/trickle": .trickle(every: .milliseconds(300))
+            case "/stall": .trickle(every: nil)
+            default: .status(200)
+            }
+        }
+        let store = MemoryWebhookDeliveryStore()
+        let trickled = await store.add(url: receiver.baseURL + "/trickle", sealedSecret: try Self.sealed())
+        let stalled = await store.add(url: receiver.baseURL + "/stall", sealedSecret: try Self.sealed())
+        let next = await store.add(url: receiver.baseURL + "/hook", sealedSecret: try Self.sealed())
+        let started = ContinuousClock.now
+        // One slot: the third delivery goes out only once each hanging one has given its slot back.
+        let sender = Self.sender(store, timeout: .seconds(1), base: .seconds(60), concurrency: 1)
+        await Self.running(sender) { await store.row(next)?.status == "delivered" }
+        let elapsed = ContinuousClock.now - started
+        await receiver.stop()
+
+        #expect(elapsed < .seconds(6), "\(elapsed)")
+        for id in [trickled, stalled] {
+            let row = await store.row(id)
+            #expect(row?.status == "pending")
+            #expect(row?.delivery.attempts == 1)
+            #expect(row?.lastError == "timed out")
+            #expect(row?.lastStatusCode == nil)
+        }
+        #expect(await store.row(next)?.status == "delivered")
+    }
+
+    @Test("a delivery older than the window is failed by the claim, never sent")
+    func staleNotSent() async throws {
+        let receiver = try await WebhookReceiver.start { _, _ in .status(200) }
+        let store = MemoryWebhookDeliveryStore()
+        // The claim window is the retry window and a lease more: 60 s + 15 s here.
+        let stale = await store.add(url: receiver.baseURL + "/hook", sealedSecret: try Self.sealed(), age: .seconds(120))
+        let fresh = await store.add(url: receiver.baseURL + "/hook", sealedSecret: try Self.sealed())
+        await Self.running(Self.sender(store)) {
+            let failed = await store.row(stale)?.status == "failed"
+            let delivered = await store.row(fresh)?.status == "delivered"
+            return failed && delivered
+        }
+        await receiver.stop()
+
+        #expect(receiver.requests(at: "/hook").count == 1)
+        let row = await store.row(stale)
+        #expect(row?.status == "failed")
+        #expect(row?.lastError == "retry window passed")
+        #expect(row?.delivery.attempts == 0)
+        #expect(await store.row(fresh)?.status == "delivered")
     }
 
     @Test("an endless answer is read no further than 64 KiB: the 200 counts and the sender hangs up")
@@ -201,7 +274,9 @@ struct WebhookSenderTests {
         #expect(row?.status == "failed")
         #expect(row?.lastStatusCode == 503)
         #expect(row?.lastError == "HTTP 503")
-        #expect((row?.delivery.attempts ?? 0) >= 2)
+        // How many attempts fit in the window depends on how fast a loaded machine runs them (one
+        // is enough to end it); that retries happen is the 500-three-times test's.
+        #expect((row?.delivery.attempts ?? 0) >= 1)
     }
 
     @Test("graceful shutdown stops claiming but lets a running send finish and be recorded")

@@ -15,38 +15,48 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
         self.postgres = postgres
     }
 
-    public func claimDue(limit: Int, lease: Duration) async throws -> [DueDelivery] {
+    public func claimDue(limit: Int, lease: Duration, window: Duration) async throws -> [DueDelivery] {
         guard limit > 0 else { return [] }
-        // `due` locks the rows (skipping other senders' locks); the two updates then take disjoint
-        // parts of it: rows whose endpoint is gone fail, the rest are leased and returned with it.
+        // `due` locks the rows (skipping other senders' locks); the three updates then take
+        // disjoint parts of it: rows past the retry window fail, rows whose endpoint is gone fail,
+        // the rest are leased under a fresh claim token and returned with their endpoint.
         let rows = try await postgres.query(
             """
             WITH due AS (
-                SELECT delivery_id FROM webhook_deliveries
+                SELECT delivery_id, created_at <= now() - $3::bigint * interval '1 millisecond' AS expired
+                FROM webhook_deliveries
                 WHERE status = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT $1
                 FOR UPDATE SKIP LOCKED
+            ), expired AS (
+                UPDATE webhook_deliveries d
+                SET status = 'failed', last_error = 'retry window passed', updated_at = now()
+                FROM due
+                WHERE d.delivery_id = due.delivery_id AND due.expired
+                RETURNING d.delivery_id
             ), orphaned AS (
                 UPDATE webhook_deliveries d
                 SET status = 'failed', last_error = 'the team has no webhook endpoint any more', updated_at = now()
                 FROM due
-                WHERE d.delivery_id = due.delivery_id
+                WHERE d.delivery_id = due.delivery_id AND NOT due.expired
                   AND NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.team_id = d.team_id)
                 RETURNING d.delivery_id
             )
             UPDATE webhook_deliveries d
-            SET next_attempt_at = now() + $2::bigint * interval '1 millisecond', updated_at = now()
+            SET next_attempt_at = now() + $2::bigint * interval '1 millisecond', claim_token = gen_random_uuid(),
+                updated_at = now()
             FROM due, webhook_endpoints e
-            WHERE d.delivery_id = due.delivery_id AND e.team_id = d.team_id
-            RETURNING d.delivery_id, d.team_id, d.event, d.payload::text AS payload, d.attempts,
+            WHERE d.delivery_id = due.delivery_id AND NOT due.expired AND e.team_id = d.team_id
+            RETURNING d.delivery_id, d.claim_token, d.team_id, d.event, d.payload::text AS payload, d.attempts,
                 (extract(epoch FROM now() - d.created_at) * 1000)::bigint AS age_ms,
                 e.url, e.secret_encrypted
             """,
-            [.int(limit), .int(max(1, lease.milliseconds))]
+            [.int(limit), .int(max(1, lease.milliseconds)), .int(max(0, window.milliseconds))]
         )
         return try rows.map { row in
             DueDelivery(
                 deliveryID: try row.decode("delivery_id"),
+                claimToken: try row.decode("claim_token"),
                 teamID: try row.decode("team_id"),
                 event: try row.decode("event"),
                 payload: try row.decode("payload"),
@@ -61,12 +71,14 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
     public func record(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
         var ids: [String?] = []
+        var tokens: [String?] = []
         var statuses: [String?] = []
         var delays: [String?] = []
         var codes: [String?] = []
         var errors: [String?] = []
         for outcome in outcomes {
             ids.append(outcome.deliveryID.lowercasedString)
+            tokens.append(outcome.claimToken.lowercasedString)
             let code: Int?
             let error: String?
             switch outcome.result {
@@ -97,11 +109,11 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
                 last_status_code = o.code,
                 last_error = o.error,
                 updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[], $3::text[]::bigint[], $4::text[]::int[], $5::text[])
-                AS o(delivery_id, status, delay_ms, code, error)
-            WHERE d.delivery_id = o.delivery_id AND d.status = 'pending'
+            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[], $3::text[], $4::text[]::bigint[], $5::text[]::int[], $6::text[])
+                AS o(delivery_id, claim_token, status, delay_ms, code, error)
+            WHERE d.delivery_id = o.delivery_id AND d.claim_token = o.claim_token AND d.status = 'pending'
             """,
-            [.textArray(ids), .textArray(statuses), .textArray(delays), .textArray(codes), .textArray(errors)]
+            [.textArray(ids), .textArray(tokens), .textArray(statuses), .textArray(delays), .textArray(codes), .textArray(errors)]
         )
     }
 

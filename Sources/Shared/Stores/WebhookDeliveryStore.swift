@@ -6,6 +6,9 @@ public import Foundation
 public struct DueDelivery: Sendable, Hashable {
     /// The stable `webhook-id` of every attempt.
     public var deliveryID: UUID
+    /// This claim's own token: its outcome is recorded only while the row still carries it, so
+    /// a sender whose lease ran out cannot overwrite the next claim's outcome.
+    public var claimToken: UUID
     public var teamID: String
     public var event: String
     /// The body: the stored `jsonb` as PostgreSQL renders it, the same text on every attempt.
@@ -20,6 +23,7 @@ public struct DueDelivery: Sendable, Hashable {
 
     public init(
         deliveryID: UUID,
+        claimToken: UUID,
         teamID: String,
         event: String,
         payload: String,
@@ -29,6 +33,7 @@ public struct DueDelivery: Sendable, Hashable {
         sealedSecret: [UInt8]
     ) {
         self.deliveryID = deliveryID
+        self.claimToken = claimToken
         self.teamID = teamID
         self.event = event
         self.payload = payload
@@ -51,10 +56,13 @@ public struct DeliveryOutcome: Sendable, Hashable {
     }
 
     public var deliveryID: UUID
+    /// The token of the claim the attempt was made under (``DueDelivery/claimToken``).
+    public var claimToken: UUID
     public var result: Result
 
-    public init(deliveryID: UUID, result: Result) {
+    public init(deliveryID: UUID, claimToken: UUID, result: Result) {
         self.deliveryID = deliveryID
+        self.claimToken = claimToken
         self.result = result
     }
 }
@@ -64,11 +72,14 @@ public struct DeliveryOutcome: Sendable, Hashable {
 public protocol WebhookDeliveryStore: Sendable {
     /// Claims up to `limit` pending deliveries that are due, oldest due first, and leases them for
     /// `lease` by moving their `next_attempt_at` past it: a sender that dies mid-send leaves them to
-    /// be claimed again once the lease ends (at least once). Concurrent claimers skip each other's
-    /// rows. A due delivery whose team no longer has an endpoint is failed instead of returned.
-    func claimDue(limit: Int, lease: Duration) async throws -> [DueDelivery]
+    /// be claimed again once the lease ends (at least once). Each claimed row gets a fresh claim
+    /// token. Concurrent claimers skip each other's rows. A due delivery whose team no longer has an
+    /// endpoint, or whose event is `window` old or older, is failed instead of returned (a row whose
+    /// window passed while nobody could send it is not sent a day late).
+    func claimDue(limit: Int, lease: Duration, window: Duration) async throws -> [DueDelivery]
 
-    /// Records attempts' outcomes, all in one statement. Each counts one attempt; a delivery that
-    /// is no longer pending (another sender got there after a lease ran out) is left as it is.
+    /// Records attempts' outcomes, all in one statement. Each counts one attempt, and applies only
+    /// while its row is pending under the outcome's claim token: a late outcome from a claim whose
+    /// lease ran out (the row since claimed again, or settled) changes nothing.
     func record(_ outcomes: [DeliveryOutcome]) async throws
 }

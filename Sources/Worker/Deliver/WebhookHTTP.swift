@@ -28,8 +28,12 @@ protocol WebhookTransport: Sendable {
 /// Webhook attempts over async-http-client, with an HTTP client of their own — never the
 /// upstreams' pool, so a receiver that hangs cannot hold connections the jobs need.
 ///
-/// Each attempt is bounded: the connect and the whole exchange by `timeout`, the answer's body by
-/// 64 KiB (read and thrown away, so the connection can be reused; the rest is not read at all).
+/// Each attempt is bounded: the connect, the wait for the answer's head and every wait for a read
+/// by `timeout` (async-http-client drops its request deadline once the head arrives, so without
+/// the read timeout a body that never comes would hold the connection for good), the answer's body
+/// by 64 KiB (read and thrown away, so the connection can be reused; the rest is not read at all).
+/// A body trickled a byte at a time stays within the read timeout: the sender's deadline over the
+/// whole attempt (``WebhookSender``) is what bounds that one.
 /// Redirects are never followed: a 3xx is an answer like any other non-2xx, retried later, and
 /// the `Location` it names (perhaps an internal address) is never visited.
 struct WebhookHTTP: WebhookTransport {
@@ -42,7 +46,8 @@ struct WebhookHTTP: WebhookTransport {
     init(timeout: Duration, concurrency: Int) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .milliseconds(Int64(timeout.milliseconds)))
+        let limit = TimeAmount.milliseconds(Int64(timeout.milliseconds))
+        configuration.timeout = .init(connect: limit, read: limit)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, concurrency))
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled

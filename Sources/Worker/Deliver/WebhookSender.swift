@@ -17,9 +17,14 @@ import Synchronization
 ///
 /// At least once: a claim leases its rows (their due time moved past the lease), so a worker killed
 /// mid-send leaves them to be claimed again; receivers drop duplicates by `webhook-id`, which
-/// every attempt of a delivery shares. Before each send the target is checked again
-/// (``WebhookTargetPolicy/checkResolved(_:)``: DNS can change since the endpoint was set); a
-/// refusal is a retry that never connected.
+/// every attempt of a delivery shares. Each claim carries a token of its own and its outcome is
+/// recorded only under it, so an attempt that outlived its lease cannot overwrite the next claim's
+/// outcome. Before each send the target is checked again (``WebhookTargetPolicy/checkResolved(_:)``:
+/// DNS can change since the endpoint was set); a refusal is a retry that never connected.
+///
+/// A whole attempt — the target check with its lookup, the send and the drain of the answer's
+/// body — runs under one deadline, `timeout`: a receiver that answers its head and then trickles
+/// (or never sends) the body is cut off there and retried, its slot free again.
 ///
 /// At graceful shutdown it stops claiming and lets running sends finish within `grace`; sends
 /// still running then are cancelled and recorded nowhere, so their rows fall due again when their
@@ -128,7 +133,7 @@ final class WebhookSender: Service, Sendable {
             )
             if work && free >= (backlog ? max(1, settings.concurrency / 2) : 1) {
                 do {
-                    let claimed = try await store.claimDue(limit: free, lease: settings.lease)
+                    let claimed = try await store.claimDue(limit: free, lease: settings.lease, window: claimWindow)
                     for delivery in claimed {
                         active.add(1, ordering: .releasing)
                         sending.add(1, ordering: .releasing)
@@ -149,6 +154,12 @@ final class WebhookSender: Service, Sendable {
             }
         }
     }
+
+    /// How old an event may be and still be claimed: the retry window and a lease more. The last
+    /// retry falls due at the window's very end (``DeliverySchedule``), so a claim must still take
+    /// it a moment later; a row older than that (its senders were down, or it waited behind a
+    /// backlog) is failed by the claim instead of sent late.
+    var claimWindow: Duration { schedule.window + settings.lease }
 
     /// Waits for running sends to end, at most `timeout`; true when they all did.
     private func waitForSends(timeout: Duration) async -> Bool {
@@ -176,7 +187,7 @@ final class WebhookSender: Service, Sendable {
         wakeup.slotFreed()
         // Cancelled at the end of the grace period: the lease hands the row to the next claim.
         if Task.isCancelled { return }
-        await record(DeliveryOutcome(deliveryID: delivery.deliveryID, result: result))
+        await record(DeliveryOutcome(deliveryID: delivery.deliveryID, claimToken: delivery.claimToken, result: result))
     }
 
     func attempt(
@@ -193,21 +204,55 @@ final class WebhookSender: Service, Sendable {
             case .giveUp: return .failed(statusCode: statusCode, error: error)
             }
         }
+        // The exchange runs in a task of its own so that the deadline, or the end of the grace
+        // period cancelling this one, can cancel it; a lookup stuck in `getaddrinfo` does not
+        // hold the attempt past the deadline (raceDeadline does not wait for the loser).
+        let exchange = Task { await self.exchange(delivery, through: transport) }
+        let outcome = await withTaskCancellationHandler {
+            await raceDeadline(seconds: Double(settings.timeout.milliseconds) / 1000) { await exchange.value }
+        } onCancel: {
+            exchange.cancel()
+        }
+        switch outcome {
+        case .finished(.success(.status(let code))) where (200..<300).contains(code):
+            return .delivered(statusCode: code)
+        case .finished(.success(.status(let code))):
+            return again(code, "HTTP \(code)")
+        case .finished(.success(.unreachable(let reason))):
+            return again(nil, reason)
+        case .finished(.failure), .timedOut:
+            exchange.cancel()
+            return again(nil, "timed out")
+        }
+    }
+
+    /// The attempt up to its answer: the target check, the signing and the send. A refused target
+    /// or an unreadable secret comes back as `.unreachable` (the attempt never connected), in words
+    /// the tenant may read: the delivery log shows them.
+    private func exchange(_ delivery: DueDelivery, through transport: any WebhookTransport) async -> WebhookAnswer {
         do {
             try await WebhookTargetPolicy(production: settings.production).checkResolved(delivery.url)
         } catch {
-            return again(nil, "refused: \(error.description)")
+            // The address a name resolved to is the operators' to know, never the tenant's.
+            logger.debug(
+                "webhook target refused",
+                metadata: ["delivery_id": "\(delivery.deliveryID)", "refusal": "\(error.description)"]
+            )
+            return .unreachable(Self.refused(error))
         }
         guard let request = signedRequest(delivery) else {
-            return again(nil, "the endpoint's secret could not be read")
+            return .unreachable("the endpoint's secret could not be read")
         }
-        switch await transport.post(request) {
-        case .status(let code) where (200..<300).contains(code):
-            return .delivered(statusCode: code)
-        case .status(let code):
-            return again(code, "HTTP \(code)")
-        case .unreachable(let reason):
-            return again(nil, reason)
+        return await transport.post(request)
+    }
+
+    /// A refusal as the delivery log shows it: what kind, naming no address or host.
+    static func refused(_ refusal: WebhookTargetRefusal) -> String {
+        switch refusal {
+        case .privateAddress: "refused: the target resolves to a non-public address"
+        case .unresolvable: "refused: the target's host could not be resolved"
+        case .notHTTPS: "refused: the target must use https"
+        case .invalidURL: "refused: the target is not a valid URL"
         }
     }
 

@@ -94,6 +94,7 @@ struct AppDependencies: Sendable {
             workers: registry,
             documents: documents,
             contents: contents,
+            webhookLog: PostgresWebhookStore(postgres: postgres),
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

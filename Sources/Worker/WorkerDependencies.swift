@@ -123,6 +123,7 @@ struct WorkerDependencies: Sendable {
             workers: registry,
             documents: documents,
             contents: jobs,
+            webhookLog: PostgresWebhookStore(postgres: postgres),
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

@@ -311,6 +311,11 @@ extension APIError {
         .tooManyRequests("Too many open streams for this team (limit \(limit))", retryAfter: 1)
     }
     static let streamsFull = APIError.tooManyRequests("Too many streams are open; retry after 1 second", retryAfter: 1)
+    /// Every place of `BATCH_CONCURRENCY` is taken (``BatchGate``).
+    static let batchesBusy = APIError.overloaded("Too many batches are being submitted; retry after 1 second", retryAfter: 1)
+    /// Every webhook address lookup place is taken, or the lookup took too long
+    /// (``AddressLookupGate``).
+    static let addressLookupsBusy = APIError.overloaded("Address lookups are busy; retry shortly", retryAfter: 5)
     static let databaseUnavailable = APIError.serviceUnavailable("The database is not available; retry later")
     static let queueUnavailable = APIError.serviceUnavailable("The queue is not available; retry later")
     /// The nets under the body checks: what PostgreSQL itself refused to store.

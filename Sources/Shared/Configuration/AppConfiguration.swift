@@ -31,6 +31,9 @@ public struct AppConfiguration: Sendable {
     public var databaseAcquireTimeoutSeconds: Double
     /// API: submits waiting for their batch's transaction; past it a submit is a 503.
     public var submitQueueMax: Int
+    /// API: batches (`POST /api/jobs/batch`) handled at once by one process, each up to 16 MiB
+    /// and its copies; past it a batch is a 503 before its body is read.
+    public var batchConcurrency: Int
     /// API: long polls (`GET /api/jobs/{id}?wait=`) waiting at once, per process and per team;
     /// past either a 429.
     public var longPollsMax: Int
@@ -130,6 +133,7 @@ public struct AppConfiguration: Sendable {
         databaseMaxWaiters = try values.int("DATABASE_MAX_WAITERS", default: 10_000, range: 1...1_000_000)
         databaseAcquireTimeoutSeconds = try values.double("DATABASE_ACQUIRE_TIMEOUT_SECONDS", default: 10, range: 0.001...3600)
         submitQueueMax = try values.int("SUBMIT_QUEUE_MAX", default: 10_000, range: 1...1_000_000)
+        batchConcurrency = try values.int("BATCH_CONCURRENCY", default: 2, range: 1...1_000)
         longPollsMax = try values.int("LONG_POLLS_MAX", default: 10_000, range: 1...1_000_000)
         longPollsPerTeam = try values.int("LONG_POLLS_PER_TEAM", default: 1_000, range: 1...1_000_000)
         streamsPerTeam = try values.int("STREAMS_PER_TEAM", default: 100, range: 1...1_000_000)

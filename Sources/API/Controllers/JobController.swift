@@ -134,21 +134,14 @@ struct JobController {
             (estimate, callsPlanned) = try estimator.estimate(work, group: group)
         }
         let key = try request.idempotencyKey()
-        let submission = JobSubmission(
+        let submission = body.submission(
             jobID: jobID,
             teamID: teamID,
-            jobType: body.jobType,
-            userID: body.userID,
-            metadata: body.jobMetadataOrMetadata ?? [:],
-            modelGroup: body.model,
             work: work,
-            priority: body.priority ?? 0,
-            expiresAt: Date().addingTimeInterval(Double(body.expiresInSeconds ?? 86_400)),
             estimate: estimate,
             callsPlanned: callsPlanned,
             idempotencyKey: key,
-            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true, file: file) },
-            webhook: body.webhook ?? true
+            requestHash: key.map { _ in Self.fingerprint(body, stream: work?.stream == true, file: file) }
         )
         return try await UnknownOutcome.answering(idempotencyKey: key, withoutKey: .submitOutcomeUnknown) {
             try await pipeline.submit(submission)

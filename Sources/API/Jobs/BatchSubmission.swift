@@ -94,20 +94,13 @@ struct BatchSubmission: Sendable {
                 guard groups.contains(model) else { throw APIError.noModelGroupAccess(model) }
                 (estimate, callsPlanned) = try estimator.estimate(work, group: try await access.group(model))
             }
-            let submission = JobSubmission(
+            let submission = body.submission(
                 teamID: teamID,
-                jobType: body.jobType,
-                userID: body.userID,
-                metadata: body.jobMetadataOrMetadata ?? [:],
-                modelGroup: body.model,
                 work: work,
-                priority: body.priority ?? 0,
-                expiresAt: Date().addingTimeInterval(Double(body.expiresInSeconds ?? 86_400)),
                 estimate: estimate,
                 callsPlanned: callsPlanned,
                 idempotencyKey: nil,
-                requestHash: nil,
-                webhook: body.webhook ?? true
+                requestHash: nil
             )
             return .passed(submission, fingerprint: fingerprint)
         } catch let error as APIError {

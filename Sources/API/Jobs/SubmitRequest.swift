@@ -158,3 +158,35 @@ struct SubmitRequest: LimitedRequestBody, Sendable {
         }
     }
 }
+
+extension SubmitRequest {
+    /// The job this body asks for, as the store takes it: the body's own fields with their
+    /// defaults (priority 0, a day to expire, a webhook unless opted out), and what the caller
+    /// decided — the work, its estimate, the key. One place for single submits and batches.
+    func submission(
+        jobID: UUID = UUID(),
+        teamID: String,
+        work: JobWork?,
+        estimate: Billing.Estimate?,
+        callsPlanned: Int,
+        idempotencyKey: String?,
+        requestHash: [UInt8]?
+    ) -> JobSubmission {
+        JobSubmission(
+            jobID: jobID,
+            teamID: teamID,
+            jobType: jobType,
+            userID: userID,
+            metadata: jobMetadataOrMetadata ?? [:],
+            modelGroup: model,
+            work: work,
+            priority: priority ?? 0,
+            expiresAt: Date().addingTimeInterval(Double(expiresInSeconds ?? 86_400)),
+            estimate: estimate,
+            callsPlanned: callsPlanned,
+            idempotencyKey: idempotencyKey,
+            requestHash: requestHash,
+            webhook: webhook ?? true
+        )
+    }
+}

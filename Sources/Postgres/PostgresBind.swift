@@ -58,27 +58,39 @@ public enum PostgresBind: Sendable, Hashable {
         case .timestamp(let date): return (Array(PostgresTimestamp.format(date).utf8), false)
         case .json(let s): return (Array(s.utf8), false)
         case .bytea(let bytes): return (bytes, true)
-        case .textArray(let values): return (Array(Self.arrayLiteral(values).utf8), false)
+        case .textArray(let values): return (Self.arrayLiteral(values), false)
         }
     }
 
-    /// `{"a","b\"c",NULL}`: every element quoted, quotes and backslashes escaped.
-    private static func arrayLiteral(_ values: [String?]) -> String {
-        var out = "{"
+    /// `{"a","b\"c",NULL}`: every element quoted, quotes and backslashes escaped. Built as UTF-8
+    /// bytes, an element at a time (copied whole when it needs no escape): both escaped characters
+    /// are ASCII, and no byte of a multi-byte UTF-8 sequence is ASCII. Submits and settlements send
+    /// arrays of thousands of elements, so this runs for every value they write.
+    static func arrayLiteral(_ values: [String?]) -> [UInt8] {
+        let quote = UInt8(ascii: "\"")
+        let backslash = UInt8(ascii: "\\")
+        var out: [UInt8] = []
+        out.reserveCapacity(values.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        out.append(UInt8(ascii: "{"))
         for (index, value) in values.enumerated() {
-            if index > 0 { out.append(",") }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let value else {
-                out.append("NULL")
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out.append("\"")
-            for character in value {
-                if character == "\"" || character == "\\" { out.append("\\") }
-                out.append(character)
+            out.append(quote)
+            let utf8 = value.utf8
+            if utf8.contains(where: { $0 == quote || $0 == backslash }) {
+                for byte in utf8 {
+                    if byte == quote || byte == backslash { out.append(backslash) }
+                    out.append(byte)
+                }
+            } else {
+                out.append(contentsOf: utf8)
             }
-            out.append("\"")
+            out.append(quote)
         }
-        out.append("}")
+        out.append(UInt8(ascii: "}"))
         return out
     }
 }

@@ -87,6 +87,23 @@ struct PostgresClientTests {
         #expect(throws: PostgresError.missingColumn("nope")) { try row.decode("nope", as: Int.self) }
     }
 
+    @Test("text array elements round-trip whole, a quote or backslash that a combining mark follows included")
+    func textArrayEscapes() async throws {
+        let postgres = TestEnvironment.postgres()
+        defer { postgres.shutdown() }
+        // As graphemes, `"` + U+0301 is not `"`: an escape decided per Character missed it and
+        // PostgreSQL read the quote as the element's end. Escaping is per byte.
+        let values: [String?] = ["a\"\u{301}b", "c\\\u{301}d", #"\"\\"#, "e\u{1F600}f", "", nil, "g,h}{", "NULL"]
+        let rows = try await postgres.query(
+            "SELECT ord, v FROM unnest($1::text[]) WITH ORDINALITY AS a(v, ord) ORDER BY ord",
+            [.textArray(values)]
+        )
+        #expect(rows.count == values.count)
+        for (row, value) in zip(rows, values) {
+            #expect(try row.decodeIfPresent("v", as: String.self) == value)
+        }
+    }
+
     @Test("a thrown error rolls the transaction back")
     func rollbackOnThrow() async throws {
         struct Boom: Error {}

@@ -91,6 +91,32 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a quote or backslash carrying a combining mark is stored as sent, in a single submit and in a batch")
+    func combiningMarksOnEscapedCharacters() async throws {
+        try await Caller.run { api in
+            let org = try await api.createOrganization()
+            let provider = try await api.createProvider()
+            let group = try await api.createModelGroup(provider: provider)
+            let team = try await api.createTeam(organization: org, groups: [group], credits: 100)
+            // JSON escapes of `"` and `\` followed by U+0301: one grapheme each in Swift.
+            let jobType = #"q\"\#u{301}b\\\#u{301}e"#
+            let body =
+                #"{"team_id": "\#(team.id)", "job_type": "\#(jobType)", "model": "\#(group)", "messages": [{"role": "user", "content": "\#(jobType)"}]}"#
+            let created = try await api.team(team.key, .post, "/api/jobs/create", body)
+            #expect(created.status == .accepted, "\(created.text)")
+            let jobID = try #require(created.string("job_id"))
+            let read = try await api.team(team.key, .get, "/api/jobs/\(jobID)")
+            // (Compared through a constant: swift-testing's macro quotes its literal per Character
+            // too, and fails to compile on this one.)
+            let expected = "q\"\u{301}b\\\u{301}e"
+            #expect(read.string("job_type") == expected)
+            let batch = try await api.team(team.key, .post, "/api/jobs/batch", #"{"jobs": [\#(body), \#(body)]}"#)
+            #expect(batch.status == .accepted, "\(batch.text)")
+            let items = batch.objects("jobs")
+            #expect(items.count == 2 && items.allSatisfy { $0["job_id"] is String }, "\(batch.text)")
+        }
+    }
+
     @Test("10 KB identifiers: 422 in bodies, 404 in paths; nothing is created")
     func hugeIdentifiers() async throws {
         try await Caller.run { api in

@@ -75,12 +75,14 @@ struct WorkerDependencies: Sendable {
             logger: logger
         )
         self.health = health
+        // One box for provider keys and webhook secrets (and one warning when its key is unset).
+        let secrets = SecretBox(configuration: configuration, logger: logger)
         runner = JobRunner(
             upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
             routing: Routing(
                 modelGroups: PostgresModelGroupStore(postgres: postgres),
                 providers: PostgresProviderStore(postgres: postgres),
-                secrets: SecretBox(configuration: configuration, logger: logger)
+                secrets: secrets
             ),
             health: health,
             steps: jobs,
@@ -112,7 +114,7 @@ struct WorkerDependencies: Sendable {
         webhookSender = WebhookSender(
             store: PostgresWebhookDeliveryStore(postgres: postgres),
             transport: { WebhookHTTP(timeout: webhooks.timeout, concurrency: webhooks.concurrency) },
-            secrets: SecretBox(configuration: configuration, logger: logger),
+            secrets: secrets,
             schedule: DeliverySchedule(base: webhooks.retryBase, window: webhooks.retryWindow),
             settings: WebhookSender.Settings(configuration),
             logger: logger

@@ -45,8 +45,7 @@ struct EstimateController {
         guard let model = body.model, let work else {
             return EstimateResponse(creditsReserved: 0, callsPlanned: 0, promptTokensEstimate: 0, maxCostUSD: 0)
         }
-        guard try await access.groups(ofTeam: identity.teamID).contains(model) else { throw APIError.noModelGroupAccess(model) }
-        let (estimate, callsPlanned) = try estimator.estimate(work, group: try await access.group(model))
+        let (estimate, callsPlanned) = try await access.estimate(work, model: model, teamID: identity.teamID, with: estimator)
         let billing = try await teams.get(identity.teamID).billing
         return EstimateResponse(
             creditsReserved: Billing.reservation(estimate, billing),

@@ -127,11 +127,7 @@ struct JobController {
         var estimate: Billing.Estimate?
         var callsPlanned = 0
         if let model = body.model, let work {
-            guard try await access.groups(ofTeam: teamID).contains(model) else {
-                throw APIError.noModelGroupAccess(model)
-            }
-            let group = try await access.group(model)
-            (estimate, callsPlanned) = try estimator.estimate(work, group: group)
+            (estimate, callsPlanned) = try await access.estimate(work, model: model, teamID: teamID, with: estimator)
         }
         let key = try request.idempotencyKey()
         let submission = body.submission(

@@ -91,8 +91,7 @@ struct BatchSubmission: Sendable {
             var estimate: Billing.Estimate?
             var callsPlanned = 0
             if let model = body.model, let work {
-                guard groups.contains(model) else { throw APIError.noModelGroupAccess(model) }
-                (estimate, callsPlanned) = try estimator.estimate(work, group: try await access.group(model))
+                (estimate, callsPlanned) = try await access.estimate(work, model: model, teamID: teamID, groups: groups, with: estimator)
             }
             let submission = body.submission(
                 teamID: teamID,

@@ -25,4 +25,20 @@ final class ModelAccessCache: Sendable {
     func group(_ name: String) async throws -> ModelGroup {
         try await groups.value(for: name) { [modelGroups] in try await modelGroups.get(name) }
     }
+
+    /// What `work` on model group `model` reserves, once the team is known to hold the group
+    /// (403 otherwise). `groups` are the team's groups when the caller already read them (a
+    /// batch reads them once). One place for submits, batches and estimates, so that an estimate
+    /// is exactly what the submit then reserves.
+    func estimate(
+        _ work: JobWork,
+        model: String,
+        teamID: String,
+        groups: Set<String>? = nil,
+        with estimator: ReservationEstimator
+    ) async throws -> (Billing.Estimate, callsPlanned: Int) {
+        let held = if let groups { groups } else { try await self.groups(ofTeam: teamID) }
+        guard held.contains(model) else { throw APIError.noModelGroupAccess(model) }
+        return try estimator.estimate(work, group: try await group(model))
+    }
 }

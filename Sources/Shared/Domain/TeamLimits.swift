@@ -42,17 +42,6 @@ public struct TeamLimits: Sendable, Hashable {
     /// Whether a submit of this team has anything to check: without either limit a submit costs
     /// no Redis round trip.
     public var limitsSubmits: Bool { maxQueuedJobs != nil || submitsPerSecond != nil }
-
-    /// The limits after `change`.
-    public func applying(_ change: TeamLimitsChange) -> TeamLimits {
-        TeamLimits(
-            maxQueuedJobs: change.maxQueuedJobs.applied(to: maxQueuedJobs),
-            submitsPerSecond: change.submitsPerSecond.applied(to: submitsPerSecond),
-            maxConcurrentJobs: change.maxConcurrentJobs.applied(to: maxConcurrentJobs),
-            retentionDays: change.retentionDays.applied(to: retentionDays),
-            lowBalanceThreshold: change.lowBalanceThreshold.applied(to: lowBalanceThreshold)
-        )
-    }
 }
 
 /// One field of a limits change: a field absent from the body leaves the limit as it is, `null`

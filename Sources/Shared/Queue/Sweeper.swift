@@ -191,11 +191,12 @@ public struct Sweeper: Service {
             report.contentsErased += erased.count
             if let documents {
                 for id in erased {
-                    do {
-                        try await documents.delete(id)
-                    } catch {
+                    for attempt in 1...2 {
                         do {
                             try await documents.delete(id)
+                            break
+                        } catch  where attempt < 2 {
+                            continue
                         } catch {
                             logger.error("retention: an erased job's file was not deleted", metadata: ["job_id": "\(id)", "error": "\(error)"])
                         }

@@ -75,6 +75,8 @@ final class WebhookSender: Service, Sendable {
     let wakeup: DeliveryWakeup
     let logger: Logger
     private let recorder: Batcher<DeliveryOutcome, Void>
+    /// The SSRF rules every attempt is checked against (built once: its resolver is shared).
+    private let policy: WebhookTargetPolicy
     /// Sends on the wire: at most `concurrency`.
     private let sending = Atomic<Int>(0)
     /// Deliveries claimed and not yet recorded (sending, or their outcome waiting for its batch):
@@ -97,6 +99,7 @@ final class WebhookSender: Service, Sendable {
         self.settings = settings
         self.wakeup = wakeup
         self.logger = logger
+        policy = WebhookTargetPolicy(production: settings.production)
         recorder = Batcher(maxBatch: 512, maxConcurrentBatches: 2) { outcomes in
             try await store.record(outcomes)
             return outcomes.map { _ in () }
@@ -231,7 +234,7 @@ final class WebhookSender: Service, Sendable {
     /// the tenant may read: the delivery log shows them.
     private func exchange(_ delivery: DueDelivery, through transport: any WebhookTransport) async -> WebhookAnswer {
         do {
-            try await WebhookTargetPolicy(production: settings.production).checkResolved(delivery.url)
+            try await policy.checkResolved(delivery.url)
         } catch {
             // The address a name resolved to is the operators' to know, never the tenant's.
             logger.debug(

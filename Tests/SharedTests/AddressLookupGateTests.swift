@@ -60,7 +60,9 @@ struct AddressLookupGateTests {
         #expect(await gate.lookUp("c.example", with: resolver) == .busy)
         #expect(await first == .timedOut)
         #expect(await second == .timedOut)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Bounded, not timed: the silent lookups never return, so any answer at all shows the
+        // timeout worked (a loaded CI machine once took 3.9 s to get here).
+        #expect(ContinuousClock.now - started < .seconds(30))
         // Timed out, but the silent lookups still run and still hold their places.
         #expect(gate.count == 2)
         #expect(await gate.lookUp("d.example", with: resolver) == .busy)

@@ -55,7 +55,8 @@ appendfsync everysec
 save ""
 # The job queue must never silently lose keys.
 maxmemory-policy noeviction
-databases 16
+# One db per suite and test script (test.sh, test-python, fuzz, browser), and room for parallel work.
+databases 32
 EOF
 }
 

@@ -1,21 +1,18 @@
 public import Logging
+public import Telemetry
 
 extension LoggingSystem {
-    /// Logs to standard output at `level`, once per process.
-    public static func bootstrapOnce(level: Logger.Level) {
-        LoggingBootstrap.once(level: level)
+    /// Logs to standard output at `level`, as `format` (`LOG_FORMAT`), once per process.
+    public static func bootstrapOnce(level: Logger.Level, format: LogFormat = .text) {
+        LoggingBootstrap.once(level: level, format: format)
     }
 }
 
 private enum LoggingBootstrap {
     nonisolated(unsafe) static var done = false
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, format: LogFormat) {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in format.handler(label: label, level: level) }
     }
 }

@@ -1,0 +1,24 @@
+public import Logging
+
+/// `LOG_FORMAT`: how a process writes its log lines. `text` is swift-log's own line, for people;
+/// `json` is one ``JSONLogLine`` object per line, for log shippers (no parsing rules to keep).
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+
+    /// A handler writing this format to `stream` at `level`: what a process passes to
+    /// `LoggingSystem.bootstrap`.
+    public func handler(label: String, level: Logger.Level, stream: JSONLogHandler.Stream = .standardOutput) -> any LogHandler {
+        switch self {
+        case .text:
+            var handler =
+                stream == .standardOutput ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        case .json:
+            var handler = JSONLogHandler(label: label, stream: stream)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

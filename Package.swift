@@ -63,6 +63,13 @@ let package = Package(
             name: "DedicatedThreads",
             swiftSettings: swiftSettings
         ),
+        // The metric names of API.md and the JSON log lines (`LOG_FORMAT=json`): below the two
+        // clients, which count their round trips and transactions, and beside the mock upstream.
+        .target(
+            name: "Telemetry",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // `RetryPolicy`: the one backoff type, for the PostgreSQL client and the worker's loops.
         .target(
             name: "Backoff",
@@ -79,6 +86,7 @@ let package = Package(
             dependencies: [
                 "CHiredis",
                 "DedicatedThreads",
+                "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -91,6 +99,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "DedicatedThreads",
+                "Telemetry",
                 "Backoff",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -103,6 +112,7 @@ let package = Package(
             dependencies: [
                 "Redis",
                 "Postgres",
+                "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -118,6 +128,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Shared",
+                "Telemetry",
                 "Redis",
                 "Postgres",
                 "ProcessLimits",
@@ -143,6 +154,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "Shared",
+                "Telemetry",
                 "Redis",
                 "Postgres",
                 "Backoff",
@@ -167,6 +179,7 @@ let package = Package(
             name: "MockLLM",
             dependencies: [
                 "ProcessLimits",
+                "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -183,6 +196,8 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // SHA-256 of `submit`'s files, for their Idempotency-Keys
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -212,6 +227,9 @@ let package = Package(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "Telemetry",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "DocumentFixtures",
                 "Redis",
                 "Postgres",
@@ -263,6 +281,8 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                // the worker's /metrics serves a registry of the test's own
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "DocumentFixtures",
                 "Shared",
                 "Redis",

@@ -4,6 +4,7 @@ public import Logging
 public import Postgres
 public import Redis
 import SystemPackage
+public import Telemetry
 
 /// Everything both processes read from the environment (and an optional `.env` file), with
 /// local-development defaults. A bad value stops the process with a message naming the variable.
@@ -24,6 +25,13 @@ public struct AppConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var logLevel: Logger.Level
+    /// `LOG_FORMAT`: `text` (default) or `json`, one object per line for log shippers.
+    public var logFormat: LogFormat
+    /// `METRICS_ENABLED` (default true): false bootstraps no metrics backend, and `/metrics`
+    /// answers 404.
+    public var metricsEnabled: Bool
+    /// `METRICS_MAX_TEAMS`: distinct `team` label values a process keeps; the rest are `other`.
+    public var metricsMaxTeams: Int
     public var databasePoolSize: Int
     /// Callers that may wait for a PostgreSQL connection at once, and how long each may wait;
     /// past either the caller is refused (the API answers 503 with `Retry-After`).
@@ -46,6 +54,10 @@ public struct AppConfiguration: Sendable {
     public var streamKeepAliveSeconds: Double
     /// API: an HTTP connection with no request in flight and nothing read for this long is closed.
     public var httpIdleTimeoutSeconds: Double
+    /// API: a dashboard session ends after this long without a request (idle), and after
+    /// `dashboardSessionMaxSeconds` whatever its activity (absolute); both in seconds.
+    public var dashboardSessionIdleSeconds: Int
+    public var dashboardSessionMaxSeconds: Int
     public var redisPoolSize: Int
     /// Jobs one worker process runs at once.
     public var workerConcurrency: Int
@@ -55,8 +67,10 @@ public struct AppConfiguration: Sendable {
     public var sweepIntervalSeconds: Double
     /// How often a worker announces itself.
     public var heartbeatSeconds: Double
-    /// Where the worker serves its own `/metrics`.
+    /// Where the worker serves its own `/metrics` (port 0: not served). The host defaults to
+    /// loopback; in a cluster it is `0.0.0.0`, for the Prometheus scraper.
     public var workerMetricsPort: Int
+    public var workerMetricsHost: String
     /// How long a stopping worker lets in-flight calls finish before handing the rest back.
     public var shutdownGraceSeconds: Double
     /// Deliveries that reach the upstream before a job fails (transient errors).
@@ -128,6 +142,13 @@ public struct AppConfiguration: Sendable {
             throw .invalid(variable: "LOG_LEVEL", reason: "must be one of trace, debug, info, notice, warning, error, critical")
         }
         self.logLevel = logLevel
+        let format = values.string("LOG_FORMAT", default: "text").lowercased()
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw .invalid(variable: "LOG_FORMAT", reason: "must be text or json, not '\(format)'")
+        }
+        self.logFormat = logFormat
+        metricsEnabled = try values.bool("METRICS_ENABLED", default: true)
+        metricsMaxTeams = try values.int("METRICS_MAX_TEAMS", default: 1000, range: 1...1_000_000)
         databasePoolSize = try values.int("DATABASE_POOL_SIZE", default: 16, range: 1...500)
         redisPoolSize = try values.int("REDIS_POOL_SIZE", default: 4, range: 1...256)
         databaseMaxWaiters = try values.int("DATABASE_MAX_WAITERS", default: 10_000, range: 1...1_000_000)
@@ -140,11 +161,14 @@ public struct AppConfiguration: Sendable {
         streamsMax = try values.int("STREAMS_MAX", default: 10_000, range: 1...1_000_000)
         streamKeepAliveSeconds = try values.double("STREAM_KEEPALIVE_SECONDS", default: 15, range: 0.05...3600)
         httpIdleTimeoutSeconds = try values.double("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 0.1...86_400)
+        dashboardSessionIdleSeconds = try values.int("DASHBOARD_SESSION_IDLE_SECONDS", default: 3600, range: 1...604_800)
+        dashboardSessionMaxSeconds = try values.int("DASHBOARD_SESSION_MAX_SECONDS", default: 28_800, range: 1...2_592_000)
         workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: 1...10_000)
         leaseSeconds = try values.double("LEASE_SECONDS", default: 30, range: 0.5...3600)
         sweepIntervalSeconds = try values.double("SWEEP_INTERVAL_SECONDS", default: 10, range: 0.1...3600)
         heartbeatSeconds = try values.double("HEARTBEAT_SECONDS", default: 5, range: 0.1...3600)
         workerMetricsPort = try values.int("WORKER_METRICS_PORT", default: 9003, range: 0...65535)
+        workerMetricsHost = values.string("WORKER_METRICS_HOST", default: "127.0.0.1")
         shutdownGraceSeconds = try values.double("WORKER_SHUTDOWN_GRACE_SECONDS", default: 20, range: 0...3600)
         maxAttempts = try values.int("MAX_ATTEMPTS", default: 5, range: 1...100)
         retryBaseSeconds = try values.double("RETRY_BASE_SECONDS", default: 1, range: 0.001...3600)
@@ -222,6 +246,15 @@ private struct Values {
             throw .invalid(variable: variable, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return number
+    }
+
+    func bool(_ variable: String, default value: Bool) throws(ConfigurationError) -> Bool {
+        guard let text = optionalString(variable) else { return value }
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw .invalid(variable: variable, reason: "must be true or false, not '\(text)'")
+        }
     }
 
     func double(_ variable: String, default value: Double, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {

@@ -32,7 +32,10 @@ struct GeneratedInputTests {
         var logger = Logger(label: "generated-input")
         logger.logLevel = .critical
         _ = buildRouter(try AppDependencies(configuration: try TestApp.configuration(), logger: logger), routes: registry)
-        let routes = registry.snapshot().flatMap { path, methods in methods.map { (path, $0) } }.filter { $0.0.hasPrefix("/api") }
+        // Pause and resume take nothing but the admin key, so a generated request with it would
+        // perform them (and pause the test queue): they have no input to be hostile in.
+        let routes = registry.snapshot().flatMap { path, methods in methods.map { (path, $0) } }
+            .filter { $0.0.hasPrefix("/api") && !$0.0.hasPrefix("/api/admin/queue/") }
         #expect(routes.count > 30, "the route table lists \(routes.count) routes")
 
         // The test client's own connection sits idle while the generated requests run (on their

@@ -160,9 +160,12 @@ struct WorkerShutdownTests {
         var all: [String] { state.withLock { $0 } }
     }
 
-    /// The worker registry, in memory: heartbeats are recorded, a drain is requested by the test.
+    /// The worker registry, in memory: heartbeats are recorded, a drain or a concurrency change
+    /// is requested by the test — a change stored (the heartbeat reads it back) and announced
+    /// apart, so a test can lose either.
     final class FakePresence: WorkerPresence {
-        private let state = Mutex<(beats: [WorkerInfo], drain: Bool)>(([], false))
+        private let state = Mutex<(beats: [WorkerInfo], drain: Bool, concurrency: ConcurrencyRequest?)>(([], false, nil))
+        private let announcements = AsyncStream.makeStream(of: ConcurrencyAnnouncement.self)
         let events: Events
 
         init(events: Events) {
@@ -171,13 +174,19 @@ struct WorkerShutdownTests {
 
         var beats: [WorkerInfo] { state.withLock { $0.beats } }
         func requestDrain() { state.withLock { $0.drain = true } }
+        /// Stores a concurrency change without announcing it (as if the announcement were lost).
+        func storeConcurrency(_ request: ConcurrencyRequest) { state.withLock { $0.concurrency = request } }
+        /// Announces a concurrency change without storing it.
+        func announce(_ announcement: ConcurrencyAnnouncement) { announcements.continuation.yield(announcement) }
 
-        func heartbeat(_ info: WorkerInfo) async throws -> Bool {
+        func heartbeat(_ info: WorkerInfo) async throws -> HeartbeatAnswer {
             state.withLock { state in
                 state.beats.append(info)
-                return state.drain
+                return HeartbeatAnswer(drain: state.drain, concurrency: state.concurrency)
             }
         }
+
+        func concurrencyAnnouncements() -> AsyncStream<ConcurrencyAnnouncement> { announcements.stream }
 
         func leave(_ workerID: String) async throws {
             events.append("left \(workerID)")

@@ -59,6 +59,14 @@ struct AdminJobController {
         }
         var teams: [Team]
         var totals: Totals
+        /// Whether claiming is paused fleet-wide (`POST /api/admin/queue/pause`), and since when.
+        var paused: Bool
+        var pausedSince: Nullable<Date>
+
+        enum CodingKeys: String, CodingKey {
+            case teams, totals, paused
+            case pausedSince = "paused_since"
+        }
     }
 
     struct WorkerResponse: Encodable {
@@ -136,7 +144,8 @@ struct AdminJobController {
     @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> QueueResponse {
         async let stats = jobs.queueStats()
         async let live = registry.live()
-        let (teams, workers) = try await (stats, live)
+        async let pause = queue.pauseState()
+        let (teams, workers, paused) = try await (stats, live, pause)
         let now = Date()
         let rows = teams.map {
             QueueResponse.Team(
@@ -157,7 +166,9 @@ struct AdminJobController {
                 liveWorkers: workers.count,
                 workerCapacity: workers.reduce(0) { $0 + $1.concurrency },
                 workersInFlight: workers.reduce(0) { $0 + $1.inFlight }
-            )
+            ),
+            paused: paused.paused,
+            pausedSince: Nullable(paused.paused ? paused.since : nil)
         )
     }
 

@@ -52,6 +52,16 @@ public struct Claim: Sendable, Hashable {
 public struct ClaimResult: Sendable {
     public var claims: [Claim]
     public var nextRetryDue: Duration?
+    /// Claiming is paused fleet-wide (``JobQueue/setPaused(_:)``): nothing was leased, and
+    /// waiting for work would return at once while teams have ready jobs — the claimer waits
+    /// for the resume instead.
+    public var paused: Bool
+
+    public init(claims: [Claim], nextRetryDue: Duration?, paused: Bool = false) {
+        self.claims = claims
+        self.nextRetryDue = nextRetryDue
+        self.paused = paused
+    }
 }
 
 /// A claimed job going back to the queue: now (hand-back) or after a delay (retry, 429).
@@ -126,6 +136,20 @@ public protocol JobQueue: Sendable {
     func advanceSweepMarker(epoch: String, watermark: Date) async throws -> Bool
     /// Asks whichever worker runs a job to stop its upstream call.
     func publishCancel(_ jobID: UUID) async throws
+
+    // Runtime control (an admin's fleet-wide pause).
+    /// Pauses (true) or resumes (false) every claim, fleet-wide. Paused, a claim leases nothing
+    /// and says so (``ClaimResult/paused``); every other verb works as ever, so running jobs
+    /// renew, settle and are swept. The claim reads the state itself, atomically: once this
+    /// returns, no claim leases until the resume. Each call is announced (``pauseChanges()``),
+    /// so idle claimers look again at once after a resume.
+    @discardableResult
+    func setPaused(_ paused: Bool) async throws -> QueuePause
+    /// The pause as it stands (``QueuePause/changed`` is false).
+    func pauseState() async throws -> QueuePause
+    /// Each ``setPaused(_:)``: true for a pause, false for a resume. Hints, as ``completions()``
+    /// are: a claimer that missed a resume sees it at its next look.
+    func pauseChanges() -> AsyncStream<Bool>
 
     // Waiting and announcements.
     /// Returns once some team may have ready jobs — at once when one has — or after `timeout`;

@@ -54,10 +54,13 @@ public actor MemoryJobQueue: JobQueue {
     private var capped: Set<String> = []
     private var arrivals = 0
     private var marker: (epoch: String?, watermark: Int?) = (nil, nil)
+    /// The fleet-wide pause, as `p:pause`: whether claims lease nothing, and since when (ms).
+    private var pause: (paused: Bool, since: Int?) = (false, nil)
     private var workWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter = 0
     private let completionFeed = Feed<UUID>()
     private let cancellationFeed = Feed<UUID>()
+    private let pauseFeed = Feed<Bool>()
     private let clock: @Sendable () -> Date
 
     /// `clock` is the wall clock by default.
@@ -88,6 +91,7 @@ public actor MemoryJobQueue: JobQueue {
     }
 
     public func claim(max: Int, lease: Duration) async throws -> ClaimResult {
+        if pause.paused { return ClaimResult(claims: [], nextRetryDue: nil, paused: true) }
         let now = nowMS()
         let due = scheduled.filter { $0.value <= now }
             .sorted { ($0.value, $0.key.lowercasedString) < ($1.value, $1.key.lowercasedString) }
@@ -265,6 +269,22 @@ public actor MemoryJobQueue: JobQueue {
         cancellationFeed.yield([jobID])
     }
 
+    @discardableResult
+    public func setPaused(_ paused: Bool) async throws -> QueuePause {
+        let changed = pause.paused != paused
+        if changed { pause = (paused, nowMS()) }
+        pauseFeed.yield([paused])
+        return QueuePause(paused: pause.paused, since: pause.since.map(Date.init(queueMilliseconds:)), changed: changed)
+    }
+
+    public func pauseState() async throws -> QueuePause {
+        QueuePause(paused: pause.paused, since: pause.since.map(Date.init(queueMilliseconds:)))
+    }
+
+    public nonisolated func pauseChanges() -> AsyncStream<Bool> {
+        pauseFeed.subscribe()
+    }
+
     // MARK: Waiting and announcements
 
     /// Returns at once while some team is listed (as `BLMOVE` does, even when the listed team
@@ -327,6 +347,7 @@ public actor MemoryJobQueue: JobQueue {
         capped = []
         arrivals = 0
         marker = (nil, nil)
+        pause = (false, nil)
     }
 
     // MARK: The scripts' helpers

@@ -56,6 +56,9 @@ public struct QueueKeys: Sendable, Hashable {
     public func submitBucket(team: String) -> String { tag + ":submits:" + team }
     /// Hash: the sweeper's marker (`epoch`, `watermark`).
     public var sweepMarker: String { tag + ":sweep" }
+    /// Hash (`paused` "1" or "0", `since` ms): the fleet-wide pause of claiming, read by the
+    /// claim script (see ``QueuePause``).
+    public var pause: String { tag + ":pause" }
 
     // Channels.
     /// Comma-separated ids of jobs that ended: long polls wake on them.
@@ -64,6 +67,10 @@ public struct QueueKeys: Sendable, Hashable {
     public var cancelChannel: String { tag + ":cancel" }
     /// `provider|model|milliseconds`: cool-downs one worker learned of, for the others.
     public var cooldownChannel: String { tag + ":cooldown" }
+    /// "1" (paused) or "0" (resumed): each change of ``pause``, so idle claimers look at once.
+    public var pauseChannel: String { tag + ":pause:changed" }
+    /// `worker|version|concurrency`: an admin's change of one worker's concurrency.
+    public var concurrencyChannel: String { tag + ":concurrency" }
 
     // Call streams (see ``RedisCallStreams``).
     /// Stream of one streaming call's deltas (its id is the call job's id).
@@ -80,6 +87,11 @@ public struct QueueKeys: Sendable, Hashable {
     public var workersUntil: String { tag + ":workers:until" }
     /// Set of the workers an admin asked to drain.
     public var draining: String { tag + ":draining" }
+    /// Hash worker → `version|concurrency`: the concurrency an admin asked of it, which its
+    /// heartbeats read back (so a lost announcement is applied at the next beat).
+    public var workersConcurrency: String { tag + ":workers:concurrency" }
+    /// Counter giving each concurrency change its version (a later change wins).
+    public var workersConcurrencyVersion: String { tag + ":workers:concurrency:version" }
 
     // Providers (see ``ProviderHealthBoard``).
     /// Hash provider → its ``ProviderHealthReport`` (JSON).

@@ -20,6 +20,8 @@ import Redis
 ///   out of the rotation (`activate` skips them) until one of their leases ends. Their ready jobs
 ///   wait holding no worker slot.
 /// - `p:seq` counter for arrival order; `p:done`, `p:cancel` pub/sub channels.
+/// - `p:pause` hash (`paused` "1"/"0", `since` ms): the fleet-wide pause the claim reads first;
+///   `p:pause:changed` the channel announcing each change.
 /// - `p:sweep` hash: the sweeper's marker — `epoch` (set when it re-enqueued everything) and
 ///   `watermark` (PostgreSQL time, ms, up to which changed jobs were re-enqueued). It vanishes
 ///   with the rest of Redis's data, which is how the sweeper learns Redis lost it.
@@ -137,9 +139,11 @@ enum QueueScripts {
     )
 
     /// ARGV: lease ms, max, then `max` fresh tokens. Returns job/token pairs, then the ms until
-    /// the next scheduled retry (-1 for none).
+    /// the next scheduled retry (-1 for none) — or only `paused` while claiming is paused
+    /// fleet-wide (`p:pause`), touching nothing.
     static let claim = script(
         """
+        if redis.call('HGET', p .. ':pause', 'paused') == '1' then return {'paused'} end
         local lease, max = tonumber(ARGV[1]), tonumber(ARGV[2])
         local now = now_ms()
         local due = redis.call('ZRANGEBYSCORE', p .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
@@ -371,6 +375,23 @@ enum QueueScripts {
           if redis.call('HGET', key, 'epoch') == ARGV[2] then redis.call('HSET', key, 'watermark', ARGV[3]) end
         end
         return redis.call('HMGET', key, 'epoch', 'watermark')
+        """
+    )
+
+    /// ARGV: "1" to pause claiming fleet-wide, "0" to resume. `since` changes only with the
+    /// state; every call is published on `p:pause:changed` (a claimer that missed an earlier
+    /// resume hears this one). Returns {paused, since ms or '', changed}.
+    static let pause = script(
+        """
+        local key = p .. ':pause'
+        local changed = 0
+        if (redis.call('HGET', key, 'paused') or '0') ~= ARGV[1] then
+          redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
+          changed = 1
+        end
+        redis.call('PUBLISH', p .. ':pause:changed', ARGV[1])
+        local state = redis.call('HMGET', key, 'paused', 'since')
+        return {state[1] or '0', state[2] or '', changed}
         """
     )
 

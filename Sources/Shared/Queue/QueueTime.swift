@@ -8,3 +8,10 @@ extension Date {
         Int((timeIntervalSince1970 * 1000).rounded(.down))
     }
 }
+
+extension Date {
+    /// The date of a queue time (``queueMilliseconds``).
+    public init(queueMilliseconds milliseconds: Int) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}

@@ -42,6 +42,9 @@ public struct RedisJobQueue: JobQueue {
             keys: scriptKeys,
             arguments: [RedisArgument(lease.milliseconds), RedisArgument(max)] + tokens.map { RedisArgument($0.lowercasedString) }
         )
+        if let values = reply.array, values.count == 1, values[0].string == "paused" {
+            return ClaimResult(claims: [], nextRetryDue: nil, paused: true)
+        }
         guard let values = reply.array, let last = values.last?.int else {
             throw RedisError.unexpectedReply("claim: \(reply)")
         }
@@ -180,6 +183,33 @@ public struct RedisJobQueue: JobQueue {
 
     public func publishCancel(_ jobID: UUID) async throws {
         try await redis.send("PUBLISH", RedisArgument(keys.cancelChannel), RedisArgument(jobID.lowercasedString))
+    }
+
+    @discardableResult
+    public func setPaused(_ paused: Bool) async throws -> QueuePause {
+        try Self.pause(try await redis.run(QueueScripts.pause, keys: scriptKeys, arguments: [paused ? "1" : "0"]))
+    }
+
+    public func pauseState() async throws -> QueuePause {
+        let reply = try await redis.send("HMGET", RedisArgument(keys.pause), "paused", "since")
+        guard let values = reply.array, values.count == 2 else { throw RedisError.unexpectedReply("pauseState: \(reply)") }
+        return QueuePause(paused: values[0].string == "1", since: values[1].int.map(Date.init(queueMilliseconds:)))
+    }
+
+    /// The pause script's {paused "1"/"0", since ms or "", changed 0/1}.
+    private static func pause(_ reply: RedisValue) throws -> QueuePause {
+        guard let values = reply.array, values.count == 3 else { throw RedisError.unexpectedReply("pause: \(reply)") }
+        return QueuePause(
+            paused: values[0].string == "1",
+            since: values[1].int.map(Date.init(queueMilliseconds:)),
+            changed: values[2].int == 1
+        )
+    }
+
+    public func pauseChanges() -> AsyncStream<Bool> {
+        RedisSubscription.stream(configuration: redis.configuration, channels: [keys.pauseChannel], logger: redis.logger) { message in
+            [message.payload == "1"]
+        }
     }
 
     /// Blocks in `BLMOVE` on the list of teams with ready jobs (rotating it, as a claim does).

@@ -33,13 +33,77 @@ public struct WorkerInfo: Sendable, Hashable, Codable {
     }
 }
 
+/// An admin's change of one worker's concurrency: the number of jobs it runs at once, and the
+/// change's version (later changes have higher ones), so a worker that hears an announcement and
+/// then reads an older stored value back keeps the later one.
+public struct ConcurrencyRequest: Sendable, Hashable {
+    public var version: Int
+    public var concurrency: Int
+
+    public init(version: Int, concurrency: Int) {
+        self.version = version
+        self.concurrency = concurrency
+    }
+
+    /// What a worker's concurrency may be, at start (`WORKER_CONCURRENCY`) or changed by an admin.
+    public static let range: ClosedRange<Int> = 1...10_000
+
+    /// `version|concurrency`, as stored.
+    init?(stored: String) {
+        let parts = stored.split(separator: "|")
+        guard parts.count == 2, let version = Int(parts[0]), let concurrency = Int(parts[1]) else { return nil }
+        self.init(version: version, concurrency: concurrency)
+    }
+}
+
+/// A concurrency change announced to the workers (each keeps those naming itself).
+public struct ConcurrencyAnnouncement: Sendable, Hashable {
+    public var workerID: String
+    public var request: ConcurrencyRequest
+
+    public init(workerID: String, request: ConcurrencyRequest) {
+        self.workerID = workerID
+        self.request = request
+    }
+
+    /// `worker|version|concurrency` (the id may hold `|`: the last two fields are read first).
+    init?(payload: String) {
+        guard let last = payload.lastIndex(of: "|"), let middle = payload[..<last].lastIndex(of: "|") else { return nil }
+        guard let request = ConcurrencyRequest(stored: String(payload[payload.index(after: middle)...])) else { return nil }
+        self.init(workerID: String(payload[..<middle]), request: request)
+    }
+}
+
+/// What a heartbeat learns back: whether an admin asked the worker to drain, and the latest
+/// concurrency an admin asked of it (nil: none since it started).
+public struct HeartbeatAnswer: Sendable, Hashable {
+    public var drain: Bool
+    public var concurrency: ConcurrencyRequest?
+
+    public init(drain: Bool, concurrency: ConcurrencyRequest? = nil) {
+        self.drain = drain
+        self.concurrency = concurrency
+    }
+}
+
+/// How an admin's concurrency change ended.
+public enum ConcurrencyChange: Sendable, Hashable {
+    /// Stored and announced; the worker as its last heartbeat described it.
+    case changed(WorkerInfo)
+    /// No such worker is live.
+    case notFound
+    /// The worker is draining: it claims nothing more and exits, so the change was refused.
+    case draining
+}
+
 /// Live workers, from their heartbeats in Redis: admins see them and can ask one to drain, and
 /// the sweeper tells a dead worker's expired lease from a live one's.
 ///
 /// Keys under the queue's hash tag `p` (see ``QueueKeys``): `p:workers` (id → info),
 /// `p:workers:seen` (id → last heartbeat, ms), `p:workers:until` (id → when the worker counts as
 /// gone, ms: its last heartbeat plus its own `staleAfter`, so a reader needs no configuration of
-/// its own), `p:draining`.
+/// its own), `p:draining`, `p:workers:concurrency` (id → an admin's `version|concurrency`, read
+/// back by each heartbeat; announced on `p:concurrency` too, for at once).
 public struct WorkerRegistry: Sendable {
     let redis: RedisClient
     let keys: QueueKeys
@@ -76,9 +140,10 @@ public struct WorkerRegistry: Sendable {
           redis.call('ZREM', p .. ':workers:until', id)
           redis.call('HDEL', p .. ':workers', id)
           redis.call('SREM', p .. ':draining', id)
+          redis.call('HDEL', p .. ':workers:concurrency', id)
         end
         redis.call('ZREMRANGEBYSCORE', p .. ':workers:until', '-inf', now - tonumber(ARGV[3]))
-        return redis.call('SISMEMBER', p .. ':draining', ARGV[1])
+        return {redis.call('SISMEMBER', p .. ':draining', ARGV[1]), redis.call('HGET', p .. ':workers:concurrency', ARGV[1]) or ''}
         """
     )
 
@@ -117,7 +182,25 @@ public struct WorkerRegistry: Sendable {
         redis.call('ZREM', p .. ':workers:until', ARGV[1])
         redis.call('HDEL', p .. ':workers', ARGV[1])
         redis.call('SREM', p .. ':draining', ARGV[1])
+        redis.call('HDEL', p .. ':workers:concurrency', ARGV[1])
         return 1
+        """
+    )
+
+    /// ARGV: worker, concurrency, staleness ms. Returns {0} for no live worker, {2} for a draining
+    /// one, else {1, its info JSON} after storing and announcing the change under a new version.
+    private static let setConcurrency = RedisScript(
+        """
+        local p = KEYS[1]
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local seen = redis.call('ZSCORE', p .. ':workers:seen', ARGV[1])
+        if not seen or tonumber(seen) < now - tonumber(ARGV[3]) then return {0} end
+        if redis.call('SISMEMBER', p .. ':draining', ARGV[1]) == 1 then return {2} end
+        local version = redis.call('INCR', p .. ':workers:concurrency:version')
+        redis.call('HSET', p .. ':workers:concurrency', ARGV[1], version .. '|' .. ARGV[2])
+        redis.call('PUBLISH', p .. ':concurrency', ARGV[1] .. '|' .. version .. '|' .. ARGV[2])
+        return {1, redis.call('HGET', p .. ':workers', ARGV[1]) or ''}
         """
     )
 
@@ -140,15 +223,47 @@ public struct WorkerRegistry: Sendable {
         """
     )
 
-    /// Records a heartbeat; returns true when an admin asked this worker to drain.
-    public func heartbeat(_ info: WorkerInfo) async throws -> Bool {
+    /// Records a heartbeat; answers whether an admin asked this worker to drain, and the latest
+    /// concurrency one asked of it.
+    public func heartbeat(_ info: WorkerInfo) async throws -> HeartbeatAnswer {
         let json = String(decoding: try RedisJSON.encoder.encode(info), as: UTF8.self)
         let reply = try await redis.run(
             Self.heartbeat,
             keys: scriptKeys,
             arguments: [RedisArgument(info.workerID), RedisArgument(json), RedisArgument(staleAfter.milliseconds)]
         )
-        return reply.int == 1
+        guard let values = reply.array, values.count == 2 else { throw RedisError.unexpectedReply("heartbeat: \(reply)") }
+        return HeartbeatAnswer(drain: values[0].int == 1, concurrency: values[1].string.flatMap(ConcurrencyRequest.init(stored:)))
+    }
+
+    /// Asks a live worker to run `concurrency` jobs at once: stored (its next heartbeat reads it
+    /// back) and announced (``concurrencyAnnouncements()``, applied at once). A draining worker
+    /// is refused: it claims nothing more. `concurrency` must lie in ``ConcurrencyRequest/range``.
+    public func setConcurrency(_ workerID: String, to concurrency: Int) async throws -> ConcurrencyChange {
+        precondition(ConcurrencyRequest.range.contains(concurrency), "concurrency \(concurrency) out of range")
+        let reply = try await redis.run(
+            Self.setConcurrency,
+            keys: scriptKeys,
+            arguments: [RedisArgument(workerID), RedisArgument(concurrency), RedisArgument(staleAfter.milliseconds)]
+        )
+        guard let values = reply.array, let outcome = values.first?.int else { throw RedisError.unexpectedReply("setConcurrency: \(reply)") }
+        switch outcome {
+        case 1:
+            guard let data = values.dropFirst().first?.string?.data(using: .utf8),
+                let info = try? RedisJSON.decoder.decode(WorkerInfo.self, from: data)
+            else { throw RedisError.unexpectedReply("setConcurrency: \(reply)") }
+            return .changed(info)
+        case 2: return .draining
+        default: return .notFound
+        }
+    }
+
+    /// The concurrency changes admins make, for every worker (each keeps its own). Hints: a
+    /// worker that missed one reads it back at its next heartbeat.
+    public func concurrencyAnnouncements() -> AsyncStream<ConcurrencyAnnouncement> {
+        RedisSubscription.stream(configuration: redis.configuration, channels: [keys.concurrencyChannel], logger: redis.logger) { message in
+            ConcurrencyAnnouncement(payload: message.payload).map { [$0] } ?? []
+        }
     }
 
     public func live() async throws -> [WorkerInfo] {

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Lets the settle step wake an idle claimer early. An idle worker waits on the queue until a team
+/// Lets the settle step — and a resume of the fleet's claiming (``wakeNow()``) — wake an idle
+/// claimer early. An idle worker waits on the queue until a team
 /// has ready jobs or the earliest retry falls due — but a retry scheduled *after* its claim looked
 /// is not known to that wait. When this worker schedules one sooner than the wait would end, the
 /// wait is cut short (its task cancelled: Redis's `CLIENT UNBLOCK`); when no wait is running yet,
@@ -61,6 +62,12 @@ final class ClaimWakeup: Sendable {
             try? await Task.sleep(until: due, clock: .continuous)
             task.cancel()
         }
+    }
+
+    /// Something changed that a waiting claimer should look at now (a resume of the fleet's
+    /// claiming, more slots): its wait ends at once, or the next one does not begin.
+    func wakeNow() {
+        retryScheduled(in: .zero)
     }
 
     /// A retry falls due after `delay`: make sure the claimer looks again by then.

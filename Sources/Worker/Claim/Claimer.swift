@@ -17,16 +17,29 @@ struct Claimer: Sendable {
 
     /// After a failed claim: a steady second, as often as it takes (the loop never gives up).
     static let retry = RetryPolicy(base: .seconds(1), cap: .seconds(1), maxAttempts: .max, jitter: .none)
+    /// While the fleet's claiming is paused: how long the claimer waits before looking again
+    /// when it hears no resume (announcements are hints). A paused claim costs one `HGET`.
+    static let pausedLook: Duration = .seconds(2)
 
     /// Claims until cancelled; `run` is called for each marked job.
     func run(_ start: @escaping @Sendable (ClaimedJob) -> Void) async {
-        // A busy worker claims in groups of an eighth of its slots (at most 32).
-        let group = max(1, min(32, inFlight.capacity / 8))
         while !Task.isCancelled {
+            // A busy worker claims in groups of an eighth of its slots (at most 32); the slots
+            // are read each time, since an admin may change them (``InFlight/resize(to:)``).
+            let group = max(1, min(32, inFlight.capacity / 8))
             await inFlight.waitForSlots(inFlight.count == 0 ? 1 : group)
+            // Shrunk meanwhile below the jobs running: wait for slots again, claim nothing.
+            let free = inFlight.free
             if Task.isCancelled { break }
+            if free == 0 { continue }
             do {
-                let result = try await queue.claim(max: min(inFlight.free, 256), lease: lease)
+                let result = try await queue.claim(max: min(free, 256), lease: lease)
+                if result.paused {
+                    // Waiting for work would return at once while teams have ready jobs: wait
+                    // for the resume's wake-up instead, or look again after a while.
+                    try await wakeup.wait(timeout: Self.pausedLook) { timeout in try await Task.sleep(for: timeout) }
+                    continue
+                }
                 if result.claims.isEmpty {
                     let wait = max(min(result.nextRetryDue ?? .seconds(30), .seconds(30)), .milliseconds(10))
                     try await wakeup.wait(timeout: wait) { [queue] timeout in

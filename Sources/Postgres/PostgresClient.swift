@@ -1,7 +1,9 @@
 import Backoff
 import DedicatedThreads
 public import Logging
+public import Metrics
 import Synchronization
+import Telemetry
 
 /// The async face of PostgreSQL: a bounded pool of libpq connections, each on its own thread.
 ///
@@ -20,11 +22,26 @@ public final class PostgresClient: Sendable {
     public let configuration: PostgresConfiguration
     let logger: Logger
     private let pool: Pool
+    /// `saas_postgres_transactions_total`, one counter per kind, made once.
+    private let transactions: [PostgresTransactionKind: Counter]
 
-    public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "postgres")) {
+    public init(
+        configuration: PostgresConfiguration,
+        logger: Logger = Logger(label: "postgres"),
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.pool = Pool(configuration: configuration)
+        var transactions: [PostgresTransactionKind: Counter] = [:]
+        for kind in PostgresTransactionKind.allCases {
+            transactions[kind] = Counter(
+                label: MetricName.postgresTransactions,
+                dimensions: [(MetricLabel.kind, kind.rawValue)],
+                factory: metrics
+            )
+        }
+        self.transactions = transactions
     }
 
     /// Runs one statement on any pooled connection.
@@ -47,11 +64,15 @@ public final class PostgresClient: Sendable {
     /// transaction back on the server, so it is run again (up to `maxAttempts` times): `body` must
     /// be safe to repeat, which it is when its only effects are its statements. A connection lost
     /// during `COMMIT` is ``PostgresError/commitOutcomeUnknown(_:)`` and is not retried.
+    ///
+    /// Each attempt counts once in `saas_postgres_transactions_total` under `kind`.
     public func withTransaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         maxAttempts: Int = 5,
+        kind: PostgresTransactionKind = .other,
         _ body: (PostgresSession) async throws -> T
     ) async throws -> T {
+        let counter = transactions[kind]
         // Full jitter, growing: up to 4 ms, then 8, 16 … 64, never under ½ ms, so contenders
         // fall out of step.
         let retry = RetryPolicy(base: .milliseconds(4), cap: .milliseconds(64), maxAttempts: maxAttempts, floor: .microseconds(500))
@@ -60,6 +81,7 @@ public final class PostgresClient: Sendable {
             do {
                 return try await withConnection { session in
                     try await session.begin(isolation)
+                    counter?.increment()
                     let value: T
                     do {
                         value = try await body(session)

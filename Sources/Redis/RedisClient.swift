@@ -1,7 +1,8 @@
 import DedicatedThreads
 public import Logging
-import Metrics
+public import Metrics
 import Synchronization
+import Telemetry
 
 /// The async face of Redis for ordinary (non-blocking) commands: a fixed pool of hiredis
 /// connections, each on its own thread.
@@ -15,13 +16,19 @@ public final class RedisClient: Sendable {
     private let workers: [Worker]
     private let nextWorker = Atomic<Int>(0)
     private let roundTrips = Atomic<Int>(0)
-    private let roundTripCounter = Counter(label: "redis_round_trips_total")
+    /// `saas_redis_round_trips_total`: one counter, made once.
+    private let roundTripCounter: Counter
     /// The client's logger, also handed to the subscriptions its users open next to it.
     public let logger: Logger
 
-    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis")) {
+    public init(
+        configuration: RedisConfiguration,
+        logger: Logger = Logger(label: "redis"),
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.roundTripCounter = Counter(label: MetricName.redisRoundTrips, factory: metrics)
         self.workers = (0..<max(1, configuration.poolSize)).map { index in
             Worker(
                 connection: RedisConnection(

@@ -32,7 +32,7 @@ public struct PostgresCreditStore: CreditStore {
             // One statement: the balance change and its ledger row commit together or not at all.
             // In an explicit transaction so that a connection lost before COMMIT is run again and
             // one lost during it is `commitOutcomeUnknown` — never a "retry later" that adds twice.
-            let rows = try await postgres.withTransaction { tx in
+            let rows = try await postgres.withTransaction(kind: .admin) { tx in
                 try await tx.query(
                     """
                     WITH account AS (
@@ -84,7 +84,7 @@ public struct PostgresCreditStore: CreditStore {
 
     private func adjustOnce(teamID: String, credits: Int, reason: String, idempotencyKey: String?, requestHash: [UInt8]?) async throws -> LedgerEntry
     {
-        try await postgres.withTransaction { tx in
+        try await postgres.withTransaction(kind: .admin) { tx in
             if idempotencyKey != nil {
                 // A replay answers what the first request did, even when the balance has moved
                 // since (the check below would otherwise judge it again).

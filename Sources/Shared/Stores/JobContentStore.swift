@@ -55,7 +55,7 @@ extension PostgresJobStore: JobContentStore {
 
     public func eraseContents(of jobIDs: [UUID]) async throws -> [UUID] {
         guard !jobIDs.isEmpty else { return [] }
-        return try await postgres.withTransaction { tx in
+        return try await postgres.withTransaction(kind: .sweep) { tx in
             let ended = try await tx.query(
                 """
                 SELECT job_id FROM jobs

@@ -13,7 +13,7 @@ extension PostgresJobStore {
     /// nothing a client sends gets that far.
     public func submit(batch: JobBatch) async throws -> JobBatchOutcome {
         let prepared = PreparedJobRows(batch.submissions)
-        return try await postgres.withTransaction { tx in
+        return try await postgres.withTransaction(kind: .submit) { tx in
             if let key = batch.idempotencyKey {
                 if let earlier = try await Self.lockBatchKey(teamID: batch.teamID, key: key, tx) {
                     guard earlier.requestHash == batch.requestHash else { throw DomainError.idempotencyKeyReused }

@@ -9,7 +9,7 @@ extension PostgresJobStore: StepJobStore {
     public static let maximumCallsPerJob = 1_000
 
     public func queueCall(_ request: CallRequest) async throws -> (call: QueuedJob, creditsReserved: Int) {
-        try await postgres.withTransaction { tx in
+        try await postgres.withTransaction(kind: .submit) { tx in
             let job = try await Self.lockContainer(request.jobID, teamID: request.teamID, tx)
             guard !job.status.isTerminal, job.status != .cancelling else { throw DomainError.jobAlreadyTerminal(job.status) }
             // Past its expiry the sweeper is about to end it: a call now would reserve and expire at once.

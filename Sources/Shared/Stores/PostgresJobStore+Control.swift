@@ -97,7 +97,7 @@ extension PostgresJobStore {
 
     /// Ends jobs past `expires_at` (pending ones too) and releases their reservations.
     public func expireOverdue(limit: Int) async throws -> [UUID] {
-        try await postgres.withTransaction { tx in
+        try await postgres.withTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
                 """
                 WITH t AS (
@@ -141,7 +141,7 @@ extension PostgresJobStore {
     /// settlement that never landed — goes back uncounted (issue 8, item 12).
     public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
         let workers = aliveWorkers.sorted { $0.key < $1.key }
-        return try await postgres.withTransaction { tx in
+        return try await postgres.withTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
                 """
                 WITH alive AS (

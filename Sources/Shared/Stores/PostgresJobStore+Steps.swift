@@ -43,7 +43,7 @@ extension PostgresJobStore {
     }
 
     public func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws {
-        try await postgres.withTransaction { tx in
+        try await postgres.withTransaction(kind: .step) { tx in
             try await Self.recordCalls([(step.call, claim.token)], tx)
             let live = try await tx.query(
                 """

@@ -21,7 +21,7 @@ extension PostgresJobStore {
     /// Four statements at most, whatever the batch's size.
     private func submitBatch(_ submissions: [JobSubmission]) async throws -> [SubmitOutcome] {
         let prepared = PreparedJobRows(submissions)
-        return try await postgres.withTransaction { tx in
+        return try await postgres.withTransaction(kind: .submit) { tx in
             let accounts = try await Self.lockAccounts(of: submissions, tx)
             let earlier = try await Self.earlierJobs(of: submissions, tx)
             let plan = ReservationPlan(submissions.map(Self.reservationRequest), accounts: accounts, earlier: earlier)

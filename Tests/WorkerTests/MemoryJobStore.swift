@@ -133,6 +133,20 @@ final class MemoryJobStore: JobStore {
         }
     }
 
+    /// As PostgreSQL tallies: jobs ended per team and status, a completed job's charge.
+    func settleTallied(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
+        let results = try await settle(settlements)
+        var tally = SettlementTally()
+        for (settlement, result) in zip(settlements, results) {
+            guard case .settled(let status) = result, let team = row(settlement.claim.jobID)?.teamID else { continue }
+            tally.ended[.init(teamID: team, status: status), default: 0] += 1
+            if status == .completed, case .completed(_, _, _, let charge) = settlement.outcome, charge > 0 {
+                tally.charged[team, default: 0] += charge
+            }
+        }
+        return (results, tally)
+    }
+
     func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         state.withLock { state in
             state.renewCalls += 1

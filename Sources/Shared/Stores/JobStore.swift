@@ -151,6 +151,12 @@ public enum SettleResult: Sendable, Hashable {
     case lost
 }
 
+extension JobStore {
+    public func settleTallied(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
+        (try await settle(settlements), SettlementTally())
+    }
+}
+
 /// Claims that could not be marked `in_progress`, and why.
 public struct MarkRejections: Sendable {
     /// Terminal, cancelled or unknown jobs: the queue should forget them.
@@ -218,6 +224,9 @@ public protocol JobStore: Sendable {
     func forgetBatchAnswers(olderThan age: Duration, limit: Int) async throws -> Int
     func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections)
     func settle(_ settlements: [Settlement]) async throws -> [SettleResult]
+    /// ``settle(_:)``, also telling what the committed transactions came to per team (the
+    /// worker's metrics). A store that cannot tell answers an empty tally.
+    func settleTallied(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally)
     /// Extends the leases of jobs a worker still runs; returns the jobs it should stop
     /// (cancelling, or no longer its delivery).
     func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID>

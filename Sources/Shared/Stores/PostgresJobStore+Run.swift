@@ -6,7 +6,7 @@ extension PostgresJobStore {
     /// `in_progress` is taken over (its old delivery lost the lease and can no longer settle).
     public func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections) {
         guard !claims.isEmpty else { return ([], MarkRejections()) }
-        return try await postgres.withTransaction { tx in
+        return try await postgres.withTransaction(kind: .claim) { tx in
             let rows = try await tx.query(
                 """
                 UPDATE jobs j SET status = 'in_progress', lease_token = c.token,
@@ -73,23 +73,39 @@ extension PostgresJobStore {
     /// a result into `cancelled`. Money moves only for the jobs that settled, and each job's
     /// calls are recorded whatever happened — billed only for the delivery that completed it.
     public func settle(_ settlements: [Settlement]) async throws -> [SettleResult] {
+        try await settleTallied(settlements).0
+    }
+
+    /// ``settle(_:)``, with the tally of every transaction that committed.
+    public func settleTallied(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
+        var tally = SettlementTally()
         // Something one settlement carries that PostgreSQL refuses (text it cannot store, a
         // number out of range) must not fail its neighbours, nor come back forever: that
         // delivery settles alone as a failure with nothing from outside in it.
-        try await BatchIsolation.run(
+        let results = try await BatchIsolation.run(
             settlements,
             isItemError: { ($0 as? PostgresError)?.isStatementError ?? false },
-            batch: { try await settleBatch($0) },
-            alone: { settlement, error in try await settleBatch([settlement.unstorable(because: error)])[0] }
+            batch: { batch in
+                let (results, committed) = try await settleBatch(batch)
+                tally.add(committed)
+                return results
+            },
+            alone: { settlement, error in
+                let (results, committed) = try await settleBatch([settlement.unstorable(because: error)])
+                tally.add(committed)
+                return results[0]
+            }
         )
+        return (results, tally)
     }
 
     /// Read → plan → write: lock the jobs these deliveries hold, decide every settlement in a
     /// ``SettlementPlan``, write the jobs and the calls, then lock the accounts and write the
     /// ledger posting. Five statements, whatever the batch's size.
-    private func settleBatch(_ settlements: [Settlement]) async throws -> [SettleResult] {
-        try await postgres.withTransaction { tx in
-            let plan = SettlementPlan(settlements, held: try await Self.lockHeldJobs(settlements, tx))
+    private func settleBatch(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
+        try await postgres.withTransaction(kind: .settle) { tx in
+            let held = try await Self.lockHeldJobs(settlements, tx)
+            let plan = SettlementPlan(settlements, held: held)
             try await Self.writeSettledJobs(plan.jobs, tx)
             try await Self.recordCalls(plan.calls.map { ($0.call, $0.token) }, tx)
             try await Self.noteEndedCalls(plan.jobs.filter { $0.ended && $0.isOpenCall }, tx)
@@ -99,7 +115,7 @@ extension PostgresJobStore {
                 let remaining = try await LedgerWriter.lockAccounts(Set(moves.map(\.teamID)), tx)
                 try await LedgerWriter.write(plan.posting(remaining: remaining), tx)
             }
-            return plan.results
+            return (plan.results, SettlementTally(plan, held: held))
         }
     }
 

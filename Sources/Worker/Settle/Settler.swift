@@ -16,10 +16,22 @@ struct Settler: Sendable {
 
     /// - Parameter settled: called after a batch that ended jobs, whose webhook deliveries its
     ///   transaction recorded (the worker's ``WebhookSender`` is woken to send them at once).
-    init(jobs: any JobStore, queue: any JobQueue, wakeup: ClaimWakeup, logger: Logger, settled: @escaping @Sendable () -> Void = {}) {
+    /// - Parameter metrics: counts each committed batch (jobs ended and credits charged per team,
+    ///   the batch's size).
+    init(
+        jobs: any JobStore,
+        queue: any JobQueue,
+        wakeup: ClaimWakeup,
+        logger: Logger,
+        metrics: SettlementMetrics = SettlementMetrics(),
+        settled: @escaping @Sendable () -> Void = {}
+    ) {
         self.logger = logger
         batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2) { batch in
-            let results = try await jobs.settle(batch)
+            let (results, tally) = try await jobs.settleTallied(batch)
+            // Committed: counted once, whatever Redis does next (a retry of this batch finds its
+            // deliveries `lost` and counts nothing again).
+            metrics.record(batchOf: batch.count, tally)
             var acknowledged: [Claim] = []
             var completed: [UUID] = []
             var requeued: [Requeue] = []

@@ -49,6 +49,12 @@ public final class QueueGauges: Sendable {
         }
     }
 
+    /// Gauges for a process whose metrics are on (``MetricsBootstrap`` made a registry); nil
+    /// when they are off, so that its sweeps read nothing for them.
+    public static func ifMetricsEnabled() -> QueueGauges? {
+        MetricsBootstrap.current == nil ? nil : QueueGauges()
+    }
+
     /// The queue as a sweep read it; teams shown before and absent now go to 0.
     public func record(_ stats: [TeamQueueStats], now: Date = Date()) {
         var figures: [String: Figures] = [:]

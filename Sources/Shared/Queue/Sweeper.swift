@@ -77,6 +77,9 @@ public struct Sweeper: Service {
     let suspensionGrace: Duration
     /// A Redis lease expired this long ago is checked against PostgreSQL.
     let staleLeaseGrace: Duration
+    /// The queue's gauges, set from ``JobStore/queueStats()`` by the sweep that held the lock
+    /// (one reader for the fleet); nil sets none.
+    let queueGauges: QueueGauges?
     let logger: Logger
 
     /// `workers`, the registry the process was built with, tells a live worker's expired lease
@@ -96,6 +99,7 @@ public struct Sweeper: Service {
         watermarkLag: Duration = .seconds(60),
         suspensionGrace: Duration = .seconds(10),
         staleLeaseGrace: Duration = .seconds(5),
+        queueGauges: QueueGauges? = .ifMetricsEnabled(),
         logger: Logger
     ) {
         self.jobs = jobs
@@ -112,6 +116,7 @@ public struct Sweeper: Service {
         self.watermarkLag = watermarkLag
         self.suspensionGrace = suspensionGrace
         self.staleLeaseGrace = staleLeaseGrace
+        self.queueGauges = queueGauges
         self.logger = logger
     }
 
@@ -152,7 +157,7 @@ public struct Sweeper: Service {
 
     /// One pass; nil when another process holds the sweeper lock.
     public func sweepOnce() async throws -> Report? {
-        try await jobs.withSweeperLock {
+        let report = try await jobs.withSweeperLock {
             var report = Report()
             try await expireOverdue(&report)
             try await recoverExpiredLeases(&report)
@@ -172,7 +177,24 @@ public struct Sweeper: Service {
             // 24 h; a week outlives every job the batch made, whose expiry is at most 7 days).
             report.batchAnswersForgotten = try await jobs.forgetBatchAnswers(olderThan: Self.batchAnswerAge, limit: 1000)
             report.deliveriesForgotten = try await webhookLog?.forgetEndedDeliveries(olderThan: Self.deliveryLogAge, limit: 1000) ?? 0
+            await readQueueGauges()
             return report
+        }
+        // Another process swept: its figures are the fleet's, this one's would go stale.
+        if report == nil { queueGauges?.clear() }
+        return report
+    }
+
+    /// The queue per team, as `GET /api/admin/queue` shows it, into the gauges. Metrics never
+    /// fail a sweep: a failed read is logged and the gauges keep their last figures.
+    private func readQueueGauges() async {
+        guard let queueGauges else { return }
+        do {
+            queueGauges.record(try await jobs.queueStats())
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("queue gauges not read", metadata: ["error": "\(error)"])
         }
     }
 

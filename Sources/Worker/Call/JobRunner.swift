@@ -38,6 +38,8 @@ struct JobRunner: Sendable {
     var callStreams: (any CallStreams)? = nil
     /// An uploaded document's text: extracted once and kept, then read back (nil: uploads fail).
     var extraction: ExtractionStep? = nil
+    /// Every upstream call counted and timed (`saas_upstream_*`), once per worker.
+    var upstreamMetrics: UpstreamMetrics? = UpstreamMetrics()
 
     private var prompts: PromptBuilder { PromptBuilder(defaultMaxTokens: policy.defaultMaxTokens) }
 
@@ -127,7 +129,8 @@ struct JobRunner: Sendable {
                 retry: policy.retry,
                 jobID: job.claim.jobID,
                 attempt: attempt,
-                sink: sink
+                sink: sink,
+                metrics: upstreamMetrics
             )
             let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work, document: document))
             if case .wait(let wait) = admission {

@@ -113,7 +113,7 @@ enum HTTPExchange {
         case is CancellationError:
             return UpstreamFailure(kind: .transient, statusCode: nil, message: "cancelled")
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
-            return UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out")
+            return .timedOut
         case is NIOTooManyBytesError:
             return UpstreamFailure(kind: .transient, statusCode: nil, message: "response body larger than \(maxResponseBytes >> 20) MiB")
         default:

@@ -29,6 +29,15 @@ final class ProviderHealth: Sendable {
         /// outcome never comes back (a cancel, a crash, a document that made no call) cannot
         /// leave the provider closed to this worker for good.
         case halfOpen(probeUntil: ContinuousClock.Instant?)
+
+        /// `saas_provider_circuit_state`'s value.
+        var gaugeValue: Int {
+            switch self {
+            case .closed: CircuitGauges.closed
+            case .halfOpen: CircuitGauges.halfOpen
+            case .open: CircuitGauges.open
+            }
+        }
     }
 
     private struct Budget {
@@ -45,13 +54,34 @@ final class ProviderHealth: Sendable {
     private let failureThreshold: Int
     private let openFor: Duration
     private let logger: Logger
+    private let gauges: CircuitGauges
 
-    init(board: ProviderHealthBoard, audit: any AuditStore, failureThreshold: Int = 5, openFor: Duration = .seconds(30), logger: Logger) {
+    init(
+        board: ProviderHealthBoard,
+        audit: any AuditStore,
+        failureThreshold: Int = 5,
+        openFor: Duration = .seconds(30),
+        logger: Logger,
+        gauges: CircuitGauges = CircuitGauges()
+    ) {
         self.board = board
         self.audit = audit
         self.failureThreshold = failureThreshold
         self.openFor = openFor
         self.logger = logger
+        self.gauges = gauges
+    }
+
+    /// Every change of a circuit goes through here: its gauge follows the state, set under the
+    /// same lock (so two changes are never recorded in the other order) and only when it moved.
+    private func withCircuit<T: Sendable>(of provider: String, _ body: (inout [String: Circuit]) -> T) -> T {
+        circuits.withLock { circuits in
+            let before = circuits[provider]?.gaugeValue ?? CircuitGauges.closed
+            let result = body(&circuits)
+            let after = circuits[provider]?.gaugeValue ?? CircuitGauges.closed
+            if after != before { gauges.record(provider: provider, state: after) }
+            return result
+        }
     }
 
     /// May this worker call `model` at `provider` now, for a request of about `tokens` tokens?
@@ -69,7 +99,7 @@ final class ProviderHealth: Sendable {
         if let until = cooldowns.withLock({ $0[Self.key(provider, model)] }), until > now {
             return .wait(until - now)
         }
-        let circuit: Admission = circuits.withLock { circuits in
+        let circuit: Admission = withCircuit(of: provider) { circuits in
             switch circuits[provider] ?? .closed(failures: 0) {
             case .closed:
                 return .go
@@ -97,7 +127,7 @@ final class ProviderHealth: Sendable {
     /// Learns from a call's outcome.
     func record(provider: String, model: String, failure: UpstreamFailure?, rateLimitExhausted: Duration? = nil) async {
         guard let failure else {
-            let reopened = circuits.withLock { circuits -> Bool in
+            let reopened = withCircuit(of: provider) { circuits -> Bool in
                 defer { circuits[provider] = .closed(failures: 0) }
                 if case .halfOpen = circuits[provider] { return true }
                 return false
@@ -110,7 +140,7 @@ final class ProviderHealth: Sendable {
         case .rateLimited, .invalidRequest, .contextTooLong:
             // The provider answered, and coherently: a probe that got this far closes the
             // circuit (the request or the rate was the trouble, not the provider).
-            let probed = circuits.withLock { circuits -> Bool in
+            let probed = withCircuit(of: provider) { circuits -> Bool in
                 guard case .halfOpen = circuits[provider] else { return false }
                 circuits[provider] = .closed(failures: 0)
                 return true
@@ -121,7 +151,7 @@ final class ProviderHealth: Sendable {
             }
         case .transient, .badCredentials, .quotaExhausted:
             let immediate = failure.kind != .transient
-            let opened: ContinuousClock.Instant? = circuits.withLock { circuits in
+            let opened: ContinuousClock.Instant? = withCircuit(of: provider) { circuits in
                 let now = ContinuousClock.now
                 let cooldown = openFor
                 switch circuits[provider] ?? .closed(failures: 0) {
@@ -169,7 +199,7 @@ final class ProviderHealth: Sendable {
     /// call with an outcome (cancelled, or a document whose steps were all kept): the next call
     /// may probe at once.
     func releaseProbe(provider: String) {
-        circuits.withLock { circuits in
+        withCircuit(of: provider) { circuits in
             if case .halfOpen(let probeUntil?) = circuits[provider], probeUntil > .now {
                 circuits[provider] = .halfOpen(probeUntil: nil)
             }

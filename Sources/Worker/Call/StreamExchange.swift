@@ -101,7 +101,7 @@ enum StreamExchange {
             group.addTask {
                 // The head's deadline is the HTTP client's; this one also bounds the body.
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out"))
+                return Task.isCancelled ? nil : .failure(.timedOut)
             }
             var first: Result<UpstreamResponse, UpstreamFailure>?
             while let next = await group.next() {

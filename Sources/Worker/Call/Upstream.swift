@@ -71,6 +71,12 @@ struct UpstreamFailure: Error, Sendable {
     /// fall back to another model (either would show a second, different answer after the
     /// first one's start). The failure settles as it is. Always false for non-streaming calls.
     var afterOutput: Bool = false
+
+    /// A call that ran past its endpoint's timeout.
+    static let timedOut = UpstreamFailure(kind: .transient, statusCode: nil, message: "timed out")
+
+    /// Whether this is ``timedOut`` (the metrics' `timeout` class).
+    var isTimeout: Bool { statusCode == nil && kind == .transient && message == Self.timedOut.message }
 }
 
 /// The seam to the LLM providers. The HTTP client under it never retries by itself: the job

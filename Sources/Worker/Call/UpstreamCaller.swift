@@ -20,6 +20,8 @@ struct UpstreamCaller: Sendable {
     /// Where a streaming call's deltas go (`create-and-call-stream`, `llm-call-stream`); nil for
     /// a call answered in one piece.
     var sink: (any DeltaSink)? = nil
+    /// The worker's upstream metrics; nil records nothing.
+    var metrics: UpstreamMetrics? = nil
 
     /// May this model be called now, for a request of about `tokens` tokens? A `.probe` must be
     /// answered by a call or by ``releaseProbe()``; one that gets neither is lost after the
@@ -55,6 +57,11 @@ struct UpstreamCaller: Sendable {
             answer = .failure(error)
         }
         let result = UpstreamNumbers.refusingOverlong(answer, maxTokens: request.maxTokens)
+        let duration = ContinuousClock.now - started
+        // A call cut short by a cancel says nothing about the upstream.
+        if !Task.isCancelled {
+            metrics?.record(provider: model.provider, model: model.modelName, duration: duration, result)
+        }
         var call = JobCall(
             jobID: jobID,
             step: step,
@@ -68,7 +75,7 @@ struct UpstreamCaller: Sendable {
             upstreamRequestID: nil,
             usage: .zero,
             costUSD: 0,
-            latencyMS: (ContinuousClock.now - started).milliseconds
+            latencyMS: duration.milliseconds
         )
         switch result {
         case .success(let response):

@@ -12,7 +12,7 @@ struct SaasAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saas-api",
         abstract: "The multi-tenant LLM job service's HTTP API.",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, PrintOpenAPI.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -74,7 +74,7 @@ func loadConfiguration(envFile: String, overrides: [String: String]) async throw
 }
 
 func makeLogger(_ label: String, _ configuration: AppConfiguration) -> Logger {
-    LoggingSystem.bootstrapOnce(level: configuration.logLevel)
+    LoggingSystem.bootstrapOnce(level: configuration.logLevel, format: configuration.logFormat)
     var logger = Logger(label: label)
     logger.logLevel = configuration.logLevel
     return logger

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ProcessLimits
 import ServiceLifecycle
+import Telemetry
 import UnixSignals
 
 #if canImport(FoundationEssentials)
@@ -89,7 +90,12 @@ struct MockLLM: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let formatName = environment["LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text"
+        guard let format = LogFormat(rawValue: formatName.lowercased()) else {
+            throw ValidationError("LOG_FORMAT must be text or json")
+        }
+        // standard error at info, as before (the logger below sets its own level)
+        LoggingSystem.bootstrap { label in format.handler(label: label, level: .info, stream: .standardError) }
         var logger = Logger(label: "saas-mock-llm")
         logger.logLevel = level
 

@@ -33,7 +33,7 @@ struct SaasWorker: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError("configuration: \(error.description)")
         }
-        LoggingSystem.bootstrapOnce(level: configuration.logLevel)
+        LoggingSystem.bootstrapOnce(level: configuration.logLevel, format: configuration.logFormat)
         var logger = Logger(label: "saas-worker")
         logger.logLevel = configuration.logLevel
         let connections = WorkerDependencies.upstreamConnections(configuration)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import Postgres
+import Prometheus
 import Redis
 import Shared
 
@@ -12,6 +13,9 @@ import Shared
 /// ``WorkerServices`` turns it into services.
 struct WorkerDependencies: Sendable {
     let configuration: AppConfiguration
+    /// The process's metrics, bootstrapped before any client or component makes a handle; nil
+    /// with `METRICS_ENABLED=false`. Served by ``WorkerMetricsServer``.
+    let metrics: PrometheusCollectorRegistry?
     /// This process in the registry: host, pid and a random suffix.
     let workerID: String
     let postgres: PostgresClient
@@ -34,6 +38,7 @@ struct WorkerDependencies: Sendable {
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        metrics = MetricsBootstrap.prometheus(configuration: configuration)
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
         workerID = "\(host)-\(pid)-\(UUID().uuidString.prefix(6).lowercased())"

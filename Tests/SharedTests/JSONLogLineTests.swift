@@ -52,11 +52,17 @@ struct JSONLogLineTests {
         )
         #expect(!line.contains("\n") && !line.contains("\r") && !line.contains("\u{2028}") && !line.contains("\u{2029}"))
         #expect(line.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F })
-        let object = try decode(line)
-        #expect(object["message"] as? String == hostile)
-        #expect(object["label"] as? String == hostile)
-        #expect(object["source"] as? String == hostile)
-        #expect((object["metadata"] as? [String: Any])?[hostile] as? String == hostile)
+        struct Line: Decodable {
+            var label: String
+            var message: String
+            var metadata: [String: String]
+            var source: String
+        }
+        let decoded = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
+        #expect(Array(decoded.message.unicodeScalars) == Array(hostile.unicodeScalars))
+        #expect(Array(decoded.label.unicodeScalars) == Array(hostile.unicodeScalars))
+        #expect(Array(decoded.source.unicodeScalars) == Array(hostile.unicodeScalars))
+        #expect(decoded.metadata.values.map { Array($0.unicodeScalars) } == [Array(hostile.unicodeScalars)])
     }
 
     @Test("an event without metadata has no metadata field; an error is written as text")

@@ -7,7 +7,11 @@ import Shared
 struct ActiveTeamPolicy: AuthorizationPolicy {
     func isAuthorized(identity: AppRequestContext.Identity, request: Request) -> Bool {
         guard case .team(let team) = identity else { return true }
-        return team.status == .active
+        guard team.status == .active else {
+            FailedAuthRecorder.countSuspended()
+            return false
+        }
+        return true
     }
 
     /// The policy as middleware, refusing with API.md's answer.

@@ -16,7 +16,8 @@ struct BatchController {
             jobs: dependencies.jobs,
             queue: dependencies.queue,
             access: dependencies.modelAccess,
-            estimator: estimator
+            estimator: estimator,
+            created: dependencies.jobsSubmitted
         )
         limiter = dependencies.submitLimiter
         gate = BatchGate(limit: dependencies.configuration.batchConcurrency)

@@ -12,6 +12,8 @@ struct BatchSubmission: Sendable {
     let queue: any JobQueue
     let access: ModelAccessCache
     let estimator: ReservationEstimator
+    /// `saas_jobs_submitted_total`: the jobs a committed batch created, added once.
+    var created = JobsSubmittedCounter()
 
     /// A job that passed the checks, or the answer a single submit of it would have had.
     enum Check: Sendable {
@@ -66,6 +68,7 @@ struct BatchSubmission: Sendable {
         }
         switch outcome {
         case .submitted(let outcomes, let answer):
+            created.record(outcomes.lazy.map { (teamID: teamID, outcome: $0) })
             await enqueue(zip(submissions, outcomes), logger: logger)
             return answer
         case .replayed(let answer):

@@ -12,9 +12,16 @@ import Shared
 struct SubmissionPipeline: Sendable {
     private let batcher: Batcher<JobSubmission, Result<SubmitOutcome, any Error>>
 
-    init(jobs: any JobStore, queue: any JobQueue, maxPending: Int? = nil, logger: Logger) {
+    /// `submitted` counts the jobs each committed transaction created (`saas_jobs_submitted_total`).
+    init(jobs: any JobStore, queue: any JobQueue, maxPending: Int? = nil, submitted: JobsSubmittedCounter = JobsSubmittedCounter(), logger: Logger) {
         batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2, maxPending: maxPending) { submissions in
             let results = try await jobs.submit(submissions)
+            submitted.record(
+                zip(submissions, results).lazy.compactMap { submission, result in
+                    guard case .success(let outcome) = result else { return nil }
+                    return (teamID: submission.teamID, outcome: outcome)
+                }
+            )
             var toEnqueue: [QueuedJob] = []
             for (submission, result) in zip(submissions, results) {
                 if case .success(.created(_, .queued, _, _)) = result {

@@ -204,9 +204,14 @@ struct ProviderController {
         (0x21...0x7E).contains(scalar.value)
     }
 
+    /// Without trailing slashes, and the scheme in lower case: `validate` takes `HTTPS://` (schemes
+    /// are case-insensitive), the table's CHECK (`^https?://`) does not.
     static func normalised(_ url: String) -> String {
         var url = url
         while url.hasSuffix("/") { url.removeLast() }
+        if let colon = url.firstIndex(of: ":") {
+            url = url[..<colon].lowercased() + url[colon...]
+        }
         return url
     }
 

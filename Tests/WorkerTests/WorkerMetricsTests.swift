@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import Redis
 import Telemetry
 import Testing
@@ -169,6 +170,45 @@ struct WorkerMetricsTests {
         #expect(metrics.gauge(MetricName.providerCircuitState, provider) == 1)
         await health.record(provider: "p", model: "m", failure: nil)
         #expect(metrics.values(MetricName.providerCircuitState, provider) == [2, 1, 0])
+    }
+
+    @Test("in Prometheus' text format: API.md's names, one type and one label set each")
+    func prometheusText() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let settlement = SettlementMetrics(factory: factory, teams: TeamLabels(limit: 10))
+        var tally = SettlementTally()
+        tally.ended[.init(teamID: "t", status: .completed)] = 2
+        tally.charged["t"] = 5
+        settlement.record(batchOf: 2, tally)
+        let upstream = UpstreamMetrics(factory: factory)
+        upstream.record(
+            provider: "p",
+            model: "m",
+            duration: .milliseconds(20),
+            .success(UpstreamResponse(usage: TokenUsage(promptTokens: 3, completionTokens: 4), statusCode: 200))
+        )
+        upstream.record(provider: "p", model: "m", duration: .seconds(2), .failure(.timedOut))
+        CircuitGauges(factory: factory).record(provider: "p", state: CircuitGauges.open)
+        _ = InFlight(capacity: 4, slots: SlotGauges(factory: factory))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        let text = String(decoding: buffer, as: UTF8.self)
+        for line in [
+            #"saas_jobs_finished_total{team="t",status="completed"} 2"#,
+            #"saas_credits_charged_total{team="t"} 5"#,
+            #"saas_settlement_batch_size_count 1"#,
+            #"saas_upstream_requests_total{provider="p",model="m",status_class="2xx"} 1"#,
+            #"saas_upstream_requests_total{provider="p",model="m",status_class="timeout"} 1"#,
+            #"saas_upstream_request_duration_seconds_count{provider="p",model="m"} 2"#,
+            #"saas_upstream_tokens_total{provider="p",model="m",kind="prompt"} 3"#,
+            #"saas_upstream_tokens_total{provider="p",model="m",kind="completion"} 4"#,
+            #"saas_provider_circuit_state{provider="p"} 2"#,
+            #"saas_worker_slots{state="busy"} 0"#,
+            #"saas_worker_slots{state="free"} 4"#,
+        ] {
+            #expect(text.contains(line), "\(line) in\n\(text)")
+        }
     }
 }
 

@@ -27,6 +27,8 @@ enum E2E {
         "LEASE_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "1", "HEARTBEAT_SECONDS": "1",
         "RETRY_BASE_SECONDS": "0.05", "RETRY_CAP_SECONDS": "0.3", "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
         "DATABASE_POOL_SIZE": "8", "CIRCUIT_OPEN_SECONDS": "2", "CIRCUIT_FAILURE_THRESHOLD": "3",
+        // Several workers run at once here: none serves /metrics unless a test gives it a port.
+        "WORKER_METRICS_PORT": "0",
         // The test client holds one connection for a whole test and does not reconnect: the
         // server must not close it as idle while a test waits on its workers.
         "HTTP_IDLE_TIMEOUT_SECONDS": "3600",

@@ -41,6 +41,24 @@ struct WorkerMetricsServerTests {
         }
     }
 
+    @Test("a port already taken is logged, not thrown: the worker goes on without /metrics")
+    func portTaken() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let logger = Logger(label: "metrics-test")
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let first = WorkerMetricsServer(registry: registry, host: "127.0.0.1", port: 0, logger: logger) { listening.yield($0) }
+        let group = ServiceGroup(services: [first], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let second = WorkerMetricsServer(registry: registry, host: "127.0.0.1", port: port, logger: logger)
+            try await second.run()  // returns: the bind failed and was logged
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
     @Test("not served with WORKER_METRICS_PORT=0 or metrics off")
     func off() async throws {
         let registry = PrometheusCollectorRegistry()

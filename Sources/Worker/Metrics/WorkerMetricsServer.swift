@@ -13,6 +13,10 @@ import Shared
 /// Not served when the port is 0 or metrics are off (`METRICS_ENABLED=false`). The host is
 /// loopback by default; in a cluster it is `0.0.0.0` so the scraper reaches the pod (README).
 /// Like the API's, the route asks no key: it is meant for the cluster network only.
+///
+/// Metrics never stop the work: when the address cannot be bound (another worker on this
+/// machine holds the port, say) the error is logged and `run()` returns; the worker's group
+/// ignores that (``WorkerServices``) and goes on without `/metrics`.
 struct WorkerMetricsServer: Service {
     let registry: PrometheusCollectorRegistry
     let host: String
@@ -58,6 +62,13 @@ struct WorkerMetricsServer: Service {
             logger: logger
         )
         // The application is itself a service: it stops at the group's graceful shutdown.
-        try await app.run()
+        do {
+            try await app.run()
+        } catch  where !Task.isCancelled {
+            logger.error(
+                "could not serve /metrics; the worker goes on without it",
+                metadata: ["address": "\(host):\(port)", "error": "\(error)"]
+            )
+        }
     }
 }

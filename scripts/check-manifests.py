@@ -389,6 +389,8 @@ def check_set(where: str, objects: list[dict[str, Any]], autoscaler: str) -> Non
         metrics = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}.get("metrics")
         if metrics is None or str(metrics) != str(config.get("WORKER_METRICS_PORT")):
             fail(where, f"saas-worker's port `metrics` ({metrics}) must be WORKER_METRICS_PORT ({config.get('WORKER_METRICS_PORT')})")
+        if str(config.get("METRICS_ENABLED", "true")).lower() == "false":
+            fail(where, "METRICS_ENABLED=false: the worker would serve no /metrics, which its probes and the autoscaler need")
         if config.get("WORKER_METRICS_HOST") != "0.0.0.0":
             fail(where, "WORKER_METRICS_HOST must be 0.0.0.0 so that Prometheus reaches the worker's /metrics")
 

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Postgres
+import Prometheus
 import Redis
 import Shared
 
@@ -9,6 +10,10 @@ import Shared
 /// and the stores built on them.
 struct AppDependencies: Sendable {
     let configuration: AppConfiguration
+    /// The process's metrics (`/metrics`), bootstrapped before anything records; nil with
+    /// `METRICS_ENABLED=false`.
+    let metrics: PrometheusCollectorRegistry?
+    let jobsSubmitted: JobsSubmittedCounter
     let postgres: PostgresClient
     let redis: RedisClient
     let organizations: any OrganizationStore
@@ -46,6 +51,9 @@ struct AppDependencies: Sendable {
     /// how tests put a store that fails on purpose behind the real routes.
     init(configuration: AppConfiguration, logger: Logger, jobStore: (@Sendable (PostgresClient) -> any JobStore)? = nil) throws {
         self.configuration = configuration
+        metrics = MetricsBootstrap.prometheus(configuration: configuration)
+        let jobsSubmitted = JobsSubmittedCounter()
+        self.jobsSubmitted = jobsSubmitted
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         self.postgres = postgres
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)
@@ -75,7 +83,7 @@ struct AppDependencies: Sendable {
         let teamLimitsCache = TeamLimitsCache(store: teamLimits)
         self.teamLimitsCache = teamLimitsCache
         submitLimiter = SubmitLimiter(limits: teamLimitsCache, redis: redis, keys: QueueKeys())
-        submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, logger: logger)
+        submissions = SubmissionPipeline(jobs: jobs, queue: queue, maxPending: configuration.submitQueueMax, submitted: jobsSubmitted, logger: logger)
         let callStreams = RedisCallStreams(redis: redis)
         self.callStreams = callStreams
         let streamRelay = StreamRelay(
@@ -136,11 +144,17 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
 /// take them from there, so a new route is covered without being listed).
 func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistry = MethodRegistry()) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Outermost, so it sees every answer's final status; none at all with metrics off.
+    if dependencies.metrics != nil { router.add(middleware: HTTPMetricsMiddleware()) }
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: ErrorMiddleware())
     let routes = RouteTable(router: router, registry: registry)
     HealthController(postgres: dependencies.postgres, redis: dependencies.redis).addRoutes(to: routes)
+    MetricsController(registry: dependencies.metrics).addRoutes(to: routes)
+    // `/openapi.json` and `/docs`; the document is built from the route table once every route is in.
+    let openAPI = OpenAPIController()
+    openAPI.addRoutes(to: routes)
 
     // hummingbird-auth's chain: each authenticator identifies the caller by the credential it
     // knows or leaves the request to the next, `IdentityRequired` refuses what none identified
@@ -229,6 +243,8 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     AdminJobController(jobs: dependencies.jobs, steps: dependencies.steps, queue: dependencies.queue, registry: dependencies.registry).addRoutes(
         to: admin
     )
+    FleetController(control: dependencies.fleet).addRoutes(to: admin)
+    openAPI.publish(routes: registry)
     routes.addMethodNotAllowedAnswers(to: router)
     return router
 }

@@ -7,10 +7,12 @@ import Shared
 /// admin's drain — stops them one at a time in reverse, each once the one after it has returned:
 ///
 /// 1. **clients** (PostgreSQL, Redis, HTTP): closed last, when nothing uses them;
+///    then **metrics** (`/metrics` on `WORKER_METRICS_PORT`, when served): scraped to the end;
 /// 2. **heartbeat**: reports through the grace period, then leaves the registry;
 /// 3. **sweeper**;
 /// 4. **lease keeper**: renews the leases of running jobs through the grace period;
-/// 5. **announcements**: cancels still stop running jobs during the grace period;
+/// 5. **announcements**: cancels still stop running jobs during the grace period (and a resume
+///    or a concurrency change reaches the claimer);
 /// 6. **webhooks**: sends the deliveries of the jobs settled during the grace period, then stops
 ///    claiming and lets its sends finish;
 /// 7. **pipeline**: stopped first — no more claims, the grace period, the rest handed back.
@@ -63,6 +65,7 @@ struct WorkerServices {
             sweeper: dependencies.sweeper,
             announcements: [.init("cool-downs", { board.cooldownAnnouncements() }, to: { health.applyAnnouncement($0) })],
             webhooks: dependencies.webhookSender,
+            metricsServer: WorkerMetricsServer(configuration: dependencies.configuration, registry: dependencies.metrics, logger: logger),
             logger: logger
         )
     }
@@ -80,11 +83,13 @@ struct WorkerServices {
         sweeper: any Service,
         announcements: [AnnouncementRouter.Route],
         webhooks: WebhookSender? = nil,
+        metricsServer: (any Service)? = nil,
         logger: Logger
     ) {
         let inFlight = InFlight(capacity: settings.concurrency)
         let drain = Drain()
         let wakeup = ClaimWakeup()
+        let concurrency = ConcurrencyControl(workerID: workerID, inFlight: inFlight, logger: logger)
         let pipeline = JobPipeline(
             workerID: workerID,
             claimer: Claimer(queue: queue, jobs: jobs, inFlight: inFlight, workerID: workerID, lease: settings.lease, wakeup: wakeup, logger: logger),
@@ -96,6 +101,12 @@ struct WorkerServices {
             logger: logger
         )
         let cancellations = AnnouncementRouter.Route("cancellations", { queue.cancellations() }, to: { inFlight.cancel($0) })
+        // Runtime control: a resume wakes the paused claimer; a concurrency change naming this
+        // worker resizes its slots.
+        let control = [
+            AnnouncementRouter.Route("pause", { queue.pauseChanges() }, to: { paused in if !paused { wakeup.wakeNow() } }),
+            AnnouncementRouter.Route("concurrency", { presence.concurrencyAnnouncements() }, to: { concurrency.announced($0) }),
+        ]
         self.inFlight = inFlight
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: clients, serviceName: "clients"),
@@ -105,6 +116,7 @@ struct WorkerServices {
                     workerID: workerID,
                     inFlight: inFlight,
                     drain: drain,
+                    concurrency: concurrency,
                     interval: settings.heartbeat,
                     logger: logger
                 ),
@@ -115,8 +127,13 @@ struct WorkerServices {
                 service: LeaseKeeper(jobs: jobs, queue: queue, inFlight: inFlight, lease: settings.lease, logger: logger),
                 serviceName: "lease keeper"
             ),
-            .init(service: AnnouncementRouter(routes: [cancellations] + announcements), serviceName: "announcements"),
+            .init(service: AnnouncementRouter(routes: [cancellations] + control + announcements), serviceName: "announcements"),
         ]
+        // `/metrics` right after the clients: stopped late, it answers through the grace period.
+        // It may end early (its port taken): the worker goes on without it.
+        if let metricsServer {
+            services.insert(.init(service: metricsServer, successTerminationBehavior: .ignore, serviceName: "metrics"), at: 1)
+        }
         if let webhooks { services.append(.init(service: webhooks, serviceName: "webhooks")) }
         // A drained pipeline ends by itself; the rest then stop as at SIGTERM.
         services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "pipeline"))

@@ -63,6 +63,8 @@ extension APIError {
     static func workerNotFound(_ id: some StringProtocol) -> APIError { .notFound("Worker '\(id)' not found") }
     static let jobNotFound = APIError.notFound("Job not found")
     static let callNotFound = APIError.notFound("Call not found")
+    /// `GET /metrics` of a process started with `METRICS_ENABLED=false`.
+    static let metricsDisabled = APIError.notFound("Metrics are disabled (METRICS_ENABLED=false)")
 
     // MARK: - Conflicts
 
@@ -73,6 +75,8 @@ extension APIError {
     static func modelGroupHasLiveJobs(_ name: String) -> APIError { .conflict("Model group '\(name)' has live jobs") }
     static func providerExists(_ name: String) -> APIError { .conflict("Provider '\(name)' already exists") }
     static func providerInUse(_ name: String) -> APIError { .conflict("Provider '\(name)' is used by model groups") }
+    /// A concurrency change for a worker that is draining: it claims nothing more and exits.
+    static func workerDraining(_ id: some StringProtocol) -> APIError { .conflict("Worker '\(id)' is draining") }
     static func balanceWouldGoNegative(remaining: Int, change: Int) -> APIError {
         .conflict("Adjustment of \(change) credits would take the balance below zero (\(remaining) remaining)")
     }
@@ -354,6 +358,15 @@ extension APIError {
         case .unresolvable: return .unprocessable("Field 'url' has a host that does not resolve")
         }
     }
+
+    // MARK: - The admin dashboard (`/admin`, HTML pages; these sentences are shown on them)
+
+    /// A dashboard form posted without its session's CSRF token, or with another one.
+    static let dashboardFormTokenRefused = APIError.forbidden(
+        "This form's security token is missing or out of date: nothing was changed. Reload the page and try again."
+    )
+    /// A dashboard form field that must be a whole number ("Credits", "Concurrency").
+    static func dashboardNotAWholeNumber(_ label: String) -> APIError { .unprocessable("\(label) must be a whole number") }
 
     /// Hummingbird's own errors (unknown path, oversized body…) keep their status and sentence.
     init(_ error: HTTPError) {

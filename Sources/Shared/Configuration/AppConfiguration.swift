@@ -163,7 +163,7 @@ public struct AppConfiguration: Sendable {
         httpIdleTimeoutSeconds = try values.double("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 0.1...86_400)
         dashboardSessionIdleSeconds = try values.int("DASHBOARD_SESSION_IDLE_SECONDS", default: 3600, range: 1...604_800)
         dashboardSessionMaxSeconds = try values.int("DASHBOARD_SESSION_MAX_SECONDS", default: 28_800, range: 1...2_592_000)
-        workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: 1...10_000)
+        workerConcurrency = try values.int("WORKER_CONCURRENCY", default: 64, range: ConcurrencyRequest.range)
         leaseSeconds = try values.double("LEASE_SECONDS", default: 30, range: 0.5...3600)
         sweepIntervalSeconds = try values.double("SWEEP_INTERVAL_SECONDS", default: 10, range: 0.1...3600)
         heartbeatSeconds = try values.double("HEARTBEAT_SECONDS", default: 5, range: 0.1...3600)

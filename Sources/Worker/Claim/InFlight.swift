@@ -4,7 +4,8 @@ import Synchronization
 
 /// The jobs this worker is running: their claims (for lease renewal), their tasks (to cancel one
 /// when its job is cancelled or its lease is lost), and the slots left (claims never exceed
-/// the configured concurrency).
+/// the concurrency: configured at start, changed by an admin while the worker runs —
+/// ``resize(to:)``).
 final class InFlight: Sendable {
     private struct Entry {
         var claim: Claim
@@ -21,21 +22,34 @@ final class InFlight: Sendable {
         var nextWaiter: UInt64 = 0
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var started = 0
+        var capacity: Int
+
+        /// Whether a waiter for `needed` slots may go: as many free, or every slot free when
+        /// it wants more than there are.
+        func fits(_ needed: Int) -> Bool {
+            capacity - entries.count >= min(needed, capacity)
+        }
     }
 
-    let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// How long an early cancel is remembered, and how many at most: cancels of jobs running on
     /// other workers arrive here too (pub/sub reaches every worker), so the set is kept small.
     static let earlyCancelMemory: Duration = .seconds(30)
     static let earlyCancelLimit = 10_000
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    /// `saas_worker_slots`, set wherever the count changes.
+    private let slots: SlotGauges
+
+    init(capacity: Int, slots: SlotGauges = SlotGauges()) {
+        self.state = Mutex(State(capacity: capacity))
+        self.slots = slots
+        slots.record(running: 0, capacity: capacity)
     }
 
+    /// Jobs run at once at most, now.
+    var capacity: Int { state.withLock { $0.capacity } }
     var count: Int { state.withLock { $0.entries.count } }
-    var free: Int { max(0, capacity - count) }
+    var free: Int { state.withLock { max(0, $0.capacity - $0.entries.count) } }
     var claims: [Claim] { state.withLock { $0.entries.values.map(\.claim) } }
     /// Jobs started since the worker began.
     var started: Int { state.withLock { $0.started } }
@@ -44,7 +58,7 @@ final class InFlight: Sendable {
     /// groups when the worker is nearly full keeps the claim-and-mark cycle (one Redis script,
     /// one PostgreSQL transaction) far from being the bottleneck.
     func waitForSlots(_ slots: Int) async {
-        let needed = min(max(1, slots), capacity)
+        let needed = max(1, slots)
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -52,7 +66,7 @@ final class InFlight: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state in
-                    if capacity - state.entries.count >= needed || Task.isCancelled { return true }
+                    if state.fits(needed) || Task.isCancelled { return true }
                     state.slotWaiters.append((id, needed, continuation))
                     return false
                 }
@@ -73,6 +87,7 @@ final class InFlight: Sendable {
             let early = state.earlyCancels.removeValue(forKey: claim.jobID).map { ContinuousClock.now - $0 < Self.earlyCancelMemory } ?? false
             state.entries[claim.jobID] = Entry(claim: claim, cancelRequested: early)
             state.started += 1
+            slots.record(running: state.entries.count, capacity: state.capacity)
             return early
         }
         let task = Task {
@@ -85,6 +100,25 @@ final class InFlight: Sendable {
             return state.entries[claim.jobID]?.cancelRequested ?? false
         }
         if cancelNow || cancelledEarly { task.cancel() }
+    }
+
+    /// Changes how many jobs run at once, without stopping any: growing lets waiting claims go
+    /// at once; shrinking below the jobs running lets them finish, and no slot frees until fewer
+    /// run than the new capacity. Returns the capacity before.
+    @discardableResult
+    func resize(to newCapacity: Int) -> Int {
+        let (before, waiters) = state.withLock { state -> (Int, [CheckedContinuation<Void, Never>]) in
+            let before = state.capacity
+            state.capacity = max(1, newCapacity)
+            slots.record(running: state.entries.count, capacity: state.capacity)
+            var ready: [CheckedContinuation<Void, Never>] = []
+            while let first = state.slotWaiters.first, state.fits(first.needed) {
+                ready.append(state.slotWaiters.removeFirst().continuation)
+            }
+            return (before, ready)
+        }
+        for waiter in waiters { waiter.resume() }
+        return before
     }
 
     /// Stops one job's call (cancelled by its owner, or its lease lost).
@@ -139,8 +173,9 @@ final class InFlight: Sendable {
     private func finish(_ jobID: UUID) {
         let (slotWaiter, emptyWaiters): (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) = state.withLock { state in
             state.entries[jobID] = nil
+            slots.record(running: state.entries.count, capacity: state.capacity)
             var slot: CheckedContinuation<Void, Never>?
-            if let first = state.slotWaiters.first, capacity - state.entries.count >= first.needed {
+            if let first = state.slotWaiters.first, state.fits(first.needed) {
                 slot = state.slotWaiters.removeFirst().continuation
             }
             var empty: [CheckedContinuation<Void, Never>] = []

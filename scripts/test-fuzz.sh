@@ -40,6 +40,10 @@
 #                                          worker
 # (all eight are covered by the Swift suites.)
 #
+# One schemathesis worker: with several, Python 3.11's ast module (hypothesis describes its
+# strategies from their source) fails now and then under threads — "AST constructor recursion
+# depth mismatch", CPython gh-106905 — and the run reports a runtime error that is not the API's.
+#
 # Environment honoured:
 #   FUZZ_DATABASE_URL   PostgreSQL database of this run (default: DATABASE_URL's server, saas_fuzz;
 #                       created when missing, emptied on each run)
@@ -192,7 +196,7 @@ cd "$OUT"
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --phases examples,coverage,fuzzing \
     --max-examples "${FUZZ_MAX_EXAMPLES:-25}" --max-time "${FUZZ_MAX_TIME:-240}" \
-    --workers 4 --request-timeout 70 --no-shrink "${SEED_ARGS[@]}" \
+    --workers 1 --request-timeout 70 --no-shrink "${SEED_ARGS[@]}" \
     --exclude-name 'POST /api/teams/{team_id}/rotate-key' \
     --exclude-name 'PUT /api/teams/{team_id}/suspend' \
     --exclude-name 'POST /api/admin/queue/pause' \

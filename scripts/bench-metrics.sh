@@ -6,8 +6,10 @@
 # request, all for one team) against the same database, queue and team.
 #
 # The runs go on, off, off, on (ROUNDS=2; ABBA, so that the table growing through the run does
-# not favour one side) and each side's figure is the mean of its runs. No worker: the jobs only
-# queue. After an `on` run /metrics must show the submits counted (saas_jobs_submitted_total of
+# not favour one side) and each side's figure is the mean of its runs. Beside req/s, the API
+# process's CPU time per request (from /proc, over the measured seconds): on a machine others are
+# using, req/s swings with their load while CPU per request mostly does not. No worker: the jobs
+# only queue. After an `on` run /metrics must show the submits counted (saas_jobs_submitted_total of
 # the team, the route template of POST /api/jobs/create); after an `off` run /metrics answers 404.
 #
 # Environment (defaults in brackets):
@@ -114,6 +116,10 @@ for ((round = 0; round < ROUNDS; round++)); do
 done
 
 declare -A SUM=([true]=0 [false]=0) RUNS=([true]=0 [false]=0) P99S=([true]="" [false]="")
+declare -A CPU_TICKS=([true]=0 [false]=0) REQUESTS=([true]=0 [false]=0)
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # pid
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 NON2XX=0
 index=0
 for enabled in "${ORDER[@]}"; do
@@ -124,15 +130,19 @@ for enabled in "${ORDER[@]}"; do
   say "$name: wrk POST /api/jobs/create (${SUBMIT_SECONDS}s after a 3 s warm-up)"
   BENCH_TEAM="$TEAM" BENCH_KEY="$KEY" BENCH_MODEL="$GROUP" \
     wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d3s -s bench/jobs-submit.lua "$API" >/dev/null 2>&1 || true
+  ticks_before="$(cpu_ticks "${PID_OF[api]}")"
   BENCH_TEAM="$TEAM" BENCH_KEY="$KEY" BENCH_MODEL="$GROUP" \
     wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${SUBMIT_SECONDS}s" --latency -s bench/jobs-submit.lua "$API" \
     >"$OUT/$name.txt" || die "wrk failed ($name)"
+  ticks=$(($(cpu_ticks "${PID_OF[api]}") - ticks_before))
   parse_wrk "$OUT/$name.txt"
+  CPU_TICKS[$enabled]=$((CPU_TICKS[$enabled] + ticks))
+  REQUESTS[$enabled]=$((REQUESTS[$enabled] + WRK_REQUESTS))
   NON2XX=$((NON2XX + WRK_NON2XX))
   SUM[$enabled]="$(awk -v a="${SUM[$enabled]}" -v b="$WRK_RPS" 'BEGIN { printf "%.2f", a + b }')"
   RUNS[$enabled]=$((RUNS[$enabled] + 1))
   P99S[$enabled]+="${P99S[$enabled]:+, }$WRK_P99"
-  echo "$name: $WRK_RPS req/s, p99 $WRK_P99 ms, non-2xx $WRK_NON2XX" >>"$OUT/runs.txt"
+  echo "$name: $WRK_RPS req/s, p99 $WRK_P99 ms, non-2xx $WRK_NON2XX, API CPU $((ticks * TICK_US / WRK_REQUESTS)) us/request" >>"$OUT/runs.txt"
 
   # What /metrics shows after the run: the submits counted, or a 404 with metrics off.
   status="$(curl -sS -o "$OUT/$name.metrics" -w '%{http_code}' "$API/metrics")"
@@ -153,11 +163,14 @@ echo "off: the same, API with METRICS_ENABLED=false; order ${ORDER[*]} (true = o
 ON="$(awk -v s="${SUM[true]}" -v n="${RUNS[true]}" 'BEGIN { printf "%.1f", s / n }')"
 OFF="$(awk -v s="${SUM[false]}" -v n="${RUNS[false]}" 'BEGIN { printf "%.1f", s / n }')"
 RATIO="$(awk -v a="$ON" -v b="$OFF" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
+CPU_ON="$(awk -v t="${CPU_TICKS[true]}" -v u="$TICK_US" -v n="${REQUESTS[true]}" 'BEGIN { printf "%.0f", t * u / n }')"
+CPU_OFF="$(awk -v t="${CPU_TICKS[false]}" -v u="$TICK_US" -v n="${REQUESTS[false]}" 'BEGIN { printf "%.0f", t * u / n }')"
 STORED="$(psql "$BENCH_DB_URL" -tAc "SELECT count(*) FROM jobs WHERE team_id = '$TEAM'")"
 
 row "submit req/s, metrics on (mean of ${RUNS[true]})" "$ON" "p99 ms: ${P99S[true]}"
 row "submit req/s, metrics off (mean of ${RUNS[false]})" "$OFF" "p99 ms: ${P99S[false]}"
 row "ratio on / off" "$RATIO" "bar >= 0.95: $(verdict "$RATIO" '>=' 0.95)"
+row "API CPU us/request, on / off" "$CPU_ON / $CPU_OFF" "metrics cost $(awk -v a="$CPU_ON" -v b="$CPU_OFF" 'BEGIN { printf "%+.1f", (b > 0) ? 100 * (a - b) / b : 0 }') % CPU per request"
 row "non-2xx answers (all runs)" "$NON2XX" "jobs stored: $STORED"
 table_print "%-44s %-10s %s\n" "figure" "value" "notes"
 echo

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// `GET /openapi.json` (the document) and `GET /docs` (a page that renders it for people, served
 /// from `Resources/docs/`). The document is built once, after every route is registered
@@ -42,14 +43,25 @@ final class OpenAPIController: @unchecked Sendable {
         routes.get("/docs/{file}") { [self] _, context in page(context.parameters.get("file") ?? "") }
     }
 
-    /// Builds the document from every route registered so far and keeps its bytes.
+    /// Builds the document from every route registered so far and keeps its bytes. A process
+    /// that builds the same routes again (the tests build an app per test) reuses the last build.
     func publish(routes registry: MethodRegistry) {
-        let outcome = OpenAPIDocumentBuilder().build(routes: registry.snapshot())
+        let routes = registry.snapshot()
+        let key = routes.map { "\($0.0) \($0.1.map(\.rawValue).sorted())" }.joined(separator: "\n")
+        if let last = Self.lastBuild.withLock({ $0 }), last.key == key {
+            documentBytes = last.bytes
+            undocumented = last.undocumented
+            return
+        }
+        let outcome = OpenAPIDocumentBuilder().build(routes: routes)
         undocumented = outcome.undocumented
         if let data = try? OpenAPIDocumentBuilder.encode(outcome.document) {
             documentBytes = ByteBuffer(bytes: data)
+            Self.lastBuild.withLock { $0 = (key, documentBytes, undocumented) }
         }
     }
+
+    private static let lastBuild = Mutex<(key: String, bytes: ByteBuffer, undocumented: [OperationKey])?>(nil)
 
     private func page(_ name: String) -> Response {
         guard let (type, bytes) = pages[name] else {

@@ -258,7 +258,8 @@ extension OperationCatalogue {
                         {"teams": [{"team_id": "acme-research", "queued": 12, "scheduled": 1, "in_progress": 5,
                                     "oldest_queued_age_seconds": 3.5}],
                          "totals": {"queued": 12, "scheduled": 1, "in_progress": 5, "oldest_queued_age_seconds": 3.5,
-                                    "live_workers": 2, "worker_capacity": 64, "workers_in_flight": 5}}
+                                    "live_workers": 2, "worker_capacity": 64, "workers_in_flight": 5},
+                         "paused": false, "paused_since": null}
                         """
                     )
                 ]

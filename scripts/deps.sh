@@ -12,6 +12,7 @@
 #     postgresql postgresql-contrib   local PostgreSQL 15 for dev/tests (scripts/services.sh)
 #     wrk                        HTTP load generator for benchmarks
 #     poppler-utils pandoc qpdf  document text extraction on workers (pdftotext, pandoc); qpdf checks PDFs
+#     chromium chromium-driver   headless browser + its WebDriver for the dashboard test (scripts/test-browser.sh)
 #   Python packages (pip, into the interpreter named by $PYTHON):
 #     check-jsonschema==0.39.0   validates compose/compose.yaml against the Compose
 #                                Specification schema it ships (vendor.compose-spec);
@@ -30,7 +31,7 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 VERBOSE="${DEPS_VERBOSE:-0}"
 
-DEBS=(libhiredis-dev libpq-dev redis-server redis-tools postgresql postgresql-contrib wrk poppler-utils pandoc qpdf)
+DEBS=(libhiredis-dev libpq-dev redis-server redis-tools postgresql postgresql-contrib wrk poppler-utils pandoc qpdf chromium chromium-driver)
 if [[ -n "${EXTRA_DEBS:-}" ]]; then
   # shellcheck disable=SC2206  # intentional word splitting of a space-separated list
   DEBS+=(${EXTRA_DEBS})

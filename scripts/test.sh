@@ -2,9 +2,11 @@
 # scripts/test.sh — the whole test suite, from a fresh machine of this kind.
 #
 # Installs what is missing (scripts/deps.sh), starts the project's own Redis and PostgreSQL
-# (scripts/services.sh), checks compose/compose.yaml against the Compose schema and the code's
-# format (scripts/lint.sh), builds, and runs every Swift test against those real servers. Exits
-# non-zero on any failure.
+# (scripts/services.sh), checks compose/compose.yaml against the Compose schema, the Kubernetes
+# manifests offline and the code's format (scripts/lint.sh), builds, validates the OpenAPI
+# document, runs every Swift test against those real servers, then the scripts that drive the
+# running system from outside: the Python client's tests, the admin dashboard in headless
+# Chromium, and schemathesis against /openapi.json. Exits non-zero on any failure.
 #
 # Environment honoured:
 #   SWIFT_TEST_ARGS   extra arguments for `swift test` (e.g. "--filter RedisClientTests")
@@ -30,11 +32,17 @@ export E2E_REDIS_URL="${E2E_REDIS_URL:-${REDIS_URL%/*}/3}"
 echo "==> compose file"
 scripts/check-compose.sh
 
+echo "==> kubernetes manifests (rendered and validated offline)"
+scripts/test-manifests.sh
+
 echo "==> format (swift-format lint, .swift-format)"
 scripts/lint.sh
 
 echo "==> build"
 swift build --build-tests
+
+echo "==> OpenAPI document (openapi-spec-validator)"
+scripts/check-openapi.sh
 
 echo "==> tests"
 # shellcheck disable=SC2086
@@ -42,3 +50,9 @@ swift test --skip-build --disable-xctest ${SWIFT_TEST_ARGS:-}
 
 echo "==> python client (clients/python against a running API, worker and mock)"
 scripts/test-python.sh
+
+echo "==> admin dashboard in a real browser (headless Chromium, Selenium)"
+scripts/test-browser.sh
+
+echo "==> fuzz (schemathesis against the live API from /openapi.json)"
+scripts/test-fuzz.sh

@@ -244,6 +244,8 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
         to: admin
     )
     FleetController(control: dependencies.fleet).addRoutes(to: admin)
+    // The admin dashboard's pages (`/admin`, HTML; not part of the JSON API's document).
+    DashboardRoutes(dependencies: dependencies).addRoutes(to: routes)
     openAPI.publish(routes: registry)
     routes.addMethodNotAllowedAnswers(to: router)
     return router

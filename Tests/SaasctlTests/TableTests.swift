@@ -120,4 +120,15 @@ import Testing
                 """
         )
     }
+
+    @Test func theProgressBarFillsByFraction() {
+        #expect(
+            ProgressBar.line(done: 1, total: 4, note: "failed 0") == "[" + String(repeating: "█", count: 7) + String(repeating: "░", count: 21)
+                + "] 1/4  failed 0"
+        )
+        #expect(ProgressBar.line(done: 3, total: 3, note: "") == "[" + String(repeating: "█", count: 28) + "] 3/3")
+        // Nothing to wait for (a worker with no job in flight) is a full bar, not a division by zero.
+        #expect(ProgressBar.line(done: 0, total: 0, note: "0 in flight").hasPrefix("[" + String(repeating: "█", count: 28) + "] 0/0"))
+        #expect(ProgressBar.line(done: 9, total: 3, note: "").hasPrefix("[" + String(repeating: "█", count: 28)))
+    }
 }

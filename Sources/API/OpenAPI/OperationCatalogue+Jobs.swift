@@ -193,7 +193,8 @@ extension OperationCatalogue {
                 auth: .teamOrAdmin,
                 query: [.status, .limit, .cursor],
                 answers: [.ok("JobList", #"{"jobs": [\#(Examples.job)], "next_cursor": null}"#)],
-                errors: [ErrorAnswer(403, Sentences.foreignJobs)]
+                // the admin key on a team that does not exist
+                errors: [ErrorAnswer(403, Sentences.foreignJobs), ErrorAnswer(404, Sentences.notFound("Team"))]
             ),
         ]
     }

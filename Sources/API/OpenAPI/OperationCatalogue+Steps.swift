@@ -173,7 +173,7 @@ extension OperationCatalogue {
                 Each upstream delta as `data: {"delta": "...", "index": n}` with an `id:`; then `event: done` with the result, \
                 usage and costs, or `event: error` with `{"detail": ...}`. Keep-alive comments every 15 s.
                 """,
-            schema: .string,
+            schema: .serverSentEvent,
             example:
                 "id: 1\ndata: {\"delta\": \"posi\", \"index\": 0}\n\nid: 2\ndata: {\"delta\": \"tive\", \"index\": 1}\n\nevent: done\ndata: {...}\n\n",
             mediaType: .other("text/event-stream")
@@ -241,7 +241,7 @@ extension OperationCatalogue {
                     Answer(
                         status: 200,
                         description: "`event: status` with `{job_id, status, progress, attempts}`; the last carries the whole job",
-                        schema: .string,
+                        schema: .serverSentEvent,
                         example: "id: queued.0.1.0\nevent: status\ndata: {\"job_id\": \"\(Examples.jobID)\", \"status\": \"queued\"}\n\n",
                         mediaType: .other("text/event-stream")
                     )

@@ -59,6 +59,18 @@ extension JSONSchema {
         .record("A page, newest first; `next_cursor` is null on the last one.", [name: .list(.ref(item)), "next_cursor": .nullableText("opaque")])
     }
 
+    /// One event of a `text/event-stream` answer, as a client parses it (OpenAPI 3.1 has no
+    /// item schema for streams, so fuzzers check each event against the answer's schema).
+    static var serverSentEvent: JSONSchema {
+        .record(
+            "One server-sent event; `data` is JSON text",
+            [
+                "data": .text(), "event": JSONSchema.text().optional, "id": JSONSchema.text().optional,
+                "retry": JSONSchema.integer().optional,
+            ]
+        )
+    }
+
     /// The property may be left out.
     var optional: JSONSchema { optionalSchemaObject() }
 }

@@ -13,6 +13,8 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
 LOG_TAG=check-openapi
 # shellcheck source=lib/common.sh
 source scripts/lib/common.sh
@@ -22,14 +24,8 @@ PINS="openapi-spec-validator==0.9.0"
 DOCUMENT="$REPO/.data/openapi.json"
 mkdir -p "$REPO/.data"
 
-if [[ ! -x "$VENV/bin/openapi-spec-validator" || "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]]; then
-    say "virtual environment ($VENV)"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    # shellcheck disable=SC2086  # the pins are words
-    "$VENV/bin/pip" install -q --disable-pip-version-check $PINS
-    echo "$PINS" >"$VENV/.pins"
-fi
+say "virtual environment ($VENV)"
+python_venv "$VENV" "$PINS"
 
 say "building saas-api (debug)"
 swift build --product saas-api >/dev/null

@@ -57,6 +57,10 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+# shellcheck source=lib/live-system.sh
+source scripts/lib/live-system.sh
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO/.data/venv-fuzz"
 OUT="$REPO/.data/fuzz"
@@ -67,13 +71,7 @@ mkdir -p "$OUT"
 PINS="schemathesis==4.32.5 openapi-spec-validator==0.9.0"
 
 echo "==> fuzz: virtual environment ($VENV)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]]; then
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    # shellcheck disable=SC2086  # the pins are words
-    "$VENV/bin/pip" install -q --disable-pip-version-check $PINS
-    echo "$PINS" >"$VENV/.pins"
-fi
+python_venv "$VENV" "$PINS"
 
 echo "==> fuzz: services and binaries"
 if [[ -z "${DATABASE_URL:-}" || -z "${REDIS_URL:-}" ]]; then
@@ -93,65 +91,9 @@ R_DB="${R_HOSTPORT##*/}"
 R_HOSTPORT="${R_HOSTPORT%%/*}"
 redis-cli -h "${R_HOSTPORT%:*}" -p "${R_HOSTPORT##*:}" -n "$R_DB" FLUSHDB >/dev/null
 
-BIN="$(swift build --show-bin-path)"
-if [[ ! -x "$BIN/saas-api" || ! -x "$BIN/saas-worker" || ! -x "$BIN/saas-mock-llm" ]]; then
-    swift build
-fi
-
-free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-API_PORT="$(free_port)"
-MOCK_PORT="$(free_port)"
-METRICS_PORT="$(free_port)"
-MASTER="sk-admin-fuzz-$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')"
-
-export ENVIRONMENT=test HOST=127.0.0.1 LOG_LEVEL=warning
-export DATABASE_URL="$DB_URL" REDIS_URL="$R_URL" PORT="$API_PORT" MASTER_KEY="$MASTER"
-PROVIDER_KEY_SECRET="$("$PYTHON" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-export PROVIDER_KEY_SECRET
-export WORKER_METRICS_PORT="$METRICS_PORT" WORKER_CONCURRENCY=16
-export LEASE_SECONDS=3 SWEEP_INTERVAL_SECONDS=1 HEARTBEAT_SECONDS=1 RETRY_BASE_SECONDS=0.05 RETRY_CAP_SECONDS=0.3
-export WORKER_SHUTDOWN_GRACE_SECONDS=1 CIRCUIT_OPEN_SECONDS=2
-
-PIDS=()
-# shellcheck disable=SC2317  # called by the trap
-stop_all() {
-    local status=$?
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    exit "$status"
-}
-trap stop_all EXIT INT TERM
-
-"$BIN/saas-api" migrate >"$LOGS/fuzz-migrate.log" 2>&1 || { cat "$LOGS/fuzz-migrate.log" >&2; exit 1; }
-"$BIN/saas-mock-llm" --host 127.0.0.1 --port "$MOCK_PORT" >"$LOGS/fuzz-mock-llm.log" 2>&1 &
-PIDS+=($!)
-"$BIN/saas-api" serve >"$LOGS/fuzz-api.log" 2>&1 &
-PIDS+=($!)
-"$BIN/saas-worker" >"$LOGS/fuzz-worker.log" 2>&1 &
-PIDS+=($!)
-
+live_binaries
+live_start fuzz "$DB_URL" "$R_URL"
 API="http://127.0.0.1:$API_PORT"
-ready=0
-for _ in $(seq 1 120); do
-    if curl -fsS "$API/ready" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$MOCK_PORT/health" >/dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    sleep 0.25
-done
-if ((!ready)); then
-    echo "the API or the mock upstream did not start; see $LOGS/fuzz-*.log" >&2
-    tail -n 20 "$LOGS/fuzz-api.log" "$LOGS/fuzz-mock-llm.log" >&2
-    exit 1
-fi
 
 echo "==> fuzz: fixtures (organization, provider on the mock, model group, team with credits)"
 admin() { # METHOD PATH [JSON] — fails on any non-2xx, printing the answer

@@ -20,18 +20,14 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO/.data/venv-manifests"
 PINS="kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.3"
 
 echo "==> manifests: virtual environment ($VENV)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]]; then
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    # shellcheck disable=SC2086  # the pins are words
-    "$VENV/bin/pip" install -q --disable-pip-version-check $PINS
-    echo "$PINS" >"$VENV/.pins"
-fi
+python_venv "$VENV" "$PINS"
 
 echo "==> manifests: render and validate deploy/kubernetes (Kubernetes ${K8S_VERSION:-1.30})"
 K8S_VERSION="${K8S_VERSION:-1.30}" "$VENV/bin/python" scripts/check-manifests.py

@@ -21,6 +21,10 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+# shellcheck source=lib/live-system.sh
+source scripts/lib/live-system.sh
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO/.data/venv-python"
 LOGS="$REPO/.data/test-logs"
@@ -28,13 +32,7 @@ mkdir -p "$LOGS"
 PINS="httpx==0.28.1 pytest==8.4.2 pytest-asyncio==1.2.0"
 
 echo "==> python client: virtual environment ($VENV)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]]; then
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    # shellcheck disable=SC2086  # the pins are words
-    "$VENV/bin/pip" install -q --disable-pip-version-check $PINS
-    echo "$PINS" >"$VENV/.pins"
-fi
+python_venv "$VENV" "$PINS"
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall ./clients/python
 
 echo "==> python client: services and binaries"
@@ -44,72 +42,11 @@ if [[ -z "${DATABASE_URL:-}" || -z "${REDIS_URL:-}" ]]; then
 fi
 DB_URL="${PY_DATABASE_URL:-${DATABASE_URL%/*}/saas_python}"
 R_URL="${PY_REDIS_URL:-${REDIS_URL%/*}/2}"
-DB_NAME="${DB_URL##*/}"
-[[ "$DB_NAME" =~ ^[A-Za-z0-9_]+$ ]] || { echo "PY_DATABASE_URL must end in a plain database name" >&2; exit 1; }
-if [[ -z "$(psql "${DB_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then
-    psql "${DB_URL%/*}/postgres" -qc "CREATE DATABASE $DB_NAME"
-fi
-
-BIN="$(swift build --show-bin-path)"
-if [[ ! -x "$BIN/saas-api" || ! -x "$BIN/saas-worker" || ! -x "$BIN/saas-mock-llm" ]]; then
-    swift build
-fi
-
-free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-API_PORT="$(free_port)"
-MOCK_PORT="$(free_port)"
-METRICS_PORT="$(free_port)"
-MASTER="sk-admin-python-tests-$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')"
-
-# Short lease, sweep and retry periods as the end-to-end suite uses; two long polls per team so
-# that a test can meet the API's real 429 with Retry-After.
-export ENVIRONMENT=test HOST=127.0.0.1 LOG_LEVEL=warning
-export DATABASE_URL="$DB_URL" REDIS_URL="$R_URL" PORT="$API_PORT" MASTER_KEY="$MASTER"
-PROVIDER_KEY_SECRET="$("$PYTHON" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-export PROVIDER_KEY_SECRET
-export MOCK_LLM_URL="http://127.0.0.1:$MOCK_PORT" WORKER_METRICS_PORT="$METRICS_PORT" WORKER_CONCURRENCY=16
-export LEASE_SECONDS=3 SWEEP_INTERVAL_SECONDS=1 HEARTBEAT_SECONDS=1 RETRY_BASE_SECONDS=0.05 RETRY_CAP_SECONDS=0.3
-export WORKER_SHUTDOWN_GRACE_SECONDS=1 CIRCUIT_OPEN_SECONDS=2 LONG_POLLS_PER_TEAM=2
-
-PIDS=()
-# shellcheck disable=SC2317  # called by the trap
-stop_all() {
-    local status=$?
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    exit "$status"
-}
-trap stop_all EXIT INT TERM
-
-"$BIN/saas-api" migrate >"$LOGS/python-migrate.log" 2>&1 || { cat "$LOGS/python-migrate.log" >&2; exit 1; }
-"$BIN/saas-mock-llm" --host 127.0.0.1 --port "$MOCK_PORT" >"$LOGS/python-mock-llm.log" 2>&1 &
-PIDS+=($!)
-"$BIN/saas-api" serve >"$LOGS/python-api.log" 2>&1 &
-PIDS+=($!)
-"$BIN/saas-worker" >"$LOGS/python-worker.log" 2>&1 &
-PIDS+=($!)
-
-ready=0
-for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$API_PORT/ready" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$MOCK_PORT/health" >/dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    sleep 0.25
-done
-if ((!ready)); then
-    echo "the API or the mock upstream did not start; see $LOGS/python-*.log" >&2
-    tail -n 20 "$LOGS/python-api.log" "$LOGS/python-mock-llm.log" >&2
-    exit 1
-fi
+live_database "$DB_URL"
+live_binaries
+# Two long polls per team, so that a test can meet the API's real 429 with Retry-After.
+export LONG_POLLS_PER_TEAM=2
+live_start python "$DB_URL" "$R_URL"
 
 echo "==> python client: pytest"
 export SAAS_API_URL="http://127.0.0.1:$API_PORT" SAAS_ADMIN_KEY="$MASTER" SAAS_MOCK_URL="$MOCK_LLM_URL"

@@ -100,6 +100,39 @@ struct MetricsTests {
         }
     }
 
+    @Test("saas_jobs_finished_total counts what the API ends: a cancel by the team or an admin, a step-by-step complete once")
+    func finishedByTheAPI() async throws {
+        try await Caller.run { api in
+            let group = try await api.createModelGroup()
+            let team = try await api.createTeam(groups: [group], credits: 1000)
+            let cancelled = #"saas_jobs_finished_total{team="\#(team.id)",status="cancelled"}"#
+            let failed = #"saas_jobs_finished_total{team="\#(team.id)",status="failed"}"#
+            var jobs: [String] = []
+            for _ in 0..<2 {
+                let created = try await api.team(team.key, .post, "/api/jobs/create", BatchTests.job(team.id, group))
+                #expect(created.status == .accepted, "\(created.summary)")
+                jobs.append(try #require(created.string("job_id")))
+            }
+            #expect(try await api.team(team.key, .post, "/api/jobs/\(jobs[0])/cancel").status == .ok)
+            #expect(try await api.admin(.post, "/api/admin/jobs/\(jobs[1])/cancel").status == .ok)
+            let container = try await api.team(team.key, .post, "/api/jobs/create", #"{"team_id": "\#(team.id)", "job_type": "steps"}"#)
+            let containerID = try #require(container.string("job_id"))
+            for _ in 0..<2 {
+                let completed = try await api.team(
+                    team.key,
+                    .post,
+                    "/api/jobs/\(containerID)/complete",
+                    #"{"status": "failed", "error_message": "gave up"}"#
+                )
+                #expect(completed.status == .ok, "\(completed.summary)")
+            }
+            let exposition = try await Self.scrape(api)
+            let lines = exposition.split(separator: "\n").filter { $0.contains(team.id) }
+            #expect(Self.value(exposition, cancelled) == 2, "\(lines)")
+            #expect(Self.value(exposition, failed) == 1, "a complete repeated counts nothing more: \(lines)")
+        }
+    }
+
     @Test("failed authentications are counted by kind, a bounded set")
     func authFailures() async throws {
         try await Caller.run { api in

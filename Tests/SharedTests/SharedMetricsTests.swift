@@ -45,9 +45,11 @@ struct SharedMetricsTests {
         #expect(metrics.series(MetricName.postgresTransactions).count == PostgresTransactionKind.allCases.count)
     }
 
-    @Test("the settlement tally: ended jobs per team and status, credits charged as the ledger charges them")
+    @Test(
+        "the settlement tally: ended jobs per team and status, credits charged as the ledger charges them; a step-by-step job's calls are no finished jobs"
+    )
     func settlementTally() {
-        let (a1, a2, b1, b2, lost) = (claim(), claim(), claim(), claim(), claim())
+        let (a1, a2, b1, b2, lost, b3) = (claim(), claim(), claim(), claim(), claim(), claim())
         let completed = { (charge: Int) in
             Settlement.Outcome.completed(result: .string("ok"), usage: TokenUsage(promptTokens: 1, completionTokens: 1), costUSD: 0, charge: charge)
         }
@@ -60,6 +62,8 @@ struct SharedMetricsTests {
             // A call of an open step-by-step job: completed, its charge deferred to the job.
             Settlement(claim: b2, outcome: completed(3), calls: [], reachedUpstream: true),
             Settlement(claim: lost, outcome: completed(3), calls: [], reachedUpstream: true),
+            // A call of a step-by-step job that already ended (cancelled while it ran): charged, no job of its own.
+            Settlement(claim: b3, outcome: completed(2), calls: [], reachedUpstream: true),
             Settlement(claim: a1, outcome: .retry(delay: .zero, countsAttempt: true, message: nil), calls: [], reachedUpstream: true),
         ]
         let held = [
@@ -73,19 +77,25 @@ struct SharedMetricsTests {
                 leaseToken: b2.token,
                 creditsReserved: 10,
                 reservationNumber: 1,
-                defersCharge: true
+                defersCharge: true,
+                isCall: true
+            ),
+            SettlementPlan.HeldJob(
+                jobID: b3.jobID,
+                teamID: "b",
+                status: .inProgress,
+                leaseToken: b3.token,
+                creditsReserved: 10,
+                reservationNumber: 1,
+                isCall: true
             ),
         ]
         let tally = SettlementTally(SettlementPlan(settlements, held: held), held: held)
-        #expect(
-            tally.ended == [
-                .init(teamID: "a", status: .completed): 2, .init(teamID: "b", status: .cancelled): 1, .init(teamID: "b", status: .completed): 1,
-            ]
-        )
-        #expect(tally.charged == ["a": 24])
+        #expect(tally.ended == [.init(teamID: "a", status: .completed): 2, .init(teamID: "b", status: .cancelled): 1])
+        #expect(tally.charged == ["a": 24, "b": 2])
         var sum = tally
         sum.add(tally)
-        #expect(sum.charged == ["a": 48])
+        #expect(sum.charged == ["a": 48, "b": 4])
         #expect(sum.ended[.init(teamID: "b", status: .cancelled)] == 2)
         #expect(SettlementTally(SettlementPlan([], held: []), held: []).isEmpty)
     }

@@ -10,6 +10,8 @@ struct AdminJobController {
     let steps: any StepJobStore
     let queue: any JobQueue
     let registry: WorkerRegistry
+    /// Counts what a cancel's transaction ended and charged, once it committed.
+    var settlements = SettlementMetrics()
 
     struct AdminJobResponse: ResponseEncodable {
         var job: JobResponse
@@ -127,7 +129,16 @@ struct AdminJobController {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
-        JobResponse(job: try await JobController.cancel(try context.jobID(), jobs: jobs, steps: steps, queue: queue, logger: context.logger))
+        JobResponse(
+            job: try await JobController.cancel(
+                try context.jobID(),
+                jobs: jobs,
+                steps: steps,
+                queue: queue,
+                settlements: settlements,
+                logger: context.logger
+            )
+        )
     }
 
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> JobResponse {

@@ -21,6 +21,8 @@ struct JobController {
     let uploads: UploadSubmission
     /// The team's submit limits, checked before the body is read.
     let limiter: SubmitLimiter
+    /// Counts what a cancel's transaction ended and charged, once it committed.
+    var settlements = SettlementMetrics()
 
     struct CreatedResponse: ResponseEncodable {
         var jobID: String
@@ -163,7 +165,9 @@ struct JobController {
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JobResponse {
         let jobID = try context.jobID()
         _ = try await Self.ownedJob(jobID, jobs, context)
-        return JobResponse(job: try await Self.cancel(jobID, jobs: jobs, steps: steps, queue: queue, logger: context.logger))
+        return JobResponse(
+            job: try await Self.cancel(jobID, jobs: jobs, steps: steps, queue: queue, settlements: settlements, logger: context.logger)
+        )
     }
 
     /// `DELETE /api/jobs/{id}`: erases a finished job's contents — its request, result, steps,
@@ -198,9 +202,18 @@ struct JobController {
     /// Cancels and tells the queue: a job that ended is forgotten (and its pollers woken); a
     /// running one is signalled so that its worker aborts the call. A step-by-step job's calls
     /// went with it: the queued ones are forgotten and their waiters woken, the running ones
-    /// signalled.
-    static func cancel(_ jobID: UUID, jobs: any JobStore, steps: any StepJobStore, queue: any JobQueue, logger: Logger) async throws -> Job {
-        let job = try await jobs.cancel(jobID)
+    /// signalled. What the cancel's transaction ended (and a step-by-step job's calls were
+    /// charged) is counted once it committed; a running job is counted when its worker settles it.
+    static func cancel(
+        _ jobID: UUID,
+        jobs: any JobStore,
+        steps: any StepJobStore,
+        queue: any JobQueue,
+        settlements: SettlementMetrics,
+        logger: Logger
+    ) async throws -> Job {
+        let (job, tally) = try await jobs.cancelTallied(jobID)
+        settlements.record(tally)
         do {
             var ended = job.status == .cancelled ? [jobID] : []
             var running = job.status == .cancelling ? [jobID] : []

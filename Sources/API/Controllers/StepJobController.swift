@@ -17,6 +17,8 @@ struct StepJobController {
     let feed: CallEventFeed
     /// The team's submit limits: a call is a job of its own.
     let limiter: SubmitLimiter
+    /// Counts what a `complete` settled (the job, once, and the credits charged) after it committed.
+    var settlements = SettlementMetrics()
 
     func addRoutes(team: RouteTable<AppRequestContext>) {
         team.post("/jobs/{job_id}/llm-call", use: llmCall)
@@ -109,6 +111,7 @@ struct StepJobController {
             metadata: body.metadata,
             errorMessage: body.errorMessage
         )
+        settlements.record(completion.tally)
         if completion.settledNow {
             // Long polls and event streams of the job wake now, not at their next check.
             do { try await queue.remove([], completed: [job.jobID]) } catch {

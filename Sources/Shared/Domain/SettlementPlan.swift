@@ -20,6 +20,9 @@ public struct SettlementPlan: Sendable {
         /// reservation and records its charge as due, for the job's `complete` to settle
         /// (``StepSettlementPlan``).
         public var defersCharge: Bool
+        /// A call of a step-by-step job (it has a parent job), open or not: its end is not a
+        /// finished job's (``SettlementTally``).
+        public var isCall: Bool
 
         public init(
             jobID: UUID,
@@ -28,7 +31,8 @@ public struct SettlementPlan: Sendable {
             leaseToken: UUID?,
             creditsReserved: Int,
             reservationNumber: Int,
-            defersCharge: Bool = false
+            defersCharge: Bool = false,
+            isCall: Bool = false
         ) {
             self.jobID = jobID
             self.teamID = teamID
@@ -37,6 +41,7 @@ public struct SettlementPlan: Sendable {
             self.creditsReserved = creditsReserved
             self.reservationNumber = reservationNumber
             self.defersCharge = defersCharge
+            self.isCall = isCall
         }
 
         /// Whether the delivery under `claim` may settle it: its lease token still holds the job

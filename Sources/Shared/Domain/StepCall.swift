@@ -99,11 +99,15 @@ public struct StepCompletion: Sendable, Hashable {
     /// False when the job had already been completed: this answer repeats the first, and
     /// nothing was charged.
     public var settledNow: Bool
+    /// What this `complete`'s transaction came to (``SettlementMetrics``): the job ended and the
+    /// credits charged; empty when it repeats the first answer.
+    public var tally: SettlementTally
 
-    public init(job: Job, calls: [StepCall], costs: JobCosts, settledNow: Bool) {
+    public init(job: Job, calls: [StepCall], costs: JobCosts, settledNow: Bool, tally: SettlementTally = SettlementTally()) {
         self.job = job
         self.calls = calls
         self.costs = costs
         self.settledNow = settledNow
+        self.tally = tally
     }
 }

@@ -80,6 +80,9 @@ public struct Sweeper: Service {
     /// The queue's gauges, set from ``JobStore/queueStats()`` by the sweep that held the lock
     /// (one reader for the fleet); nil sets none.
     let queueGauges: QueueGauges?
+    /// Counts the jobs the sweep's transactions ended and the credits they charged, once each
+    /// commits (`saas_jobs_finished_total`, `saas_credits_charged_total`).
+    let settlements: SettlementMetrics
     let logger: Logger
 
     /// `workers`, the registry the process was built with, tells a live worker's expired lease
@@ -100,6 +103,7 @@ public struct Sweeper: Service {
         suspensionGrace: Duration = .seconds(10),
         staleLeaseGrace: Duration = .seconds(5),
         queueGauges: QueueGauges? = .ifMetricsEnabled(),
+        settlements: SettlementMetrics = SettlementMetrics(),
         logger: Logger
     ) {
         self.jobs = jobs
@@ -117,6 +121,7 @@ public struct Sweeper: Service {
         self.suspensionGrace = suspensionGrace
         self.staleLeaseGrace = staleLeaseGrace
         self.queueGauges = queueGauges
+        self.settlements = settlements
         self.logger = logger
     }
 
@@ -157,7 +162,23 @@ public struct Sweeper: Service {
 
     /// One pass; nil when another process holds the sweeper lock.
     public func sweepOnce() async throws -> Report? {
-        let report = try await jobs.withSweeperLock {
+        let report: Report?
+        do {
+            report = try await sweepLocked()
+        } catch {
+            // No figures read this time (PostgreSQL down, say): the last ones would stay up for
+            // good and an autoscaler keep scaling on them. Another process's sweep, or this
+            // one's next, sets them again.
+            queueGauges?.clear()
+            throw error
+        }
+        // Another process swept: its figures are the fleet's, this one's would go stale.
+        if report == nil { queueGauges?.clear() }
+        return report
+    }
+
+    private func sweepLocked() async throws -> Report? {
+        try await jobs.withSweeperLock {
             var report = Report()
             try await expireOverdue(&report)
             try await recoverExpiredLeases(&report)
@@ -180,13 +201,11 @@ public struct Sweeper: Service {
             await readQueueGauges()
             return report
         }
-        // Another process swept: its figures are the fleet's, this one's would go stale.
-        if report == nil { queueGauges?.clear() }
-        return report
     }
 
     /// The queue per team, as `GET /api/admin/queue` shows it, into the gauges. Metrics never
-    /// fail a sweep: a failed read is logged and the gauges keep their last figures.
+    /// fail a sweep: a failed read is logged and the gauges go to 0 (stale figures would keep an
+    /// autoscaler scaling on a queue nobody reads).
     private func readQueueGauges() async {
         guard let queueGauges else { return }
         do {
@@ -194,6 +213,7 @@ public struct Sweeper: Service {
         } catch is CancellationError {
             return
         } catch {
+            queueGauges.clear()
             logger.warning("queue gauges not read", metadata: ["error": "\(error)"])
         }
     }
@@ -231,7 +251,9 @@ public struct Sweeper: Service {
 
     private func expireOverdue(_ report: inout Report) async throws {
         while true {
-            let expired = try await jobs.expireOverdue(limit: 1000)
+            let (expired, tally) = try await jobs.expireOverdueTallied(limit: 1000)
+            // Committed: counted once, whatever Redis does next.
+            settlements.record(tally)
             try await queue.remove(expired, completed: expired)
             report.expired += expired.count
             if expired.count < 1000 { break }

@@ -155,6 +155,14 @@ extension JobStore {
     public func settleTallied(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
         (try await settle(settlements), SettlementTally())
     }
+
+    public func cancelTallied(_ jobID: UUID) async throws -> (Job, SettlementTally) {
+        (try await cancel(jobID), SettlementTally())
+    }
+
+    public func expireOverdueTallied(limit: Int) async throws -> ([UUID], SettlementTally) {
+        (try await expireOverdue(limit: limit), SettlementTally())
+    }
 }
 
 /// Claims that could not be marked `in_progress`, and why.
@@ -241,6 +249,10 @@ public protocol JobStore: Sendable {
     /// Cancels a job: at once when it is not running, else marks it `cancelling`. Refusals are
     /// ``DomainError/jobNotFound`` and ``DomainError/jobAlreadyTerminal(_:)``.
     func cancel(_ jobID: UUID) async throws -> Job
+    /// ``cancel(_:)``, also telling what its committed transaction came to: the job ended as
+    /// `cancelled` when it was not running, and what a step-by-step job's calls were charged
+    /// (``SettlementMetrics``). A store that cannot tell answers an empty tally.
+    func cancelTallied(_ jobID: UUID) async throws -> (Job, SettlementTally)
     /// Retries a failed job with a new reservation. Refusals are ``DomainError/jobNotFound``,
     /// ``DomainError/jobNotRetryable(_:)`` and ``DomainError/insufficientCredits(remaining:needed:)``.
     func retry(_ jobID: UUID) async throws -> (Job, QueuedJob)
@@ -248,6 +260,9 @@ public protocol JobStore: Sendable {
 
     // The sweeper's reconciliation.
     func expireOverdue(limit: Int) async throws -> [UUID]
+    /// ``expireOverdue(limit:)``, also telling what its committed transaction came to: the jobs
+    /// expired (not a step-by-step job's calls) and what completed calls were charged.
+    func expireOverdueTallied(limit: Int) async throws -> ([UUID], SettlementTally)
     /// Takes back expired leases; an expiry counts toward poison only when the job's worker is
     /// not in `aliveWorkers` or its lease expired after what the worker vouches for (the dates).
     func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease]

@@ -69,7 +69,7 @@ extension PostgresJobStore: StepJobStore {
     ) async throws -> StepCompletion {
         try await postgres.withTransaction { tx in
             let job = try await Self.lockContainer(jobID, teamID: teamID, tx)
-            var settledNow = false
+            var tally: SettlementTally?
             switch job.status {
             case .completed, .failed:
                 // Completed before: the same answer, nothing charged again.
@@ -79,8 +79,7 @@ extension PostgresJobStore: StepJobStore {
             case .pending, .queued, .inProgress:
                 let calls = try await Self.readCalls(of: jobID, only: nil, tx)
                 guard !calls.contains(where: { !$0.status.isTerminal }) else { throw DomainError.callsInFlight }
-                try await Self.settle(job, calls: calls, ending: ending, metadata: metadata, errorMessage: errorMessage, tx)
-                settledNow = true
+                tally = try await Self.settle(job, calls: calls, ending: ending, metadata: metadata, errorMessage: errorMessage, tx)
             }
             let calls = try await Self.readCalls(of: jobID, only: nil, tx)
             guard let row = try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first else {
@@ -94,7 +93,8 @@ extension PostgresJobStore: StepJobStore {
                 job: settled,
                 calls: calls,
                 costs: .steps(calls, settled: settled.status.isTerminal, creditsCharged: charged, creditsRemaining: remaining),
-                settledNow: settledNow
+                settledNow: tally != nil,
+                tally: tally ?? SettlementTally()
             )
         }
     }
@@ -135,7 +135,9 @@ extension PostgresJobStore: StepJobStore {
 
     /// Settles a step-by-step job that is ending (complete, cancel, expiry) with its calls: the
     /// ``StepSettlementPlan``'s charges on the calls and the job, the job's final row, the ledger.
-    /// The job is locked by the caller; none of its calls is running.
+    /// The job is locked by the caller; none of its calls is running. Answers what it came to: the
+    /// job ended, and the charges of its calls and its own.
+    @discardableResult
     static func settle(
         _ job: LockedContainer,
         calls: [StepCall],
@@ -143,7 +145,7 @@ extension PostgresJobStore: StepJobStore {
         metadata: JSONObject?,
         errorMessage: String?,
         _ tx: PostgresSession
-    ) async throws {
+    ) async throws -> SettlementTally {
         let plan = StepSettlementPlan(
             .init(jobID: job.jobID, teamID: job.teamID, creditsReserved: job.creditsReserved, reservationNumber: job.reservationNumber),
             completedCalls: completedCalls(calls),
@@ -192,12 +194,16 @@ extension PostgresJobStore: StepJobStore {
             ]
         )
         try await LedgerWriter.apply(plan.moves, tx)
+        var tally = SettlementTally()
+        tally.end(job.teamID, ending.status)
+        tally.charge(plan.moves)
+        return tally
     }
 
     /// Cancels a step-by-step job that has not ended: its queued calls are cancelled (their
     /// reservations released), its running calls are marked `cancelling` (their workers stop and
     /// settle them as cancelled), and the job settles as ``StepSettlementPlan/Ending/cancelled``.
-    static func cancelContainer(_ jobID: UUID, _ tx: PostgresSession) async throws {
+    static func cancelContainer(_ jobID: UUID, _ tx: PostgresSession) async throws -> SettlementTally {
         // The calls before the job, in id order (see ``PostgresJobStore/cancel(_:)``).
         try await tx.query("SELECT job_id FROM jobs WHERE parent_job_id = $1 ORDER BY job_id FOR UPDATE", [.uuid(jobID)])
         let job = try await lockContainer(jobID, teamID: nil, tx)
@@ -226,7 +232,7 @@ extension PostgresJobStore: StepJobStore {
             },
             tx
         )
-        try await settle(job, calls: try await readCalls(of: jobID, only: nil, tx), ending: .cancelled, metadata: nil, errorMessage: nil, tx)
+        return try await settle(job, calls: try await readCalls(of: jobID, only: nil, tx), ending: .cancelled, metadata: nil, errorMessage: nil, tx)
     }
 
     /// The completed calls of step-by-step jobs that just expired, settled as

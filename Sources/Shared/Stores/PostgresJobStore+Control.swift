@@ -3,6 +3,10 @@ import Postgres
 
 extension PostgresJobStore {
     public func cancel(_ jobID: UUID) async throws -> Job {
+        try await cancelTallied(jobID).0
+    }
+
+    public func cancelTallied(_ jobID: UUID) async throws -> (Job, SettlementTally) {
         try await postgres.withTransaction { tx in
             // A step-by-step job is cancelled with its calls, locked calls first: a worker settling
             // one of them locks the call, then the job (`lockHeldJobs`), and the one order keeps
@@ -12,20 +16,24 @@ extension PostgresJobStore {
                 [.uuid(jobID)]
             )
             if try kind.first?.decode("container", as: Bool.self) == true {
-                try await Self.cancelContainer(jobID, tx)
-                return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+                let tally = try await Self.cancelContainer(jobID, tx)
+                let job = try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+                return (job, tally)
             }
             guard
                 let row = try await tx.query(
-                    "SELECT team_id, status, credits_reserved, reservation_number FROM jobs WHERE job_id = $1 FOR UPDATE",
+                    "SELECT team_id, status, credits_reserved, reservation_number, parent_job_id IS NOT NULL AS call FROM jobs WHERE job_id = $1 FOR UPDATE",
                     [.uuid(jobID)]
                 ).first
             else { throw DomainError.jobNotFound }
             let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
+            var tally = SettlementTally()
             switch status {
             case .completed, .failed, .cancelled, .expired:
                 throw DomainError.jobAlreadyTerminal(status)
             case .pending, .queued:
+                // A step-by-step job's call is no finished job of its own.
+                if try !row.decode("call", as: Bool.self) { tally.end(try row.decode("team_id"), .cancelled) }
                 try await tx.query(
                     """
                     UPDATE jobs SET status = 'cancelled', error_code = 'cancelled', error_message = 'The job was cancelled',
@@ -51,7 +59,8 @@ extension PostgresJobStore {
             case .cancelling:
                 break
             }
-            return try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+            let job = try Self.decodeJob(try await tx.query("SELECT \(Self.jobColumns) FROM jobs WHERE job_id = $1", [.uuid(jobID)]).first!)
+            return (job, tally)
         }
     }
 
@@ -97,6 +106,10 @@ extension PostgresJobStore {
 
     /// Ends jobs past `expires_at` (pending ones too) and releases their reservations.
     public func expireOverdue(limit: Int) async throws -> [UUID] {
+        try await expireOverdueTallied(limit: limit).0
+    }
+
+    public func expireOverdueTallied(limit: Int) async throws -> ([UUID], SettlementTally) {
         try await postgres.withTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
                 """
@@ -109,14 +122,16 @@ extension PostgresJobStore {
                        completed_at = now(), lease_token = NULL, lease_expires_at = NULL, retry_at = NULL, updated_at = now()
                 FROM t WHERE j.job_id = t.job_id
                 RETURNING j.job_id, j.team_id, j.credits_reserved, j.reservation_number,
-                          j.model_group IS NULL AND j.parent_job_id IS NULL AS container
+                          j.model_group IS NULL AND j.parent_job_id IS NULL AS container, j.parent_job_id IS NOT NULL AS call
                 """,
                 [.int(limit)]
             )
             var moves: [LedgerWriter.Move] = []
             var containers: [UUID] = []
+            var tally = SettlementTally()
             for row in rows {
                 let jobID: UUID = try row.decode("job_id")
+                if try !row.decode("call", as: Bool.self) { tally.end(try row.decode("team_id"), .expired) }
                 moves.append(
                     LedgerWriter.Move(
                         teamID: try row.decode("team_id"),
@@ -129,7 +144,8 @@ extension PostgresJobStore {
             }
             moves += try await Self.settleCompletedCalls(of: containers, tx)
             try await LedgerWriter.apply(moves, tx)
-            return try rows.map { try $0.decode("job_id", as: UUID.self) }
+            tally.charge(moves)
+            return (try rows.map { try $0.decode("job_id", as: UUID.self) }, tally)
         }
     }
 

@@ -136,15 +136,17 @@ extension PostgresJobStore {
         )
         var held: [(job: SettlementPlan.HeldJob, parent: UUID?)] = []
         for row in rows {
+            let parent: UUID? = try row.decodeIfPresent("parent_job_id")
             let job = SettlementPlan.HeldJob(
                 jobID: try row.decode("job_id"),
                 teamID: try row.decode("team_id"),
                 status: JobStatus(rawValue: try row.decode("status")) ?? .failed,
                 leaseToken: try row.decodeIfPresent("lease_token"),
                 creditsReserved: try row.decode("credits_reserved"),
-                reservationNumber: try row.decode("reservation_number")
+                reservationNumber: try row.decode("reservation_number"),
+                isCall: parent != nil
             )
-            held.append((job, try row.decodeIfPresent("parent_job_id")))
+            held.append((job, parent))
         }
         let parents = Set(held.compactMap(\.parent))
         guard !parents.isEmpty else { return held.map(\.job) }

@@ -138,4 +138,40 @@ struct RuntimeControlQueueTests {
             #expect(try await redis.send("HEXISTS", RedisArgument(queue.keys.workersConcurrency), RedisArgument(id)) == .integer(0))
         }
     }
+
+    @Test("concurrency versions grow across a loss of Redis's data: a live worker applies a change made after the flush")
+    func concurrencyVersionAfterDataLoss() async throws {
+        try await QueueHarness.with(.redis) { harness in
+            let (queue, _) = try #require(harness.redis)
+            let registry = WorkerRegistry(queue: queue, staleAfter: .seconds(30))
+            let info = WorkerInfo(
+                workerID: "w-flush",
+                host: "h",
+                pid: 1,
+                concurrency: 4,
+                inFlight: 0,
+                startedAt: Date(),
+                lastSeen: Date(),
+                draining: false
+            )
+            _ = try await registry.heartbeat(info)
+            var applied = 0
+            for concurrency in [5, 6, 7] {
+                #expect(try await registry.setConcurrency(info.workerID, to: concurrency) != .notFound)
+                let stored = try #require(try await registry.heartbeat(info).concurrency)
+                #expect(stored.version > applied, "each change is newer than the last")
+                applied = stored.version
+            }
+            // Redis loses its data (FLUSHDB); the worker's next heartbeat registers it again.
+            try await harness.loseData()
+            _ = try await registry.heartbeat(info)
+            #expect(try await registry.setConcurrency(info.workerID, to: 2) != .notFound)
+            let after = try #require(try await registry.heartbeat(info).concurrency)
+            #expect(after.concurrency == 2)
+            #expect(after.version > applied, "a worker that applied \(applied) would ignore \(after.version)")
+            // Two changes within one millisecond still differ.
+            _ = try await registry.setConcurrency(info.workerID, to: 3)
+            #expect(try #require(try await registry.heartbeat(info).concurrency).version > after.version)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Redis
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -105,6 +106,39 @@ struct RuntimeControlTests {
         #expect(inFlight.capacity == 9, "another worker's change")
         control.announced(ConcurrencyAnnouncement(workerID: "w-test", request: ConcurrencyRequest(version: 6, concurrency: 1)))
         #expect(inFlight.capacity == 1)
+    }
+
+    @Test("a change made after Redis lost its data is applied by a worker that applied earlier ones")
+    func changeAfterDataLoss() async throws {
+        let url = ProcessInfo.processInfo.environment["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6381/1"
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        defer { redis.shutdown() }
+        let registry = WorkerRegistry(redis: redis, queueName: "rc-\(UUID().uuidString.prefix(8).lowercased())", staleAfter: .seconds(30))
+        let info = WorkerInfo(
+            workerID: "w-test",
+            host: "h",
+            pid: 1,
+            concurrency: 4,
+            inFlight: 0,
+            startedAt: Date(),
+            lastSeen: Date(),
+            draining: false
+        )
+        let inFlight = InFlight(capacity: 4)
+        let control = Self.control(inFlight)
+        func changeAndBeat(to concurrency: Int) async throws {
+            _ = try await registry.heartbeat(info)
+            _ = try await registry.setConcurrency(info.workerID, to: concurrency)
+            control.apply(try #require(try await registry.heartbeat(info).concurrency))
+        }
+        for concurrency in [5, 6, 7] { try await changeAndBeat(to: concurrency) }
+        #expect(inFlight.capacity == 7)
+        // FLUSHDB, for this registry's keys only (other suites share the database).
+        let keys = try await redis.send("KEYS", RedisArgument(registry.keys.tag + "*")).array?.compactMap(\.string) ?? []
+        #expect(!keys.isEmpty)
+        _ = try await redis.send(RedisCommand(["DEL"] + keys.map { RedisArgument($0) }))
+        try await changeAndBeat(to: 2)
+        #expect(inFlight.capacity == 2, "the change after the flush was applied")
     }
 
     @Test("a change whose announcement was lost is applied at the next heartbeat, which then reports it")

@@ -7,7 +7,9 @@ import Synchronization
 /// ``Heartbeat`` — and applied to ``InFlight`` without a restart: growing lets the claimer take
 /// more at once, shrinking lets running jobs finish and claims nothing until fewer run than the
 /// new concurrency. Each change has a version; an older one arriving late (a heartbeat's answer
-/// read before a newer announcement) is ignored.
+/// read before a newer announcement) is ignored. Versions keep growing after Redis lost its data
+/// (they follow Redis's clock, see ``ConcurrencyRequest``), so a change made after a flush is
+/// newer than every one applied before it.
 final class ConcurrencyControl: Sendable {
     private let workerID: String
     private let inFlight: InFlight

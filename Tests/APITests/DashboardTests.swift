@@ -2,10 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Shared
 import Testing
 
 @testable import API
+@testable import Shared
 
 /// The admin dashboard in-process: signing in, the session cookie's flags, pages behind the
 /// session, CSRF on every form, expiry, and tenants' words escaped.
@@ -220,7 +220,10 @@ struct DashboardTests {
             #expect(actions.contains("POST /admin/teams/{team_id}/suspend"))
             #expect(actions.contains("POST /admin/teams/{team_id}/resume"))
             #expect(actions.contains("POST /admin/teams/{team_id}/credits"))
-            let actor = audit.objects("events").first { ($0["action"] as? String) == "POST /admin/teams/{team_id}/suspend" }?["actor"] as? String
+            let actor =
+                audit.objects("events").first {
+                    ($0["action"] as? String) == "POST /admin/teams/{team_id}/suspend" && ($0["target"] as? String)?.contains(team.id) == true
+                }?["actor"] as? String
             #expect(actor == "admin:\(keyFingerprint(Fixture.adminKey))")
         }
     }
@@ -302,9 +305,112 @@ struct DashboardTests {
             #expect(cancel.status == .seeOther)
             let status = try await api.admin(.get, "/api/admin/jobs/\(jobID)").string("status")
             #expect(status == "cancelled" || status == "cancelling")
+            let ended = try await browser.get("/admin/jobs/\(jobID)")
+            #expect(ended.status == .ok)
+            #expect(!ended.text.contains("Retry job"), "the store retries failed jobs only: a cancelled one gets no Retry")
             let again = try await browser.post("/admin/jobs/\(jobID)/cancel", [("csrf", csrf)])
             #expect(again.status == .seeOther, "a refusal is a flash on the job's page, not an error page")
             #expect(try await browser.get("/admin/jobs/\(UUID().uuidString)").status == .notFound)
+        }
+    }
+
+    @Test("a session signed in with a MASTER_KEY since rotated is ended: pages and forms go to the sign-in page")
+    func rotatedKeyEndsSessions() async throws {
+        let old = "sk-admin-old-\(UUID().uuidString)"
+        let new = "sk-admin-new-\(UUID().uuidString)"
+        try await TestApp.test(["MASTER_KEY": old]) { before in
+            let api = Caller(client: before)
+            let (_, reader) = try await Browser.signIn(api, key: old)
+            let (_, writer) = try await Browser.signIn(api, key: old)
+            #expect(try await reader.get("/admin/teams").status == .ok)
+            let csrf = try await writer.csrf()
+            let readerToken = try #require(reader.cookie)
+            let writerToken = try #require(writer.cookie)
+            // The API restarted with a new key, on the same Redis.
+            try await TestApp.test(["MASTER_KEY": new]) { after in
+                let rotated = Caller(client: after)
+                let page = try await Browser(api: rotated, cookie: readerToken).get("/admin/teams")
+                #expect(page.status == .seeOther)
+                #expect(page.headers[.location] == "/admin/login")
+                let action = try await Browser(api: rotated, cookie: writerToken).post("/admin/teams/team-none/suspend", [("csrf", csrf)])
+                #expect(action.status == .seeOther)
+                #expect(action.headers[.location] == "/admin/login", "no action runs under the old key")
+                let login = try await Browser(api: rotated, cookie: readerToken).get("/admin/login")
+                #expect(login.status == .ok, "signed out: the sign-in form, not a redirect to /admin")
+                let (fresh, _) = try await Browser.signIn(rotated, key: new)
+                #expect(fresh.status == .seeOther)
+            }
+            // Gone from Redis, not only refused: even the old key's process no longer finds them.
+            #expect(try await reader.get("/admin").headers[.location] == "/admin/login")
+            #expect(try await writer.get("/admin").headers[.location] == "/admin/login")
+        }
+    }
+
+    @Test("Retry is offered only for a failed job submitted with its work, as the store's retry takes")
+    func retryOffered() {
+        let now = Date()
+        let failed = Job(
+            jobID: UUID(),
+            teamID: "team-a",
+            jobType: "t",
+            status: .failed,
+            priority: 0,
+            modelGroup: "g",
+            metadata: [:],
+            creditsReserved: 1,
+            creditsCharged: 0,
+            attempts: 1,
+            callsDone: 0,
+            callsPlanned: 1,
+            createdAt: now,
+            expiresAt: now
+        )
+        #expect(DashboardJobsController.canRetry(failed))
+        for status in JobStatus.allCases where status != .failed {
+            var other = failed
+            other.status = status
+            #expect(!DashboardJobsController.canRetry(other), "\(status)")
+        }
+        var stepByStep = failed
+        stepByStep.modelGroup = nil
+        #expect(!DashboardJobsController.canRetry(stepByStep), "a step-by-step job settles through complete")
+        var erased = failed
+        erased.contentErasedAt = now
+        #expect(!DashboardJobsController.canRetry(erased))
+    }
+
+    @Test("the credit form checks its idempotency key as the API checks the header: a bad one adds nothing")
+    func creditFormKeyChecked() async throws {
+        try await Caller.run { api in
+            let team = try await api.createTeam(credits: 100)
+            let (_, browser) = try await Browser.signIn(api)
+            let teamPage = "/admin/teams/\(team.id)"
+            let csrf = try await browser.csrf(teamPage)
+            for key in [String(repeating: "k", count: 256), "clé-\(UUID().uuidString)", "a b"] {
+                let add = try await browser.post("\(teamPage)/credits", [("csrf", csrf), ("idempotency_key", key), ("credits", "7")])
+                #expect(add.status == .seeOther)
+                let page = try await browser.get(teamPage).text
+                #expect(page.contains("flash error"), "\(key.prefix(20))")
+                #expect(page.contains("Idempotency-Key"), "the API's sentence")
+            }
+            #expect(try await api.remaining(team.id) == 100)
+            let api255 = try await api.admin(
+                .post,
+                "/api/credits/teams/\(team.id)/add",
+                #"{"credits": 7}"#,
+                headers: [.idempotencyKey: String(repeating: "k", count: 256)]
+            )
+            #expect(api255.status == .unprocessableContent, "the same rule on the API's header")
+        }
+    }
+
+    @Test("session and CSRF tokens: 43 URL-safe characters, and nothing else names a session")
+    func tokens() {
+        let token = DashboardToken.random()
+        #expect(token.count == 43 && DashboardToken.isWellFormed(token))
+        #expect(token != DashboardToken.random())
+        for bad in ["", String(token.dropLast()), token + "A", String(token.dropLast()) + "+", String(token.dropLast()) + "="] {
+            #expect(!DashboardToken.isWellFormed(bad), "\(bad)")
         }
     }
 }

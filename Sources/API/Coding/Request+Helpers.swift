@@ -55,6 +55,12 @@ extension Request {
     /// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
     func idempotencyKey() throws(APIError) -> String? {
         guard let key = headers[Self.idempotencyKeyHeader] else { return nil }
+        return try Self.validIdempotencyKey(key)
+    }
+
+    /// `key` when it is 1–255 visible ASCII characters, else 422: the rule of the header, for a
+    /// key that arrives another way too (the dashboard's credit form).
+    static func validIdempotencyKey(_ key: String) throws(APIError) -> String {
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw .idempotencyKeyInvalid }
         return key
     }

@@ -121,18 +121,35 @@ struct CreditController {
     @Sendable func add(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {
         let id = try context.teamID()
         let data = try await request.decode(as: AddBody.self, context: context)
-        guard data.credits > 0 else { throw APIError.creditsNotPositive }
-        guard data.credits <= CreditLimits.maximumChange else {
-            throw APIError.creditsAboveMaximum
-        }
-        try Validate.optionalName(data.reason, field: "reason", max: 500)
-        let key = try request.idempotencyKey()
-        // What the key promises: the same team, amount and reason.
-        let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(data.credits)\u{0}\(data.reason ?? "")".utf8))) }
-        let entry = try await Self.answeringUnknownOutcome(idempotencyKey: key) {
-            try await credits.add(teamID: id, credits: data.credits, reason: data.reason, idempotencyKey: key, requestHash: hash)
-        }
+        let entry = try await Self.add(
+            teamID: id,
+            credits: data.credits,
+            reason: data.reason,
+            idempotencyKey: request.headers[Request.idempotencyKeyHeader],
+            to: credits
+        )
         return ChangeResponse(teamID: id, creditsAdded: entry.amount, transaction: TransactionResponse(entry))
+    }
+
+    /// Adding credits, for this API's route and the dashboard's form alike (one set of rules):
+    /// the amount and reason checked, the idempotency key checked as the header's is, what the
+    /// key promises (the same team, amount and reason) and the answer to an unknown outcome.
+    static func add(
+        teamID id: String,
+        credits amount: Int,
+        reason: String?,
+        idempotencyKey: String?,
+        to credits: any CreditStore
+    ) async throws -> LedgerEntry {
+        guard amount > 0 else { throw APIError.creditsNotPositive }
+        guard amount <= CreditLimits.maximumChange else { throw APIError.creditsAboveMaximum }
+        try Validate.optionalName(reason, field: "reason", max: 500)
+        var key: String?
+        if let idempotencyKey { key = try Request.validIdempotencyKey(idempotencyKey) }
+        let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(amount)\u{0}\(reason ?? "")".utf8))) }
+        return try await answeringUnknownOutcome(idempotencyKey: key) {
+            try await credits.add(teamID: id, credits: amount, reason: reason, idempotencyKey: key, requestHash: hash)
+        }
     }
 
     @Sendable func adjust(_ request: Request, context: AppRequestContext) async throws -> ChangeResponse {

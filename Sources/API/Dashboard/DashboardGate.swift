@@ -12,6 +12,9 @@ struct DashboardGate: Sendable {
 
     let sessions: any DashboardSessionStore
     let audit: AuditMiddleware
+    /// `keyFingerprint(MASTER_KEY)` of this process: a session signed in with another key (one
+    /// rotated away, say after a leak) is ended at its next request rather than kept for hours.
+    let adminFingerprint: String
     /// Set on `ENVIRONMENT=production`: the cookie then travels over HTTPS only.
     let secureCookies: Bool
     /// The cookie's lifetime: the session's absolute one (Redis ends it earlier when idle).
@@ -19,10 +22,16 @@ struct DashboardGate: Sendable {
 
     typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
 
-    /// The session named by the request's cookie, if it is live.
+    /// The session named by the request's cookie, if it is live and was opened with the admin key
+    /// this process runs with; one opened with an earlier key is ended here (signed out).
     func session(_ request: Request, takingFlash: Bool) async throws -> DashboardSession? {
         guard let token = request.cookies[Self.cookieName]?.value, !token.isEmpty else { return nil }
-        return try await sessions.find(token: token, takingFlash: takingFlash)
+        guard let session = try await sessions.find(token: token, takingFlash: takingFlash) else { return nil }
+        guard constantTimeEquals(session.actor, adminFingerprint) else {
+            try await sessions.end(token: session.token)
+            return nil
+        }
+        return session
     }
 
     /// A page: needs a session; the context's identity is the session's admin.

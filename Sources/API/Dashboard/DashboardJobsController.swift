@@ -148,7 +148,7 @@ struct DashboardJobsController {
                 )
             },
             canCancel: !job.status.isTerminal && job.status != .cancelling,
-            canRetry: [.failed, .cancelled, .expired].contains(job.status),
+            canRetry: Self.canRetry(job),
             cancelAction: "\(path)/cancel",
             retryAction: "\(path)/retry",
             json: json
@@ -181,6 +181,14 @@ struct DashboardJobsController {
             modelGroup: DashboardFormat.text(job.modelGroup),
             credits: DashboardFormat.number(job.status.isTerminal ? job.creditsCharged : job.creditsReserved)
         )
+    }
+
+    /// Whether the store's `retry` would take the job: a failed job submitted with its work whose
+    /// content is still there. A step-by-step job (no model group: its calls settle together
+    /// through `complete`) and a cancelled or expired job are refused (409), so no button is
+    /// offered for them.
+    static func canRetry(_ job: Job) -> Bool {
+        job.status == .failed && job.modelGroup != nil && job.contentErasedAt == nil
     }
 
     /// `ok` (completed), `bad` (failed, expired), `warn` (cancelled, cancelling), `live` (the rest).

@@ -30,6 +30,7 @@ struct DashboardRoutes {
                 absolute: .seconds(configuration.dashboardSessionMaxSeconds)
             ),
             audit: AuditMiddleware(audit: dependencies.audit),
+            adminFingerprint: keyFingerprint(configuration.masterKey),
             secureCookies: configuration.environment == .production,
             cookieMaxAge: configuration.dashboardSessionMaxSeconds
         )

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Shared
 
 /// A signed-in admin's dashboard session, as a request finds it.
 ///
@@ -10,7 +11,8 @@ struct DashboardSession: Sendable, Equatable {
     var token: String
     /// The synchronizer token every form of this session carries (``DashboardCSRF``).
     var csrf: String
-    /// `keyFingerprint(MASTER_KEY)` at sign-in: the audit log's actor for this session's actions.
+    /// `keyFingerprint(MASTER_KEY)` at sign-in: the audit log's actor for this session's actions,
+    /// and what ``DashboardGate`` compares with the key the process runs with now.
     var actor: String
     /// The message left by the last action, shown once by the next page.
     var flash: DashboardFlash?
@@ -27,11 +29,7 @@ enum DashboardToken {
     /// 32 bytes from the system's CSPRNG, base64url without padding (43 characters, cookie-safe).
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return VirtualKey.base64URL((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// The hex SHA-256 of a token: what the store keys a session by.
@@ -42,9 +40,6 @@ enum DashboardToken {
     /// A token as this dashboard makes them, checked before it reaches Redis: 43 base64url
     /// characters; anything else names no session.
     static func isWellFormed(_ token: String) -> Bool {
-        token.utf8.count == 43
-            && token.utf8.allSatisfy { byte in
-                (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 45 || byte == 95
-            }
+        token.utf8.count == 43 && token.utf8.allSatisfy(VirtualKey.isURLSafe)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import Shared
 
 /// Where dashboard sessions live. A protocol so the seam is visible; ``RedisDashboardSessionStore``
 /// is the one the API uses (every API process sees every session, as they share Redis).
@@ -64,17 +65,13 @@ struct RedisDashboardSessionStore: DashboardSessionStore {
         """
     )
 
-    private static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-    }
-
     func create(actor: String) async throws -> DashboardSession {
         let token = DashboardToken.random()
         let csrf = DashboardToken.random()
         _ = try await redis.run(
             Self.createScript,
             keys: [Self.key(token)],
-            arguments: [RedisArgument(csrf), RedisArgument(actor), RedisArgument(Self.milliseconds(min(idle, absolute)))]
+            arguments: [RedisArgument(csrf), RedisArgument(actor), RedisArgument(min(idle, absolute).milliseconds)]
         )
         return DashboardSession(token: token, csrf: csrf, actor: actor, flash: nil)
     }
@@ -85,7 +82,7 @@ struct RedisDashboardSessionStore: DashboardSessionStore {
             Self.findScript,
             keys: [Self.key(token)],
             arguments: [
-                RedisArgument(Self.milliseconds(idle)), RedisArgument(Self.milliseconds(absolute)), RedisArgument(takingFlash ? "1" : "0"),
+                RedisArgument(idle.milliseconds), RedisArgument(absolute.milliseconds), RedisArgument(takingFlash ? "1" : "0"),
             ]
         )
         guard let values = reply.array, values.count == 4, let csrf = values[0].string, let actor = values[1].string else { return nil }

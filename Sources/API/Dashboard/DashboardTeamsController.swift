@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hummingbird
 import Shared
@@ -154,19 +153,18 @@ struct DashboardTeamsController {
         return DashboardOutcome(flash: "Team \(team.teamID) \(done).")
     }
 
-    /// The API's rules for `POST /api/credits/teams/{team_id}/add`, on the form's fields.
+    /// `POST /api/credits/teams/{team_id}/add` on the form's fields: the API's own
+    /// ``CreditController/add(teamID:credits:reason:idempotencyKey:to:)``, rules, key and all.
     @Sendable func addCredits(_ form: DashboardForm, context: AppRequestContext) async throws -> DashboardOutcome {
         let id = try context.teamID()
         guard let amount = Int(form.text("credits") ?? "") else { throw APIError.dashboardNotAWholeNumber("Credits") }
-        guard amount > 0 else { throw APIError.creditsNotPositive }
-        guard amount <= CreditLimits.maximumChange else { throw APIError.creditsAboveMaximum }
-        let reason = form.text("reason")
-        try Validate.optionalName(reason, field: "reason", max: 500)
-        let key = form.text("idempotency_key").map { String($0.prefix(255)) }
-        let hash = key.map { _ in Array(SHA256.hash(data: Array("\(id)\u{0}\(amount)\u{0}\(reason ?? "")".utf8))) }
-        let entry = try await CreditController.answeringUnknownOutcome(idempotencyKey: key) {
-            try await credits.add(teamID: id, credits: amount, reason: reason, idempotencyKey: key, requestHash: hash)
-        }
+        let entry = try await CreditController.add(
+            teamID: id,
+            credits: amount,
+            reason: form.text("reason"),
+            idempotencyKey: form.text("idempotency_key"),
+            to: credits
+        )
         return DashboardOutcome(
             flash: "Added \(DashboardFormat.number(entry.amount)) credits to team \(id); balance now \(DashboardFormat.number(entry.after))."
         )

@@ -24,14 +24,16 @@ public enum VirtualKey {
             && key.utf8.dropFirst(3).allSatisfy { isURLSafe($0) }
     }
 
-    static func base64URL(_ bytes: [UInt8]) -> String {
+    /// Base64url without padding (RFC 4648 §5): cookie-, header- and path-safe text for random bytes.
+    public static func base64URL(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    private static func isURLSafe(_ byte: UInt8) -> Bool {
+    /// True for the bytes ``base64URL(_:)`` writes: `0-9`, `A-Z`, `a-z`, `-` and `_`.
+    public static func isURLSafe(_ byte: UInt8) -> Bool {
         (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 45 || byte == 95
     }
 }

@@ -27,9 +27,9 @@ struct Saasctl: AsyncParsableCommand {
             Exit codes:
               0  ok
               1  the API refused the request (4xx); its `detail` is printed on stderr
-              2  usage error (bad arguments or options, unusable config file)
+              2  usage error (bad arguments or options, unusable config file or key)
               3  the API is unreachable, failed (5xx), too slow, or its answer unreadable
-              4  authentication failed (401/403), or no key is configured
+              4  authentication failed (401, a suspended team's 403) or no key configured
             """,
         subcommands: [
             OrgsCommand.self, TeamsCommand.self, CreditsCommand.self, ModelGroupsCommand.self, ProvidersCommand.self,

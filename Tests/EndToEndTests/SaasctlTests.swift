@@ -131,6 +131,28 @@ extension EndToEnd {
             run = try await ctl(["workers", "list", "--json"])
             #expect(run.status == 0)
             #expect(try (run.json()["workers"] as? [[String: Any]] ?? []).contains { $0["pid"] as? Int == Int(worker.pid) })
+
+            // A key with a control character (a CRLF file's `\r`) is a usage error naming its
+            // source, never its value (the HTTP client's own error would carry the key).
+            run = try await ctl(["teams", "list"], environment: ["SAAS_ADMIN_KEY": E2E.adminKey + "\r"])
+            #expect(run.status == 2, "\(run)")
+            #expect(run.stderr.contains("SAAS_ADMIN_KEY"))
+            #expect(!run.stderr.contains(E2E.adminKey) && !run.stdout.contains(E2E.adminKey))
+
+            // A 403 that refuses one request (another team's id) is exit 1; only a suspended
+            // team's 403 is about the key: exit 4.
+            let foreign = try SaasctlRun.temporaryDirectory("saasctl-foreign")
+            defer { try? FileManager.default.removeItem(at: foreign) }
+            try Data("Report: revenue grew 3 percent.".utf8).write(to: foreign.appendingPathComponent("r.txt"))
+            run = try await ctl(["submit", foreign.path, "--model", group, "--team", "not-\(team)"], environment: ["SAAS_TEAM_KEY": key])
+            #expect(run.status == 1, "\(run)")
+            let refusal = try Data(contentsOf: foreign.appendingPathComponent("r.txt.result.json"))
+            #expect(String(decoding: refusal, as: UTF8.self).contains("does not belong to team"), "\(run)")
+            run = try await ctl(["teams", "suspend", team])
+            #expect(run.status == 0, "\(run)")
+            run = try await ctl(["submit", foreign.path, "--model", group, "--team", team], environment: ["SAAS_TEAM_KEY": key])
+            #expect(run.status == 4, "\(run)")
+            #expect(run.stdout.contains("suspended") || run.stderr.contains("suspended"), "\(run)")
         }
     }
 

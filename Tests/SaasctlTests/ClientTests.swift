@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Testing
 
@@ -45,6 +46,59 @@ import Testing
         let server = try CannedServer([.json(401, #"{"detail":"Invalid admin API key"}"#)])
         defer { server.stop() }
         #expect(try await Self.call(server) == .failure(CommandFailure(.authFailed, "Invalid admin API key")))
+    }
+
+    @Test func aForbiddenRequestIsARefusalButASuspendedTeamIsExit4() async throws {
+        let foreign = try CannedServer([.json(403, #"{"detail":"Cannot access jobs for a different team"}"#)])
+        defer { foreign.stop() }
+        #expect(try await Self.call(foreign) == .failure(CommandFailure(.refused, "Cannot access jobs for a different team")))
+        let suspended = try CannedServer([.json(403, #"{"detail":"Team access is suspended. Please contact support."}"#)])
+        defer { suspended.stop() }
+        #expect(try await Self.call(suspended) == .failure(CommandFailure(.authFailed, "Team access is suspended. Please contact support.")))
+    }
+
+    @Test func aKeyTheHTTPClientRefusesIsNeverInTheMessage() async throws {
+        // Settings made by hand, past `resolve`'s check: the client's own refusal must not carry it either.
+        let server = try CannedServer([.json(200, "{}")])
+        defer { server.stop() }
+        let settings = Settings(baseURL: try BaseURL(server.url), adminKey: "sk-admin-secret-123\r", teamKey: nil, requestTimeout: .seconds(5))
+        let failure: CommandFailure? = try await APIClient.with(settings) { client in
+            do throws(CommandFailure) {
+                _ = try await client.call(.GET, "/api/teams")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(failure?.status == .unavailable)
+        #expect(failure?.message.contains("sk-admin-secret") == false, "\(String(describing: failure))")
+        #expect(failure?.message.contains("header") == true, "\(String(describing: failure))")
+    }
+
+    @Test(arguments: [
+        HTTPClientError.invalidHeaderFieldValues(["sk-leak-1"]), .invalidHeaderFieldNames(["sk-leak-1"]), .unsupportedScheme("sk-leak-1"),
+        .serverOfferedUnsupportedApplicationProtocol("sk-leak-1"), .internalStateFailure(file: "sk-leak-1", line: 1), .remoteConnectionClosed,
+        .cancelled, .writeTimeout,
+    ])
+    func anHTTPClientErrorIsToldWithoutItsValues(error: HTTPClientError) throws {
+        let failure = APIClient.failure(for: error, url: try BaseURL("http://api:1"), waited: .seconds(1))
+        #expect(failure.status == .unavailable)
+        #expect(!failure.message.contains("sk-leak-1"), "\(failure.message)")
+        #expect(!failure.message.contains("HTTPClientError"), "\(failure.message)")
+        #expect(failure.message.hasPrefix("no answer from the API at http://api:1: "))
+    }
+
+    @Test func anyOtherErrorHasTheKeysBlankedOut() throws {
+        struct Quoting: Error, CustomStringConvertible {
+            var description: String { "refused header X-Admin-Key: sk-admin-q and Bearer sk-team-q" }
+        }
+        let failure = APIClient.failure(
+            for: Quoting(),
+            url: try BaseURL("http://api:1"),
+            waited: .seconds(1),
+            secrets: ["sk-admin-q", "sk-team-q", nil]
+        )
+        #expect(failure.message == "cannot reach the API at http://api:1: refused header X-Admin-Key: [key] and Bearer [key]")
     }
 
     @Test func aServerErrorIsExit3() async throws {

@@ -133,18 +133,20 @@ import Testing
     }
 
     @Test func httpStatusesMapToExitCodes() {
-        #expect(ExitStatus.forHTTPStatus(200) == nil)
-        #expect(ExitStatus.forHTTPStatus(202) == nil)
-        #expect(ExitStatus.forHTTPStatus(400) == .refused)
-        #expect(ExitStatus.forHTTPStatus(404) == .refused)
-        #expect(ExitStatus.forHTTPStatus(409) == .refused)
-        #expect(ExitStatus.forHTTPStatus(422) == .refused)
-        #expect(ExitStatus.forHTTPStatus(429) == .refused)
-        #expect(ExitStatus.forHTTPStatus(401) == .authFailed)
-        #expect(ExitStatus.forHTTPStatus(403) == .authFailed)
-        #expect(ExitStatus.forHTTPStatus(500) == .unavailable)
-        #expect(ExitStatus.forHTTPStatus(503) == .unavailable)
-        #expect(ExitStatus.forHTTPStatus(302) == .unavailable)
+        // (`ExitStatus` is only named in expressions here: as a type it is ambiguous with Testing's.)
+        for status in [200, 202] { #expect(ExitStatus.forHTTPStatus(status, detail: nil) == nil) }
+        for status in [400, 404, 409, 422, 429] { #expect(ExitStatus.forHTTPStatus(status, detail: nil) == .refused, "\(status)") }
+        #expect(ExitStatus.forHTTPStatus(401, detail: nil) == .authFailed)
+        for status in [500, 503, 302] { #expect(ExitStatus.forHTTPStatus(status, detail: nil) == .unavailable, "\(status)") }
+        // A 403 is about the key only when the team is suspended; any other refuses one request.
+        #expect(ExitStatus.forHTTPStatus(403, detail: "Team access is suspended. Please contact support.") == .authFailed)
+        let refusals: [String?] = [
+            "Cannot access jobs for a different team", "Team does not have access to model group 'g'", "API key does not belong to team 't'",
+            "Job does not belong to your team", nil,
+        ]
+        for detail in refusals {
+            #expect(ExitStatus.forHTTPStatus(403, detail: detail) == .refused, "\(String(describing: detail))")
+        }
     }
 
     @Test func answersAreCheckedByStatus() throws {
@@ -154,6 +156,10 @@ import Testing
         #expect(throws: CommandFailure(.refused, "Job not found")) { try APIClient.checked(notFound) }
         let unauthorized = APIClient.Answer(status: 401, json: ["detail": "Invalid admin API key"], byteCount: 30)
         #expect(throws: CommandFailure(.authFailed, "Invalid admin API key")) { try APIClient.checked(unauthorized) }
+        let foreign = APIClient.Answer(status: 403, json: ["detail": "API key does not belong to team 't'"], byteCount: 50)
+        #expect(throws: CommandFailure(.refused, "API key does not belong to team 't'")) { try APIClient.checked(foreign) }
+        let suspended = APIClient.Answer(status: 403, json: ["detail": .string(ExitStatus.suspendedDetail)], byteCount: 60)
+        #expect(throws: CommandFailure(.authFailed, ExitStatus.suspendedDetail)) { try APIClient.checked(suspended) }
         let html = APIClient.Answer(status: 502, json: nil, byteCount: 120)
         #expect(throws: CommandFailure.unavailable("the API failed (HTTP 502): HTTP 502 (the answer is not the API's JSON)")) {
             try APIClient.checked(html)

@@ -104,6 +104,39 @@ import Testing
         }
     }
 
+    @Test(arguments: ["sk-admin-secret\r", "sk-admin secret", "sk-admin-secret\t", "sk-admin-\u{7F}", "sk-admin-é", "\u{200B}sk-admin-secret"])
+    func aKeyThatIsNotVisibleASCIIIsRefusedNamingItsSourceNotItsValue(bad: String) throws {
+        let options = try ConnectionOptions.parse([])
+        for variable in ["SAAS_ADMIN_KEY", "SAAS_TEAM_KEY"] {
+            do {
+                _ = try options.resolve(environment: ["HOME": "/nonexistent", variable: bad])
+                Issue.record("\(variable) accepted")
+            } catch {
+                #expect(error.status == .usage)
+                #expect(error.message.contains("environment variable \(variable)"), "\(error.message)")
+                #expect(!error.message.contains("sk-admin"), "\(error.message)")
+            }
+        }
+    }
+
+    @Test func aKeyInTheFileThatIsNotVisibleASCIIIsRefusedNamingTheFile() throws {
+        let path = try Self.write("url = http://file:1\nteam_key = \"sk-team-se\tcret\"\n", mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let options = try ConnectionOptions.parse(["--config", path])
+        do {
+            _ = try options.resolve(environment: [:])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.status == .usage)
+            #expect(error.message.contains("`team_key` in config file \(path)"), "\(error.message)")
+            #expect(!error.message.contains("sk-team-se"), "\(error.message)")
+        }
+        // The environment's key is the one used: the file's is then not looked at.
+        #expect(try options.resolve(environment: ["SAAS_TEAM_KEY": "sk-team-env"]).teamKey == "sk-team-env")
+        #expect(ConnectionOptions.isSendableKey("sk-AZaz09!~._-+/="))
+        #expect(!ConnectionOptions.isSendableKey("sk-\r"))
+    }
+
     @Test func theDefaultPathFollowsXDG() {
         #expect(ConnectionOptions.defaultConfigPath(["HOME": "/home/a"]) == "/home/a/.config/saasctl/config")
         #expect(ConnectionOptions.defaultConfigPath(["HOME": "/home/a", "XDG_CONFIG_HOME": "/cfg"]) == "/cfg/saasctl/config")

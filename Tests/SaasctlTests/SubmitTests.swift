@@ -129,6 +129,69 @@ import Testing
         #expect(result?[path: "error.message"] == "Unsupported document type")
     }
 
+    @Test func aForbiddenSubmitIsARefusalNotAnAuthFailure() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saasctl-forbidden-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("a.txt")
+        try Data("revenue grew".utf8).write(to: file)
+        let server = try CannedServer([
+            .json(403, #"{"detail":"API key does not belong to team 't1'"}"#),
+            .json(403, #"{"detail":"Team access is suspended. Please contact support."}"#),
+        ])
+        defer { server.stop() }
+        let (foreign, suspended) = try await APIClient.with(try ClientTests.settings(server.url)) { client in
+            let submitter = DocumentSubmitter(client: client, teamID: "t1", model: "g1", instructions: nil, deadline: .now + .seconds(10))
+            return (await submitter.run(file), await submitter.run(file))
+        }
+        #expect(foreign.exit == .refused)
+        #expect(suspended.exit == .authFailed)
+    }
+
+    @Test func theFilesBytesAreReservedForTheSubmitOnlyAndALargeFileStillGoes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saasctl-budget-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("big.txt")
+        try Data(repeating: UInt8(ascii: "x"), count: 200_000).write(to: file)
+        // A budget smaller than the file: it is sent alone, and its reservation is given back
+        // before the job is polled.
+        let budget = ByteBudget(capacity: 100_000)
+        let server = try CannedServer([
+            .json(202, #"{"job_id":"j-1","status":"queued"}"#),
+            Reply(status: 200, body: Array(#"{"job_id":"j-1","status":"completed"}"#.utf8), delay: 0.5, headers: ["Content-Type: application/json"]),
+        ])
+        defer { server.stop() }
+        let (outcome, duringPoll) = try await APIClient.with(try ClientTests.settings(server.url)) { client in
+            var submitter = DocumentSubmitter(client: client, teamID: "t1", model: "g1", instructions: nil, deadline: .now + .seconds(10))
+            submitter.budget = budget
+            async let outcome = submitter.run(file)
+            // While the poll's answer is delayed, the file's bytes are no longer reserved.
+            for _ in 0..<40 where server.requests.count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+            let seen = budget.available
+            return (await outcome, seen)
+        }
+        #expect(outcome.status == "completed", "\(outcome)")
+        #expect(duringPoll == 100_000)
+        #expect(budget.available == 100_000)
+        #expect(DocumentSubmitter.heldBytes(forFileOf: 200_000) >= 400_000)
+    }
+
+    @Test func aFileIsReadAsItsReservedSizeOrNotAtAll() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("saasctl-read-\(UUID().uuidString)")
+        try Data("12345".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (handle, size) = try DocumentSubmitter.open(file)
+        #expect(size == 5)
+        try Data("1234567".utf8).write(to: file)  // grew after its size was reserved
+        #expect(throws: CommandFailure(.refused, "changed while it was read; not sent (run again)")) {
+            try DocumentSubmitter.read(handle, size: size)
+        }
+        try handle.close()
+        try Data().write(to: file)
+        #expect(throws: CommandFailure(.refused, "empty; not sent")) { try DocumentSubmitter.open(file) }
+    }
+
     @Test func theWorstOutcomeDecidesTheExitCode() {
         let order = [ExitStatus.ok, .refused, .unavailable, .authFailed].map(SubmitCommand.severity)
         #expect(order == order.sorted())

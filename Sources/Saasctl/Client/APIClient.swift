@@ -35,6 +35,11 @@ struct APIClient: Sendable {
             if let detail = json?[path: "detail"]?.stringValue { return detail }
             return byteCount == 0 ? "HTTP \(status) without a body" : "HTTP \(status) (the answer is not the API's JSON)"
         }
+
+        /// The exit code this answer asks for; nil for a success.
+        var exitStatus: ExitStatus? {
+            ExitStatus.forHTTPStatus(status, detail: json?[path: "detail"]?.stringValue)
+        }
     }
 
     /// The most an answer may hold: far above any page of 100 rows.
@@ -105,7 +110,7 @@ struct APIClient: Sendable {
                 return Answer(status: Int(response.status.code), json: json, byteCount: bytes.readableBytes, retryAfter: retryAfter)
             }
         } catch {
-            throw Self.failure(for: error, url: settings.baseURL, waited: limit)
+            throw Self.failure(for: error, url: settings.baseURL, waited: limit, secrets: [settings.adminKey, settings.teamKey])
         }
     }
 
@@ -126,7 +131,7 @@ struct APIClient: Sendable {
 
     /// A 2xx answer's JSON, else the failure its status means.
     static func checked(_ answer: Answer) throws(CommandFailure) -> JSONValue {
-        if let status = ExitStatus.forHTTPStatus(answer.status) {
+        if let status = answer.exitStatus {
             switch status {
             case .unavailable where answer.status >= 500: throw .unavailable("the API failed (HTTP \(answer.status)): \(answer.detail)")
             case .unavailable: throw .unavailable("unexpected answer from the API: HTTP \(answer.status)")
@@ -137,8 +142,11 @@ struct APIClient: Sendable {
         return json
     }
 
-    /// The failure a transport error means: all of them are exit code 3.
-    static func failure(for error: any Error, url: BaseURL, waited: Duration) -> CommandFailure {
+    /// The failure a transport error means: all of them are exit code 3. An `HTTPClientError` is
+    /// told by ``TransportErrorSentence`` only (its description may hold a header value: a key);
+    /// any other error's description has the keys in `secrets` blanked out, in case one quotes
+    /// the request.
+    static func failure(for error: any Error, url: BaseURL, waited: Duration, secrets: [String?] = []) -> CommandFailure {
         if let failure = error as? CommandFailure { return failure }
         let where_ = url.description
         if error is Deadline.Exceeded {
@@ -149,7 +157,7 @@ struct APIClient: Sendable {
             case .deadlineExceeded, .readTimeout:
                 return .unavailable("the API at \(where_) did not answer within \(waited.components.seconds) s")
             case .connectTimeout: return .unavailable("cannot reach the API at \(where_): connection timed out")
-            default: break
+            default: return .unavailable("no answer from the API at \(where_): \(TransportErrorSentence.of(client))")
             }
         }
         if error is NIOTooManyBytesError {
@@ -158,7 +166,10 @@ struct APIClient: Sendable {
         if let io = error as? IOError {
             return .unavailable("cannot reach the API at \(where_): \(String(cString: strerror(io.errnoCode)).lowercased())")
         }
-        let text = String(describing: error)
+        var text = String(describing: error)
+        for secret in secrets.compactMap({ $0 }) where !secret.isEmpty {
+            text = text.replacingOccurrences(of: secret, with: "[key]")
+        }
         return .unavailable("cannot reach the API at \(where_): \(Sanitized.text(text, maxWidth: 200))")
     }
 }

@@ -24,7 +24,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "The model group to run on.") var model: String
     @Option(help: "The team (default: the team key's).") var team: String?
     @Option(help: "What to ask of each document.") var instructions: String?
-    @Option(help: "Files in flight at once (1–64).") var concurrency: Int = 4
+    @Option(help: "Files in flight at once (1–64); the documents being uploaded share 256 MiB of memory.") var concurrency: Int = 4
     @Option(help: "The most seconds to wait for all jobs (1–86400).") var timeout: Int = 3600
 
     func validate() throws {

@@ -25,10 +25,43 @@ struct ConnectionOptions: ParsableArguments {
         let rawURL = url ?? environment["SAASCTL_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? file?.url ?? Self.defaultURL
         return Settings(
             baseURL: try BaseURL(rawURL),
-            adminKey: environment["SAAS_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? file?.adminKey,
-            teamKey: environment["SAAS_TEAM_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? file?.teamKey,
+            adminKey: try Self.key(environment, "SAAS_ADMIN_KEY", else: file?.adminKey, fileKey: "admin_key", path: path),
+            teamKey: try Self.key(environment, "SAAS_TEAM_KEY", else: file?.teamKey, fileKey: "team_key", path: path),
             requestTimeout: .seconds(requestTimeout)
         )
+    }
+
+    /// A key from the environment variable `variable`, else from the config file; refused (exit
+    /// 2) when it holds anything but visible ASCII. A key goes into a header, and a control
+    /// character there — a `\r` left by a file with CRLF line ends, say — would be refused by
+    /// the HTTP client with the value in its error; the refusal here names where the key came
+    /// from, never the key.
+    static func key(
+        _ environment: [String: String],
+        _ variable: String,
+        else fromFile: String?,
+        fileKey: String,
+        path: String?
+    ) throws(CommandFailure) -> String? {
+        if let value = environment[variable], !value.isEmpty {
+            guard isSendableKey(value) else {
+                throw .usage("the environment variable \(variable) holds a character a key cannot have (\(keyRule)); fix the variable")
+            }
+            return value
+        }
+        guard let fromFile else { return nil }
+        guard isSendableKey(fromFile) else {
+            throw .usage("`\(fileKey)` in config file \(path ?? "?") holds a character a key cannot have (\(keyRule)); fix the file")
+        }
+        return fromFile
+    }
+
+    static let keyRule = "only visible ASCII: no space, tab, carriage return or other control character"
+
+    /// Whether every byte of `key` is visible ASCII (0x21–0x7E): what an API key is made of, and
+    /// safe in any header.
+    static func isSendableKey(_ key: String) -> Bool {
+        key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
     /// `$XDG_CONFIG_HOME/saasctl/config`, else `$HOME/.config/saasctl/config`; nil without either.

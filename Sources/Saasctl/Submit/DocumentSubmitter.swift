@@ -30,6 +30,9 @@ struct DocumentSubmitter: Sendable {
     let model: String
     let instructions: String?
     let deadline: ContinuousClock.Instant
+    /// What the files in flight may hold in memory together; shared by every file this submitter
+    /// runs (it is a reference).
+    var budget = ByteBudget()
 
     /// The `job` part of every upload.
     var jobFields: JSONValue {
@@ -38,35 +41,24 @@ struct DocumentSubmitter: Sendable {
         return .object(fields)
     }
 
-    func run(_ file: URL) async -> FileOutcome {
-        let bytes: Data
-        do {
-            bytes = try Self.read(file)
-        } catch {
-            return record(file, jobID: nil, status: "refused", detail: "\(error)", exit: .refused)
-        }
-        let key = IdempotencyKey.derive(path: file.standardizedFileURL.path, content: bytes, job: jobFields)
-        var form = MultipartForm()
-        form.field("job", contentType: "application/json", jobFields.compact)
-        form.file("file", fileName: file.lastPathComponent, bytes)
-        let body = form.finished()
+    /// The bytes one submit holds while its body is built and sent: the file, its copy in the
+    /// multipart body, and the body's part headers.
+    static func heldBytes(forFileOf size: Int) -> Int {
+        2 * size + (64 << 10)
+    }
 
-        // Submit, retrying what may pass.
+    /// How a submit ended: with the job the API accepted, or already with the file's outcome.
+    private enum Submitted {
+        case accepted(JSONValue, jobID: String)
+        case ended(FileOutcome)
+    }
+
+    func run(_ file: URL) async -> FileOutcome {
         let accepted: JSONValue
-        switch await retrying({ () async throws(CommandFailure) in
-            try await client.send(.POST, "/api/jobs/create", body: (form.contentType, body), headers: [("Idempotency-Key", key)], as: .team)
-        }) {
-        case .failure(let failure):
-            return unreachable(file, jobID: nil, failure)
-        case .success(let answer):
-            if let status = ExitStatus.forHTTPStatus(answer.status) {
-                return record(file, jobID: nil, status: "refused", detail: answer.detail, exit: status, httpStatus: answer.status)
-            }
-            guard let json = answer.json else { return unreachable(file, jobID: nil, .unavailable("the API's answer is not JSON")) }
-            accepted = json
-        }
-        guard let jobID = accepted[path: "job_id"]?.stringValue else {
-            return unreachable(file, jobID: nil, .unavailable("the API's answer has no job_id"))
+        let jobID: String
+        switch await submitWithinBudget(file) {
+        case .ended(let outcome): return outcome
+        case .accepted(let json, let id): (accepted, jobID) = (json, id)
         }
 
         // Poll until the job is terminal.
@@ -126,13 +118,76 @@ struct DocumentSubmitter: Sendable {
         )
     }
 
-    /// Reads a file whole, up to ``maxFileBytes``.
-    static func read(_ file: URL) throws -> Data {
+    /// The file read, sent and answered while its bytes are reserved in ``budget``: its size is
+    /// known (and refused past ``maxFileBytes``) before anything is read, and the reservation is
+    /// given back as soon as the submit has an answer, before the long wait for the job.
+    private func submitWithinBudget(_ file: URL) async -> Submitted {
+        let opened: FileHandle
+        let size: Int
+        do {
+            (opened, size) = try Self.open(file)
+        } catch {
+            return .ended(record(file, jobID: nil, status: "refused", detail: "\(error)", exit: .refused))
+        }
+        defer { try? opened.close() }
+        let charged: Int
+        do {
+            charged = try await budget.reserve(Self.heldBytes(forFileOf: size))
+        } catch {
+            return .ended(unreachable(file, jobID: nil, .unavailable("cancelled before it was sent")))
+        }
+        defer { budget.release(charged) }
+        let bytes: Data
+        do {
+            bytes = try Self.read(opened, size: size)
+        } catch {
+            return .ended(record(file, jobID: nil, status: "refused", detail: "\(error)", exit: .refused))
+        }
+        let key = IdempotencyKey.derive(path: file.standardizedFileURL.path, content: bytes, job: jobFields)
+        var form = MultipartForm()
+        form.field("job", contentType: "application/json", jobFields.compact)
+        form.file("file", fileName: file.lastPathComponent, bytes)
+        let body = form.finished()
+
+        // Submit, retrying what may pass.
+        switch await retrying({ () async throws(CommandFailure) in
+            try await client.send(.POST, "/api/jobs/create", body: (form.contentType, body), headers: [("Idempotency-Key", key)], as: .team)
+        }) {
+        case .failure(let failure):
+            return .ended(unreachable(file, jobID: nil, failure))
+        case .success(let answer):
+            if let status = answer.exitStatus {
+                return .ended(record(file, jobID: nil, status: "refused", detail: answer.detail, exit: status, httpStatus: answer.status))
+            }
+            guard let json = answer.json else { return .ended(unreachable(file, jobID: nil, .unavailable("the API's answer is not JSON"))) }
+            guard let jobID = json[path: "job_id"]?.stringValue else {
+                return .ended(unreachable(file, jobID: nil, .unavailable("the API's answer has no job_id")))
+            }
+            return .accepted(json, jobID: jobID)
+        }
+    }
+
+    /// Opens a file and tells its size, refusing one past ``maxFileBytes`` or empty before any
+    /// of it is read.
+    static func open(_ file: URL) throws -> (FileHandle, Int) {
         guard let handle = FileHandle(forReadingAtPath: file.path) else { throw CommandFailure(.refused, "cannot read the file") }
-        defer { try? handle.close() }
-        let data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
-        guard data.count <= maxFileBytes else { throw CommandFailure(.refused, "larger than \(maxFileBytes >> 20) MiB; not sent") }
-        guard !data.isEmpty else { throw CommandFailure(.refused, "empty; not sent") }
+        do {
+            let size = Int(try handle.seekToEnd())
+            try handle.seek(toOffset: 0)
+            guard size <= maxFileBytes else { throw CommandFailure(.refused, "larger than \(maxFileBytes >> 20) MiB; not sent") }
+            guard size > 0 else { throw CommandFailure(.refused, "empty; not sent") }
+            return (handle, size)
+        } catch {
+            try? handle.close()
+            throw error
+        }
+    }
+
+    /// Reads an opened file whole: exactly the `size` bytes reserved for it. A file that grew or
+    /// shrank since it was opened is being written; it is not sent half-way.
+    static func read(_ handle: FileHandle, size: Int) throws -> Data {
+        let data = try handle.read(upToCount: size + 1) ?? Data()
+        guard data.count == size else { throw CommandFailure(.refused, "changed while it was read; not sent (run again)") }
         return data
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import Postgres
 import Redis
 import Shared
@@ -61,6 +62,9 @@ extension APIError {
             return .queueUnavailable
         case let error as HTTPError:
             return APIError(error)
+        case let error as NIOTooManyBytesError:
+            // A body read with `collectBody(upTo:)` past its limit (the dashboard's forms, say).
+            return .payloadTooLarge(limit: error.maxBytes ?? BodyLimit.default)
         default:
             logger?.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))", "description": "\(error)"])
             return .internalError

@@ -213,17 +213,21 @@ struct DashboardTests {
             #expect(resume.status == .seeOther)
             #expect(try await api.admin(.get, "/api/teams/\(team.id)").string("status") == "active")
 
-            let audit = try await api.admin(.get, "/api/admin/audit?limit=100")
-            let actions = audit.objects("events").filter { ($0["target"] as? String)?.contains(team.id) == true }.compactMap {
-                $0["action"] as? String
+            // This team's events, paging back until the suspend is found: suites running beside
+            // this one write audit events too, so the newest page need not hold them all.
+            var events: [[String: Any]] = []
+            var cursor: String?
+            for _ in 0..<50 {
+                let page = try await api.admin(.get, "/api/admin/audit?limit=100" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                events += page.objects("events").filter { ($0["target"] as? String)?.contains(team.id) == true }
+                cursor = page.string("next_cursor")
+                if cursor == nil || events.contains(where: { ($0["action"] as? String) == "POST /admin/teams/{team_id}/suspend" }) { break }
             }
+            let actions = events.compactMap { $0["action"] as? String }
             #expect(actions.contains("POST /admin/teams/{team_id}/suspend"))
             #expect(actions.contains("POST /admin/teams/{team_id}/resume"))
             #expect(actions.contains("POST /admin/teams/{team_id}/credits"))
-            let actor =
-                audit.objects("events").first {
-                    ($0["action"] as? String) == "POST /admin/teams/{team_id}/suspend" && ($0["target"] as? String)?.contains(team.id) == true
-                }?["actor"] as? String
+            let actor = events.first { ($0["action"] as? String) == "POST /admin/teams/{team_id}/suspend" }?["actor"] as? String
             #expect(actor == "admin:\(keyFingerprint(Fixture.adminKey))")
         }
     }

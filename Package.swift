@@ -223,10 +223,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by the test targets: `RecordingMetrics`, a factory that keeps what
+        // is recorded (swift-metrics' bootstrap is once per process).
+        .target(
+            name: "MetricsTesting",
+            dependencies: [.product(name: "Metrics", package: "swift-metrics")],
+            path: "Tests/MetricsTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "MetricsTesting",
                 "Telemetry",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -281,6 +290,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker",
+                "MetricsTesting",
                 // the worker's /metrics serves a registry of the test's own
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "DocumentFixtures",

@@ -18,22 +18,7 @@ struct LowBalanceAlertTests {
 
         /// `count` jobs reserving one credit each (job_based).
         func submit(_ count: Int) async throws {
-            let submissions = (0..<count).map { i in
-                JobSubmission(
-                    teamID: team,
-                    jobType: "chat",
-                    userID: nil,
-                    metadata: [:],
-                    modelGroup: "grp",
-                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]),
-                    priority: 0,
-                    expiresAt: Date().addingTimeInterval(3600),
-                    estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                    callsPlanned: 1,
-                    idempotencyKey: nil,
-                    requestHash: nil
-                )
-            }
+            let submissions = JobSubmission.chats(count, team: team)
             for result in try await jobs.submit(submissions) { _ = try result.get() }
         }
 

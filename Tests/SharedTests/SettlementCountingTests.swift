@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTesting
 import Postgres
 import Redis
 import Telemetry
@@ -21,22 +22,7 @@ struct SettlementCountingTests {
 
         /// `count` queued jobs of the team (1 credit reserved each), not enqueued.
         func submit(_ count: Int) async throws -> [UUID] {
-            let submissions = (0..<count).map { i in
-                JobSubmission(
-                    teamID: team,
-                    jobType: "chat",
-                    userID: nil,
-                    metadata: [:],
-                    modelGroup: "grp",
-                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]),
-                    priority: 0,
-                    expiresAt: Date().addingTimeInterval(3600),
-                    estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                    callsPlanned: 1,
-                    idempotencyKey: nil,
-                    requestHash: nil
-                )
-            }
+            let submissions = JobSubmission.chats(count, team: team)
             for result in try await store.submit(submissions) { _ = try result.get() }
             return submissions.map(\.jobID)
         }

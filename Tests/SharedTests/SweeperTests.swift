@@ -30,22 +30,7 @@ struct SweeperTests {
         /// Submits `count` queued jobs through the store (reservation of 1 credit each), created
         /// `age` ago; they are not enqueued.
         func submit(_ count: Int, age: TimeInterval = 10) async throws -> [UUID] {
-            let submissions = (0..<count).map { i in
-                JobSubmission(
-                    teamID: team,
-                    jobType: "chat",
-                    userID: nil,
-                    metadata: [:],
-                    modelGroup: "grp",
-                    work: JobWork(messages: [.object(["role": .string("user"), "content": .string("m\(i)")])]),
-                    priority: 0,
-                    expiresAt: Date().addingTimeInterval(3600),
-                    estimate: Billing.Estimate(totalTokens: 10, maxCostUSD: 0),
-                    callsPlanned: 1,
-                    idempotencyKey: nil,
-                    requestHash: nil
-                )
-            }
+            let submissions = JobSubmission.chats(count, team: team)
             for result in try await store.submit(submissions) { _ = try result.get() }
             let ids = submissions.map(\.jobID)
             try await postgres.query(

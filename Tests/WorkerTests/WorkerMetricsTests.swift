@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTesting
 import Prometheus
 import Redis
 import Telemetry

@@ -25,7 +25,7 @@ public enum MetricName {
     public static let upstreamRequests = "saas_upstream_requests_total"
     /// Histogram (seconds): `provider`, `model`.
     public static let upstreamRequestDuration = "saas_upstream_request_duration_seconds"
-    /// Counter: `provider`, `model`, `kind` (`input`, `output`).
+    /// Counter: `provider`, `model`, `kind` (`prompt`, `completion`).
     public static let upstreamTokens = "saas_upstream_tokens_total"
     /// Gauge: `provider`; 0 closed, 1 half-open, 2 open.
     public static let providerCircuitState = "saas_provider_circuit_state"

@@ -104,7 +104,7 @@ enum Examples {
 
     static let webhook = """
         {"team_id": "acme-research", "url": "https://hooks.example.com/llm", "events": ["job.completed", "job.failed"],
-         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "created_at": "2026-11-26T18:47:10.266Z",
+         "secret": "whsec_ZXhhbXBsZS1vbmx5LW5vdC1hLXNlY3JldA==", "created_at": "2026-11-26T18:47:10.266Z",
          "updated_at": "2026-11-26T18:47:10.266Z"}
         """
 }

@@ -107,7 +107,7 @@ extension OperationCatalogue {
                 tag: .webhooks,
                 auth: .teamOrAdmin,
                 answers: [
-                    .ok("Webhook", Examples.webhook.replacingOccurrences(of: #""secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "#, with: ""))
+                    .ok("Webhook", Examples.webhook.replacingOccurrences(of: #""secret": "whsec_ZXhhbXBsZS1vbmx5LW5vdC1hLXNlY3JldA==", "#, with: ""))
                 ],
                 errors: [foreign, notFound]
             ),

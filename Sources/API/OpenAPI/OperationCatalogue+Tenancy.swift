@@ -81,7 +81,7 @@ extension OperationCatalogue {
                 answers: [
                     .ok(
                         "Team",
-                        String(Examples.team.dropLast()) + #", "virtual_key": "sk-4fQzq8m2W0tV7yXr1bN5cL9pK3hJ6gD2sA8eF0iU"}"#,
+                        String(Examples.team.dropLast()) + #", "virtual_key": "sk-EXAMPLE-only-not-a-key-EXAMPLE-only-0001"}"#,
                         description: "The team with its `virtual_key`, the only time it is shown"
                     )
                 ],
@@ -156,7 +156,7 @@ extension OperationCatalogue {
                     .ok(
                         "KeyRotation",
                         """
-                        {"team_id": "acme-research", "virtual_key": "sk-9Kd2mQ7xVb4nR1tY8wE3zA6cF0hJ5gL2pS7uI9oT",
+                        {"team_id": "acme-research", "virtual_key": "sk-EXAMPLE-only-not-a-key-EXAMPLE-only-0002",
                          "key_prefix": "sk-9Kd2", "previous_key_expires_at": "2026-11-26T19:47:10.266Z"}
                         """
                     )

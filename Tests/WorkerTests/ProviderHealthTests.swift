@@ -37,7 +37,7 @@ struct ProviderHealthTests {
     @Test("repeated failures open the circuit; after the open period one probe closes it")
     func circuit() async throws {
         // An open period long enough that a loaded machine still sees it open right after.
-        let (health, redis) = try make(openFor: .seconds(4))
+        let (health, redis) = try make(openFor: .seconds(12))
         defer { redis.shutdown() }
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .go)
         await health.record(provider: "p", model: "m", failure: failure(.transient))
@@ -47,7 +47,7 @@ struct ProviderHealthTests {
             Issue.record("the circuit should be open")
             return
         }
-        try await Task.sleep(for: .milliseconds(4100))
+        try await Task.sleep(for: .milliseconds(12_100))
         #expect(await health.admit(provider: "p", model: "m", rpm: nil) == .probe)
         // While the probe is out, nobody else goes.
         guard case .wait = await health.admit(provider: "p", model: "m", rpm: nil) else {

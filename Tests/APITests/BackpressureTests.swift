@@ -219,9 +219,9 @@ struct BackpressureTests {
 
     @Test("unknown keys are remembered as unknown, apart: a flood neither costs a lookup per request nor evicts known keys")
     func negativeKeyCache() async throws {
-        // Known keys kept long enough that the flood below, on a loaded machine, tests eviction
-        // and not expiry.
-        let cache = KeyCache(capacity: 100, unknownCapacity: 1000, knownFor: .seconds(30), unknownFor: .seconds(60))
+        // Known keys kept long enough that the flood below, on a loaded machine (a run took 38 s
+        // here), tests eviction and not expiry.
+        let cache = KeyCache(capacity: 100, unknownCapacity: 1000, knownFor: .seconds(600), unknownFor: .seconds(1200))
         let loads = Mutex(0)
         let known = VirtualKey.hash("sk-known")
         let identity = TeamIdentity(teamID: "t", organizationID: "o", status: .active)

@@ -105,7 +105,8 @@ struct ExtractionFailureTests {
         let pids = harness.path("pids")
         harness.settings.pdftotextPath = try harness.script("pdftotext", "sleep 60 &\necho \"$$ $!\" > \(pids)\nwait")
         let running = Task { [harness] in await harness.extract(PDFFixture.make(pages: ["x"]), as: .pdf) }
-        #expect(await eventually { FileManager.default.fileExists(atPath: pids) })
+        // Spawning waits for a core on a loaded machine (a CI run needed over 10 s): wait long.
+        #expect(await eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: pids) })
         try await Task.sleep(for: .milliseconds(50))  // the script's line is written
         running.cancel()
         let error = await running.value.failure

@@ -61,6 +61,12 @@
 #   BENCH_E2E_JOBS       jobs of phase 3                                               [20000]
 #   BENCH_SLOW_JOBS      jobs of phase 4                                              [20000]
 #   BENCH_SLOW_CONCURRENCY  the slow phase's WORKER_CONCURRENCY                        [5000]
+#   BENCH_WORKERS        worker processes in the e2e phase (each WORKER_CONCURRENCY=256, its
+#                        metrics on 8191, 8192, …)                                     [1]
+#   BENCH_APIS           API processes in the e2e phase, a port each (8103, 8104, …); the
+#                        jobs are split evenly between one `saas-bench jobs` per API, each
+#                        with 64/N connections, run at once; their figures merged      [1]
+#                        (scripts/bench-scaling.sh runs the e2e phase over both)
 #   BENCH_ONLY           comma-separated subset of read,submit,nul,e2e,slow            [all]
 #                        (nul: right after submit's clean run, then a clean run again; the same wrk with 1 request
 #                        in 100 carrying U+0000, which must be 422s that slow nothing down)
@@ -117,6 +123,8 @@ READ_SECONDS=15
 SUBMIT_SECONDS=20
 E2E_JOBS="${BENCH_E2E_JOBS:-20000}"
 E2E_CONCURRENCY=256
+E2E_WORKERS="${BENCH_WORKERS:-1}"
+E2E_APIS="${BENCH_APIS:-1}"
 SLOW_JOBS="${BENCH_SLOW_JOBS:-20000}"
 SLOW_CONCURRENCY="${BENCH_SLOW_CONCURRENCY:-5000}"
 SLOW_LATENCY_MS=1000
@@ -145,7 +153,9 @@ BENCH_REDIS_URL="$(redis_url "$REDIS_DB")"
 rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REDIS_DB" "$@"; }
 sql() { sql_file "$BENCH_DB_URL" "$@"; }  # name (bench/sql/NAME.sql), -v var=value...
 
-bench_check_ports "$API_PORT" "$MOCK_PORT" "$WORKER_METRICS_PORT"
+# shellcheck disable=SC2046
+bench_check_ports "$MOCK_PORT" $(seq "$API_PORT" $((API_PORT + E2E_APIS - 1))) \
+  $(seq "$WORKER_METRICS_PORT" $((WORKER_METRICS_PORT + E2E_WORKERS - 1)))
 
 # ---------------------------------------------------------------- build
 bench_binaries "${PRODUCTS[@]}"
@@ -165,7 +175,7 @@ note() { NOTES+=("$1"); }
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  stop_everything worker api mock
+  stop_everything "${WORKER_NAMES[@]}" "${API_NAMES[@]}" mock
   if [[ "${BENCH_KEEP_BIN:-0}" != 1 && -n "${BIN_DIR:-}" ]]; then rm -rf "$BIN_DIR"; fi
   # The API logs every request (hundreds of MB a run): keep the logs, compressed.
   if [[ -n "${OUT:-}" ]]; then gzip -f "$OUT/api.log" "$OUT/mock.log" 2>/dev/null || true; fi
@@ -184,17 +194,45 @@ start_api() {
   wait_http "http://127.0.0.1:$API_PORT/ready" 60 api
 }
 
-start_worker() {  # concurrency
-  start_proc worker "${app_env[@]}" LOG_LEVEL=info WORKER_CONCURRENCY="$1" "$BIN_DIR/saas-worker"
+start_worker() {  # concurrency, [name], [metrics port]
+  start_proc "${2:-worker}" "${app_env[@]}" LOG_LEVEL=info WORKER_CONCURRENCY="$1" \
+    WORKER_METRICS_PORT="${3:-$WORKER_METRICS_PORT}" "$BIN_DIR/saas-worker"
+}
+
+# The e2e phase's extra processes (BENCH_WORKERS, BENCH_APIS): worker2…, api2… beside the first.
+WORKER_NAMES=(worker)
+API_NAMES=(api)
+for ((i = 2; i <= E2E_WORKERS; i++)); do WORKER_NAMES+=("worker$i"); done
+for ((i = 2; i <= E2E_APIS; i++)); do API_NAMES+=("api$i"); done
+pids_of() { local name; for name in "$@"; do [[ -n "${PID_OF[$name]:-}" ]] && echo "${PID_OF[$name]}"; done | paste -sd, -; }
+
+start_more_apis() {
+  local i
+  for ((i = 2; i <= E2E_APIS; i++)); do
+    start_proc "api$i" "${app_env[@]}" PORT=$((API_PORT + i - 1)) LOG_LEVEL="$API_LOG_LEVEL" "$BIN_DIR/saas-api" serve
+    wait_http "http://127.0.0.1:$((API_PORT + i - 1))/ready" 60 "api$i"
+  done
+}
+
+# Stops every e2e worker and sums their counts into JOBS_RUN, ROUND_TRIPS and PER_JOB.
+stop_workers_and_count() {  # phase
+  local jobs=0 trips=0 i
+  for ((i = 2; i <= E2E_WORKERS; i++)); do
+    stop_worker_and_count "$1-worker$i" "worker$i"
+    jobs=$((jobs + ${JOBS_RUN:-0})); trips=$((trips + ${ROUND_TRIPS:-0}))
+  done
+  stop_worker_and_count "$1"
+  JOBS_RUN=$((jobs + ${JOBS_RUN:-0})); ROUND_TRIPS=$((trips + ${ROUND_TRIPS:-0}))
+  PER_JOB="$(awk -v m="$ROUND_TRIPS" -v n="$JOBS_RUN" 'BEGIN { if (n == 0) print "?"; else printf "%.2f", m / n }')"
 }
 
 # Stops the worker with SIGTERM and reads its last line: "worker stopped … jobs_run=N
 # redis_round_trips=M" → sets JOBS_RUN, ROUND_TRIPS (empty when the line is missing) and PER_JOB
 # (round trips per job, "?" when unknown); its log becomes worker-PHASE.log.
-stop_worker_and_count() {  # phase
-  local line
-  stop_proc worker 60
-  mv "$OUT/worker.log" "$OUT/worker-$1.log"
+stop_worker_and_count() {  # phase, [name]
+  local line name="${2:-worker}"
+  stop_proc "$name" 60
+  mv "$OUT/$name.log" "$OUT/worker-$1.log"
   line="$(grep 'worker stopped' "$OUT/worker-$1.log" | tail -n 1 || true)"
   JOBS_RUN="$(sed -n 's/.*jobs_run=\([0-9]*\).*/\1/p' <<<"$line")"
   ROUND_TRIPS="$(sed -n 's/.*redis_round_trips=\([0-9]*\).*/\1/p' <<<"$line")"
@@ -204,14 +242,39 @@ stop_worker_and_count() {  # phase
 
 # The CPU groups of a measurement: the service's processes, our PostgreSQL and Redis, the mock.
 service_cpu_report() {  # label, CPU seconds of the load generator
-  cpu_report "$1" "${2:-0}" "API=${PID_OF[api]:-}" "worker=${PID_OF[worker]:-}" "PostgreSQL=$(our_postgres_pids)" \
+  cpu_report "$1" "${2:-0}" "API=$(pids_of "${API_NAMES[@]}")" "worker=$(pids_of "${WORKER_NAMES[@]}")" "PostgreSQL=$(our_postgres_pids)" \
     "Redis=$(our_redis_pid)" "mock=${PID_OF[mock]:-}"
 }
 
 # `saas-bench jobs`: N jobs of one team over the keep-alive connections, one JSON line → FILE.
-submit_jobs() {  # n, team, output file
-  "$SAAS_BENCH" jobs --url "$API" --jobs "$1" --connections "$CONNECTIONS" --team "$2" --key "${KEY_OF[$2]}" \
+submit_jobs() {  # n, team, output file, [url], [connections]
+  "$SAAS_BENCH" jobs --url "${4:-$API}" --jobs "$1" --connections "${5:-$CONNECTIONS}" --team "$2" --key "${KEY_OF[$2]}" \
     --model "$MODEL_GROUP" >"$3" 2>"${3%.json}.err" || die "saas-bench jobs failed: $(tail -n 3 "${3%.json}.err")"
+}
+
+# The e2e phase's submits: one `saas-bench jobs` per API process, at once, the jobs and the
+# connections split evenly; their JSON lines merged into one (sums, the earliest send, the
+# latest answer, the worst percentiles).
+submit_jobs_split() {  # n, team, output file
+  local i pids=() files=() share
+  if ((E2E_APIS == 1)); then submit_jobs "$@"; return; fi
+  for ((i = 1; i <= E2E_APIS; i++)); do
+    share=$(($1 / E2E_APIS + (i == 1 ? $1 % E2E_APIS : 0)))
+    submit_jobs "$share" "$2" "${3%.json}-$i.json" "http://127.0.0.1:$((API_PORT + i - 1))" $((CONNECTIONS / E2E_APIS)) &
+    pids+=($!); files+=("${3%.json}-$i.json")
+  done
+  for i in "${pids[@]}"; do wait "$i" || die "a saas-bench jobs run failed"; done
+  python3 - "${files[@]}" >"$3" <<'PY'
+import json, sys
+runs = [json.load(open(f)) for f in sys.argv[1:]]
+first = min(r["first_send"] for r in runs); last = max(r["last_answer"] for r in runs)
+ops = sum(r["ops"] for r in runs)
+print(json.dumps({"bench": "jobs", "op": "submit", "runs": len(runs), "clients": sum(r["clients"] for r in runs),
+    "ops": ops, "seconds": round(last - first, 3), "ops_per_sec": round(ops / (last - first), 1),
+    "succeeded": sum(r["succeeded"] for r in runs), "errors": sum(r["errors"] for r in runs),
+    "first_send": first, "last_answer": last, "p50_ms": max(r["p50_ms"] for r in runs),
+    "p99_ms": max(r["p99_ms"] for r in runs), "client_cpu_s": round(sum(r["client_cpu_s"] for r in runs), 2)}))
+PY
 }
 
 # Per-job costs of a phase: WAL bytes, PostgreSQL transactions of the bench database, Redis
@@ -221,7 +284,10 @@ submit_jobs() {  # n, team, output file
 pg_value() { psql "$BENCH_DB_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 redis_commands() { rcli INFO stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
 tx_seconds() {  # kind → "sum count" over the API's and the worker's /metrics (0 0 when absent)
-  { curl -fsS "$API/metrics" 2>/dev/null || true; curl -fsS "http://127.0.0.1:$WORKER_METRICS_PORT/metrics" 2>/dev/null || true; } \
+  local port
+  for port in $(seq "$API_PORT" $((API_PORT + E2E_APIS - 1))) $(seq "$WORKER_METRICS_PORT" $((WORKER_METRICS_PORT + E2E_WORKERS - 1))); do
+    curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null || true
+  done \
     | awk -v k="kind=\"$1\"" '
         /^saas_postgres_transaction_duration_seconds_sum/ && index($0, k) { s += $NF }
         /^saas_postgres_transaction_duration_seconds_count/ && index($0, k) { c += $NF }
@@ -447,20 +513,26 @@ fi
 # ================================================================ 3. e2e
 if wants e2e; then
   reset_jobs
-  say "3. end to end: one worker (concurrency $E2E_CONCURRENCY), mock at 0 ms, $E2E_JOBS jobs of team bench-e2e"
+  say "3. end to end: $E2E_WORKERS worker(s) (concurrency $E2E_CONCURRENCY each), $E2E_APIS API(s), mock at 0 ms, $E2E_JOBS jobs of team bench-e2e"
   curl -fsS -X PUT "$MOCK_URL/_mock/behaviour" -d '{"latency_ms":0}' >/dev/null
-  : >"$OUT/worker.log"
-  start_worker "$E2E_CONCURRENCY"
-  for _ in $(seq 1 100); do grep -q 'worker started' "$OUT/worker.log" && break; sleep 0.1; done
-  grep -q 'worker started' "$OUT/worker.log" || die "the worker did not start: $(tail -n 5 "$OUT/worker.log")"
+  start_more_apis
+  for ((i = 1; i <= E2E_WORKERS; i++)); do
+    name="${WORKER_NAMES[$((i - 1))]}"
+    : >"$OUT/$name.log"
+    start_worker "$E2E_CONCURRENCY" "$name" $((WORKER_METRICS_PORT + i - 1))
+  done
+  for name in "${WORKER_NAMES[@]}"; do
+    for _ in $(seq 1 100); do grep -q 'worker started' "$OUT/$name.log" && break; sleep 0.1; done
+    grep -q 'worker started' "$OUT/$name.log" || die "$name did not start: $(tail -n 5 "$OUT/$name.log")"
+  done
   wait_idle "e2e"
   cpu_mark
   perf_start e2e 15
   pg_activity_start e2e
   counters_mark
-  submit_jobs "$E2E_JOBS" bench-e2e "$OUT/e2e-client.json"
+  submit_jobs_split "$E2E_JOBS" bench-e2e "$OUT/e2e-client.json"
   pg_activity_finish e2e
-  cmd "e2e: saas-bench jobs --url $API --jobs $E2E_JOBS --connections $CONNECTIONS --team bench-e2e --key <key:bench-e2e> --model $MODEL_GROUP, with WORKER_CONCURRENCY=$E2E_CONCURRENCY LOG_LEVEL=info .build-release/release/saas-worker running"
+  cmd "e2e: saas-bench jobs --url $API --jobs $E2E_JOBS --connections $CONNECTIONS --team bench-e2e --key <key:bench-e2e> --model $MODEL_GROUP (split evenly over $E2E_APIS API process(es), a port each), with $E2E_WORKERS x WORKER_CONCURRENCY=$E2E_CONCURRENCY LOG_LEVEL=info .build-release/release/saas-worker running"
   say "3. submitted: $(cat "$OUT/e2e-client.json")"
   accepted="$(json_get "$OUT/e2e-client.json" succeeded)"
   wait_settled bench-e2e 300
@@ -476,7 +548,8 @@ if wants e2e; then
   e2e_stages="$(stages bench-e2e)"
   sleep 2  # backends flush their statistics at most once a second
   counters_since "$completed" >"$OUT/e2e-per-job.txt"
-  stop_worker_and_count e2e
+  stop_workers_and_count e2e
+  for name in "${API_NAMES[@]:1}"; do stop_proc "$name"; done  # the slow phase has one API
   echo "accepted $accepted of $E2E_JOBS, completed $completed in $e2e_seconds s; worker: jobs_run=${JOBS_RUN:-?} redis_round_trips=${ROUND_TRIPS:-?}" \
     | tee "$OUT/e2e-checks.txt" >&2
 
@@ -489,6 +562,7 @@ if wants e2e; then
   cmd "e2e (reference): cat bench/jobs-submit.sql bench/jobs-settle.sql > jobs-e2e.sql; $PGBENCH_SHOWN -f jobs-e2e.sql $BENCH_DB_URL"
   pg_e2e="$(pgbench_tps "$OUT/pgbench-e2e.txt")"
   row "e2e jobs/s (submit→settled, 1 team)" "$e2e_rate" "$pg_e2e (pgbench)" "$(ratio "$e2e_rate" "$pg_e2e")" ">= 2500" "$(verdict "$e2e_rate" ">=" 2500)"
+  row "  processes: workers, APIs" "$E2E_WORKERS, $E2E_APIS" "" "" "" ""
   row "  completed / submitted (202)" "$completed / $accepted" "" "" "$E2E_JOBS" "$( [[ "$completed" == "$E2E_JOBS" && "$accepted" == "$E2E_JOBS" ]] && echo ok || echo MISMATCH)"
   row "  first submit → last settled, s" "$e2e_seconds" "" "" "" ""
   row "  client submit rate req/s" "$submit_rate" "" "" "" ""

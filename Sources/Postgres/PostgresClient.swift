@@ -24,6 +24,9 @@ public final class PostgresClient: Sendable {
     private let pool: Pool
     /// `saas_postgres_transactions_total`, one counter per kind, made once.
     private let transactions: [PostgresTransactionKind: Counter]
+    /// `saas_postgres_transaction_duration_seconds`, BEGIN to the end of COMMIT (or ROLLBACK),
+    /// one timer per kind: how long a transaction's locks — a team's account row — are held.
+    private let durations: [PostgresTransactionKind: Timer]
 
     public init(
         configuration: PostgresConfiguration,
@@ -34,14 +37,21 @@ public final class PostgresClient: Sendable {
         self.logger = logger
         self.pool = Pool(configuration: configuration)
         var transactions: [PostgresTransactionKind: Counter] = [:]
+        var durations: [PostgresTransactionKind: Timer] = [:]
         for kind in PostgresTransactionKind.allCases {
             transactions[kind] = Counter(
                 label: MetricName.postgresTransactions,
                 dimensions: [(MetricLabel.kind, kind.rawValue)],
                 factory: metrics
             )
+            durations[kind] = Timer(
+                label: MetricName.postgresTransactionDuration,
+                dimensions: [(MetricLabel.kind, kind.rawValue)],
+                factory: metrics
+            )
         }
         self.transactions = transactions
+        self.durations = durations
     }
 
     /// Runs one statement on any pooled connection.
@@ -65,14 +75,34 @@ public final class PostgresClient: Sendable {
     /// be safe to repeat, which it is when its only effects are its statements. A connection lost
     /// during `COMMIT` is ``PostgresError/commitOutcomeUnknown(_:)`` and is not retried.
     ///
-    /// Each attempt counts once in `saas_postgres_transactions_total` under `kind`.
+    /// Each attempt counts once in `saas_postgres_transactions_total` under `kind`, and its time
+    /// from BEGIN to the end of COMMIT in `saas_postgres_transaction_duration_seconds`.
     public func withTransaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         maxAttempts: Int = 5,
         kind: PostgresTransactionKind = .other,
         _ body: (PostgresSession) async throws -> T
     ) async throws -> T {
+        try await withPipelinedTransaction(isolation: isolation, maxAttempts: maxAttempts, kind: kind) { session in
+            PostgresCommit([], value: try await body(session))
+        }
+    }
+
+    /// ``withTransaction(isolation:maxAttempts:kind:_:)`` whose body hands back its last writes
+    /// (``PostgresCommit``): they go out with `COMMIT` as one pipeline, one round trip and one
+    /// hand-off to the connection's thread, so the locks taken before them are held for one round
+    /// trip more rather than one per statement. The semantics are those of `withTransaction`: a
+    /// failing statement rolls everything back and its error (with its SQLSTATE) is thrown, after
+    /// a retry when it is transient; a connection lost once `COMMIT` was sent is
+    /// ``PostgresError/commitOutcomeUnknown(_:)``.
+    public func withPipelinedTransaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted,
+        maxAttempts: Int = 5,
+        kind: PostgresTransactionKind = .other,
+        _ body: (PostgresSession) async throws -> PostgresCommit<T>
+    ) async throws -> T {
         let counter = transactions[kind]
+        let timer = durations[kind]
         // Full jitter, growing: up to 4 ms, then 8, 16 … 64, never under ½ ms, so contenders
         // fall out of step.
         let retry = RetryPolicy(base: .milliseconds(4), cap: .milliseconds(64), maxAttempts: maxAttempts, floor: .microseconds(500))
@@ -82,15 +112,20 @@ public final class PostgresClient: Sendable {
                 return try await withConnection { session in
                     try await session.begin(isolation)
                     counter?.increment()
-                    let value: T
+                    let began = ContinuousClock.now
+                    defer { timer?.record(duration: ContinuousClock.now - began) }
+                    let commit: PostgresCommit<T>
                     do {
-                        value = try await body(session)
+                        commit = try await body(session)
                     } catch {
                         await session.rollback()
                         throw error
                     }
-                    try await session.commit()
-                    return value
+                    if commit.statements.isEmpty {
+                        try await session.commit()
+                        return try commit.finish([])
+                    }
+                    return try commit.finish(try await session.commit(pipelining: commit.statements))
                 }
             } catch let error as PostgresError where error.isTransient && retry.allowsRetry(after: attempt) {
                 logger.debug("transaction retried", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
@@ -113,14 +148,24 @@ public struct PostgresSession: Sendable {
     /// Runs one statement with bound parameters.
     @discardableResult
     public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
-        try await connection.thread.run { [connection] in try connection.query(sql, binds) }
+        try await onThread { connection in try connection.query(sql, binds) }
+    }
+
+    /// Runs several statements as one pipeline: one hand-off, one round trip, their rows in
+    /// order. In a transaction they run in it (a failure aborts it, for its owner to roll back);
+    /// outside one they are one implicit transaction, all or none. The first failing statement's
+    /// error is thrown; the statements after it were not run.
+    @discardableResult
+    public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        guard !statements.isEmpty else { return [] }
+        return try await onThread { connection in try connection.pipeline(statements) }
     }
 
     /// Runs parameterless SQL text, possibly several statements. For migrations only; values are
     /// always bound with ``query(_:_:)``.
     @discardableResult
     public func executeScript(_ sql: String) async throws -> PostgresRows {
-        try await connection.thread.run { [connection] in
+        try await onThread { connection in
             try connection.connectIfNeeded()
             return try connection.executeSimple(sql)
         }
@@ -128,15 +173,35 @@ public struct PostgresSession: Sendable {
 
     func begin(_ isolation: PostgresClient.IsolationLevel) async throws {
         let sql = "BEGIN ISOLATION LEVEL \(isolation.rawValue)"  // a constant of the enum, not a value
-        try await connection.thread.run { [connection] in try connection.begin(sql) }
+        try await onThread { connection in try connection.begin(sql) }
     }
 
     func commit() async throws {
-        try await connection.thread.run { [connection] in try connection.commit() }
+        try await onThread { connection in try connection.commit() }
+    }
+
+    func commit(pipelining statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        try await onThread { connection in try connection.commit(pipelining: statements) }
     }
 
     func rollback() async {
-        _ = try? await connection.thread.run { [connection] in connection.rollback() }
+        _ = try? await onThread { connection in connection.rollback() }
+    }
+
+    /// Hands `body` to the connection's thread: each call is one hand-off (and one resume on the
+    /// Swift pool), counted for the tests.
+    private func onThread<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await connection.thread.run { [connection] in
+            connection.handOffs += 1
+            return try body(connection)
+        }
+    }
+
+    /// The connection's hand-offs and round trips so far (read without counting as either).
+    var exchanges: (handOffs: Int, roundTrips: Int) {
+        get async throws {
+            try await connection.thread.run { [connection] in (connection.handOffs, connection.roundTrips) }
+        }
     }
 }
 

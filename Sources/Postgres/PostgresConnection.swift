@@ -20,6 +20,10 @@ final class PostgresConnection: @unchecked Sendable {
     private let maxPrepared = 512
     /// Set between ``begin(_:)`` and ``commit()``/``rollback()``.
     private(set) var transactionOpen = false
+    /// Times this connection waited for the server (a statement, a prepare, a whole pipeline),
+    /// and times a caller handed it work (``PostgresSession``): for tests that count round trips.
+    var roundTrips = 0
+    var handOffs = 0
 
     init(configuration: PostgresConfiguration, thread: DedicatedThread) {
         self.configuration = configuration
@@ -88,6 +92,7 @@ final class PostgresConnection: @unchecked Sendable {
         try connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
         let wire = binds.map(\.wire)
+        roundTrips += 1
         let result: OpaquePointer? = withParameters(wire) { values, lengths, formats in
             if let name = prepared[sql] {
                 return PQexecPrepared(connection, name, Int32(binds.count), values, lengths, formats, 0)
@@ -95,6 +100,7 @@ final class PostgresConnection: @unchecked Sendable {
             if prepared.count < maxPrepared {
                 let name = "s\(prepared.count)"
                 let types = binds.map { Oid($0.typeOID) }
+                roundTrips += 1
                 let prepareResult = PQprepare(connection, name, sql, Int32(binds.count), types)
                 let status = PQresultStatus(prepareResult)
                 guard status == PGRES_COMMAND_OK else { return prepareResult }
@@ -114,6 +120,7 @@ final class PostgresConnection: @unchecked Sendable {
     func executeSimple(_ sql: String) throws(PostgresError) -> PostgresRows {
         thread.assertCurrent()
         guard let connection else { throw .connectionLost("no connection") }
+        roundTrips += 1
         return try consume(PQexec(connection, sql), connection: connection)
     }
 
@@ -146,6 +153,177 @@ final class PostgresConnection: @unchecked Sendable {
         transactionOpen = false
         guard connection != nil else { return }
         if (try? executeSimple("ROLLBACK")) == nil { close() }
+    }
+
+    /// Runs `statements` as one pipeline: every statement (prepared like ``query(_:_:)``, a new
+    /// one prepared within the pipeline) is sent before the first answer is read, so they cost one
+    /// round trip together. Inside a transaction they run in it, and a failure leaves it aborted
+    /// for its owner to roll back; outside one, they are one implicit transaction (all or none).
+    func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresRows] {
+        thread.assertCurrent()
+        try Self.refuseNUL(statements)
+        try connectIfNeeded()
+        guard let connection else { throw .connectionLost("no connection") }
+        return try runPipeline(statements, commit: false, connection)
+    }
+
+    /// Sends `statements` and then `COMMIT` as one pipeline (one round trip), ending the
+    /// transaction whatever happens, as ``commit()`` does: when a statement fails the rest and
+    /// `COMMIT` are skipped by the server (`PGRES_PIPELINE_ABORTED`), the transaction is rolled
+    /// back here and the first statement's error is thrown (with its SQLSTATE); a connection lost
+    /// before `COMMIT` was sent is ``PostgresError/connectionLost(_:)`` (nothing committed, safe to
+    /// run again), one lost after it was sent and before its answer is
+    /// ``PostgresError/commitOutcomeUnknown(_:)``.
+    func commit(pipelining statements: [PostgresStatement]) throws(PostgresError) -> [PostgresRows] {
+        thread.assertCurrent()
+        defer { transactionOpen = false }
+        do {
+            try Self.refuseNUL(statements)
+            try connectIfNeeded()
+        } catch {
+            rollback()
+            throw error
+        }
+        guard let connection else { throw .connectionLost("no connection") }
+        if PQtransactionStatus(connection) == PQTRANS_INERROR {
+            rollback()
+            throw .server(sqlState: "25P02", message: "current transaction is aborted, commit was a rollback", detail: nil)
+        }
+        do {
+            return try runPipeline(statements, commit: true, connection)
+        } catch {
+            // A statement failed, so COMMIT was skipped and the transaction is aborted, still open:
+            // end it now, since its owner sees a failed commit and will not.
+            if let open = self.connection, PQtransactionStatus(open) != PQTRANS_IDLE { rollback() }
+            throw error
+        }
+    }
+
+    private static func refuseNUL(_ statements: [PostgresStatement]) throws(PostgresError) {
+        for statement in statements where statement.binds.contains(where: \.containsNUL) {
+            throw .invalidParameter("text must not contain NUL characters")
+        }
+    }
+
+    /// One step of a pipeline, in the order its answer comes back.
+    private enum PipelineStep {
+        case prepare(sql: String, name: String)
+        case execute
+        case commit
+    }
+
+    /// Sends everything, then reads every answer up to the pipeline's sync point, then leaves
+    /// pipeline mode — or closes the connection: it is never left in pipeline mode. The sending
+    /// is non-blocking and drains answers meanwhile, so a large pipeline cannot deadlock with a
+    /// server that is blocked writing answers nobody reads.
+    private func runPipeline(
+        _ statements: [PostgresStatement],
+        commit: Bool,
+        _ connection: OpaquePointer
+    ) throws(PostgresError) -> [PostgresRows] {
+        roundTrips += 1
+        var commitSent = false
+        var committed = false
+        /// The connection broke: whether COMMIT may have run decides what the caller may do.
+        func lost(_ message: String) -> PostgresError {
+            close()
+            return commitSent && !committed ? .commitOutcomeUnknown(message) : .connectionLost(message)
+        }
+        guard PQenterPipelineMode(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
+        guard PQsetnonblocking(connection, 1) == 0 else { throw lost(Self.message(PQerrorMessage(connection))) }
+        var steps: [PipelineStep] = []
+        var naming: [String: String] = [:]
+        for statement in statements {
+            let types = statement.binds.map { Oid($0.typeOID) }
+            let count = Int32(statement.binds.count)
+            var name = prepared[statement.sql] ?? naming[statement.sql]
+            if name == nil, prepared.count + naming.count < maxPrepared {
+                let newName = "s\(prepared.count + naming.count)"
+                guard PQsendPrepare(connection, newName, statement.sql, count, types) == 1 else {
+                    throw lost(Self.message(PQerrorMessage(connection)))
+                }
+                naming[statement.sql] = newName
+                steps.append(.prepare(sql: statement.sql, name: newName))
+                name = newName
+            }
+            let sent: Int32 = withParameters(statement.binds.map(\.wire)) { values, lengths, formats in
+                if let name { return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0) }
+                return PQsendQueryParams(connection, statement.sql, count, types, values, lengths, formats, 0)
+            }
+            guard sent == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
+            steps.append(.execute)
+        }
+        if commit {
+            commitSent = true  // from here on, part of it may reach the server
+            guard PQsendQueryParams(connection, "COMMIT", 0, nil, nil, nil, nil, 0) == 1 else {
+                throw lost(Self.message(PQerrorMessage(connection)))
+            }
+            steps.append(.commit)
+        }
+        guard PQpipelineSync(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
+            var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN | POLLOUT), revents: 0)
+            _ = poll(&descriptor, 1, -1)
+            if descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0, PQconsumeInput(connection) == 0 {
+                throw lost(Self.message(PQerrorMessage(connection)))
+            }
+        }
+        guard PQsetnonblocking(connection, 0) == 0 else { throw lost(Self.message(PQerrorMessage(connection))) }
+
+        var rows: [PostgresRows] = []
+        rows.reserveCapacity(statements.count)
+        var firstError: PostgresError?
+        for step in steps {
+            guard let result = PQgetResult(connection) else { throw lost(Self.message(PQerrorMessage(connection))) }
+            let status = PQresultStatus(result)
+            switch status {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                switch step {
+                case .prepare(let sql, let name): prepared[sql] = name
+                case .execute: rows.append(Self.rows(result))
+                case .commit: committed = true
+                }
+                PQclear(result)
+            case PGRES_PIPELINE_ABORTED:
+                PQclear(result)  // skipped after an earlier failure, which is the error to report
+            default:
+                let (error, connectionBroke) = Self.failure(result, connection)
+                PQclear(result)
+                if connectionBroke { throw lost(Self.message(PQerrorMessage(connection))) }
+                if firstError == nil { firstError = error }
+            }
+            // Each step's answers end with a NULL (the sync point's does not).
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
+        let sync = PQgetResult(connection)
+        let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+        if let sync { PQclear(sync) }
+        guard synced, PQexitPipelineMode(connection) == 1 else {
+            if committed {
+                // COMMIT answered: the transaction is durable whatever became of the connection.
+                close()
+                return rows
+            }
+            throw lost(Self.message(PQerrorMessage(connection)))
+        }
+        if let firstError { throw firstError }
+        return rows
+    }
+
+    /// A failed result as an error, and whether it means the connection is gone.
+    private static func failure(_ result: OpaquePointer, _ connection: OpaquePointer) -> (PostgresError, connectionBroke: Bool) {
+        if PQstatus(connection) != CONNECTION_OK {
+            return (.connectionLost(message(PQerrorMessage(connection))), true)
+        }
+        let state = field(result, "C") ?? "XX000"
+        let text = field(result, "M") ?? message(PQresultErrorMessage(result))
+        if state.hasPrefix("08") || state == PostgresError.Code.adminShutdown {
+            return (.connectionLost(text), true)
+        }
+        return (.server(sqlState: state, message: text, detail: field(result, "D")), false)
     }
 
     private func socketHasInput(_ connection: OpaquePointer) -> Bool {

@@ -39,12 +39,15 @@ public enum MetricName {
     public static let postgresTransactions = "saas_postgres_transactions_total"
     /// Histogram (jobs per settlement transaction, 1…1000), no labels.
     public static let settlementBatchSize = "saas_settlement_batch_size"
+    /// Histogram (seconds, BEGIN to the end of COMMIT or ROLLBACK, each attempt): `kind`. How long
+    /// a transaction holds its locks — for `submit` and `settle`, a team's account row.
+    public static let postgresTransactionDuration = "saas_postgres_transaction_duration_seconds"
 
     /// Every name above, for tests and documentation.
     public static let all: [String] = [
         httpRequests, httpRequestDuration, jobsSubmitted, jobsFinished, queueJobs, queueOldestReady, workerSlots,
         upstreamRequests, upstreamRequestDuration, upstreamTokens, providerCircuitState, creditsCharged, authFailures,
-        redisRoundTrips, postgresTransactions, settlementBatchSize,
+        redisRoundTrips, postgresTransactions, settlementBatchSize, postgresTransactionDuration,
     ]
 }
 

@@ -1,6 +1,7 @@
 public import Logging
 
-/// `LOG_FORMAT`: how a process writes its log lines. `text` is swift-log's own line, for people;
+/// `LOG_FORMAT`: how a process writes its log lines. `text` is swift-log's own line shape (written
+/// by ``TextLogHandler``, which formats it more cheaply), for people;
 /// `json` is one ``JSONLogLine`` object per line, for log shippers (no parsing rules to keep).
 public enum LogFormat: String, Sendable, CaseIterable {
     case text
@@ -11,8 +12,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
     public func handler(label: String, level: Logger.Level, stream: JSONLogHandler.Stream = .standardOutput) -> any LogHandler {
         switch self {
         case .text:
-            var handler =
-                stream == .standardOutput ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
+            var handler = TextLogHandler(label: label, stream: stream)
             handler.logLevel = level
             return handler
         case .json:

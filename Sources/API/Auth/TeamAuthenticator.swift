@@ -31,9 +31,26 @@ struct TeamAuthenticator: AuthenticatorMiddleware {
     /// The token of `Bearer <token>`, the scheme in any case; nil for anything else.
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }
+        if let token = plainBearerToken(header) { return token }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The common header — `Bearer ` (any case) and a token of visible ASCII — read from its
+    /// bytes, with no splitting, lowercasing or trimming; nil for any other header, which
+    /// ``bearerToken(_:)`` then reads the general way (the same answer, at more cost).
+    static func plainBearerToken(_ header: String) -> String? {
+        let bytes = header.utf8
+        guard bytes.count > 7 else { return nil }
+        for (byte, expected) in zip(bytes.prefix(6), "bearer".utf8) where byte | 0x20 != expected {
+            return nil
+        }
+        let token = bytes.dropFirst(7)
+        guard bytes[bytes.index(bytes.startIndex, offsetBy: 6)] == UInt8(ascii: " "),
+            token.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { return nil }
+        return String(Substring(token))
     }
 
     private func lookup(_ hash: [UInt8]) async throws -> TeamIdentity? {

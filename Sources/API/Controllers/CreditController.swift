@@ -98,6 +98,35 @@ struct CreditController {
             case tokensPerCredit = "tokens_per_credit"
             case creditsPerDollar = "credits_per_dollar"
         }
+
+        /// Written directly (``JSONWriter``): the same JSON as the `Encodable` conformance, for
+        /// the API's most frequent read.
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            var writer = JSONWriter(capacity: 256)
+            write(to: &writer)
+            return writer.response()
+        }
+
+        func write(to writer: inout JSONWriter) {
+            writer.beginObject()
+            writer.key("team_id")
+            writer.string(teamID)
+            writer.key("credits_allocated")
+            writer.int(creditsAllocated)
+            writer.key("credits_used")
+            writer.int(creditsUsed)
+            writer.key("credits_reserved")
+            writer.int(creditsReserved)
+            writer.key("credits_remaining")
+            writer.int(creditsRemaining)
+            writer.key("budget_mode")
+            writer.string(budgetMode)
+            writer.key("tokens_per_credit")
+            writer.int(tokensPerCredit)
+            writer.key("credits_per_dollar")
+            writer.decimal(creditsPerDollar)
+            writer.endObject()
+        }
     }
 
     struct TransactionsResponse: ResponseEncodable {

@@ -36,6 +36,29 @@ struct JobController {
             case createdAt = "created_at"
             case creditsReserved = "credits_reserved"
         }
+
+        /// Written directly (``JSONWriter``): the same JSON as the `Encodable` conformance
+        /// (`credits_reserved` absent when nil), for every submit's answer.
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            var writer = JSONWriter(capacity: 160)
+            write(to: &writer)
+            return writer.response()
+        }
+
+        func write(to writer: inout JSONWriter) {
+            writer.beginObject()
+            writer.key("job_id")
+            writer.string(jobID)
+            writer.key("status")
+            writer.string(status)
+            writer.key("created_at")
+            writer.date(createdAt)
+            if let creditsReserved {
+                writer.key("credits_reserved")
+                writer.int(creditsReserved)
+            }
+            writer.endObject()
+        }
     }
 
     func addRoutes(team: RouteTable<AppRequestContext>, teamOrAdmin: RouteTable<AppRequestContext>) {

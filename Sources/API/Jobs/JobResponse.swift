@@ -82,6 +82,90 @@ struct JobResponse: ResponseEncodable {
             try c.encodeIfPresent(job.contentErasedAt, forKey: .contentErasedAt)
         }
     }
+
+    /// The answer written directly (``JSONWriter``): the same JSON as ``encode(to:)``, which stays
+    /// for lists and the tests that compare the two.
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var writer = JSONWriter(capacity: 512)
+        write(to: &writer)
+        return writer.response()
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("job_id")
+        writer.uuid(job.jobID)
+        writer.key("team_id")
+        writer.string(job.teamID)
+        writer.key("job_type")
+        writer.string(job.jobType)
+        writer.key("user_id")
+        writer.string(job.userID)
+        writer.key("status")
+        writer.string(job.status.rawValue)
+        writer.key("priority")
+        writer.int(job.priority)
+        writer.key("created_at")
+        writer.date(job.createdAt)
+        writer.key("started_at")
+        writer.date(job.startedAt)
+        writer.key("completed_at")
+        writer.date(job.completedAt)
+        writer.key("expires_at")
+        writer.date(job.expiresAt)
+        writer.key("attempts")
+        writer.int(job.attempts)
+        writer.key("model")
+        writer.string(job.modelGroup)
+        writer.key("metadata")
+        writer.object(job.metadata)
+        writer.key("credits_reserved")
+        writer.int(job.creditsReserved)
+        writer.key("credits_charged")
+        writer.int(job.creditsCharged)
+        writer.key("progress")
+        writer.beginObject()
+        writer.key("calls_done")
+        writer.int(job.callsDone)
+        writer.key("calls_planned")
+        writer.int(job.callsPlanned)
+        writer.endObject()
+        if job.status.isTerminal {
+            writer.key("result")
+            writer.json(job.result)
+            writer.key("usage")
+            if let usage = job.usage {
+                writer.beginObject()
+                writer.key("prompt_tokens")
+                writer.int(usage.promptTokens)
+                writer.key("completion_tokens")
+                writer.int(usage.completionTokens)
+                writer.key("total_tokens")
+                writer.int(usage.totalTokens)
+                writer.endObject()
+            } else {
+                writer.null()
+            }
+            writer.key("cost_usd")
+            writer.decimal(job.costUSD)
+            writer.key("error")
+            if let code = job.errorCode {
+                writer.beginObject()
+                writer.key("code")
+                writer.string(code.rawValue)
+                writer.key("message")
+                writer.string(job.errorMessage ?? code.rawValue)
+                writer.endObject()
+            } else {
+                writer.null()
+            }
+            if let erased = job.contentErasedAt {
+                writer.key("content_erased_at")
+                writer.date(erased)
+            }
+        }
+        writer.endObject()
+    }
 }
 
 struct JobListResponse: ResponseEncodable {

@@ -17,7 +17,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         if let given = request.headers[Self.headerName], Self.isAcceptable(given) {
             id = given
         } else {
-            id = UUID().uuidString.lowercased()
+            id = UUIDText.lowercased(UUID())
         }
         var context = context
         context.logger[metadataKey: Self.metadataKey] = .string(id)

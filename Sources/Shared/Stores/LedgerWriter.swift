@@ -11,20 +11,34 @@ enum LedgerWriter {
     /// Locks the moves' accounts, then writes the moves. (A caller that already locked them
     /// computes its own ``LedgerPosting`` and calls ``write(_:_:)``, saving a round trip.)
     static func apply(_ moves: [Move], _ session: PostgresSession) async throws {
-        let moves = moves.filter { !$0.isEmpty }
-        guard !moves.isEmpty else { return }
-        let remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
-        try await write(LedgerPosting(moves, remaining: remaining), session)
+        guard let statement = try await lockAndPlan(moves, session) else { return }
+        try await session.query(statement.sql, statement.binds)
     }
 
-    /// Writes a posting computed from balances locked in this transaction. The two writes touch
-    /// different tables and depend on nothing of each other, so they travel as one statement (a
-    /// data-modifying `WITH` always runs to completion): one round trip per batch, not two.
+    /// Locks the moves' accounts and returns the write of the moves, for the caller to send with
+    /// its COMMIT (``PostgresCommit``): the accounts are then held for that one round trip only.
+    static func lockAndPlan(_ moves: [Move], _ session: PostgresSession) async throws -> PostgresStatement? {
+        let moves = moves.filter { !$0.isEmpty }
+        guard !moves.isEmpty else { return nil }
+        let remaining = try await lockAccounts(Set(moves.map(\.teamID)), session)
+        return statement(LedgerPosting(moves, remaining: remaining))
+    }
+
+    /// Writes a posting computed from balances locked in this transaction.
     static func write(_ posting: LedgerPosting, _ session: PostgresSession) async throws {
-        guard !posting.isEmpty else { return }
+        guard let statement = statement(posting) else { return }
+        try await session.query(statement.sql, statement.binds)
+    }
+
+    /// The write of a posting computed from balances locked in this transaction; nil when there
+    /// is nothing to write. The two writes touch different tables and depend on nothing of each
+    /// other, so they travel as one statement (a data-modifying `WITH` always runs to
+    /// completion): one round trip per batch, not two — or none of its own, sent with COMMIT.
+    static func statement(_ posting: LedgerPosting) -> PostgresStatement? {
+        guard !posting.isEmpty else { return nil }
         let accounts = posting.accounts
         let rows = posting.rows
-        try await session.query(
+        return PostgresStatement(
             """
             WITH accounts AS (
                 UPDATE credit_accounts a
@@ -47,13 +61,24 @@ enum LedgerWriter {
 
     /// Locks the accounts, in team order; returns their remaining balances.
     static func lockAccounts(_ teams: Set<String>, _ session: PostgresSession) async throws -> [String: Int] {
-        let rows = try await session.query(
+        let statement = lockStatement(teams)
+        return try remaining(try await session.query(statement.sql, statement.binds))
+    }
+
+    /// The lock of ``lockAccounts(_:_:)``, for a caller that pipelines it after its own writes;
+    /// ``remaining(_:)`` reads its answer.
+    static func lockStatement(_ teams: Set<String>) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT team_id, credits_allocated - credits_used - credits_reserved AS remaining
             FROM credit_accounts WHERE team_id = ANY($1::text[]) ORDER BY team_id FOR UPDATE
             """,
             [.textArray(teams.sorted())]
         )
+    }
+
+    /// The remaining balances, by team, that ``lockStatement(_:)`` answered.
+    static func remaining(_ rows: PostgresRows) throws -> [String: Int] {
         var remaining: [String: Int] = [:]
         for row in rows { remaining[try row.decode("team_id")] = try row.decode("remaining") }
         return remaining

@@ -110,7 +110,7 @@ extension PostgresJobStore {
     }
 
     public func expireOverdueTallied(limit: Int) async throws -> ([UUID], SettlementTally) {
-        try await postgres.withTransaction(kind: .sweep) { tx in
+        try await postgres.withPipelinedTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
                 """
                 WITH t AS (
@@ -143,9 +143,11 @@ extension PostgresJobStore {
                 if try row.decode("container", as: Bool.self) { containers.append(jobID) }
             }
             moves += try await Self.settleCompletedCalls(of: containers, tx)
-            try await LedgerWriter.apply(moves, tx)
+            // The ledger's write goes with COMMIT: the accounts are held for that round trip only.
+            let ledger = try await LedgerWriter.lockAndPlan(moves, tx)
             tally.charge(moves)
-            return (try rows.map { try $0.decode("job_id", as: UUID.self) }, tally)
+            let value = (try rows.map { try $0.decode("job_id", as: UUID.self) }, tally)
+            return PostgresCommit([ledger].compactMap { $0 }, value: value)
         }
     }
 
@@ -157,7 +159,7 @@ extension PostgresJobStore {
     /// settlement that never landed — goes back uncounted (issue 8, item 12).
     public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
         let workers = aliveWorkers.sorted { $0.key < $1.key }
-        return try await postgres.withTransaction(kind: .sweep) { tx in
+        return try await postgres.withPipelinedTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
                 """
                 WITH alive AS (
@@ -214,8 +216,8 @@ extension PostgresJobStore {
                     )
                 )
             }
-            try await LedgerWriter.apply(moves, tx)
-            return recovered
+            // The ledger's write goes with COMMIT: the accounts are held for that round trip only.
+            return PostgresCommit([try await LedgerWriter.lockAndPlan(moves, tx)].compactMap { $0 }, value: recovered)
         }
     }
 

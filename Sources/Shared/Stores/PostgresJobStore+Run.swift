@@ -6,66 +6,75 @@ extension PostgresJobStore {
     /// `in_progress` is taken over (its old delivery lost the lease and can no longer settle).
     public func markInProgress(_ claims: [Claim], workerID: String, lease: Duration) async throws -> ([ClaimedJob], MarkRejections) {
         guard !claims.isEmpty else { return ([], MarkRejections()) }
-        return try await postgres.withTransaction(kind: .claim) { tx in
-            let rows = try await tx.query(
-                """
-                UPDATE jobs j SET status = 'in_progress', lease_token = c.token,
-                       lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
-                       started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
-                FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token), teams t
-                WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
-                  AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
-                  AND t.team_id = j.team_id AND t.status = 'active'
-                RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
-                          j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
-                """,
-                [
-                    .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
-                    .double(Double(lease.milliseconds) / 1000), .text(workerID),
-                ]
-            )
-            var marked: [ClaimedJob] = []
-            for row in rows {
-                let work = try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data)
-                marked.append(
-                    ClaimedJob(
-                        claim: Claim(jobID: try row.decode("job_id"), token: try row.decode("lease_token")),
-                        teamID: try row.decode("team_id"),
-                        modelGroup: try row.decode("model_group"),
-                        work: work,
-                        billing: try BillingSettings(row: row),
-                        creditsReserved: try row.decode("credits_reserved"),
-                        reservationNumber: try row.decode("reservation_number"),
-                        attempts: try row.decode("attempts"),
-                        expiresAt: try row.decode("expires_at")
-                    )
-                )
-            }
-            var rejections = MarkRejections()
-            let markedIDs = Set(marked.map(\.claim.jobID))
-            let others = claims.filter { !markedIDs.contains($0.jobID) }
-            if !others.isEmpty {
-                let states = try await tx.query(
-                    """
-                    SELECT j.job_id, j.status, t.status AS team_status FROM jobs j JOIN teams t ON t.team_id = j.team_id
-                    WHERE j.job_id = ANY($1::text[]::uuid[])
-                    """,
-                    [.textArray(others.map(\.jobID.lowercasedString))]
-                )
-                var parkable = Set<UUID>()
-                for row in states {
-                    let status: String = try row.decode("status")
-                    let teamStatus: String = try row.decode("team_status")
-                    if teamStatus == TeamStatus.suspended.rawValue && (status == "queued" || status == "in_progress") {
-                        parkable.insert(try row.decode("job_id"))
-                    }
-                }
-                for claim in others {
-                    if parkable.contains(claim.jobID) { rejections.parked.append(claim) } else { rejections.finished.append(claim) }
-                }
-            }
-            return (marked, rejections)
+        // The mark, the states of the claims it left alone, and COMMIT go out as one pipeline: the
+        // states are read after the mark, in its transaction, for every claim (the ones it
+        // marked are ignored), so nothing waits on the mark's answer.
+        let mark = PostgresStatement(
+            """
+            UPDATE jobs j SET status = 'in_progress', lease_token = c.token,
+                   lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
+                   started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
+            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token), teams t
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
+              AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
+              AND t.team_id = j.team_id AND t.status = 'active'
+            RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
+                      j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
+            """,
+            [
+                .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
+                .double(Double(lease.milliseconds) / 1000), .text(workerID),
+            ]
+        )
+        let states = PostgresStatement(
+            """
+            SELECT j.job_id, j.status, t.status AS team_status FROM jobs j JOIN teams t ON t.team_id = j.team_id
+            WHERE j.job_id = ANY($1::text[]::uuid[])
+            """,
+            [.textArray(claims.map(\.jobID.lowercasedString))]
+        )
+        return try await postgres.withPipelinedTransaction(kind: .claim) { _ in
+            PostgresCommit([mark, states]) { answers in try Self.markings(claims, marked: answers[0], states: answers[1]) }
         }
+    }
+
+    /// The claims a mark took (with their work), and what became of the others: parked when
+    /// their team is suspended, finished otherwise.
+    private static func markings(_ claims: [Claim], marked rows: PostgresRows, states: PostgresRows) throws -> ([ClaimedJob], MarkRejections) {
+        var marked: [ClaimedJob] = []
+        for row in rows {
+            let work = try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data)
+            marked.append(
+                ClaimedJob(
+                    claim: Claim(jobID: try row.decode("job_id"), token: try row.decode("lease_token")),
+                    teamID: try row.decode("team_id"),
+                    modelGroup: try row.decode("model_group"),
+                    work: work,
+                    billing: try BillingSettings(row: row),
+                    creditsReserved: try row.decode("credits_reserved"),
+                    reservationNumber: try row.decode("reservation_number"),
+                    attempts: try row.decode("attempts"),
+                    expiresAt: try row.decode("expires_at")
+                )
+            )
+        }
+        var rejections = MarkRejections()
+        let markedIDs = Set(marked.map(\.claim.jobID))
+        let others = claims.filter { !markedIDs.contains($0.jobID) }
+        if !others.isEmpty {
+            var parkable = Set<UUID>()
+            for row in states {
+                let status: String = try row.decode("status")
+                let teamStatus: String = try row.decode("team_status")
+                if teamStatus == TeamStatus.suspended.rawValue && (status == "queued" || status == "in_progress") {
+                    parkable.insert(try row.decode("job_id"))
+                }
+            }
+            for claim in others {
+                if parkable.contains(claim.jobID) { rejections.parked.append(claim) } else { rejections.finished.append(claim) }
+            }
+        }
+        return (marked, rejections)
     }
 
     /// Settles many deliveries in one transaction. Each settlement applies only if its lease
@@ -100,22 +109,26 @@ extension PostgresJobStore {
     }
 
     /// Read → plan → write: lock the jobs these deliveries hold, decide every settlement in a
-    /// ``SettlementPlan``, write the jobs and the calls, then lock the accounts and write the
-    /// ledger posting. Five statements, whatever the batch's size.
+    /// ``SettlementPlan``, then one pipeline writes the jobs and the calls and locks the accounts,
+    /// and a last one writes the ledger posting with COMMIT. Four round trips with BEGIN (three
+    /// when no money moves), whatever the batch's size.
     private func settleBatch(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
-        try await postgres.withTransaction(kind: .settle) { tx in
+        try await postgres.withPipelinedTransaction(kind: .settle) { tx in
             let held = try await Self.lockHeldJobs(settlements, tx)
             let plan = SettlementPlan(settlements, held: held)
-            try await Self.writeSettledJobs(plan.jobs, tx)
-            try await Self.recordCalls(plan.calls.map { ($0.call, $0.token) }, tx)
-            try await Self.noteEndedCalls(plan.jobs.filter { $0.ended && $0.isOpenCall }, tx)
-            // The teams' account rows are locked last, so they are held for as short a time as can be.
+            let value = (plan.results, SettlementTally(plan, held: held))
+            let writes = [
+                Self.writeSettledJobsStatement(plan.jobs),
+                Self.recordCallsStatement(plan.calls.map { ($0.call, $0.token) }),
+                Self.noteEndedCallsStatement(plan.jobs.filter { $0.ended && $0.isOpenCall }),
+            ].compactMap { $0 }
             let moves = plan.moves.filter { !$0.isEmpty }
-            if !moves.isEmpty {
-                let remaining = try await LedgerWriter.lockAccounts(Set(moves.map(\.teamID)), tx)
-                try await LedgerWriter.write(plan.posting(remaining: remaining), tx)
-            }
-            return (plan.results, SettlementTally(plan, held: held))
+            guard !moves.isEmpty else { return PostgresCommit(writes, value: value) }
+            // The teams' account rows are locked last, behind the jobs' writes in the same round
+            // trip, and held only until the ledger's write comes back with COMMIT.
+            let answers = try await tx.pipeline(writes + [LedgerWriter.lockStatement(Set(moves.map(\.teamID)))])
+            let remaining = try LedgerWriter.remaining(answers[answers.count - 1])
+            return PostgresCommit([LedgerWriter.statement(plan.posting(remaining: remaining))].compactMap { $0 }, value: value)
         }
     }
 
@@ -169,9 +182,9 @@ extension PostgresJobStore {
     /// A step-by-step job learns of its calls that ended: one more call done, and a completed
     /// call's `call_metadata` merged into the job's metadata (kept within the 16 KiB of JSON a
     /// job's metadata may hold: a merge that would pass it is left out).
-    private static func noteEndedCalls(_ calls: [SettlementPlan.JobWrite], _ tx: PostgresSession) async throws {
-        guard !calls.isEmpty else { return }
-        try await tx.query(
+    private static func noteEndedCallsStatement(_ calls: [SettlementPlan.JobWrite]) -> PostgresStatement? {
+        guard !calls.isEmpty else { return nil }
+        return PostgresStatement(
             """
             UPDATE jobs p SET
                 calls_done = p.calls_done + a.ended,
@@ -197,10 +210,10 @@ extension PostgresJobStore {
     }
 
     /// Writes the settled jobs' rows as the plan decided them, in one statement; the lease ends.
-    private static func writeSettledJobs(_ jobs: [SettlementPlan.JobWrite], _ tx: PostgresSession) async throws {
-        guard !jobs.isEmpty else { return }
+    private static func writeSettledJobsStatement(_ jobs: [SettlementPlan.JobWrite]) -> PostgresStatement? {
+        guard !jobs.isEmpty else { return nil }
         func column(_ value: (SettlementPlan.JobWrite) -> String?) -> PostgresBind { .textArray(jobs.map(value)) }
-        try await tx.query(
+        return PostgresStatement(
             """
             UPDATE jobs j SET
                 status = u.status, result = u.result, prompt_tokens = u.prompt_tokens, completion_tokens = u.completion_tokens,
@@ -230,9 +243,15 @@ extension PostgresJobStore {
     }
 
     static func recordCalls(_ calls: [(JobCall, UUID)], _ session: PostgresSession) async throws {
-        guard !calls.isEmpty else { return }
+        guard let statement = recordCallsStatement(calls) else { return }
+        try await session.query(statement.sql, statement.binds)
+    }
+
+    /// The statement of ``recordCalls(_:_:)``; nil when there is no call.
+    static func recordCallsStatement(_ calls: [(JobCall, UUID)]) -> PostgresStatement? {
+        guard !calls.isEmpty else { return nil }
         func column(_ value: (JobCall) -> String?) -> PostgresBind { .textArray(calls.map { value($0.0) }) }
-        try await session.query(
+        return PostgresStatement(
             """
             INSERT INTO job_calls (call_id, job_id, lease_token, step, step_index, model, provider, attempt, status_code, error_class,
                                    error, upstream_request_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, billed, created_at)

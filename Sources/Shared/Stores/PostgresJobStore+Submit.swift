@@ -16,25 +16,37 @@ extension PostgresJobStore {
         )
     }
 
-    /// Read → plan → write: lock the accounts and read earlier jobs under the same keys, decide
-    /// every reservation in a ``ReservationPlan``, then write its jobs and its ledger posting.
-    /// Four statements at most, whatever the batch's size.
+    /// Read → plan → write: lock the accounts and read earlier jobs under the same keys (one
+    /// pipeline), decide every reservation in a ``ReservationPlan``, then write its jobs and its
+    /// ledger posting together with COMMIT (a second pipeline). Three round trips with BEGIN,
+    /// whatever the batch's size; the accounts are held for one of them after their lock.
     private func submitBatch(_ submissions: [JobSubmission]) async throws -> [SubmitOutcome] {
         let prepared = PreparedJobRows(submissions)
-        return try await postgres.withTransaction(kind: .submit) { tx in
-            let accounts = try await Self.lockAccounts(of: submissions, tx)
-            let earlier = try await Self.earlierJobs(of: submissions, tx)
+        return try await postgres.withPipelinedTransaction(kind: .submit) { tx in
+            let earlierRead = Self.earlierJobsStatement(of: submissions)
+            let read = try await tx.pipeline([Self.lockAccountsStatement(of: submissions)] + [earlierRead].compactMap { $0 })
+            let accounts = try Self.accounts(read[0])
+            let earlier = earlierRead == nil ? [:] : try Self.earlierJobs(read[1])
             let plan = ReservationPlan(submissions.map(Self.reservationRequest), accounts: accounts, earlier: earlier)
-            let createdAt = try await Self.insertJobs(plan, submissions, prepared, tx)
-            try await LedgerWriter.write(plan.posting, tx)
-            return Self.outcomes(plan, submissions, createdAt: createdAt)
+            let insert = Self.insertJobsStatement(plan, submissions, prepared)
+            let writes = [insert, LedgerWriter.statement(plan.posting)].compactMap { $0 }
+            return PostgresCommit(writes) { rows in
+                let createdAt = insert == nil ? [:] : try Self.createdAt(rows[0])
+                return Self.outcomes(plan, submissions, createdAt: createdAt)
+            }
         }
     }
 
     /// Locks the submitters' accounts (in team order, so concurrent submitters never deadlock)
     /// and reads their balances and rates as they are now.
     static func lockAccounts(of submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [String: ReservationPlan.Account] {
-        let rows = try await tx.query(
+        let statement = lockAccountsStatement(of: submissions)
+        return try accounts(try await tx.query(statement.sql, statement.binds))
+    }
+
+    /// The statement of ``lockAccounts(of:_:)``; ``accounts(_:)`` reads its answer.
+    static func lockAccountsStatement(of submissions: [JobSubmission]) -> PostgresStatement {
+        PostgresStatement(
             """
             SELECT a.team_id, a.credits_allocated - a.credits_used - a.credits_reserved AS remaining,
                    t.budget_mode, t.tokens_per_credit, t.credits_per_dollar
@@ -43,6 +55,9 @@ extension PostgresJobStore {
             """,
             [.textArray(Set(submissions.map(\.teamID)).sorted())]
         )
+    }
+
+    static func accounts(_ rows: PostgresRows) throws -> [String: ReservationPlan.Account] {
         var accounts: [String: ReservationPlan.Account] = [:]
         for row in rows {
             accounts[try row.decode("team_id")] = ReservationPlan.Account(
@@ -53,21 +68,22 @@ extension PostgresJobStore {
         return accounts
     }
 
-    /// Jobs created earlier under the submissions' Idempotency-Keys. The accounts' lock orders
-    /// this read after any concurrent submitter of the same team.
-    private static func earlierJobs(
-        of submissions: [JobSubmission],
-        _ tx: PostgresSession
-    ) async throws -> [ReservationPlan.IdempotencyScope: ReservationPlan.EarlierJob] {
+    /// Jobs created earlier under the submissions' Idempotency-Keys (nil: none has a key). Sent
+    /// after the accounts' lock in the same pipeline, which orders this read after any concurrent
+    /// submitter of the same team; ``earlierJobs(_:)`` reads its answer.
+    private static func earlierJobsStatement(of submissions: [JobSubmission]) -> PostgresStatement? {
         let keyed = submissions.filter { $0.idempotencyKey != nil }
-        guard !keyed.isEmpty else { return [:] }
-        let rows = try await tx.query(
+        guard !keyed.isEmpty else { return nil }
+        return PostgresStatement(
             """
             SELECT job_id, team_id, idempotency_key, request_hash, status, created_at, credits_reserved, model_group
             FROM jobs WHERE (team_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             """,
             [.textArray(keyed.map(\.teamID)), .textArray(keyed.map(\.idempotencyKey))]
         )
+    }
+
+    private static func earlierJobs(_ rows: PostgresRows) throws -> [ReservationPlan.IdempotencyScope: ReservationPlan.EarlierJob] {
         var earlier: [ReservationPlan.IdempotencyScope: ReservationPlan.EarlierJob] = [:]
         for row in rows {
             earlier[ReservationPlan.IdempotencyScope(teamID: try row.decode("team_id"), key: try row.decode("idempotency_key"))] =
@@ -106,14 +122,27 @@ extension PostgresJobStore {
         _ prepared: PreparedJobRows,
         _ tx: PostgresSession
     ) async throws -> [UUID: Date] {
-        guard !plan.accepted.isEmpty else { return [:] }
+        guard let statement = insertJobsStatement(plan, submissions, prepared) else { return [:] }
+        return try createdAt(try await tx.query(statement.sql, statement.binds))
+    }
+
+    /// The creation times that ``insertJobsStatement(_:_:_:)`` answers, by job.
+    static func createdAt(_ rows: PostgresRows) throws -> [UUID: Date] {
+        var createdAt: [UUID: Date] = [:]
+        for row in rows { createdAt[try row.decode("job_id")] = try row.decode("created_at") }
+        return createdAt
+    }
+
+    /// The statement of ``insertJobs(_:_:_:_:)``; nil when the plan accepted no job.
+    static func insertJobsStatement(_ plan: ReservationPlan, _ submissions: [JobSubmission], _ prepared: PreparedJobRows) -> PostgresStatement? {
+        guard !plan.accepted.isEmpty else { return nil }
         func column(_ value: (JobSubmission, ReservationPlan.Reservation) -> String?) -> PostgresBind {
             .textArray(plan.accepted.map { value(submissions[$0.index], $0) })
         }
         func preparedColumn(_ values: [String?]) -> PostgresBind {
             .textArray(plan.accepted.map { values[$0.index] })
         }
-        let rows = try await tx.query(
+        return PostgresStatement(
             """
             INSERT INTO jobs (job_id, team_id, job_type, user_id, status, priority, model_group, request, metadata,
                               budget_mode, tokens_per_credit, credits_per_dollar, credits_reserved, reservation_number,
@@ -152,9 +181,6 @@ extension PostgresJobStore {
                 column { s, _ in s.webhook ? "true" : "false" },
             ]
         )
-        var createdAt: [UUID: Date] = [:]
-        for row in rows { createdAt[try row.decode("job_id")] = try row.decode("created_at") }
-        return createdAt
     }
 
     /// The plan's decisions as answers. A repeat within the batch answers as the job it repeats,

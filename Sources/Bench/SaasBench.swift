@@ -18,7 +18,7 @@ struct SaasBench: AsyncParsableCommand {
         commandName: "saas-bench",
         abstract: "Load generators and CPU accounting for the benchmark scripts.",
         subcommands: [
-            RedisBench.self, PostgresBench.self, JobsBench.self, StreamsBench.self, CPUCommand.self, FixtureCommand.self,
+            RedisBench.self, PostgresBench.self, JobsBench.self, StreamsBench.self, CPUCommand.self, FixtureCommand.self, BacklogBench.self,
             WebhookReceiverCommand.self,
         ]
     )

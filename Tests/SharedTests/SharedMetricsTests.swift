@@ -143,6 +143,10 @@ struct SharedMetricsTests {
         }
         let busyJobs = try await submit(3, team: busy, store)
         let drainedJobs = try await submit(2, team: drained, store)
+        // Enqueued after commit, as the API does (the gauges count what the queue holds).
+        try await queue.enqueue(
+            busyJobs.map { QueuedJob(jobID: $0, teamID: busy, priority: 0) } + drainedJobs.map { QueuedJob(jobID: $0, teamID: drained, priority: 0) }
+        )
         try await postgres.query("UPDATE jobs SET created_at = created_at - interval '30 seconds' WHERE team_id = $1", [.text(busy)])
         let sweeper = Sweeper(
             jobs: store,
@@ -157,9 +161,15 @@ struct SharedMetricsTests {
         #expect(jobs(metrics, drained) == [2, 0, 0])
         #expect((metrics.gauge(MetricName.queueOldestReady, [(MetricLabel.team, busy)]) ?? 0) >= 30)
         // The sweep re-enqueued them: a worker claims one of the busy team's.
-        let claims = try await queue.claim(max: 5, lease: .seconds(30)).claims.filter { busyJobs.contains($0.jobID) }
-        _ = try await store.markInProgress(Array(claims.prefix(1)), workerID: "w", lease: .seconds(30))
+        let claimed = try await queue.claim(max: 5, lease: .seconds(30)).claims
+        let running = Array(claimed.filter { busyJobs.contains($0.jobID) }.prefix(1))
+        _ = try await store.markInProgress(running, workerID: "w", lease: .seconds(30))
+        // What it does not run, the worker hands back (the gauges count the queue's own leases).
+        let handedBack = claimed.filter { !running.contains($0) }.map { Requeue(claim: $0, delay: .zero) }
+        try await queue.finish(acknowledge: [], completed: [], requeue: handedBack)
+        // Cancelled as the API cancels: in PostgreSQL, then out of the queue.
         for id in drainedJobs { _ = try await store.cancel(id) }
+        try await queue.remove(drainedJobs, completed: drainedJobs)
         #expect(try await sweeper.sweepOnce() != nil)
         #expect(jobs(metrics, busy) == [2, 0, 1])
         #expect(jobs(metrics, drained) == [0, 0, 0])

@@ -5,8 +5,10 @@ import Telemetry
 
 /// `saas_queue_jobs{team,state}` (`ready`, `scheduled`, `leased`) and
 /// `saas_queue_oldest_ready_seconds{team}`, set by the process whose ``Sweeper`` holds the
-/// sweeper lock, once per sweep, from the figures `GET /api/admin/queue` shows
-/// (``JobStore/queueStats()``): one reader for the fleet, not one per process.
+/// sweeper lock, once per sweep, from the figures `GET /api/admin/queue` shows: one reader for the
+/// fleet, not one per process. The counts are the queue's own (``QueueCensus``: a ZCARD per team
+/// in Redis) and only each team's oldest queued job comes from PostgreSQL, an index probe per
+/// team, so the read costs the teams, not the backlog (``JobStore/queueStats(census:)``).
 ///
 /// A team that left the queue is set to 0 rather than removed: an autoscaler summing an empty
 /// set of series gets no number at all, and would hold its scale. A process whose sweeper did not

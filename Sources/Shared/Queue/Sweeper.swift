@@ -209,13 +209,21 @@ public struct Sweeper: Service {
     private func readQueueGauges() async {
         guard let queueGauges else { return }
         do {
-            queueGauges.record(try await jobs.queueStats())
+            queueGauges.record(try await queueStats())
         } catch is CancellationError {
             return
         } catch {
             queueGauges.clear()
             logger.warning("queue gauges not read", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The per-team figures of the gauges. A queue that counts its own jobs (``QueueCensus``: Redis)
+    /// gives the counts and PostgreSQL only each team's oldest queued job, one index probe per
+    /// team, so the read costs the teams, not the backlog (issue 13, item 4); otherwise the
+    /// store's aggregate over the live jobs.
+    public func queueStats() async throws -> [TeamQueueStats] {
+        try await jobs.queueStats(census: queue)
     }
 
     /// Retention: the contents of jobs that ended more than their team's `retention_days` ago are

@@ -257,6 +257,9 @@ public protocol JobStore: Sendable {
     /// ``DomainError/jobNotRetryable(_:)`` and ``DomainError/insufficientCredits(remaining:needed:)``.
     func retry(_ jobID: UUID) async throws -> (Job, QueuedJob)
     func queueStats() async throws -> [TeamQueueStats]
+    /// When each of these teams' oldest queued job was submitted (teams with none are absent):
+    /// the one figure of the queue gauges the queue itself does not hold (``QueueCensus``).
+    func oldestQueued(teams: [String]) async throws -> [String: Date]
 
     // The sweeper's reconciliation.
     func expireOverdue(limit: Int) async throws -> [UUID]

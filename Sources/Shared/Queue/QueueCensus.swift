@@ -27,16 +27,26 @@ public protocol QueueCensus: Sendable {
 }
 
 extension RedisJobQueue: QueueCensus {
-    /// Commands a pipeline carries: Redis serves other clients between two pipelines, so the
-    /// census never holds it for long (a script counting 10,000 teams did, for tens of ms).
+    /// Teams (or leases) one command carries: Redis serves other clients between two, so the
+    /// census never holds it for long (one script counting 10,000 teams did, for tens of ms).
     static let censusChunk = 1000
 
-    /// Plain commands, pipelined, no script: the teams with ready jobs (the rotation's, the parked
-    /// and the capped ones — every team with ready jobs is in one of the three sets) and a ZCARD
-    /// of each one's ready set; the scheduled jobs' per-team counter; the team of each lease. It
-    /// costs the teams plus the leases (bounded by the workers' concurrency), never the queued
-    /// jobs. Not one snapshot: a claim between two pipelines may show a job in both states or
-    /// neither, which a gauge read every sweep can afford.
+    /// ARGV: teams. The ZCARD of each one's ready set: a thousand O(1) calls, well under a
+    /// millisecond of Redis, and one reply to parse instead of a thousand.
+    static let readyCounts = RedisScript(
+        """
+        local out = {}
+        for i = 1, #ARGV do out[i] = redis.call('ZCARD', KEYS[1] .. ':ready:' .. ARGV[i]) end
+        return out
+        """
+    )
+
+    /// Short commands, a thousand teams or leases each: the teams with ready jobs (the rotation's,
+    /// the parked and the capped ones — every team with ready jobs is in one of the three sets)
+    /// and a ZCARD of each one's ready set; the scheduled jobs' per-team counter; the team of each
+    /// lease. It costs the teams plus the leases (bounded by the workers' concurrency), never the
+    /// queued jobs. Not one snapshot: a claim between two commands may show a job in both states
+    /// or neither, which a gauge read every sweep can afford.
     public func teamCounts() async throws -> [TeamQueueCounts] {
         let head = try await redis.pipeline([
             RedisCommand("SMEMBERS", RedisArgument(keys.active)),
@@ -56,9 +66,9 @@ extension RedisJobQueue: QueueCensus {
         var seen = Set<String>()
         let readyTeams = (strings(head[0]) + strings(head[1]) + strings(head[2])).filter { seen.insert($0).inserted }
         for chunk in readyTeams.chunked(Self.censusChunk) {
-            let replies = try await redis.pipeline(chunk.map { RedisCommand("ZCARD", RedisArgument(keys.ready(team: $0))) })
-            for (team, reply) in zip(chunk, replies) {
-                if let count = reply.int, count > 0 { update(team) { $0.ready = count } }
+            let reply = try await redis.run(Self.readyCounts, keys: [RedisArgument(keys.tag)], arguments: chunk.map { RedisArgument($0) })
+            for (team, count) in zip(chunk, reply.array ?? []) {
+                if let count = count.int, count > 0 { update(team) { $0.ready = count } }
             }
         }
         let scheduled = strings(head[3])

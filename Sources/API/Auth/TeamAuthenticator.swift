@@ -54,6 +54,9 @@ struct TeamAuthenticator: AuthenticatorMiddleware {
     }
 
     private func lookup(_ hash: [UInt8]) async throws -> TeamIdentity? {
-        try await cache.identity(for: hash) { [teams] in try await teams.identity(forKeyHash: hash) }
+        // A kept answer (a team, or a remembered "no such key") without building the load's
+        // closure: what almost every request finds.
+        if let kept = cache.lookup(hash) { return kept }
+        return try await cache.identity(for: hash) { [teams] in try await teams.identity(forKeyHash: hash) }
     }
 }

@@ -58,27 +58,29 @@ public struct TextLogHandler: LogHandler {
     /// rather than a merged dictionary: a request's line holds two to four entries.
     private func mergedMetadata(_ event: LogEvent) -> [(key: String, value: Logger.MetadataValue)] {
         var entries: [(key: String, value: Logger.MetadataValue)] = []
-        entries.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 2)
+        entries.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + (event.error == nil ? 0 : 2))
         for (key, value) in metadata { entries.append((key, value)) }
-        func put(_ key: String, _ value: Logger.MetadataValue) {
-            if let index = entries.firstIndex(where: { $0.key == key }) {
-                entries[index].value = value
-            } else {
-                entries.append((key, value))
-            }
-        }
         if let provided = metadataProvider?.get() {
-            for (key, value) in provided { put(key, value) }
+            for (key, value) in provided { Self.put(key, value, into: &entries) }
         }
         if let own = event.metadata {
-            for (key, value) in own { put(key, value) }
+            for (key, value) in own { Self.put(key, value, into: &entries) }
         }
         if let error = event.error {
-            put("error.message", .string("\(error)"))
-            put("error.type", .string(String(reflecting: type(of: error))))
+            Self.put("error.message", .string("\(error)"), into: &entries)
+            Self.put("error.type", .string(String(reflecting: type(of: error))), into: &entries)
         }
         if entries.count > 1 { entries.sort { $0.key < $1.key } }
         return entries
+    }
+
+    /// `key` set to `value`: replaced where it is, else added.
+    private static func put(_ key: String, _ value: Logger.MetadataValue, into entries: inout [(key: String, value: Logger.MetadataValue)]) {
+        if let index = entries.firstIndex(where: { $0.key == key }) {
+            entries[index].value = value
+        } else {
+            entries.append((key, value))
+        }
     }
 
     /// One line with its newline: `TIMESTAMP LEVEL LABEL: KEY=VALUE … [SOURCE] MESSAGE`, the

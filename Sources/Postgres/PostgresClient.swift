@@ -109,8 +109,12 @@ public final class PostgresClient: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await withConnection { session in
-                    try await session.begin(isolation)
+                return try await withConnection { connection in
+                    // BEGIN is sent with the body's first statement (or with COMMIT), not alone.
+                    let session = PostgresSession(
+                        connection: connection.connection,
+                        pendingBegin: PendingBegin("BEGIN ISOLATION LEVEL \(isolation.rawValue)")  // a constant of the enum
+                    )
                     counter?.increment()
                     let began = ContinuousClock.now
                     defer { timer?.record(duration: ContinuousClock.now - began) }
@@ -142,13 +146,24 @@ public final class PostgresClient: Sendable {
 }
 
 /// One pooled connection lent to a caller. Statements run in order on the connection's thread.
+///
+/// In a transaction, `BEGIN` is not sent on its own: the transaction's first statement (or
+/// pipeline, or its COMMIT) carries it, in the same hand-off and round trip.
 public struct PostgresSession: Sendable {
     let connection: PostgresConnection
+    /// The transaction's `BEGIN` until something carries it; nil outside a transaction.
+    let pendingBegin: PendingBegin?
+
+    init(connection: PostgresConnection, pendingBegin: PendingBegin? = nil) {
+        self.connection = connection
+        self.pendingBegin = pendingBegin
+    }
 
     /// Runs one statement with bound parameters.
     @discardableResult
     public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
-        try await onThread { connection in try connection.query(sql, binds) }
+        let begin = pendingBegin?.take()
+        return try await onThread { connection in try connection.query(sql, binds, begin: begin) }
     }
 
     /// Runs several statements as one pipeline: one hand-off, one round trip, their rows in
@@ -158,33 +173,35 @@ public struct PostgresSession: Sendable {
     @discardableResult
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
         guard !statements.isEmpty else { return [] }
-        return try await onThread { connection in try connection.pipeline(statements) }
+        let begin = pendingBegin?.take()
+        return try await onThread { connection in try connection.pipeline(statements, begin: begin) }
     }
 
     /// Runs parameterless SQL text, possibly several statements. For migrations only; values are
     /// always bound with ``query(_:_:)``.
     @discardableResult
     public func executeScript(_ sql: String) async throws -> PostgresRows {
-        try await onThread { connection in
-            try connection.connectIfNeeded()
+        let begin = pendingBegin?.take()
+        return try await onThread { connection in
+            if let begin { try connection.begin(begin) } else { try connection.connectIfNeeded() }
             return try connection.executeSimple(sql)
         }
     }
 
-    func begin(_ isolation: PostgresClient.IsolationLevel) async throws {
-        let sql = "BEGIN ISOLATION LEVEL \(isolation.rawValue)"  // a constant of the enum, not a value
-        try await onThread { connection in try connection.begin(sql) }
-    }
-
+    /// Commits; nothing to do (and nothing sent) when no statement ever began the transaction.
     func commit() async throws {
+        guard pendingBegin?.take() == nil else { return }
         try await onThread { connection in try connection.commit() }
     }
 
     func commit(pipelining statements: [PostgresStatement]) async throws -> [PostgresRows] {
-        try await onThread { connection in try connection.commit(pipelining: statements) }
+        let begin = pendingBegin?.take()
+        return try await onThread { connection in try connection.commit(pipelining: statements, begin: begin) }
     }
 
+    /// Rolls back; nothing to do when no statement ever began the transaction.
     func rollback() async {
+        guard pendingBegin?.take() == nil else { return }
         _ = try? await onThread { connection in connection.rollback() }
     }
 
@@ -201,6 +218,24 @@ public struct PostgresSession: Sendable {
     var exchanges: (handOffs: Int, roundTrips: Int) {
         get async throws {
             try await connection.thread.run { [connection] in (connection.handOffs, connection.roundTrips) }
+        }
+    }
+}
+
+/// A transaction's `BEGIN ISOLATION LEVEL …`, held until the first call that sends anything takes
+/// it along (a lock, since the session is a value its body may hand around).
+final class PendingBegin: Sendable {
+    private let sql: Mutex<String?>
+
+    init(_ sql: String) {
+        self.sql = Mutex(sql)
+    }
+
+    /// The `BEGIN` to send now, once: nil when an earlier call already sent it.
+    func take() -> String? {
+        sql.withLock { sql in
+            defer { sql = nil }
+            return sql
         }
     }
 }

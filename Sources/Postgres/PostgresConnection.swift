@@ -86,9 +86,15 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs one statement with bound parameters (prepared once per connection, then executed).
-    func query(_ sql: String, _ binds: [PostgresBind]) throws(PostgresError) -> PostgresRows {
+    /// With `begin`, the transaction's `BEGIN` goes first, in the same round trip.
+    func query(_ sql: String, _ binds: [PostgresBind], begin: String? = nil) throws(PostgresError) -> PostgresRows {
         thread.assertCurrent()
-        if binds.contains(where: \.containsNUL) { throw .invalidParameter("text must not contain NUL characters") }
+        if binds.contains(where: \.containsNUL) {
+            // The transaction starts even so: its owner sees the error and rolls it back.
+            if let begin { try self.begin(begin) }
+            throw .invalidParameter("text must not contain NUL characters")
+        }
+        if let begin { return try pipeline([PostgresStatement(sql, binds)], begin: begin)[0] }
         try connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
         let wire = binds.map(\.wire)
@@ -159,12 +165,21 @@ final class PostgresConnection: @unchecked Sendable {
     /// one prepared within the pipeline) is sent before the first answer is read, so they cost one
     /// round trip together. Inside a transaction they run in it, and a failure leaves it aborted
     /// for its owner to roll back; outside one, they are one implicit transaction (all or none).
-    func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresRows] {
+    ///
+    /// With `begin`, the transaction's `BEGIN` goes first in the same pipeline (see
+    /// ``PostgresSession``: a transaction's first statement carries it).
+    func pipeline(_ statements: [PostgresStatement], begin: String? = nil) throws(PostgresError) -> [PostgresRows] {
         thread.assertCurrent()
-        try Self.refuseNUL(statements)
+        do {
+            try Self.refuseNUL(statements)
+        } catch {
+            if let begin { try self.begin(begin) }
+            throw error
+        }
         try connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
-        return try runPipeline(statements, commit: false, connection)
+        if begin != nil { transactionOpen = true }
+        return try runPipeline(statements, begin: begin, commit: false, connection)
     }
 
     /// Sends `statements` and then `COMMIT` as one pipeline (one round trip), ending the
@@ -174,23 +189,28 @@ final class PostgresConnection: @unchecked Sendable {
     /// before `COMMIT` was sent is ``PostgresError/connectionLost(_:)`` (nothing committed, safe to
     /// run again), one lost after it was sent and before its answer is
     /// ``PostgresError/commitOutcomeUnknown(_:)``.
-    func commit(pipelining statements: [PostgresStatement]) throws(PostgresError) -> [PostgresRows] {
+    ///
+    /// With `begin` (a transaction with no statement before these), the whole transaction —
+    /// `BEGIN`, the statements, `COMMIT` — is this one round trip.
+    func commit(pipelining statements: [PostgresStatement], begin: String? = nil) throws(PostgresError) -> [PostgresRows] {
         thread.assertCurrent()
         defer { transactionOpen = false }
         do {
             try Self.refuseNUL(statements)
             try connectIfNeeded()
         } catch {
-            rollback()
+            if begin == nil { rollback() }  // else nothing was sent: there is no transaction to end
             throw error
         }
         guard let connection else { throw .connectionLost("no connection") }
-        if PQtransactionStatus(connection) == PQTRANS_INERROR {
+        if begin != nil {
+            transactionOpen = true
+        } else if PQtransactionStatus(connection) == PQTRANS_INERROR {
             rollback()
             throw .server(sqlState: "25P02", message: "current transaction is aborted, commit was a rollback", detail: nil)
         }
         do {
-            return try runPipeline(statements, commit: true, connection)
+            return try runPipeline(statements, begin: begin, commit: true, connection)
         } catch {
             // A statement failed, so COMMIT was skipped and the transaction is aborted, still open:
             // end it now, since its owner sees a failed commit and will not.
@@ -207,6 +227,7 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// One step of a pipeline, in the order its answer comes back.
     private enum PipelineStep {
+        case begin
         case prepare(sql: String, name: String)
         case execute
         case commit
@@ -218,6 +239,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// server that is blocked writing answers nobody reads.
     private func runPipeline(
         _ statements: [PostgresStatement],
+        begin: String? = nil,
         commit: Bool,
         _ connection: OpaquePointer
     ) throws(PostgresError) -> [PostgresRows] {
@@ -232,6 +254,12 @@ final class PostgresConnection: @unchecked Sendable {
         guard PQenterPipelineMode(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
         guard PQsetnonblocking(connection, 1) == 0 else { throw lost(Self.message(PQerrorMessage(connection))) }
         var steps: [PipelineStep] = []
+        if let begin {
+            guard PQsendQueryParams(connection, begin, 0, nil, nil, nil, nil, 0) == 1 else {
+                throw lost(Self.message(PQerrorMessage(connection)))
+            }
+            steps.append(.begin)
+        }
         var naming: [String: String] = [:]
         for statement in statements {
             let types = statement.binds.map { Oid($0.typeOID) }
@@ -282,6 +310,7 @@ final class PostgresConnection: @unchecked Sendable {
             switch status {
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
                 switch step {
+                case .begin: break
                 case .prepare(let sql, let name): prepared[sql] = name
                 case .execute: rows.append(Self.rows(result))
                 case .commit: committed = true

@@ -1,4 +1,6 @@
 import Foundation
+import MetricsTesting
+import Telemetry
 import Testing
 
 @testable import Postgres
@@ -261,7 +263,7 @@ struct PostgresPipelineTests {
                 #expect(after.handOffs - before.handOffs == 1)
                 #expect(after.roundTrips - before.roundTrips == 1)
             }
-            // A transaction: BEGIN, the lock-and-read, then the writes with COMMIT: 3, whatever N.
+            // A transaction: BEGIN with the lock-and-read, then the writes with COMMIT: 2, whatever N.
             try await postgres.query("SELECT count(*) FROM \(table)")  // prepared: later runs are 1 round trip
             let start = try await postgres.withConnection { try await $0.exchanges }
             try await postgres.withPipelinedTransaction { tx in
@@ -269,10 +271,18 @@ struct PostgresPipelineTests {
                 return PostgresCommit(statements, value: ())
             }
             let end = try await postgres.withConnection { try await $0.exchanges }
-            #expect(end.handOffs - start.handOffs == 3)
-            #expect(end.roundTrips - start.roundTrips == 3)
+            #expect(end.handOffs - start.handOffs == 2)
+            #expect(end.roundTrips - start.roundTrips == 2)
             #expect(try await count(table) == 5)
-            // The same transaction one statement at a time: BEGIN, 1 + 5 statements, COMMIT.
+            // Only writes: BEGIN, the writes and COMMIT are one exchange.
+            try await postgres.query("DELETE FROM \(table)")
+            let writesStart = try await postgres.withConnection { try await $0.exchanges }
+            try await postgres.withPipelinedTransaction { _ in PostgresCommit(statements, value: ()) }
+            let writesEnd = try await postgres.withConnection { try await $0.exchanges }
+            #expect(writesEnd.handOffs - writesStart.handOffs == 1)
+            #expect(writesEnd.roundTrips - writesStart.roundTrips == 1)
+            #expect(try await count(table) == 5)
+            // The same transaction one statement at a time: BEGIN with the first, 5 more, COMMIT.
             try await postgres.query("DELETE FROM \(table)")
             let plainStart = try await postgres.withConnection { try await $0.exchanges }
             try await postgres.withTransaction { tx in
@@ -280,9 +290,76 @@ struct PostgresPipelineTests {
                 for statement in statements { try await tx.query(statement.sql, statement.binds) }
             }
             let plainEnd = try await postgres.withConnection { try await $0.exchanges }
-            #expect(plainEnd.handOffs - plainStart.handOffs == 8)
-            #expect(plainEnd.roundTrips - plainStart.roundTrips == 8)
+            #expect(plainEnd.handOffs - plainStart.handOffs == 7)
+            #expect(plainEnd.roundTrips - plainStart.roundTrips == 7)
+            // A transaction that sends nothing costs nothing.
+            let emptyStart = try await postgres.withConnection { try await $0.exchanges }
+            try await postgres.withTransaction { _ in }
+            let emptyEnd = try await postgres.withConnection { try await $0.exchanges }
+            #expect(emptyEnd.handOffs == emptyStart.handOffs)
         }
+    }
+
+    @Test("BEGIN travels with the first statement and still sets the isolation level and the transaction's bounds")
+    func beginTravelsWithFirstStatement() async throws {
+        let postgres = TestEnvironment.postgres(poolSize: 1)
+        defer { postgres.shutdown() }
+        try await withScratchTable(postgres) { table in
+            let level = try await postgres.withTransaction(isolation: .serializable) { tx in
+                try await tx.query("SELECT current_setting('transaction_isolation') AS level").first!.decode("level", as: String.self)
+            }
+            #expect(level == "serializable")
+            let pipelined = try await postgres.withTransaction(isolation: .repeatableRead) { tx in
+                try await tx.pipeline([PostgresStatement("SELECT current_setting('transaction_isolation') AS level")])[0].first!
+                    .decode("level", as: String.self)
+            }
+            #expect(pipelined == "repeatable read")
+            // The first statement's failure rolls back what the transaction did: nothing, then the
+            // next transaction starts clean.
+            await #expect(throws: PostgresError.self) {
+                try await postgres.withTransaction { tx in
+                    try await tx.query("SELECT 1 / $1::int", [.int(0)])
+                }
+            }
+            // Statements after the first are inside the transaction: a failure undoes them all.
+            await #expect(throws: PostgresError.self) {
+                try await postgres.withTransaction { tx in
+                    try await tx.query("INSERT INTO \(table) (id, name) VALUES (1, 'a')")
+                    try await tx.query("INSERT INTO \(table) (id, name) VALUES (2, 'b')")
+                    try await tx.query("INSERT INTO \(table) (id, name) VALUES (1, 'again')")
+                }
+            }
+            #expect(try await count(table) == 0)
+            // A NUL in the first statement: refused, and nothing of the transaction stays open.
+            await #expect(throws: PostgresError.self) {
+                try await postgres.withTransaction { tx in try await tx.query("SELECT $1::text", [.text("a\u{0}")]) }
+            }
+            // (were the connection still inside a transaction, this row would stay invisible to others)
+            try await postgres.query("INSERT INTO \(table) (id, name) VALUES (3, 'outside')")
+            #expect(try await count(table) == 1)
+        }
+    }
+
+    @Test("each attempt's time from BEGIN to the end of COMMIT is recorded under its kind")
+    func transactionDuration() async throws {
+        let metrics = RecordingMetrics()
+        let postgres = PostgresClient(
+            configuration: PostgresConfiguration(url: TestEnvironment.databaseURL, poolSize: 1, applicationName: "saas-tests"),
+            metrics: metrics
+        )
+        defer { postgres.shutdown() }
+        try await postgres.withPipelinedTransaction(kind: .settle) { tx in
+            try await tx.query("SELECT pg_sleep(0.05)")
+            return PostgresCommit([PostgresStatement("SELECT 1")], value: ())
+        }
+        try await postgres.withTransaction { tx in try await tx.query("SELECT 1") }
+        _ = try? await postgres.withTransaction(kind: .submit) { tx in try await tx.query("SELECT 1 / $1::int", [.int(0)]) }
+        let settle = metrics.values(MetricName.postgresTransactionDuration, [(MetricLabel.kind, "settle")])
+        #expect(settle.count == 1)
+        #expect(settle.allSatisfy { $0 >= 0.05 && $0 < 5 })
+        #expect(metrics.values(MetricName.postgresTransactionDuration, [(MetricLabel.kind, "other")]).count == 1)
+        #expect(metrics.values(MetricName.postgresTransactionDuration, [(MetricLabel.kind, "submit")]).count == 1)
+        #expect(metrics.series(MetricName.postgresTransactionDuration).count == PostgresTransactionKind.allCases.count)
     }
 
     @Test("a connection lost before the pipeline is sent runs the transaction again")

@@ -21,6 +21,14 @@ public enum MetricsBootstrap {
         .seconds(10), .seconds(30), .seconds(60),
     ]
 
+    /// `saas_postgres_transaction_duration_seconds` buckets: 100 µs to 5 s. A pipelined
+    /// transaction on a nearby server takes well under the 1 ms where the request buckets start,
+    /// and how far under is what its lock hold time per batch is read from.
+    public static let transactionBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+    ]
+
     /// `saas_settlement_batch_size` buckets: 1 to 1000 jobs per settlement transaction.
     public static let batchSizeBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 
@@ -36,6 +44,7 @@ public enum MetricsBootstrap {
             var factory = PrometheusMetricsFactory(registry: made)
             factory.defaultDurationHistogramBuckets = durationBuckets
             factory.valueHistogramBuckets[MetricName.settlementBatchSize] = batchSizeBuckets
+            factory.durationHistogramBuckets[MetricName.postgresTransactionDuration] = transactionBuckets
             MetricsSystem.bootstrap(factory)
             registry = made
             return made

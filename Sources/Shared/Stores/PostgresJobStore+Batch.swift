@@ -13,30 +13,33 @@ extension PostgresJobStore {
     /// nothing a client sends gets that far.
     public func submit(batch: JobBatch) async throws -> JobBatchOutcome {
         let prepared = PreparedJobRows(batch.submissions)
-        return try await postgres.withTransaction(kind: .submit) { tx in
+        return try await postgres.withPipelinedTransaction(kind: .submit) { tx in
             if let key = batch.idempotencyKey {
                 if let earlier = try await Self.lockBatchKey(teamID: batch.teamID, key: key, tx) {
                     guard earlier.requestHash == batch.requestHash else { throw DomainError.idempotencyKeyReused }
-                    return .replayed(answer: earlier.answer)
+                    return PostgresCommit([], value: .replayed(answer: earlier.answer))
                 }
             }
             let accounts = try await Self.lockAccounts(of: batch.submissions, tx)
             let plan = ReservationPlan(batch.submissions.map(Self.reservationRequest), accounts: accounts)
             if batch.allOrNothing, let refused = Self.firstRefusal(plan) {
                 // Nothing was written: the transaction ends with only its locks taken.
-                return .refused(index: refused.index, reason: refused.reason)
+                return PostgresCommit([], value: .refused(index: refused.index, reason: refused.reason))
             }
-            let createdAt = try await Self.insertJobs(plan, batch.submissions, prepared, tx)
-            try await LedgerWriter.write(plan.posting, tx)
+            // The jobs and their ledger rows in one round trip; the answer needs the jobs'
+            // creation times, and is kept (under a key) with COMMIT.
+            let insert = Self.insertJobsStatement(plan, batch.submissions, prepared)
+            let written = try await tx.pipeline([insert, LedgerWriter.statement(plan.posting)].compactMap { $0 })
+            let createdAt = insert == nil ? [:] : try Self.createdAt(written[0])
             let outcomes = Self.outcomes(plan, batch.submissions, createdAt: createdAt)
             let answer = try batch.answer(outcomes)
-            if let key = batch.idempotencyKey {
-                _ = try await tx.query(
+            let kept = batch.idempotencyKey.map { key in
+                PostgresStatement(
                     "INSERT INTO job_batches (team_id, idempotency_key, request_hash, answer) VALUES ($1, $2, $3, $4)",
                     [.text(batch.teamID), .text(key), .bytea(batch.requestHash ?? []), .json(answer)]
                 )
             }
-            return .submitted(outcomes: outcomes, answer: answer)
+            return PostgresCommit([kept].compactMap { $0 }, value: .submitted(outcomes: outcomes, answer: answer))
         }
     }
 
@@ -44,12 +47,15 @@ extension PostgresJobStore {
     /// concurrent replays cannot both find no answer and both write jobs), then reads the
     /// answer an earlier batch under the key kept, if any.
     private static func lockBatchKey(teamID: String, key: String, _ tx: PostgresSession) async throws -> (requestHash: [UInt8], answer: String)? {
-        _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [.text(teamID), .text(key)])
-        let rows = try await tx.query(
-            "SELECT request_hash, answer::text AS answer FROM job_batches WHERE team_id = $1 AND idempotency_key = $2",
-            [.text(teamID), .text(key)]
-        )
-        guard let row = rows.first else { return nil }
+        // The lock, then the read it orders, in one round trip.
+        let answers = try await tx.pipeline([
+            PostgresStatement("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [.text(teamID), .text(key)]),
+            PostgresStatement(
+                "SELECT request_hash, answer::text AS answer FROM job_batches WHERE team_id = $1 AND idempotency_key = $2",
+                [.text(teamID), .text(key)]
+            ),
+        ])
+        guard let row = answers[1].first else { return nil }
         return (try row.decode("request_hash", as: PostgresBytes.self).bytes, try row.decode("answer"))
     }
 

@@ -20,6 +20,8 @@ import Shared
 ///   does until that job comes out: the milliseconds, claims and jobs before it. Round-robin over
 ///   teams should make this depend on the number of teams, not on the jobs queued. The job is not
 ///   in PostgreSQL; it is removed from the queue at the end.
+/// - `enqueue`: `--jobs` jobs over `--teams` teams into a queue of its own (`--queue`), Redis only,
+///   so `claim` can compare two backlogs in one Redis, alternating (ABBA) on a shared machine.
 /// - `memory`: the bytes Redis gives the queue's keys (`MEMORY USAGE … SAMPLES 0` of every `{q}:*`
 ///   key of the db), their count, and the server's `used_memory`.
 struct BacklogBench: AsyncParsableCommand {
@@ -29,7 +31,7 @@ struct BacklogBench: AsyncParsableCommand {
     )
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
-        case sweep, claim, fairness, memory
+        case sweep, claim, fairness, memory, enqueue
     }
 
     @Option(help: "sweep | claim | fairness | memory")
@@ -53,6 +55,15 @@ struct BacklogBench: AsyncParsableCommand {
     @Option(help: "The fresh team (fairness).")
     var team: String = "backlog-fresh"
 
+    @Option(help: "The queue's name (its keys' hash tag): the service's is q.")
+    var queue: String = "q"
+
+    @Option(help: "Jobs to enqueue (enqueue), spread evenly over --teams teams named bl-000001….")
+    var jobs: Int = 10_000
+
+    @Option(help: "Teams the jobs are spread over (enqueue).")
+    var teams: Int = 10_000
+
     func validate() throws {
         guard passes >= 1, batch >= 1, seconds > 0 else { throw ValidationError("--passes, --batch and --seconds must be positive") }
         if mode == .sweep, databaseURL == nil { throw ValidationError("--mode sweep needs --database-url") }
@@ -61,12 +72,13 @@ struct BacklogBench: AsyncParsableCommand {
     func run() async throws {
         let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL), logger: stderrLogger("redis"))
         defer { redis.shutdown() }
-        let queue = RedisJobQueue(redis: redis)
+        let queue = RedisJobQueue(redis: redis, name: queue)
         switch mode {
         case .sweep: try await sweep(queue)
         case .claim: try await claim(queue)
         case .fairness: try await fairness(queue)
         case .memory: try await memory(redis, queue)
+        case .enqueue: try await enqueue(queue)
         }
     }
 
@@ -197,6 +209,28 @@ struct BacklogBench: AsyncParsableCommand {
             .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
         let held = try await redis.send("HLEN", RedisArgument(queue.keys.jobs)).int ?? 0
         Self.print("memory", [("keys", .int(keys)), ("key_bytes", .int(bytes)), ("jobs_held", .int(held)), ("used_memory", .int(used))])
+    }
+
+    /// Jobs only Redis holds, through `RedisJobQueue.enqueue` 1,000 a script: a queue of its own
+    /// (`--queue`) for comparing claims at two backlogs side by side in one Redis, ABBA, where
+    /// PostgreSQL is never read.
+    private func enqueue(_ queue: RedisJobQueue) async throws {
+        let start = ContinuousClock.now
+        var done = 0
+        while done < jobs {
+            let batch = (done..<min(jobs, done + 1000)).map {
+                QueuedJob(jobID: UUID(), teamID: Self.teamName($0 % teams + 1), priority: $0 % 10)
+            }
+            try await queue.enqueue(batch)
+            done += batch.count
+        }
+        Self.print("enqueue", [("jobs", .int(done)), ("ms", .number(Self.ms(ContinuousClock.now - start), places: 1))])
+    }
+
+    /// `bl-000042`, as bench/sql/backlog-seed.sql names its teams.
+    private static func teamName(_ number: Int) -> String {
+        let digits = String(number)
+        return "bl-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
     /// Gives a claim's jobs back at once (requeue, delay 0): the backlog keeps its size.

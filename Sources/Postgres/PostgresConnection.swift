@@ -288,6 +288,9 @@ final class PostgresConnection: @unchecked Sendable {
             }
             steps.append(.commit)
         }
+        // Outside a transaction the statements are an implicit one that commits at the sync
+        // point: once it may reach the server, a lost connection leaves the outcome unknown.
+        if !commit && !transactionOpen { commitSent = true }
         guard PQpipelineSync(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
         while true {
             let flushed = PQflush(connection)

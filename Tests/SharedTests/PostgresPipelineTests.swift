@@ -409,4 +409,25 @@ struct PostgresPipelineTests {
             #expect(try await postgres.query("SELECT 1 AS one").first?.decode("one", as: Int.self) == 1)
         }
     }
+
+    @Test("a connection lost during a pipeline outside a transaction is an unknown outcome: it commits at its sync point")
+    func connectionLostInImplicitTransaction() async throws {
+        let postgres = TestEnvironment.postgres(poolSize: 1)
+        defer { postgres.shutdown() }
+        try await withScratchTable(postgres) { table in
+            do {
+                try await postgres.withConnection { session in
+                    try await session.pipeline([insert(table, 1), PostgresStatement("SELECT pg_terminate_backend(pg_backend_pid())")])
+                }
+                Issue.record("expected an unknown commit outcome")
+            } catch let error as PostgresError {
+                guard case .commitOutcomeUnknown = error else {
+                    Issue.record("expected commitOutcomeUnknown, got \(error)")
+                    return
+                }
+                #expect(!error.isTransient)
+            }
+            #expect(try await postgres.query("SELECT 1 AS one").first?.decode("one", as: Int.self) == 1)
+        }
+    }
 }

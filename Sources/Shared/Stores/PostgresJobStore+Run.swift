@@ -110,8 +110,8 @@ extension PostgresJobStore {
 
     /// Read → plan → write: lock the jobs these deliveries hold, decide every settlement in a
     /// ``SettlementPlan``, then one pipeline writes the jobs and the calls and locks the accounts,
-    /// and a last one writes the ledger posting with COMMIT. Four round trips with BEGIN (three
-    /// when no money moves), whatever the batch's size.
+    /// and a last one writes the ledger posting with COMMIT. Three round trips (BEGIN goes with
+    /// the first; two when no money moves), whatever the batch's size.
     private func settleBatch(_ settlements: [Settlement]) async throws -> ([SettleResult], SettlementTally) {
         try await postgres.withPipelinedTransaction(kind: .settle) { tx in
             let held = try await Self.lockHeldJobs(settlements, tx)

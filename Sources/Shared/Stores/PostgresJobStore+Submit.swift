@@ -18,7 +18,7 @@ extension PostgresJobStore {
 
     /// Read → plan → write: lock the accounts and read earlier jobs under the same keys (one
     /// pipeline), decide every reservation in a ``ReservationPlan``, then write its jobs and its
-    /// ledger posting together with COMMIT (a second pipeline). Three round trips with BEGIN,
+    /// ledger posting together with COMMIT (a second pipeline). Two round trips (BEGIN goes with the first),
     /// whatever the batch's size; the accounts are held for one of them after their lock.
     private func submitBatch(_ submissions: [JobSubmission]) async throws -> [SubmitOutcome] {
         let prepared = PreparedJobRows(submissions)

@@ -40,6 +40,36 @@ struct QueueCensusTests {
         try await QueueTests.loseData(queue)
     }
 
+    @Test("census: a retry whose delay has passed counts as ready with no claim running (paused), and is ready")
+    func dueRetryCountsAsReady() async throws {
+        let redis = try TestEnvironment.redis()
+        defer { redis.shutdown() }
+        let queue = QueueTests.queue(redis)
+        let retried = QueueTests.job("due")
+        let waiting = QueueTests.job("due")
+        try await queue.enqueue([retried, waiting])
+        let claims = try await queue.claim(max: 2, lease: .seconds(30)).claims
+        #expect(claims.count == 2)
+        let byID = Dictionary(uniqueKeysWithValues: claims.map { ($0.jobID, $0) })
+        try await queue.finish(
+            acknowledge: [],
+            completed: [],
+            requeue: [
+                Requeue(claim: try #require(byID[retried.jobID]), delay: .milliseconds(50)),
+                Requeue(claim: try #require(byID[waiting.jobID]), delay: .seconds(3600)),
+            ]
+        )
+        // Every worker "full": claiming is paused, so no claim moves the due retry.
+        _ = try await queue.setPaused(true)
+        try await Task.sleep(for: .milliseconds(150))
+        let counts = try await queue.teamCounts()
+        #expect(counts == [TeamQueueCounts(teamID: "due", ready: 1, scheduled: 1, leased: 0)])
+        // It really is ready: the next claim hands it out, the later retry stays scheduled.
+        _ = try await queue.setPaused(false)
+        #expect(try await QueueTests.claimed(queue) == [retried.jobID])
+        try await QueueTests.loseData(queue)
+    }
+
     @Test("the sweeper's figures from the census equal PostgreSQL's aggregate over live jobs")
     func sweeperFiguresMatchTheAggregate() async throws {
         let postgres = try await TestEnvironment.ownDatabase("census")

@@ -152,8 +152,11 @@ struct AdminJobController {
         return JobResponse(job: job)
     }
 
+    /// The figures the queue gauges read (``JobStore/queueStats(census:)``): the Redis census
+    /// plus each waiting team's oldest job, so this view and the autoscaler's agree and the cost
+    /// stays flat as the backlog grows.
     @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> QueueResponse {
-        async let stats = jobs.queueStats()
+        async let stats = jobs.queueStats(census: queue)
         async let live = registry.live()
         async let pause = queue.pauseState()
         let (teams, workers, paused) = try await (stats, live, pause)

@@ -41,13 +41,21 @@ extension RedisJobQueue: QueueCensus {
         """
     )
 
-    /// Short commands, a thousand teams or leases each: the teams with ready jobs (the rotation's,
-    /// the parked and the capped ones — every team with ready jobs is in one of the three sets)
-    /// and a ZCARD of each one's ready set; the scheduled jobs' per-team counter; the team of each
-    /// lease. It costs the teams plus the leases (bounded by the workers' concurrency), never the
-    /// queued jobs. Not one snapshot: a claim between two commands may show a job in both states
-    /// or neither, which a gauge read every sweep can afford.
+    /// Short commands, a thousand teams or leases each: first the due retries are made ready
+    /// (``QueueScripts/promoteDue``, the claim's own first step, a thousand a call), so a retry
+    /// whose delay has passed counts as ready even while no worker has a slot to claim it; then
+    /// the teams with ready jobs (the rotation's, the parked and the capped ones — every team with
+    /// ready jobs is in one of the three sets) and a ZCARD of each one's ready set; the scheduled
+    /// jobs' per-team counter; the team of each lease. It costs the teams plus the leases (bounded
+    /// by the workers' concurrency) plus the retries that fell due since the last census or
+    /// claim, never the queued jobs. Not one snapshot: a claim between two commands may show a job
+    /// in both states or neither, which a gauge read every sweep can afford.
     public func teamCounts() async throws -> [TeamQueueCounts] {
+        // A full batch back means more may be due.
+        var promoted = 0
+        repeat {
+            promoted = try await redis.run(QueueScripts.promoteDue, keys: [RedisArgument(keys.tag)]).int ?? 0
+        } while promoted >= QueueScripts.promoteLimit
         let head = try await redis.pipeline([
             RedisCommand("SMEMBERS", RedisArgument(keys.active)),
             RedisCommand("SMEMBERS", RedisArgument(keys.suspended)),

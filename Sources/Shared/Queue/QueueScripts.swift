@@ -26,6 +26,10 @@ import Redis
 ///   `watermark` (PostgreSQL time, ms, up to which changed jobs were re-enqueued). It vanishes
 ///   with the rest of Redis's data, which is how the sweeper learns Redis lost it.
 enum QueueScripts {
+    /// Due retries one `promote_due` moves (the claim's first step, ``promoteDue``): a bounded
+    /// piece of work per call, so Redis serves other clients between two.
+    static let promoteLimit = 1000
+
     private static let helpers = """
         local p = KEYS[1]
         local function now_ms()
@@ -101,6 +105,16 @@ enum QueueScripts {
             make_ready(id)
           end
         end
+        -- Moves up to `promoteLimit` retries due by `now` from `p:scheduled` into their ready
+        -- sets; returns how many. The claim's first step and the census's (`promoteDue`).
+        local function promote_due(now)
+          local due = redis.call('ZRANGEBYSCORE', p .. ':scheduled', '-inf', now, 'LIMIT', 0, \(promoteLimit))
+          for _, id in ipairs(due) do
+            unschedule(id, nil)
+            make_ready(id)
+          end
+          return #due
+        end
         local function forget(id)
           local team = team_of(id)
           if team then redis.call('ZREM', p .. ':ready:' .. team, id) end
@@ -146,11 +160,7 @@ enum QueueScripts {
         if redis.call('HGET', p .. ':pause', 'paused') == '1' then return {'paused'} end
         local lease, max = tonumber(ARGV[1]), tonumber(ARGV[2])
         local now = now_ms()
-        local due = redis.call('ZRANGEBYSCORE', p .. ':scheduled', '-inf', now, 'LIMIT', 0, 1000)
-        for _, id in ipairs(due) do
-          unschedule(id, nil)
-          make_ready(id)
-        end
+        promote_due(now)
         local out = {}
         local k = 0
         local guard = max + redis.call('LLEN', p .. ':teams') + 1
@@ -181,6 +191,15 @@ enum QueueScripts {
         local nxt = redis.call('ZRANGE', p .. ':scheduled', 0, 0, 'WITHSCORES')
         if nxt[2] then out[#out + 1] = tostring(math.max(0, tonumber(nxt[2]) - now)) else out[#out + 1] = '-1' end
         return out
+        """
+    )
+
+    /// ARGV: nothing. Makes up to ``promoteLimit`` due retries ready, as a claim does first, and returns how
+    /// many: the census runs it until fewer come back, so a due retry counts as ready (and is)
+    /// even while every worker is full or claiming is paused — when the autoscaler reads it.
+    static let promoteDue = script(
+        """
+        return promote_due(now_ms())
         """
     )
 

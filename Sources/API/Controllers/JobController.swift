@@ -146,7 +146,7 @@ struct JobController {
         work: JobWork?,
         teamID: String,
         request: Request,
-        jobID: UUID = UUID(),
+        jobID: UUID = UUID.random(),
         file: [UInt8]? = nil
     ) async throws -> SubmitOutcome {
         var estimate: Billing.Estimate?

@@ -29,7 +29,7 @@ struct SingleCallController {
     @Sendable func createAndCallStream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
         try await submitter.limiter.admit(identity.teamID)
-        let jobID = UUID()
+        let jobID = UUID.random()
         var events = try events(jobID, teamID: identity.teamID, request)
         let submitted = try await submit(request, context: context, jobID: jobID, stream: true)
         if submitted != jobID {
@@ -69,7 +69,7 @@ struct SingleCallController {
         let identity = try context.requireTeam()
         try await submitter.limiter.admit(identity.teamID)
         let wait = try request.waitSeconds(default: 120)
-        let jobID = try await submit(request, context: context, jobID: UUID(), stream: false)
+        let jobID = try await submit(request, context: context, jobID: UUID.random(), stream: false)
         let settled = try await settledJob(jobID, teamID: identity.teamID, wait: wait)
         guard settled.status.isTerminal else {
             var response = try JobResponse(job: settled).response(from: request, context: context)

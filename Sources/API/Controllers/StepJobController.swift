@@ -43,7 +43,7 @@ struct StepJobController {
             }
         }
         try await limiter.admit(identity.teamID)
-        let callID = UUID()
+        let callID = UUID.random()
         let jobID = try context.jobID()
         let events = try events(callID, of: jobID, teamID: identity.teamID, request)
         _ = try await queueCall(request, context: context, callID: callID, stream: true)
@@ -86,7 +86,7 @@ struct StepJobController {
     @Sendable func llmCall(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await limiter.admit(try context.requireTeam().teamID)
         let wait = try request.waitSeconds(default: 120)
-        let call = try await queueCall(request, context: context, callID: UUID(), stream: false)
+        let call = try await queueCall(request, context: context, callID: UUID.random(), stream: false)
         return try StepCallResponse.answer(try await settledCall(call, wait: wait, context: context), request, context)
     }
 

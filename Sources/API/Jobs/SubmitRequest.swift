@@ -164,7 +164,7 @@ extension SubmitRequest {
     /// defaults (priority 0, a day to expire, a webhook unless opted out), and what the caller
     /// decided — the work, its estimate, the key. One place for single submits and batches.
     func submission(
-        jobID: UUID = UUID(),
+        jobID: UUID = UUID.random(),
         teamID: String,
         work: JobWork?,
         estimate: Billing.Estimate?,

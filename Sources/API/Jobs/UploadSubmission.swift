@@ -29,7 +29,7 @@ struct UploadSubmission {
         teamID: String,
         checkJob: (ByteBuffer) async throws -> Void
     ) async throws -> (jobID: UUID, upload: Upload) {
-        let jobID = UUID()
+        let jobID = UUID.random()
         let writer = PartWriter(documents: documents, jobID: jobID, teamID: teamID)
         do {
             let upload = try await UploadReader(maxFileBytes: maxFileBytes).read(

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Shared
 
 /// Every answer carries `X-Request-Id`: the caller's, when it sent a sane one, otherwise a new
 /// one. It is the request's one id: it replaces the id Hummingbird gave the request in the
@@ -17,7 +18,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         if let given = request.headers[Self.headerName], Self.isAcceptable(given) {
             id = given
         } else {
-            id = UUIDText.lowercased(UUID())
+            id = UUIDText.lowercased(UUID.random())
         }
         var context = context
         context.logger[metadataKey: Self.metadataKey] = .string(id)

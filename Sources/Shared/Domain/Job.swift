@@ -171,7 +171,7 @@ public struct JobCall: Sendable, Hashable {
     public var createdAt: Date
 
     public init(
-        callID: UUID = UUID(),
+        callID: UUID = UUID.random(),
         jobID: UUID,
         step: String = "single",
         stepIndex: Int = 0,

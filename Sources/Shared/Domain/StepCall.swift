@@ -81,7 +81,7 @@ public struct CallRequest: Sendable {
     /// The most the call can use, priced under the job's rates inside the transaction.
     public var estimate: Billing.Estimate
 
-    public init(callID: UUID = UUID(), jobID: UUID, teamID: String, modelGroup: String, work: JobWork, estimate: Billing.Estimate) {
+    public init(callID: UUID = UUID.random(), jobID: UUID, teamID: String, modelGroup: String, work: JobWork, estimate: Billing.Estimate) {
         self.callID = callID
         self.jobID = jobID
         self.teamID = teamID

@@ -36,7 +36,7 @@ public struct RedisJobQueue: JobQueue {
     }
 
     public func claim(max: Int, lease: Duration) async throws -> ClaimResult {
-        let tokens = (0..<max).map { _ in UUID() }
+        let tokens = (0..<max).map { _ in UUID.random() }
         let reply = try await redis.run(
             QueueScripts.claim,
             keys: scriptKeys,

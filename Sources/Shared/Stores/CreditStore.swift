@@ -46,7 +46,7 @@ public struct PostgresCreditStore: CreditStore {
                     RETURNING \(Self.entryColumns)
                     """,
                     [
-                        .text(teamID), .int(credits), .uuid(UUID()), PostgresBind(reason), PostgresBind(idempotencyKey),
+                        .text(teamID), .int(credits), .uuid(UUID.random()), PostgresBind(reason), PostgresBind(idempotencyKey),
                         requestHash.map { .bytea($0) } ?? .null,
                     ]
                 )
@@ -127,7 +127,7 @@ public struct PostgresCreditStore: CreditStore {
                 VALUES ($1, $2, 'adjustment', $3, $4, $5, $6, $7) RETURNING \(Self.entryColumns)
                 """,
                 [
-                    .uuid(UUID()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason), PostgresBind(idempotencyKey),
+                    .uuid(UUID.random()), .text(teamID), .int(credits), .int(remaining + credits), .text(reason), PostgresBind(idempotencyKey),
                     requestHash.map { .bytea($0) } ?? .null,
                 ]
             )

@@ -22,7 +22,7 @@ public struct JobSubmission: Sendable {
     public var webhook: Bool
 
     public init(
-        jobID: UUID = UUID(),
+        jobID: UUID = UUID.random(),
         teamID: String,
         jobType: String,
         userID: String?,

@@ -77,8 +77,9 @@ public struct Sweeper: Service {
     let suspensionGrace: Duration
     /// A Redis lease expired this long ago is checked against PostgreSQL.
     let staleLeaseGrace: Duration
-    /// The queue's gauges, set from ``JobStore/queueStats()`` by the sweep that held the lock
-    /// (one reader for the fleet); nil sets none.
+    /// The queue's gauges, set from the queue's census (``JobStore/queueStats(census:)``: counts
+    /// from Redis, each team's oldest job from PostgreSQL) by the sweep that held the lock (one
+    /// reader for the fleet); nil sets none.
     let queueGauges: QueueGauges?
     /// Counts the jobs the sweep's transactions ended and the credits they charged, once each
     /// commits (`saas_jobs_finished_total`, `saas_credits_charged_total`).

@@ -190,7 +190,9 @@ struct SettlementCountingTests {
         let redis = try TestEnvironment.redis()
         defer { redis.shutdown() }
         let queue = QueueTests.queue(redis)
-        _ = try await context.submit(2)
+        let jobIDs = try await context.submit(2)
+        // Enqueued after commit, as the API does (the gauges count what the queue holds).
+        try await queue.enqueue(jobIDs.map { QueuedJob(jobID: $0, teamID: context.team, priority: 0) })
         let metrics = RecordingMetrics()
         let gauges = QueueGauges(factory: metrics, teams: TeamLabels(limit: 100_000))
         let ready = { metrics.gauge(MetricName.queueJobs, [(MetricLabel.team, context.team), (MetricLabel.state, MetricLabel.ready)]) }

@@ -274,26 +274,13 @@ extension PostgresJobStore {
 
     public func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         guard !claims.isEmpty else { return [] }
-        // Rows another transaction holds — a settlement writing them — are skipped, not waited
-        // for: one renewal of every lease in flight used to queue behind each settlement batch
-        // while holding the rows it had renewed, and every later settlement queued behind it (the
-        // slow-upstream bench spent most of its time there). A skipped row is read as committed
-        // instead (the second part sees the statement's snapshot) and kept when it is still this
-        // delivery's; its lease is renewed next time, a third of a lease later.
         let rows = try await postgres.query(
             """
-            WITH c AS (SELECT * FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token)),
-            renewed AS (
-                UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-                FROM c
-                WHERE j.job_id = c.job_id AND j.lease_token = c.token AND j.status IN ('in_progress', 'cancelling')
-                  AND j.job_id IN (SELECT job_id FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) FOR NO KEY UPDATE SKIP LOCKED)
-                RETURNING j.job_id, j.status
-            )
-            SELECT job_id, status FROM renewed
-            UNION ALL
-            SELECT j.job_id, j.status FROM jobs j JOIN c ON c.job_id = j.job_id AND j.lease_token = c.token
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id NOT IN (SELECT job_id FROM renewed)
+            UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token)
+            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id AND j.lease_token = c.token
+              AND j.status IN ('in_progress', 'cancelling')
+            RETURNING j.job_id, j.status
             """,
             [
                 .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),

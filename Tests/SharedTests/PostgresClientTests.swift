@@ -13,17 +13,7 @@ struct PostgresClientTests {
         columns: String = "id serial PRIMARY KEY, name text, n bigint",
         _ body: (String) async throws -> T
     ) async throws -> T {
-        let table = "scratch_\(UUID().uuidString.prefix(8).lowercased())"
-        // Table names cannot be bound parameters; this one is generated above, never user input.
-        try await postgres.withConnection { try await $0.executeScript("CREATE TABLE \(table) (\(columns))") }
-        do {
-            let result = try await body(table)
-            try await postgres.withConnection { try await $0.executeScript("DROP TABLE \(table)") }
-            return result
-        } catch {
-            _ = try? await postgres.withConnection { try await $0.executeScript("DROP TABLE \(table)") }
-            throw error
-        }
+        try await postgres.withScratchTable(prefix: "scratch", columns: columns, body)
     }
 
     @Test("hostile strings are bound, never interpolated")

@@ -17,17 +17,7 @@ struct PostgresPipelineTests {
         columns: String = "id int PRIMARY KEY, name text",
         _ body: (String) async throws -> T
     ) async throws -> T {
-        let table = "pipeline_\(UUID().uuidString.prefix(8).lowercased())"
-        // Table names cannot be bound parameters; this one is generated above, never user input.
-        try await postgres.withConnection { try await $0.executeScript("CREATE TABLE \(table) (\(columns))") }
-        do {
-            let result = try await body(table)
-            try await postgres.withConnection { try await $0.executeScript("DROP TABLE \(table)") }
-            return result
-        } catch {
-            _ = try? await postgres.withConnection { try await $0.executeScript("DROP TABLE \(table)") }
-            throw error
-        }
+        try await postgres.withScratchTable(prefix: "pipeline", columns: columns, body)
     }
 
     private func count(_ table: String) async throws -> Int {

@@ -252,3 +252,20 @@ struct JSONWriter {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
+
+/// An answer that writes itself with ``JSONWriter`` (a job, a balance, a submit's 202): its
+/// `response(from:context:)` is the writer's bytes, not `JSONEncoder`'s, while its `Encodable`
+/// conformance stays for lists and for the tests that hold the two to the same JSON.
+protocol JSONWritable: ResponseEncodable {
+    /// A first guess at the answer's size, so that most answers fit the first buffer.
+    static var writerCapacity: Int { get }
+    func write(to writer: inout JSONWriter)
+}
+
+extension JSONWritable {
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var writer = JSONWriter(capacity: Self.writerCapacity)
+        write(to: &writer)
+        return writer.response()
+    }
+}

@@ -78,7 +78,7 @@ struct CreditController {
         }
     }
 
-    struct BalanceResponse: ResponseEncodable {
+    struct BalanceResponse: JSONWritable {
         var teamID: String
         var creditsAllocated: Int
         var creditsUsed: Int
@@ -99,13 +99,8 @@ struct CreditController {
             case creditsPerDollar = "credits_per_dollar"
         }
 
-        /// Written directly (``JSONWriter``): the same JSON as the `Encodable` conformance, for
-        /// the API's most frequent read.
-        func response(from request: Request, context: some RequestContext) throws -> Response {
-            var writer = JSONWriter(capacity: 256)
-            write(to: &writer)
-            return writer.response()
-        }
+        /// Written directly (``JSONWritable``): the same JSON as the `Encodable` conformance.
+        static let writerCapacity = 256
 
         func write(to writer: inout JSONWriter) {
             writer.beginObject()

@@ -24,7 +24,7 @@ struct JobController {
     /// Counts what a cancel's transaction ended and charged, once it committed.
     var settlements = SettlementMetrics()
 
-    struct CreatedResponse: ResponseEncodable {
+    struct CreatedResponse: JSONWritable {
         var jobID: String
         var status: String
         var createdAt: Date
@@ -37,13 +37,8 @@ struct JobController {
             case creditsReserved = "credits_reserved"
         }
 
-        /// Written directly (``JSONWriter``): the same JSON as the `Encodable` conformance
-        /// (`credits_reserved` absent when nil), for every submit's answer.
-        func response(from request: Request, context: some RequestContext) throws -> Response {
-            var writer = JSONWriter(capacity: 160)
-            write(to: &writer)
-            return writer.response()
-        }
+        /// Written directly (``JSONWritable``): the same JSON as the `Encodable` conformance.
+        static let writerCapacity = 160
 
         func write(to writer: inout JSONWriter) {
             writer.beginObject()

@@ -4,7 +4,7 @@ import Shared
 
 /// A job as `GET /api/jobs/{id}` returns it (API.md). Fields that are not known yet are `null`,
 /// not missing; `result`, `usage`, `cost_usd` and `error` appear once the job is terminal.
-struct JobResponse: ResponseEncodable {
+struct JobResponse: JSONWritable {
     var job: Job
 
     enum Keys: String, CodingKey {
@@ -83,13 +83,8 @@ struct JobResponse: ResponseEncodable {
         }
     }
 
-    /// The answer written directly (``JSONWriter``): the same JSON as ``encode(to:)``, which stays
-    /// for lists and the tests that compare the two.
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        var writer = JSONWriter(capacity: 512)
-        write(to: &writer)
-        return writer.response()
-    }
+    /// Written directly (``JSONWritable``): the same JSON as the `Encodable` conformance.
+    static let writerCapacity = 512
 
     func write(to writer: inout JSONWriter) {
         writer.beginObject()

@@ -279,7 +279,7 @@ private final class WaitConnections: Sendable {
 
 extension UUID {
     /// The canonical lowercase text, as stored in Redis and PostgreSQL.
-    public var lowercasedString: String { uuidString.lowercased() }
+    public var lowercasedString: String { UUIDText.lowercased(self) }
 }
 
 extension Duration {

@@ -11,6 +11,7 @@
 # Environment honoured:
 #   SWIFT_TEST_ARGS   extra arguments for `swift test` (e.g. "--filter RedisClientTests")
 #   SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH   tests run at once (default 8)
+#   SWIFT_TEST_TIMEOUT   seconds before a hung `swift test` is killed and fails the run (1800)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,8 +51,38 @@ echo "==> tests"
 # 10–40 s and broke their waits. Eight at a time measured faster (289 s against 336 s, 816 tests)
 # and without the stalls; SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH overrides it.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
+# A test that hangs must fail the run, not stall it until CI's own limit (a socket that had
+# connected to itself once held CI for 80 minutes): past SWIFT_TEST_TIMEOUT seconds the run is
+# killed and the tests that started without finishing are named. The output goes through a pipe,
+# so it is line-buffered (stdbuf): otherwise the last 4 KiB before a hang never reach the log.
+mkdir -p .data/test-logs
+swift_log=.data/test-logs/swift-test.log
+swift_status=0
 # shellcheck disable=SC2086
-swift test --skip-build --disable-xctest ${SWIFT_TEST_ARGS:-}
+timeout -k 30 "${SWIFT_TEST_TIMEOUT:-1800}" stdbuf -oL -eL swift test --skip-build --disable-xctest ${SWIFT_TEST_ARGS:-} 2>&1 |
+    tee "$swift_log" || swift_status=$?
+if [ "$swift_status" -ne 0 ]; then
+    if [ "$swift_status" -eq 124 ] || [ "$swift_status" -eq 137 ]; then
+        echo "==> swift test did not finish within ${SWIFT_TEST_TIMEOUT:-1800} s; started and never finished:" >&2
+        python3 - "$swift_log" >&2 <<'PY'
+import re, sys
+started, ended = [], set()
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r'Test (".*?")(?: with \d+ test cases?)? (started|passed|failed|skipped)', line)
+    if not m:
+        continue
+    (started.append if m.group(2) == "started" else ended.add)(m.group(1))
+for name in started:
+    if name not in ended:
+        print("   ", name)
+PY
+        # The test runner and the workers and mocks it started are not in timeout's process
+        # group: stop whatever of this checkout's build is still running.
+        pkill -KILL -f "$REPO/.build/" || true
+    fi
+    echo "==> swift test FAILED (exit $swift_status); the whole output is in $swift_log" >&2
+    exit "$swift_status"
+fi
 
 echo "==> python client (clients/python against a running API, worker and mock)"
 scripts/test-python.sh

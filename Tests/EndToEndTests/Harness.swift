@@ -207,6 +207,19 @@ final class MockUpstream: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw HarnessError.http("connect") }
+            // Polling a port nothing listens on yet can connect the socket to itself (Linux's
+            // simultaneous open when the ephemeral source port is that port): the read below
+            // would then wait for itself forever. CI once hung 80 minutes here.
+            var local = sockaddr_in()
+            var localLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
+            }
+            guard Int(UInt16(bigEndian: local.sin_port)) != port else { throw HarnessError.http("connected to itself") }
+            // And whatever answers, a read never waits past 10 s.
+            var limit = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             let payload = body ?? ""
             let request =
                 "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"

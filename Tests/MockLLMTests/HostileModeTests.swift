@@ -327,6 +327,9 @@ enum RawHTTP {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+            // A mock that never answers fails the test (EAGAIN) instead of hanging the suite.
+            var limit = timeval(tv_sec: 60, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)

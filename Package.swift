@@ -57,8 +57,9 @@ let package = Package(
             name: "ProcessLimits",
             swiftSettings: swiftSettings
         ),
-        // An OS thread per blocking C connection, so hiredis and libpq never block the
-        // cooperative pool or an event loop.
+        // An OS thread per blocking C connection (hiredis; libpq only while it connects: its
+        // statements are non-blocking, waited for by the Postgres target's reactor), so neither
+        // blocks the cooperative pool or an event loop.
         .target(
             name: "DedicatedThreads",
             swiftSettings: swiftSettings

@@ -8,8 +8,8 @@ import Musl
 import Darwin
 #endif
 
-/// An OS thread that owns one blocking C resource (a hiredis or libpq connection) and runs the
-/// work submitted to it one item at a time, in order.
+/// An OS thread that owns one blocking C resource (a hiredis connection, or libpq while it
+/// connects) and runs the work submitted to it one item at a time, in order.
 ///
 /// hiredis and libpq block the calling thread on network I/O. Swift concurrency has as many threads
 /// as cores (two on our machines) and NIO event loops must never block, so every blocking call runs

@@ -1,11 +1,11 @@
 import Backoff
-import DedicatedThreads
 public import Logging
 public import Metrics
 import Synchronization
 import Telemetry
 
-/// The async face of PostgreSQL: a bounded pool of libpq connections, each on its own thread.
+/// The async face of PostgreSQL: a bounded pool of non-blocking libpq connections, each used by
+/// one task at a time, whose waits for the server are ``PostgresReactor``'s.
 ///
 /// Callers beyond the pool's size wait in line for a connection (first come, first served;
 /// cancelling a waiting task takes it out of the line), so exhaustion slows callers down but never
@@ -90,7 +90,7 @@ public final class PostgresClient: Sendable {
 
     /// ``withTransaction(isolation:maxAttempts:kind:_:)`` whose body hands back its last writes
     /// (``PostgresCommit``): they go out with `COMMIT` as one pipeline, one round trip and one
-    /// hand-off to the connection's thread, so the locks taken before them are held for one round
+    /// send, so the locks taken before them are held for one round
     /// trip more rather than one per statement. The semantics are those of `withTransaction`: a
     /// failing statement rolls everything back and its error (with its SQLSTATE) is thrown, after
     /// a retry when it is transient; a connection lost once `COMMIT` was sent is
@@ -145,7 +145,8 @@ public final class PostgresClient: Sendable {
     }
 }
 
-/// One pooled connection lent to a caller. Statements run in order on the connection's thread.
+/// One pooled connection lent to a caller. Statements run in order, sent and read by the calling
+/// task itself (suspended, not blocked, while the server works).
 ///
 /// In a transaction, `BEGIN` is not sent on its own: the transaction's first statement (or
 /// pipeline, or its COMMIT) carries it, in the same hand-off and round trip.
@@ -163,7 +164,7 @@ public struct PostgresSession: Sendable {
     @discardableResult
     public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
         let begin = pendingBegin?.take()
-        return try await onThread { connection in try connection.query(sql, binds, begin: begin) }
+        return try await exclusively { connection in try await connection.query(sql, binds, begin: begin) }
     }
 
     /// Runs several statements as one pipeline: one hand-off, one round trip, their rows in
@@ -174,7 +175,7 @@ public struct PostgresSession: Sendable {
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
         guard !statements.isEmpty else { return [] }
         let begin = pendingBegin?.take()
-        return try await onThread { connection in try connection.pipeline(statements, begin: begin) }
+        return try await exclusively { connection in try await connection.pipeline(statements, begin: begin) }
     }
 
     /// Runs parameterless SQL text, possibly several statements. For migrations only; values are
@@ -182,43 +183,41 @@ public struct PostgresSession: Sendable {
     @discardableResult
     public func executeScript(_ sql: String) async throws -> PostgresRows {
         let begin = pendingBegin?.take()
-        return try await onThread { connection in
-            if let begin { try connection.begin(begin) } else { try connection.connectIfNeeded() }
-            return try connection.executeSimple(sql)
+        return try await exclusively { connection in
+            if let begin { try await connection.begin(begin) } else { try await connection.connectIfNeeded() }
+            return try await connection.executeSimple(sql)
         }
     }
 
     /// Commits; nothing to do (and nothing sent) when no statement ever began the transaction.
     func commit() async throws {
         guard pendingBegin?.take() == nil else { return }
-        try await onThread { connection in try connection.commit() }
+        try await exclusively { connection in try await connection.commit() }
     }
 
     func commit(pipelining statements: [PostgresStatement]) async throws -> [PostgresRows] {
         let begin = pendingBegin?.take()
-        return try await onThread { connection in try connection.commit(pipelining: statements, begin: begin) }
+        return try await exclusively { connection in try await connection.commit(pipelining: statements, begin: begin) }
     }
 
     /// Rolls back; nothing to do when no statement ever began the transaction.
     func rollback() async {
         guard pendingBegin?.take() == nil else { return }
-        _ = try? await onThread { connection in connection.rollback() }
+        _ = try? await exclusively { connection in await connection.rollback() }
     }
 
-    /// Hands `body` to the connection's thread: each call is one hand-off (and one resume on the
-    /// Swift pool), counted for the tests.
-    private func onThread<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await connection.thread.run { [connection] in
-            connection.handOffs += 1
-            return try body(connection)
-        }
+    /// Runs `body` on the connection, one caller at a time (asserted in debug builds): each call
+    /// is one hand-off of work to the connection, counted for the tests.
+    private func exclusively<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        connection.enter()
+        defer { connection.leave() }
+        connection.handOffs += 1
+        return try await body(connection)
     }
 
     /// The connection's hand-offs and round trips so far (read without counting as either).
     var exchanges: (handOffs: Int, roundTrips: Int) {
-        get async throws {
-            try await connection.thread.run { [connection] in (connection.handOffs, connection.roundTrips) }
-        }
+        get async throws { (connection.handOffs, connection.roundTrips) }
     }
 }
 
@@ -257,7 +256,7 @@ extension PostgresClient {
 
         private enum Decision {
             case use(PostgresConnection)
-            case create(Int)
+            case create
             case wait
             case closed
         }
@@ -275,16 +274,16 @@ extension PostgresClient {
                 if let connection = state.idle.popLast() { return .use(connection) }
                 if state.created < max(1, configuration.poolSize) {
                     state.created += 1
-                    return .create(state.created)
+                    return .create
                 }
                 return .wait
             }
             switch decision {
             case .use(let connection):
                 return connection
-            case .create(let number):
-                // Connecting happens lazily, on the connection's own thread, at its first statement.
-                return PostgresConnection(configuration: configuration, thread: DedicatedThread(name: "postgres-\(number)"))
+            case .create:
+                // Connecting happens lazily, at its first statement.
+                return PostgresConnection(configuration: configuration)
             case .closed:
                 throw PostgresError.shutdown
             case .wait:
@@ -367,8 +366,7 @@ extension PostgresClient {
         }
 
         private static func close(_ connection: PostgresConnection) {
-            connection.thread.submit { connection.close() }
-            connection.thread.stop()
+            connection.close()
         }
     }
 }

@@ -1,6 +1,7 @@
 import CLibPQ
 import DedicatedThreads
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -8,12 +9,17 @@ import Glibc
 import Musl
 #endif
 
-/// One libpq connection. Every method blocks and must run on `thread` (asserted in debug builds);
-/// ``PostgresClient`` is the async face over it. The only file that touches libpq's C types.
+/// One libpq connection in non-blocking mode, used by one task at a time (the one its pool lent
+/// it to; asserted in debug builds). A statement is sent and its answer read by that task itself;
+/// when the socket is not ready it suspends on ``PostgresReactor`` rather than blocking a thread of
+/// the Swift pool. Only connecting blocks (name lookup, TLS, authentication, all inside libpq), so
+/// it runs on a thread of its own that ends with it. The only file that touches libpq's C types.
 final class PostgresConnection: @unchecked Sendable {
-    let thread: DedicatedThread
+    private let reactor = PostgresReactor.shared
     private let configuration: PostgresConfiguration
     private var connection: OpaquePointer?
+    /// Set while a caller uses the connection: two at once would interleave libpq's protocol state.
+    private let inUse = Atomic<Bool>(false)
     /// Statements prepared on this connection, by SQL text. Our SQL is constant text with bound
     /// parameters, so the set is small; past `maxPrepared` new statements run unnamed.
     private var prepared: [String: String] = [:]
@@ -25,22 +31,38 @@ final class PostgresConnection: @unchecked Sendable {
     var roundTrips = 0
     var handOffs = 0
 
-    init(configuration: PostgresConfiguration, thread: DedicatedThread) {
+    init(configuration: PostgresConfiguration) {
         self.configuration = configuration
-        self.thread = thread
     }
 
     deinit {
-        if let connection { PQfinish(connection) }
+        close()
+    }
+
+    /// Whether the server may have closed the connection since it was last used: true when a
+    /// caller takes it up, so that only the first statement of each use looks (a `poll`).
+    private var mayHaveIdled = true
+
+    /// Marks the start of one caller's use; debug builds trap if another caller is inside.
+    func enter() {
+        let wasInUse = inUse.exchange(true, ordering: .acquiring)
+        assert(!wasInUse, "two tasks used one PostgreSQL connection at once")
+        mayHaveIdled = true
+    }
+
+    func leave() {
+        inUse.store(false, ordering: .releasing)
     }
 
     /// Connects, or replaces a connection the server closed while it sat idle
     /// (`pg_terminate_backend`, a restart): an idle connection has nothing to read, so a readable
     /// socket means the server said goodbye.
-    func connectIfNeeded() throws(PostgresError) {
-        thread.assertCurrent()
+    func connectIfNeeded() async throws(PostgresError) {
         if let connection {
-            if PQstatus(connection) == CONNECTION_OK && !socketHasInput(connection) { return }
+            if PQstatus(connection) == CONNECTION_OK && !(mayHaveIdled && socketHasInput(connection)) {
+                mayHaveIdled = false
+                return
+            }
             // Never reconnect under an open transaction: its statements would silently run
             // outside it. The transaction fails instead, and is retried whole by its owner.
             if transactionOpen {
@@ -56,18 +78,41 @@ final class PostgresConnection: @unchecked Sendable {
             configuration.url, configuration.applicationName, "-c TimeZone=UTC -c DateStyle=ISO -c client_min_messages=warning",
             String(max(1, Int(configuration.connectTimeout.rounded(.up)))),
         ]
-        let newConnection: OpaquePointer? = Self.withCStrings(keywords) { k in
-            Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+        // Connecting blocks (name lookup, TLS, authentication, up to `connect_timeout`), so it
+        // happens on a short-lived thread of its own — connections connect in parallel, and a
+        // slow one holds up no other; everything after it is non-blocking.
+        let connector = DedicatedThread(name: "postgres-connect")
+        defer { connector.stop() }
+        let outcome: Result<LibPQHandle, PostgresError>
+        do {
+            outcome = try await connector.run { () -> Result<LibPQHandle, PostgresError> in
+                let newConnection: OpaquePointer? = Self.withCStrings(keywords) { k in
+                    Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+                }
+                guard let newConnection else {
+                    return .failure(.connectFailed("cannot allocate a libpq connection"))
+                }
+                guard PQstatus(newConnection) == CONNECTION_OK else {
+                    let message = Self.message(PQerrorMessage(newConnection))
+                    PQfinish(newConnection)
+                    return .failure(.connectFailed(message))
+                }
+                guard PQsetnonblocking(newConnection, 1) == 0 else {
+                    let message = Self.message(PQerrorMessage(newConnection))
+                    PQfinish(newConnection)
+                    return .failure(.connectFailed(message))
+                }
+                return .success(LibPQHandle(pointer: newConnection))
+            }
+        } catch {
+            throw .connectFailed("the connecting thread stopped: \(error)")
         }
-        guard let newConnection else {
-            throw .connectFailed("cannot allocate a libpq connection")
-        }
-        guard PQstatus(newConnection) == CONNECTION_OK else {
-            let message = Self.message(PQerrorMessage(newConnection))
-            PQfinish(newConnection)
-            throw .connectFailed(message)
-        }
-        connection = newConnection
+        connection = try outcome.get().pointer
+    }
+
+    /// A connection made on the connecting thread, handed to the task that asked for it.
+    private struct LibPQHandle: @unchecked Sendable {
+        let pointer: OpaquePointer
     }
 
     /// A NULL-terminated array of C strings, as libpq's `*Params` functions want.
@@ -79,7 +124,10 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     func close() {
-        if let connection { PQfinish(connection) }
+        if let connection {
+            reactor.forget(socket: PQsocket(connection))
+            PQfinish(connection)
+        }
         connection = nil
         prepared.removeAll()
         transactionOpen = false
@@ -87,78 +135,128 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one statement with bound parameters (prepared once per connection, then executed).
     /// With `begin`, the transaction's `BEGIN` goes first, in the same round trip.
-    func query(_ sql: String, _ binds: [PostgresBind], begin: String? = nil) throws(PostgresError) -> PostgresRows {
-        thread.assertCurrent()
+    func query(_ sql: String, _ binds: [PostgresBind], begin: String? = nil) async throws(PostgresError) -> PostgresRows {
         if binds.contains(where: \.containsNUL) {
             // The transaction starts even so: its owner sees the error and rolls it back.
-            if let begin { try self.begin(begin) }
+            if let begin { try await self.begin(begin) }
             throw .invalidParameter("text must not contain NUL characters")
         }
-        if let begin { return try pipeline([PostgresStatement(sql, binds)], begin: begin)[0] }
-        try connectIfNeeded()
+        if let begin { return try await pipeline([PostgresStatement(sql, binds)], begin: begin)[0] }
+        try await connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
         let wire = binds.map(\.wire)
+        let count = Int32(binds.count)
         roundTrips += 1
-        let result: OpaquePointer? = withParameters(wire) { values, lengths, formats in
-            if let name = prepared[sql] {
-                return PQexecPrepared(connection, name, Int32(binds.count), values, lengths, formats, 0)
-            }
-            if prepared.count < maxPrepared {
-                let name = "s\(prepared.count)"
-                let types = binds.map { Oid($0.typeOID) }
-                roundTrips += 1
-                let prepareResult = PQprepare(connection, name, sql, Int32(binds.count), types)
-                let status = PQresultStatus(prepareResult)
-                guard status == PGRES_COMMAND_OK else { return prepareResult }
-                PQclear(prepareResult)
-                prepared[sql] = name
-                return PQexecPrepared(connection, name, Int32(binds.count), values, lengths, formats, 0)
-            }
+        var name = prepared[sql]
+        if name == nil, prepared.count < maxPrepared {
+            let newName = "s\(prepared.count)"
+            roundTrips += 1
             let types = binds.map { Oid($0.typeOID) }
-            return PQexecParams(connection, sql, Int32(binds.count), types, values, lengths, formats, 0)
+            guard PQsendPrepare(connection, newName, sql, count, types) == 1 else { throw lost(connection) }
+            try await flush(connection)
+            _ = try await finish(connection)
+            prepared[sql] = newName
+            name = newName
         }
-        return try consume(result, connection: connection)
+        let sent: Int32 = withParameters(wire) { values, lengths, formats in
+            if let name { return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0) }
+            let types = binds.map { Oid($0.typeOID) }
+            return PQsendQueryParams(connection, sql, count, types, values, lengths, formats, 0)
+        }
+        guard sent == 1 else { throw lost(connection) }
+        try await flush(connection)
+        return try await finish(connection)
     }
 
     /// Runs SQL text without parameters, possibly several statements (migrations, `BEGIN`,
     /// `COMMIT`). Never used for values: those are bound with ``query(_:_:)``.
     @discardableResult
-    func executeSimple(_ sql: String) throws(PostgresError) -> PostgresRows {
-        thread.assertCurrent()
+    func executeSimple(_ sql: String) async throws(PostgresError) -> PostgresRows {
         guard let connection else { throw .connectionLost("no connection") }
         roundTrips += 1
-        return try consume(PQexec(connection, sql), connection: connection)
+        guard PQsendQuery(connection, sql) == 1 else { throw lost(connection) }
+        try await flush(connection)
+        return try await finish(connection)
     }
 
-    func begin(_ sql: String) throws(PostgresError) {
-        try connectIfNeeded()
-        try executeSimple(sql)
+    func begin(_ sql: String) async throws(PostgresError) {
+        try await connectIfNeeded()
+        try await executeSimple(sql)
         transactionOpen = true
     }
 
+    /// The connection broke: closes it and says why.
+    private func lost(_ connection: OpaquePointer) -> PostgresError {
+        let message = Self.message(PQerrorMessage(connection))
+        close()
+        return .connectionLost(message)
+    }
+
+    /// Sends what libpq holds in its output buffer, waiting for the socket when it is full (and
+    /// reading meanwhile, so a server blocked writing answers is never deadlocked with us).
+    private func flush(_ connection: OpaquePointer) async throws(PostgresError) {
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { return }
+            guard flushed == 1 else { throw lost(connection) }
+            let ready = await reactor.wait(socket: PQsocket(connection), for: [.readable, .writable])
+            if !ready.isDisjoint(with: PostgresReactor.Readiness.readable.union(.failed)), PQconsumeInput(connection) == 0 { throw lost(connection) }
+        }
+    }
+
+    /// The next result, reading from the socket (suspended on the reactor) until libpq has all of
+    /// it; nil at the end of a command's results.
+    private func nextResult(_ connection: OpaquePointer) async throws(PostgresError) -> OpaquePointer? {
+        while PQisBusy(connection) == 1 {
+            _ = await reactor.wait(socket: PQsocket(connection), for: .readable)
+            guard PQconsumeInput(connection) == 1 else { throw lost(connection) }
+        }
+        return PQgetResult(connection)
+    }
+
+    /// Reads a command's results to their end, as `PQexec` would: the first failure is thrown,
+    /// otherwise the last result's rows are returned.
+    private func finish(_ connection: OpaquePointer) async throws(PostgresError) -> PostgresRows {
+        var last: OpaquePointer?
+        var failure: OpaquePointer?
+        while let result = try await nextResult(connection) {
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if let last { PQclear(last) }
+                last = result
+            default:
+                if failure == nil { failure = result } else { PQclear(result) }
+            }
+        }
+        if let failure {
+            if let last { PQclear(last) }
+            return try consume(failure, connection: connection)
+        }
+        guard let last else { throw lost(connection) }
+        return try consume(last, connection: connection)
+    }
+
     /// Commits. A broken connection here leaves the outcome unknown, which callers must not guess.
-    func commit() throws(PostgresError) {
-        thread.assertCurrent()
+    func commit() async throws(PostgresError) {
         defer { transactionOpen = false }
         guard let connection else { throw .connectionLost("no connection") }
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
             // COMMIT of an aborted transaction "succeeds" as a rollback; say what happened.
-            _ = try? executeSimple("ROLLBACK")
+            _ = try? await executeSimple("ROLLBACK")
             throw .server(sqlState: "25P02", message: "current transaction is aborted, commit was a rollback", detail: nil)
         }
         do {
-            try executeSimple("COMMIT")
+            try await executeSimple("COMMIT")
         } catch .connectionLost(let message) {
             throw .commitOutcomeUnknown(message)
         }
     }
 
     /// Rolls back, dropping the connection if even that fails.
-    func rollback() {
-        thread.assertCurrent()
+    func rollback() async {
         transactionOpen = false
         guard connection != nil else { return }
-        if (try? executeSimple("ROLLBACK")) == nil { close() }
+        if (try? await executeSimple("ROLLBACK")) == nil { close() }
     }
 
     /// Runs `statements` as one pipeline: every statement (prepared like ``query(_:_:)``, a new
@@ -168,18 +266,17 @@ final class PostgresConnection: @unchecked Sendable {
     ///
     /// With `begin`, the transaction's `BEGIN` goes first in the same pipeline (see
     /// ``PostgresSession``: a transaction's first statement carries it).
-    func pipeline(_ statements: [PostgresStatement], begin: String? = nil) throws(PostgresError) -> [PostgresRows] {
-        thread.assertCurrent()
+    func pipeline(_ statements: [PostgresStatement], begin: String? = nil) async throws(PostgresError) -> [PostgresRows] {
         do {
             try Self.refuseNUL(statements)
         } catch {
-            if let begin { try self.begin(begin) }
+            if let begin { try await self.begin(begin) }
             throw error
         }
-        try connectIfNeeded()
+        try await connectIfNeeded()
         guard let connection else { throw .connectionLost("no connection") }
         if begin != nil { transactionOpen = true }
-        return try runPipeline(statements, begin: begin, commit: false, connection)
+        return try await runPipeline(statements, begin: begin, commit: false, connection)
     }
 
     /// Sends `statements` and then `COMMIT` as one pipeline (one round trip), ending the
@@ -192,29 +289,28 @@ final class PostgresConnection: @unchecked Sendable {
     ///
     /// With `begin` (a transaction with no statement before these), the whole transaction —
     /// `BEGIN`, the statements, `COMMIT` — is this one round trip.
-    func commit(pipelining statements: [PostgresStatement], begin: String? = nil) throws(PostgresError) -> [PostgresRows] {
-        thread.assertCurrent()
+    func commit(pipelining statements: [PostgresStatement], begin: String? = nil) async throws(PostgresError) -> [PostgresRows] {
         defer { transactionOpen = false }
         do {
             try Self.refuseNUL(statements)
-            try connectIfNeeded()
+            try await connectIfNeeded()
         } catch {
-            if begin == nil { rollback() }  // else nothing was sent: there is no transaction to end
+            if begin == nil { await rollback() }  // else nothing was sent: there is no transaction to end
             throw error
         }
         guard let connection else { throw .connectionLost("no connection") }
         if begin != nil {
             transactionOpen = true
         } else if PQtransactionStatus(connection) == PQTRANS_INERROR {
-            rollback()
+            await rollback()
             throw .server(sqlState: "25P02", message: "current transaction is aborted, commit was a rollback", detail: nil)
         }
         do {
-            return try runPipeline(statements, begin: begin, commit: true, connection)
+            return try await runPipeline(statements, begin: begin, commit: true, connection)
         } catch {
             // A statement failed, so COMMIT was skipped and the transaction is aborted, still open:
             // end it now, since its owner sees a failed commit and will not.
-            if let open = self.connection, PQtransactionStatus(open) != PQTRANS_IDLE { rollback() }
+            if let open = self.connection, PQtransactionStatus(open) != PQTRANS_IDLE { await rollback() }
             throw error
         }
     }
@@ -234,15 +330,15 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Sends everything, then reads every answer up to the pipeline's sync point, then leaves
-    /// pipeline mode — or closes the connection: it is never left in pipeline mode. The sending
-    /// is non-blocking and drains answers meanwhile, so a large pipeline cannot deadlock with a
-    /// server that is blocked writing answers nobody reads.
+    /// pipeline mode — or closes the connection: it is never left in pipeline mode. Sending drains
+    /// answers meanwhile (``flush(_:)``), so a large pipeline cannot deadlock with a server that is
+    /// blocked writing answers nobody reads.
     private func runPipeline(
         _ statements: [PostgresStatement],
         begin: String? = nil,
         commit: Bool,
         _ connection: OpaquePointer
-    ) throws(PostgresError) -> [PostgresRows] {
+    ) async throws(PostgresError) -> [PostgresRows] {
         roundTrips += 1
         var commitSent = false
         var committed = false
@@ -251,8 +347,21 @@ final class PostgresConnection: @unchecked Sendable {
             close()
             return commitSent && !committed ? .commitOutcomeUnknown(message) : .connectionLost(message)
         }
+        /// The same for a failure ``flush(_:)`` or ``nextResult(_:)`` met (they closed the
+        /// connection already: only their message is left).
+        func lost(_ error: PostgresError) -> PostgresError {
+            if case .connectionLost(let message) = error { return lost(message) }
+            return lost(error.description)
+        }
+        /// The pipeline's next result, read as it arrives.
+        func next() async throws(PostgresError) -> OpaquePointer? {
+            do {
+                return try await nextResult(connection)
+            } catch {
+                throw lost(error)
+            }
+        }
         guard PQenterPipelineMode(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
-        guard PQsetnonblocking(connection, 1) == 0 else { throw lost(Self.message(PQerrorMessage(connection))) }
         var steps: [PipelineStep] = []
         if let begin {
             guard PQsendQueryParams(connection, begin, 0, nil, nil, nil, nil, 0) == 1 else {
@@ -292,23 +401,17 @@ final class PostgresConnection: @unchecked Sendable {
         // point: once it may reach the server, a lost connection leaves the outcome unknown.
         if !commit && !transactionOpen { commitSent = true }
         guard PQpipelineSync(connection) == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
-        while true {
-            let flushed = PQflush(connection)
-            if flushed == 0 { break }
-            guard flushed == 1 else { throw lost(Self.message(PQerrorMessage(connection))) }
-            var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN | POLLOUT), revents: 0)
-            _ = poll(&descriptor, 1, -1)
-            if descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0, PQconsumeInput(connection) == 0 {
-                throw lost(Self.message(PQerrorMessage(connection)))
-            }
+        do {
+            try await flush(connection)
+        } catch {
+            throw lost(error)
         }
-        guard PQsetnonblocking(connection, 0) == 0 else { throw lost(Self.message(PQerrorMessage(connection))) }
 
         var rows: [PostgresRows] = []
         rows.reserveCapacity(statements.count)
         var firstError: PostgresError?
         for step in steps {
-            guard let result = PQgetResult(connection) else { throw lost(Self.message(PQerrorMessage(connection))) }
+            guard let result = try await next() else { throw lost(Self.message(PQerrorMessage(connection))) }
             let status = PQresultStatus(result)
             switch status {
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
@@ -328,18 +431,21 @@ final class PostgresConnection: @unchecked Sendable {
                 if firstError == nil { firstError = error }
             }
             // Each step's answers end with a NULL (the sync point's does not).
-            while let extra = PQgetResult(connection) { PQclear(extra) }
+            while let extra = try await next() { PQclear(extra) }
         }
-        let sync = PQgetResult(connection)
-        let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
-        if let sync { PQclear(sync) }
-        guard synced, PQexitPipelineMode(connection) == 1 else {
+        // A connection lost here, after COMMIT answered, still committed: nextResult closed it,
+        // and `connection` must not be touched again.
+        let sync = try? await nextResult(connection)
+        let open = self.connection != nil
+        let synced = sync.flatMap { $0 }.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+        if let sync = sync.flatMap({ $0 }) { PQclear(sync) }
+        guard open, synced, PQexitPipelineMode(connection) == 1 else {
             if committed {
                 // COMMIT answered: the transaction is durable whatever became of the connection.
                 close()
                 return rows
             }
-            throw lost(Self.message(PQerrorMessage(connection)))
+            throw lost(open ? Self.message(PQerrorMessage(connection)) : "connection lost at the pipeline's sync point")
         }
         if let firstError { throw firstError }
         return rows

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// The rows a statement returned, copied out of libpq's result on the connection's thread.
+/// The rows a statement returned, copied out of libpq's result by the task that ran it.
 public struct PostgresRows: Sendable, Sequence {
     public let columns: [String]
     let values: [[String?]]

@@ -34,7 +34,7 @@ struct NoBlockingTests {
             for i in 0..<200 {
                 group.addTask {
                     if i.isMultiple(of: 2) {
-                        // Each of these holds a connection's thread for 50 ms server-side.
+                        // Each of these waits 50 ms for the server (on the reactor, not a thread).
                         try await postgres.query("SELECT pg_sleep(0.05)")
                     } else {
                         // BLPOP waits 0.1 s server-side, holding a pooled connection's thread.

@@ -27,3 +27,25 @@ struct LeaseRenewalTests {
         #expect(stop == [ids[0], ids[1]])
     }
 }
+
+/// `PostgresJobStore.markInProgress`: a row this worker cannot read fails only its own claim.
+@Suite("Claim marks in PostgreSQL")
+struct ClaimMarkTests {
+    @Test("a stored request this worker cannot read is handed back alone; its batch's other jobs are marked and start")
+    func unreadableRequestFailsOnlyItself() async throws {
+        let context = try await SettlementCountingTests.context()
+        defer { context.postgres.shutdown() }
+        let ids = try await context.submit(3)
+        // As a newer API might write it: `messages` in a shape this worker does not know.
+        try await context.postgres.query(
+            #"UPDATE jobs SET request = '{"messages":{"parts":["a newer shape"]}}'::jsonb WHERE job_id = $1"#,
+            [.uuid(ids[1])]
+        )
+        let claims = ids.map { Claim(jobID: $0, token: UUID.random()) }
+        let (marked, rejected) = try await context.store.markInProgress(claims, workerID: "w", lease: .seconds(5))
+        #expect(Set(marked.map(\.claim.jobID)) == [ids[0], ids[2]])
+        #expect(rejected.unreadable == [claims[1]])
+        #expect(rejected.finished.isEmpty && rejected.parked.isEmpty)
+        #expect(rejected.count == 1 && !rejected.isEmpty)
+    }
+}

@@ -44,3 +44,25 @@ struct ClaimDispatchTests {
         #expect(started == 1 && handBacks == 0)
     }
 }
+
+@Suite("Claim dispatch: unreadable jobs")
+struct ClaimDispatchUnreadableTests {
+    @Test("an unreadable claim alone is still handed back, after the marked jobs started")
+    func unreadableHandedBack() async {
+        var rejected = MarkRejections()
+        let unreadable = Claim(jobID: UUID(), token: UUID())
+        rejected.unreadable = [unreadable]
+        var handedBack: [Claim] = []
+        var started = 0
+        await Claimer.dispatch(
+            ["a", "b"],
+            rejected: rejected,
+            start: { _ in started += 1 },
+            logger: Logger(label: "test"),
+            handBack: { handedBack = $0.unreadable }
+        )
+        #expect(started == 2)
+        #expect(handedBack == [unreadable])
+        #expect(Claimer.unreadableDelay >= .seconds(1))
+    }
+}

@@ -171,6 +171,14 @@ public struct MarkRejections: Sendable {
     public var finished: [Claim] = []
     /// Jobs of suspended teams: back to the queue, where they wait for the team's resumption.
     public var parked: [Claim] = []
+    /// Jobs marked, whose stored row this worker could not read (a request written by a newer
+    /// API, say): back to the queue after a while, for a worker that can — never failing the
+    /// rest of their batch.
+    public var unreadable: [Claim] = []
+
+    /// Whether anything must go back to the queue.
+    public var isEmpty: Bool { finished.isEmpty && parked.isEmpty && unreadable.isEmpty }
+    public var count: Int { finished.count + parked.count + unreadable.count }
 
     public init() {}
 }

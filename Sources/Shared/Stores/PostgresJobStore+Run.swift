@@ -39,27 +39,34 @@ extension PostgresJobStore {
     }
 
     /// The claims a mark took (with their work), and what became of the others: parked when
-    /// their team is suspended, finished otherwise.
-    private static func markings(_ claims: [Claim], marked rows: PostgresRows, states: PostgresRows) throws -> ([ClaimedJob], MarkRejections) {
+    /// their team is suspended, finished otherwise. The marks are committed when this runs, so a
+    /// row that cannot be read is that claim's problem alone (``MarkRejections/unreadable``).
+    static func markings(_ claims: [Claim], marked rows: PostgresRows, states: PostgresRows) throws -> ([ClaimedJob], MarkRejections) {
         var marked: [ClaimedJob] = []
-        for row in rows {
-            let work = try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data)
-            marked.append(
-                ClaimedJob(
-                    claim: Claim(jobID: try row.decode("job_id"), token: try row.decode("lease_token")),
-                    teamID: try row.decode("team_id"),
-                    modelGroup: try row.decode("model_group"),
-                    work: work,
-                    billing: try BillingSettings(row: row),
-                    creditsReserved: try row.decode("credits_reserved"),
-                    reservationNumber: try row.decode("reservation_number"),
-                    attempts: try row.decode("attempts"),
-                    expiresAt: try row.decode("expires_at")
-                )
-            )
-        }
         var rejections = MarkRejections()
-        let markedIDs = Set(marked.map(\.claim.jobID))
+        var markedIDs = Set<UUID>()
+        let byID = Dictionary(claims.map { ($0.jobID, $0) }, uniquingKeysWith: { first, _ in first })
+        for row in rows {
+            let jobID: UUID = try row.decode("job_id")
+            markedIDs.insert(jobID)
+            do {
+                marked.append(
+                    ClaimedJob(
+                        claim: Claim(jobID: jobID, token: try row.decode("lease_token")),
+                        teamID: try row.decode("team_id"),
+                        modelGroup: try row.decode("model_group"),
+                        work: try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data),
+                        billing: try BillingSettings(row: row),
+                        creditsReserved: try row.decode("credits_reserved"),
+                        reservationNumber: try row.decode("reservation_number"),
+                        attempts: try row.decode("attempts"),
+                        expiresAt: try row.decode("expires_at")
+                    )
+                )
+            } catch {
+                if let claim = byID[jobID] { rejections.unreadable.append(claim) }
+            }
+        }
         let others = claims.filter { !markedIDs.contains($0.jobID) }
         if !others.isEmpty {
             var parkable = Set<UUID>()

@@ -20,6 +20,9 @@ struct Claimer: Sendable {
     /// While the fleet's claiming is paused: how long the claimer waits before looking again
     /// when it hears no resume (announcements are hints). A paused claim costs one `HGET`.
     static let pausedLook: Duration = .seconds(2)
+    /// How long a job this worker could not read waits before the queue offers it again: long
+    /// enough not to spin on it, short enough for a newer worker of a rolling deploy.
+    static let unreadableDelay: Duration = .seconds(30)
 
     /// Claims until cancelled; `run` is called for each marked job.
     func run(_ start: @escaping @Sendable (ClaimedJob) -> Void) async {
@@ -53,6 +56,7 @@ struct Claimer: Sendable {
                         acknowledge: rejected.finished,
                         completed: [],
                         requeue: rejected.parked.map { Requeue(claim: $0, delay: .zero) }
+                            + rejected.unreadable.map { Requeue(claim: $0, delay: Self.unreadableDelay) }
                     )
                 }
             } catch is CancellationError {
@@ -77,14 +81,17 @@ struct Claimer: Sendable {
         handBack: (MarkRejections) async throws -> Void
     ) async {
         for job in marked { start(job) }
-        guard !rejected.finished.isEmpty || !rejected.parked.isEmpty else { return }
+        guard !rejected.isEmpty else { return }
+        if !rejected.unreadable.isEmpty {
+            logger.error(
+                "claimed jobs whose stored request this worker cannot read; handed back for another worker",
+                metadata: ["jobs": "\(rejected.unreadable.map(\.jobID.lowercasedString))"]
+            )
+        }
         do {
             try await handBack(rejected)
         } catch {
-            logger.warning(
-                "could not hand back rejected claims",
-                metadata: ["error": "\(error)", "count": "\(rejected.finished.count + rejected.parked.count)"]
-            )
+            logger.warning("could not hand back rejected claims", metadata: ["error": "\(error)", "count": "\(rejected.count)"])
         }
     }
 

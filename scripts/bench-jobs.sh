@@ -293,7 +293,15 @@ tx_seconds() {  # kind → "sum count" over the API's and the worker's /metrics 
         /^saas_postgres_transaction_duration_seconds_count/ && index($0, k) { c += $NF }
         END { printf "%.6f %d\n", s, c }'
 }
+statements() {  # statements run in the bench database so far (BEGIN and COMMIT count), or "?"
+  if ((STATEMENTS_READY)); then
+    pg_value "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+  else
+    echo "?"
+  fi
+}
 counters_mark() {
+  MARK_STMT="$(statements)"
   MARK_WAL="$(pg_value "SELECT pg_current_wal_lsn()")"
   MARK_TX="$(pg_value "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")"
   MARK_REDIS="$(redis_commands)"
@@ -301,11 +309,14 @@ counters_mark() {
   MARK_SETTLE="$(tx_seconds settle)"
 }
 counters_since() {  # jobs
-  local wal tx redis
+  local wal tx redis stmt
   wal="$(pg_value "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$MARK_WAL')")"
   tx="$(pg_value "SELECT xact_commit + xact_rollback - $MARK_TX FROM pg_stat_database WHERE datname = current_database()")"
   redis="$(($(redis_commands) - MARK_REDIS))"
-  awk -v n="$1" -v w="$wal" -v t="$tx" -v r="$redis" 'BEGIN { if (n > 0) printf "%.0f %.2f %.2f\n", w / n, t / n, r / n; else print "? ? ?" }'
+  stmt="$(statements)"
+  [[ "$stmt" == "?" || "$MARK_STMT" == "?" ]] && stmt=-1 || stmt=$((stmt - MARK_STMT))
+  awk -v n="$1" -v w="$wal" -v t="$tx" -v r="$redis" -v s="$stmt" 'BEGIN {
+    if (n > 0) printf "%.0f %.2f %.2f %s\n", w / n, t / n, r / n, (s >= 0) ? sprintf("%.2f", s / n) : "?"; else print "? ? ? ?" }'
   awk -v a="$MARK_SUBMIT" -v b="$(tx_seconds submit)" -v c="$MARK_SETTLE" -v d="$(tx_seconds settle)" 'BEGIN {
     split(a, x, " "); split(b, y, " "); split(c, u, " "); split(d, v, " ")
     ns = y[2] - x[2]; nt = v[2] - u[2]
@@ -322,6 +333,12 @@ timeline() { sql timeline -v team="$1" -v column="$2" -v start="$3"; }  # team, 
 say "fresh database $DB_NAME and Redis db $REDIS_DB"
 sql_file "$DATABASE_URL" fresh-database -v db="$DB_NAME" >/dev/null
 rcli FLUSHDB >/dev/null
+STATEMENTS_READY=0
+if pg_stat_statements_ready "$DB_NAME"; then
+  STATEMENTS_READY=1
+else
+  say "warning: pg_stat_statements is not preloaded (a server started before issue 13's scripts/services.sh): statements per job are '?'"
+fi
 
 MOCK_URL="http://127.0.0.1:$MOCK_PORT"
 API="http://127.0.0.1:$API_PORT"
@@ -571,7 +588,7 @@ if wants e2e; then
   row "  completed_at-created_at p99 ms" "$p99" "" "" "" ""
   row "  Redis round trips per job" "$PER_JOB" "${ROUND_TRIPS:-?}/${JOBS_RUN:-?}" "" "<= 3" "$(verdict "$PER_JOB" "<=" 3)"
   row "  CPU us/job: API, worker, PG, Redis" "$(for g in API worker PostgreSQL Redis; do printf '%s ' "$(us_per_request e2e "$g" "$completed")"; done)" "" "" "" ""
-  row "  per job: WAL bytes, PG tx, Redis cmds" "$(sed -n 1p "$OUT/e2e-per-job.txt")" "" "" "" ""
+  row "  per job: WAL bytes, PG tx, Redis cmds, PG stmts" "$(sed -n 1p "$OUT/e2e-per-job.txt")" "" "" "" ""
   row "  mean tx ms (lock held): submit, settle" "$(sed -n 2p "$OUT/e2e-per-job.txt")" "" "" "" ""
   note "e2e: PostgreSQL transactions: $e2e_batches"
   note "e2e: per job: $e2e_stages"

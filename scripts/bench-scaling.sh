@@ -6,8 +6,9 @@
 # database. Everything shares this machine's cores, the load generators included.
 #
 # Prints one table: workers, APIs, jobs/s, client submit p99, and per job the WAL bytes,
-# PostgreSQL transactions, Redis commands, CPU µs of API / worker / PostgreSQL / Redis, and the
-# mean submit / settle transaction time. Each run's own table and raw outputs stay in its
+# PostgreSQL transactions and statements (pg_stat_statements, BEGIN/COMMIT included), Redis
+# commands and the workers' Redis round trips, CPU µs of API / worker / PostgreSQL / Redis, and
+# the mean submit / settle transaction time. Each run's own table and raw outputs stay in its
 # bench-results/jobs-<time>/ folder (named in the output). A measurement, not a test.
 #
 # Environment: SCALING_RUNS ("workers:apis ..." [1:1 2:1 4:1 1:2 2:2 4:2]), and whatever
@@ -31,19 +32,21 @@ for run in $RUNS; do
   skip="${BENCH_SKIP_BUILD:-0}"; ((first)) || skip=1
   BENCH_SKIP_BUILD="$skip" BENCH_ONLY=e2e BENCH_WORKERS="$workers" BENCH_APIS="$apis" scripts/bench-jobs.sh >"$out"
   first=0
-  rows+=("$(printf '%7s %4s %8s %10s %10s %7s %9s   %-22s %s' "$workers" "$apis" \
+  rows+=("$(printf '%7s %4s %8s %10s %10s %7s %8s %9s %8s   %-22s %s' "$workers" "$apis" \
     "$(field 'e2e jobs/s (submit→settled, 1 team)' "$out")" \
     "$(rest '  client submit p50 / p99 ms' "$out" | awk '{ print $3 }')" \
-    "$(rest '  per job: WAL bytes, PG tx, Redis cmds' "$out" | awk '{ print $1 }')" \
-    "$(rest '  per job: WAL bytes, PG tx, Redis cmds' "$out" | awk '{ print $2 }')" \
-    "$(rest '  per job: WAL bytes, PG tx, Redis cmds' "$out" | awk '{ print $3 }')" \
+    "$(rest '  per job: WAL bytes, PG tx, Redis cmds, PG stmts' "$out" | awk '{ print $1 }')" \
+    "$(rest '  per job: WAL bytes, PG tx, Redis cmds, PG stmts' "$out" | awk '{ print $2 }')" \
+    "$(rest '  per job: WAL bytes, PG tx, Redis cmds, PG stmts' "$out" | awk '{ print $4 }')" \
+    "$(rest '  per job: WAL bytes, PG tx, Redis cmds, PG stmts' "$out" | awk '{ print $3 }')" \
+    "$(rest '  Redis round trips per job' "$out" | awk '{ print $1 }')" \
     "$(rest '  CPU us/job: API, worker, PG, Redis' "$out")" \
     "$(rest '  mean tx ms (lock held): submit, settle' "$out")")")
   grep -o 'raw outputs in [^)]*' "$out" | head -n 1 >&2 || true
   rm -f "$out"
 done
 {
-  printf '%7s %4s %8s %10s %10s %7s %9s   %-22s %s\n' workers APIs jobs/s "p99 ms" "WAL B/job" "tx/job" "Redis/job" "CPU us/job API wrk PG Redis" "tx ms submit, settle"
+  printf '%7s %4s %8s %10s %10s %7s %8s %9s %8s   %-22s %s\n' workers APIs jobs/s "p99 ms" "WAL B/job" "tx/job" "stmt/job" "Redis/job" "RTT/job" "CPU us/job API wrk PG Redis" "tx ms submit, settle"
   printf '%s\n' "${rows[@]}"
   echo "($(nproc) cores; each row: BENCH_ONLY=e2e BENCH_WORKERS=w BENCH_APIS=a scripts/bench-jobs.sh)"
 } | tee "$SUMMARY"

@@ -20,6 +20,17 @@ bench_services() {
 
 # URLs to a database / a Redis db of a benchmark's own, on the same servers.
 database_url() { echo "${DATABASE_URL%/*}/$1"; }  # database name
+
+# pg_stat_statements in database $1, created as the superuser over the cluster's unix socket
+# (local connections are trusted); true when the server preloads it (scripts/services.sh starts
+# PostgreSQL so since issue 13), false otherwise — a statement count is then "?".
+pg_stat_statements_ready() {
+  local socket port
+  socket="$(readlink -f "$REPO/.data/postgres" 2>/dev/null)" || return 1
+  port="${DATABASE_URL##*:}"; port="${port%%/*}"
+  psql -X -q -A -t -h "$socket" -p "$port" -U postgres -d "$1" \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null 2>&1
+}
 redis_url() { echo "redis://$REDIS_HOST:$REDIS_PORT/$1"; }  # db number
 
 # Runs a bench/sql/ file with psql: quiet, unaligned, tuples only, stopping at the first error.

@@ -213,7 +213,8 @@ pg_start() {
     fi
     touch "$PG_LOG_REAL"; chown postgres:postgres "$PG_LOG_REAL"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_REAL" -l "$PG_LOG_REAL" -w -t "$WAIT" \
-        -o "-p $PG_PORT -k '$PGDATA_REAL' -c max_connections=$PG_MAX_CONNECTIONS" start >/dev/null 9>&-; then
+        -o "-p $PG_PORT -k '$PGDATA_REAL' -c max_connections=$PG_MAX_CONNECTIONS -c shared_preload_libraries=pg_stat_statements" \
+        start >/dev/null 9>&-; then
       tail_log "$PG_LOG_REAL"
       die "pg_ctl start failed"
     fi

@@ -22,7 +22,7 @@
 #       pgbench has); statements are prepared once per connection, as with -M prepared.
 #
 # Prints a table on stdout: op, ours ops/s, reference ops/s, ratio (ours / reference), goal
-# (ratio ≥ 0.7). Progress goes to stderr; every raw output (and rounds.txt, each pair) is kept in
+# (ratio ≥ 0.7; ≥ 0.9 for the PostgreSQL SELECT, issue 13). Progress goes to stderr; every raw output (and rounds.txt, each pair) is kept in
 # bench-results/foundation-<time>/ (git-ignored).
 # These are measurements, not tests: the script fails only when a tool fails, never on a ratio.
 #
@@ -111,8 +111,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; print (NR % 2)
 # ratios (each round's pair runs back to back, so drift in the machine's load skews it least);
 # with one round it is simply ours / reference. The functions get the file stem for their raw
 # output and leave their rate (ops/s) in RATE.
-compare() {
-  local label="$1" name="$2" reference="$3" ours="$4" round r o refs=() ourses=() ratios=()
+compare() {  # label, name, reference fn, ours fn, [goal ratio, default GOAL]
+  local label="$1" name="$2" reference="$3" ours="$4" goal="${5:-$GOAL}" round r o refs=() ourses=() ratios=()
   for ((round = 1; round <= ROUNDS; round++)); do
     wait_idle "$name reference"
     say "$label: reference (round $round/$ROUNDS)"
@@ -129,7 +129,7 @@ compare() {
   done
   r="$(printf '%s\n' "${ratios[@]}" | median)"
   row "$label" "$(printf '%.0f' "$(printf '%s\n' "${ourses[@]}" | median)")" \
-    "$(printf '%.0f' "$(printf '%s\n' "${refs[@]}" | median)")" "$(printf '%.2f' "$r")" "$(verdict "$r" ">=" "$GOAL")"
+    "$(printf '%.0f' "$(printf '%s\n' "${refs[@]}" | median)")" "$(printf '%.2f' "$r")" ">= $goal: $(verdict "$r" ">=" "$goal")"
 }
 
 # ---------------------------------------------------------------- redis
@@ -209,14 +209,15 @@ ours_insert() { pg_ours "$1" --op insert; }
 if [[ "$ONLY" != redis ]]; then
   say "postgres: preparing bench_kv (100,000 rows) and bench_log"
   PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f bench/foundation-tables.sql >/dev/null
-  compare "postgres SELECT (c=$PG_CLIENTS)" select ref_select ours_select
+  # Issue 13 asks 0.9 of pgbench for the single-row SELECT.
+  compare "postgres SELECT (c=$PG_CLIENTS)" select ref_select ours_select 0.9
   compare "postgres INSERT (c=$PG_CLIENTS)" insert ref_insert ours_insert
   pg_prepare
 fi
 
 # ---------------------------------------------------------------- table
 {
-  table_print '%-28s %14s %16s %7s  %s\n' "op" "ours ops/s" "reference ops/s" "ratio" "goal (ratio >= $GOAL)"
+  table_print '%-28s %14s %16s %7s  %s\n' "op" "ours ops/s" "reference ops/s" "ratio" "goal"
   echo "($SECS s per measurement, $ROUNDS round(s), medians (ratio: median of the rounds' ratios); redis pool $REDIS_POOL, postgres pool $PG_POOL; $(nproc) cores; raw outputs in ${OUT#"$REPO"/})"
   [[ -s "$OUT/warnings.txt" ]] && echo "warning: some measurements ran on a busy CPU (see ${OUT#"$REPO"/}/warnings.txt)"
   true

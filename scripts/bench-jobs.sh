@@ -331,7 +331,13 @@ timeline() { sql timeline -v team="$1" -v column="$2" -v start="$3"; }  # team, 
 
 # ---------------------------------------------------------------- fresh database, Redis db, processes
 say "fresh database $DB_NAME and Redis db $REDIS_DB"
-sql_file "$DATABASE_URL" fresh-database -v db="$DB_NAME" >/dev/null
+# DROP … WITH (FORCE) refuses while an autovacuum worker (no role of ours) is in the database,
+# as after the previous run's writes: it is done in a moment, so try again.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  sql_file "$DATABASE_URL" fresh-database -v db="$DB_NAME" >/dev/null 2>"$OUT/fresh-database.err" && break
+  ((attempt < 10)) || die "could not make $DB_NAME afresh: $(cat "$OUT/fresh-database.err")"
+  sleep 2
+done
 rcli FLUSHDB >/dev/null
 STATEMENTS_READY=0
 if pg_stat_statements_ready "$DB_NAME"; then

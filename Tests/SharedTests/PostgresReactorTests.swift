@@ -36,7 +36,10 @@ struct PostgresReactorTests {
         // About 1 MB of statements out and 8 MB of answers back: both directions fill their
         // buffers, so sending must read meanwhile.
         let statements = (0..<8_000).map { n in
-            PostgresStatement("SELECT $1::int AS n, repeat('x', 1000) AS pad, $2::text AS echo", [.int(n), .text(String(repeating: "y", count: 100))])
+            PostgresStatement(
+                "SELECT $1::int AS n, repeat('x', 1000) AS pad, $2::text AS echo",
+                [.int(n), .text(String(repeating: "y", count: 100))]
+            )
         }
         let rows = try await postgres.withConnection { try await $0.pipeline(statements) }
         #expect(rows.count == 8_000)

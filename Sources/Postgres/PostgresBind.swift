@@ -14,8 +14,12 @@ public enum PostgresBind: Sendable, Hashable {
     /// A JSON document, for `json`/`jsonb` columns.
     case json(String)
     case bytea([UInt8])
-    /// An array of text values (`text[]`), e.g. for `= ANY($1)` or `unnest($1)`; nil elements
-    /// are NULL. Cast in SQL for other element types (`$1::text[]::uuid[]`).
+    /// An array literal of text values, nil elements NULL, for `= ANY($1::uuid[])` or
+    /// `unnest($1::bigint[], …)`. Its type is left to the statement (the cast names it: `text[]`,
+    /// `uuid[]`, `bigint[]`, `jsonb[]` …), so PostgreSQL parses the literal once, when the statement
+    /// is bound. Sent as `text[]` and cast in SQL (`$1::text[]::uuid[]`), the cast was an
+    /// expression that a generic plan evaluated again for every row it met — a nested loop
+    /// re-parsed a 1,000-id array per row, and the worker's claim marks spent seconds in `uuid_in`.
     case textArray([String?])
 
     /// The parameter's type OID. Text is left unspecified (0) so that PostgreSQL infers it from
@@ -31,7 +35,7 @@ public enum PostgresBind: Sendable, Hashable {
         case .timestamp: return 1184
         case .json: return 3802
         case .bytea: return 17
-        case .textArray: return 1009
+        case .textArray: return 0
         }
     }
 

@@ -58,7 +58,7 @@ public struct PostgresAuditStore: AuditStore {
             """
             INSERT INTO audit_log (actor, action, outcome, event_count, window_start)
             SELECT source, kind, 'denied', n, window_start
-            FROM unnest($1::text[], $2::text[], $3::text[]::timestamptz[], $4::text[]::int[]) AS c(source, kind, window_start, n)
+            FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[]) AS c(source, kind, window_start, n)
             ON CONFLICT (action, actor, window_start) WHERE window_start IS NOT NULL
             DO UPDATE SET event_count = audit_log.event_count + EXCLUDED.event_count, created_at = now()
             """,

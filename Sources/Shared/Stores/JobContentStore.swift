@@ -59,7 +59,7 @@ extension PostgresJobStore: JobContentStore {
             let ended = try await tx.query(
                 """
                 SELECT job_id FROM jobs
-                WHERE job_id = ANY($1::text[]::uuid[]) AND completed_at IS NOT NULL AND content_erased_at IS NULL
+                WHERE job_id = ANY($1::uuid[]) AND completed_at IS NOT NULL AND content_erased_at IS NULL
                 ORDER BY job_id FOR UPDATE
                 """,
                 [.textArray(jobIDs.map(\.lowercasedString))]
@@ -77,17 +77,17 @@ extension PostgresJobStore: JobContentStore {
         try await tx.query(
             """
             UPDATE jobs SET request = NULL, result = NULL, content_erased_at = COALESCE(content_erased_at, now()), updated_at = now()
-            WHERE (job_id = ANY($1::text[]::uuid[]) OR parent_job_id = ANY($1::text[]::uuid[])) AND completed_at IS NOT NULL
+            WHERE (job_id = ANY($1::uuid[]) OR parent_job_id = ANY($1::uuid[])) AND completed_at IS NOT NULL
             """,
             [bind]
         )
         try await tx.query(
             """
-            DELETE FROM job_steps WHERE job_id = ANY($1::text[]::uuid[])
-               OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = ANY($1::text[]::uuid[]))
+            DELETE FROM job_steps WHERE job_id = ANY($1::uuid[])
+               OR job_id IN (SELECT job_id FROM jobs WHERE parent_job_id = ANY($1::uuid[]))
             """,
             [bind]
         )
-        try await tx.query("DELETE FROM document_texts WHERE job_id = ANY($1::text[]::uuid[])", [bind])
+        try await tx.query("DELETE FROM document_texts WHERE job_id = ANY($1::uuid[])", [bind])
     }
 }

@@ -43,12 +43,12 @@ enum LedgerWriter {
             WITH accounts AS (
                 UPDATE credit_accounts a
                 SET credits_reserved = a.credits_reserved + d.reserved, credits_used = a.credits_used + d.used, updated_at = now()
-                FROM unnest($1::text[], $2::text[]::bigint[], $3::text[]::bigint[]) AS d(team_id, reserved, used)
+                FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(team_id, reserved, used)
                 WHERE a.team_id = d.team_id
             )
             INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, job_id, reservation_number)
-            SELECT * FROM unnest($4::text[]::uuid[], $5::text[], $6::text[], $7::text[]::bigint[], $8::text[]::bigint[],
-                                 $9::text[]::uuid[], $10::text[]::int[])
+            SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
+                                 $9::uuid[], $10::int[])
             """,
             [
                 .textArray(accounts.map(\.teamID)), .textArray(accounts.map { String($0.reserved) }), .textArray(accounts.map { String($0.used) }),

@@ -243,7 +243,7 @@ extension PostgresJobStore: StepJobStore {
         let rows = try await tx.query(
             """
             SELECT job_id, team_id, budget_mode, tokens_per_credit, credits_per_dollar FROM jobs
-            WHERE job_id = ANY($1::text[]::uuid[]) ORDER BY job_id
+            WHERE job_id = ANY($1::uuid[]) ORDER BY job_id
             """,
             [.textArray(jobIDs.map(\.lowercasedString))]
         )
@@ -276,8 +276,8 @@ extension PostgresJobStore: StepJobStore {
         try await tx.query(
             """
             UPDATE jobs j SET credits_charged = c.charge, updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[]::bigint[]) AS c(job_id, charge)
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
+            FROM unnest($1::uuid[], $2::bigint[]) AS c(job_id, charge)
+            WHERE j.job_id = ANY($1::uuid[]) AND j.job_id = c.job_id
             """,
             [.textArray(charged.keys.map(\.lowercasedString)), .textArray(charged.values.map(String.init))]
         )

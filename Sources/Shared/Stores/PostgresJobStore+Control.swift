@@ -292,7 +292,7 @@ extension PostgresJobStore {
     public func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState] {
         guard !jobIDs.isEmpty else { return [:] }
         let rows = try await postgres.query(
-            "SELECT job_id, team_id, priority, status, retry_at FROM jobs WHERE job_id = ANY($1::text[]::uuid[])",
+            "SELECT job_id, team_id, priority, status, retry_at FROM jobs WHERE job_id = ANY($1::uuid[])",
             [.textArray(jobIDs.map(\.lowercasedString))]
         )
         var states: [UUID: JobQueueState] = [:]

@@ -14,8 +14,8 @@ extension PostgresJobStore {
             UPDATE jobs j SET status = 'in_progress', lease_token = c.token,
                    lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
                    started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token), teams t
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id
+            FROM unnest($1::uuid[], $2::uuid[]) AS c(job_id, token), teams t
+            WHERE j.job_id = ANY($1::uuid[]) AND j.job_id = c.job_id
               AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
               AND t.team_id = j.team_id AND t.status = 'active'
             RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
@@ -29,7 +29,7 @@ extension PostgresJobStore {
         let states = PostgresStatement(
             """
             SELECT j.job_id, j.status, t.status AS team_status FROM jobs j JOIN teams t ON t.team_id = j.team_id
-            WHERE j.job_id = ANY($1::text[]::uuid[])
+            WHERE j.job_id = ANY($1::uuid[])
             """,
             [.textArray(claims.map(\.jobID.lowercasedString))]
         )
@@ -148,8 +148,8 @@ extension PostgresJobStore {
         let rows = try await tx.query(
             """
             SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number, j.parent_job_id
-            FROM jobs j JOIN unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
+            FROM jobs j JOIN unnest($1::uuid[], $2::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
+            WHERE j.job_id = ANY($1::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
             FOR UPDATE OF j
             """,
             [.textArray(settlements.map(\.claim.jobID.lowercasedString)), .textArray(settlements.map(\.claim.token.lowercasedString))]
@@ -173,7 +173,7 @@ extension PostgresJobStore {
         let open = Set(
             try await tx.query(
                 """
-                SELECT job_id FROM jobs WHERE job_id = ANY($1::text[]::uuid[]) AND status IN ('pending', 'in_progress')
+                SELECT job_id FROM jobs WHERE job_id = ANY($1::uuid[]) AND status IN ('pending', 'in_progress')
                 ORDER BY job_id FOR UPDATE
                 """,
                 [.textArray(parents.map(\.lowercasedString))]
@@ -207,7 +207,7 @@ extension PostgresJobStore {
                     CASE WHEN c.status = 'completed' AND jsonb_typeof(c.request->'call_metadata') = 'object'
                          THEN c.request->'call_metadata' ELSE '{}'::jsonb END
                 ) m ON true
-                WHERE c.job_id = ANY($1::text[]::uuid[]) AND c.parent_job_id IS NOT NULL
+                WHERE c.job_id = ANY($1::uuid[]) AND c.parent_job_id IS NOT NULL
                 GROUP BY c.parent_job_id
             ) a
             WHERE p.job_id = a.parent_job_id
@@ -231,12 +231,12 @@ extension PostgresJobStore {
                 retry_at = now() + u.delay_ms * interval '1 millisecond',  -- NULL unless back in the queue
                 completed_at = CASE WHEN u.ended THEN now() END,
                 lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[], $3::text[]::jsonb[], $4::text[]::bigint[], $5::text[]::bigint[],
-                        $6::text[]::numeric[], $7::text[]::bigint[], $8::text[], $9::text[], $10::text[]::int[], $11::text[]::int[],
-                        $12::text[]::bigint[], $13::text[]::boolean[], $14::text[]::bigint[])
+            FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bigint[], $5::bigint[],
+                        $6::numeric[], $7::bigint[], $8::text[], $9::text[], $10::int[], $11::int[],
+                        $12::bigint[], $13::boolean[], $14::bigint[])
               AS u(job_id, status, result, prompt_tokens, completion_tokens, cost_usd, credits_charged, error_code,
                    error_message, attempt_increment, calls, delay_ms, ended, credits_due)
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = u.job_id
+            WHERE j.job_id = ANY($1::uuid[]) AND j.job_id = u.job_id
             """,
             [
                 column { $0.jobID.lowercasedString }, column { $0.status.rawValue }, column { $0.result.map { JSONText.encode($0) } },
@@ -262,10 +262,10 @@ extension PostgresJobStore {
             """
             INSERT INTO job_calls (call_id, job_id, lease_token, step, step_index, model, provider, attempt, status_code, error_class,
                                    error, upstream_request_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, billed, created_at)
-            SELECT * FROM unnest($1::text[]::uuid[], $2::text[]::uuid[], $3::text[]::uuid[], $4::text[], $5::text[]::int[], $6::text[],
-                                 $7::text[], $8::text[]::int[], $9::text[]::int[], $10::text[], $11::text[], $12::text[],
-                                 $13::text[]::bigint[], $14::text[]::bigint[], $15::text[]::numeric[], $16::text[]::int[],
-                                 $17::text[]::boolean[], $18::text[]::timestamptz[])
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::text[],
+                                 $7::text[], $8::int[], $9::int[], $10::text[], $11::text[], $12::text[],
+                                 $13::bigint[], $14::bigint[], $15::numeric[], $16::int[],
+                                 $17::boolean[], $18::timestamptz[])
             ON CONFLICT (call_id) DO UPDATE SET billed = job_calls.billed OR EXCLUDED.billed
             """,
             [
@@ -284,8 +284,8 @@ extension PostgresJobStore {
         let rows = try await postgres.query(
             """
             UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[]) AS c(job_id, token)
-            WHERE j.job_id = ANY($1::text[]::uuid[]) AND j.job_id = c.job_id AND j.lease_token = c.token
+            FROM unnest($1::uuid[], $2::uuid[]) AS c(job_id, token)
+            WHERE j.job_id = ANY($1::uuid[]) AND j.job_id = c.job_id AND j.lease_token = c.token
               AND j.status IN ('in_progress', 'cancelling')
             RETURNING j.job_id, j.status
             """,

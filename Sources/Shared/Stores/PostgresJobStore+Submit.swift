@@ -150,10 +150,10 @@ extension PostgresJobStore {
             SELECT j.job_id, j.team_id, j.job_type, j.user_id, j.status, j.priority, j.model_group, j.request, j.metadata,
                    j.budget_mode, j.tokens_per_credit, j.credits_per_dollar, j.credits_reserved, j.reservation_number,
                    j.calls_planned, j.idempotency_key, decode(j.request_hash, 'hex'), j.expires_at, j.webhook
-            FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]::smallint[],
-                        $7::text[], $8::text[]::jsonb[], $9::text[]::jsonb[], $10::text[], $11::text[]::int[],
-                        $12::text[]::numeric[], $13::text[]::bigint[], $14::text[]::int[], $15::text[]::int[],
-                        $16::text[], $17::text[], $18::text[]::timestamptz[], $19::text[]::boolean[])
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[],
+                        $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::int[],
+                        $12::numeric[], $13::bigint[], $14::int[], $15::int[],
+                        $16::text[], $17::text[], $18::timestamptz[], $19::boolean[])
               AS j(job_id, team_id, job_type, user_id, status, priority, model_group, request, metadata, budget_mode,
                    tokens_per_credit, credits_per_dollar, credits_reserved, reservation_number, calls_planned,
                    idempotency_key, request_hash, expires_at, webhook)

@@ -109,7 +109,7 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
                 last_status_code = o.code,
                 last_error = o.error,
                 updated_at = now()
-            FROM unnest($1::text[]::uuid[], $2::text[]::uuid[], $3::text[], $4::text[]::bigint[], $5::text[]::int[], $6::text[])
+            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::text[])
                 AS o(delivery_id, claim_token, status, delay_ms, code, error)
             WHERE d.delivery_id = o.delivery_id AND d.claim_token = o.claim_token AND d.status = 'pending'
             """,

@@ -37,10 +37,12 @@ public struct WorkerInfo: Sendable, Hashable, Codable {
 /// change's version (later changes have higher ones), so a worker that hears an announcement and
 /// then reads an older stored value back keeps the later one.
 ///
-/// Versions grow even across a loss of Redis's data: a version is Redis's clock in microseconds
-/// (milliseconds × 1000), or one more than the last version when that is higher (two changes in
-/// one millisecond, or a clock that stepped back). A counter alone would start again at 1 after
-/// a flush, and a live worker that had applied version 5 would ignore versions 1 to 5.
+/// Versions grow even across a loss of Redis's data: a version is Redis's clock in microseconds,
+/// or one more than the last version when that is higher (two changes in one microsecond, or a
+/// clock that stepped back). A counter alone would start again at 1 after a flush, and a live
+/// worker that had applied version 5 would ignore versions 1 to 5. Whole microseconds, not
+/// milliseconds × 1000: a flush and a change can come within the millisecond of the last change
+/// (CI did), and the flush took the counter that would have told them apart.
 public struct ConcurrencyRequest: Sendable, Hashable {
     public var version: Int
     public var concurrency: Int
@@ -194,7 +196,7 @@ public struct WorkerRegistry: Sendable {
 
     /// ARGV: worker, concurrency, staleness ms. Returns {0} for no live worker, {2} for a draining
     /// one, else {1, its info JSON} after storing and announcing the change under a new version
-    /// (see ``ConcurrencyRequest``: `now` × 1000, or the last one + 1). Lua's numbers are doubles:
+    /// (see ``ConcurrencyRequest``: Redis's clock in µs, or the last one + 1). Lua's numbers are doubles:
     /// exact to 2^53, about 285 years of microseconds since 1970; `%d` writes them whole (`..`
     /// would write 1.7e+15).
     private static let setConcurrency = RedisScript(
@@ -206,7 +208,8 @@ public struct WorkerRegistry: Sendable {
         if not seen or tonumber(seen) < now - tonumber(ARGV[3]) then return {0} end
         if redis.call('SISMEMBER', p .. ':draining', ARGV[1]) == 1 then return {2} end
         local last = tonumber(redis.call('GET', p .. ':workers:concurrency:version') or '0') or 0
-        local version = string.format('%d', math.max(now * 1000, last + 1))
+        local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local version = string.format('%d', math.max(micros, last + 1))
         redis.call('SET', p .. ':workers:concurrency:version', version)
         redis.call('HSET', p .. ':workers:concurrency', ARGV[1], version .. '|' .. ARGV[2])
         redis.call('PUBLISH', p .. ':concurrency', ARGV[1] .. '|' .. version .. '|' .. ARGV[2])

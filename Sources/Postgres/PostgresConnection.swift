@@ -435,10 +435,10 @@ final class PostgresConnection: @unchecked Sendable {
         }
         // A connection lost here, after COMMIT answered, still committed: nextResult closed it,
         // and `connection` must not be touched again.
-        let sync = try? await nextResult(connection)
+        let sync = (try? await nextResult(connection)) ?? nil
         let open = self.connection != nil
-        let synced = sync.flatMap { $0 }.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
-        if let sync = sync.flatMap({ $0 }) { PQclear(sync) }
+        let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+        if let sync { PQclear(sync) }
         guard open, synced, PQexitPipelineMode(connection) == 1 else {
             if committed {
                 // COMMIT answered: the transaction is durable whatever became of the connection.

@@ -43,4 +43,18 @@ struct PostgresArrayBindTests {
         let rows = try await postgres.query("SELECT cardinality($1::text[]) AS n", [.textArray(["a", "b", "c"])])
         #expect(try rows.first?.decode("n", as: Int.self) == 3)
     }
+
+    @Test("an element holding U+0000 is refused before anything is sent, whatever type the cast names")
+    func nulElement() async throws {
+        let postgres = TestEnvironment.postgres(poolSize: 1)
+        defer { postgres.shutdown() }
+        for sql in ["SELECT cardinality($1::text[]) AS n", "SELECT cardinality($1::jsonb[]) AS n"] {
+            await #expect {
+                try await postgres.query(sql, [.textArray(["ok", "bad\u{0}tail"])])
+            } throws: { error in
+                guard case .invalidParameter = error as? PostgresError else { return false }
+                return true
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ import Testing
 struct LeaseRenewalTests {
     @Test("held leases are renewed; a wrong token or a cancelling job is to be stopped")
     func renewsAndStops() async throws {
-        let context = try await SettlementCountingTests.context()
+        let context = try await SettlementCountingTests.context(database: "claim_marks")
         defer { context.postgres.shutdown() }
         let ids = try await context.submit(3)
         let claims = ids.map { Claim(jobID: $0, token: UUID.random()) }
@@ -33,7 +33,7 @@ struct LeaseRenewalTests {
 struct ClaimMarkTests {
     @Test("a stored request this worker cannot read is handed back alone; its batch's other jobs are marked and start")
     func unreadableRequestFailsOnlyItself() async throws {
-        let context = try await SettlementCountingTests.context()
+        let context = try await SettlementCountingTests.context(database: "claim_marks")
         defer { context.postgres.shutdown() }
         let ids = try await context.submit(3)
         // As a newer API might write it: `messages` in a shape this worker does not know.

@@ -68,8 +68,10 @@ struct SettlementCountingTests {
         }
     }
 
-    static func context() async throws -> Context {
-        let postgres = try await TestEnvironment.ownDatabase("settlement_counts")
+    /// `database`: suites that leave rows the sweeper tests must not meet (a claimed job whose
+    /// request no worker can read) take a database of their own.
+    static func context(database: String = "settlement_counts") async throws -> Context {
+        let postgres = try await TestEnvironment.ownDatabase(database)
         let team = "sc-\(UUID().uuidString.prefix(8).lowercased())"
         try await postgres.query(
             "INSERT INTO organizations (organization_id, name) VALUES ('sc-org', 'settlement counts') ON CONFLICT DO NOTHING"

@@ -12,20 +12,29 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// `Decoder` cannot say which kind of value comes next, so each kind is tried in turn, and
+    /// every miss costs a thrown `DecodingError` with its description built. Strings and objects
+    /// are most of what requests and answers hold (a message is an object of strings), so they
+    /// are tried first. The kinds cannot be mistaken for one another (a number is never a
+    /// `String`, a `Bool` never a number), except that an integral number is an `Int` before it
+    /// is a `Double`. When nothing fits, the object is decoded once more to throw: that is the
+    /// error a value that cannot be decoded (a number past `Double`, nested or not) reports.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
+        } else if let string = try? container.decode(String.self) {
+            self = .string(string)
+        } else if let object = try? container.decode([String: JSONValue].self) {
+            self = .object(object)
+        } else if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
         } else if let bool = try? container.decode(Bool.self) {
             self = .bool(bool)
         } else if let int = try? container.decode(Int.self) {
             self = .integer(int)
         } else if let double = try? container.decode(Double.self) {
             self = .number(double)
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let array = try? container.decode([JSONValue].self) {
-            self = .array(array)
         } else {
             self = .object(try container.decode([String: JSONValue].self))
         }
@@ -62,6 +71,10 @@ public typealias JSONObject = [String: JSONValue]
 /// parameters, size estimates and request fingerprints alike.
 public enum JSONText {
     public static func encode<T: Encodable>(_ value: T) -> String {
+        // The values requests carry most (messages, metadata) take the direct writer, which
+        // writes the same text (``JSONValueText``).
+        if let value = value as? JSONValue { return JSONValueText.text(of: value) ?? "null" }
+        if let object = value as? [String: JSONValue] { return JSONValueText.text(of: object) ?? "null" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"

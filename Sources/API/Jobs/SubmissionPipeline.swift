@@ -14,7 +14,7 @@ struct SubmissionPipeline: Sendable {
 
     /// `submitted` counts the jobs each committed transaction created (`saas_jobs_submitted_total`).
     init(jobs: any JobStore, queue: any JobQueue, maxPending: Int? = nil, submitted: JobsSubmittedCounter = JobsSubmittedCounter(), logger: Logger) {
-        batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2, maxPending: maxPending) { submissions in
+        batcher = Batcher(maxBatch: 500, maxConcurrentBatches: 2, maxPending: maxPending, priority: .high) { submissions in
             let results = try await jobs.submit(submissions)
             submitted.record(
                 zip(submissions, results).lazy.compactMap { submission, result in

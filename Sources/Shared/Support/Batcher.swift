@@ -27,6 +27,7 @@ public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
     private let maxBatch: Int
     private let maxConcurrentBatches: Int
     private let maxPending: Int?
+    private let priority: TaskPriority?
     private let process: Process
 
     /// - Parameters:
@@ -35,11 +36,17 @@ public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
     ///   - maxPending: the most items waiting for a batch; past it ``submit(_:)`` throws
     ///     ``BatcherOverloaded`` at once instead of growing the line (and everyone's latency)
     ///     without bound. nil: unbounded, for callers whose items must never be refused.
+    ///   - priority: the priority batches run at (nil: the first caller's). A batch whose
+    ///     transaction locks a row every batch writes (a team's account) holds that lock across
+    ///     its round trips; at a higher priority its resumptions run on threads of their own
+    ///     instead of queueing behind the requests the process is answering, which shortens the
+    ///     hold every later batch waits for.
     ///   - process: runs a batch; returns one output per item, in order.
-    public init(maxBatch: Int, maxConcurrentBatches: Int, maxPending: Int? = nil, process: @escaping Process) {
+    public init(maxBatch: Int, maxConcurrentBatches: Int, maxPending: Int? = nil, priority: TaskPriority? = nil, process: @escaping Process) {
         self.maxBatch = maxBatch
         self.maxConcurrentBatches = maxConcurrentBatches
         self.maxPending = maxPending
+        self.priority = priority
         self.process = process
     }
 
@@ -58,7 +65,7 @@ public final class Batcher<Item: Sendable, Output: Sendable>: Sendable {
             case .queued:
                 break
             case .queuedAndStart:
-                Task { await self.drain() }
+                Task(priority: priority) { await self.drain() }
             case .refused:
                 continuation.resume(throwing: BatcherOverloaded(maxPending: maxPending ?? 0))
             }

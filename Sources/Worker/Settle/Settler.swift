@@ -27,7 +27,7 @@ struct Settler: Sendable {
         settled: @escaping @Sendable () -> Void = {}
     ) {
         self.logger = logger
-        batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2) { batch in
+        batcher = Batcher(maxBatch: 256, maxConcurrentBatches: 2, priority: .high) { batch in
             let (results, tally) = try await jobs.settleTallied(batch)
             // Committed: counted once, whatever Redis does next (a retry of this batch finds its
             // deliveries `lost` and counts nothing again).

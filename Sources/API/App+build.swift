@@ -147,7 +147,7 @@ func buildRouter(_ dependencies: AppDependencies, routes registry: MethodRegistr
     // Outermost, so it sees every answer's final status; none at all with metrics off.
     if dependencies.metrics != nil { router.add(middleware: HTTPMetricsMiddleware()) }
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: AccessLogMiddleware(sample: dependencies.configuration.accessLogSample))
     router.add(middleware: ErrorMiddleware())
     let routes = RouteTable(router: router, registry: registry)
     HealthController(postgres: dependencies.postgres, redis: dependencies.redis).addRoutes(to: routes)

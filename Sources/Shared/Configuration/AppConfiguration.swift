@@ -32,6 +32,9 @@ public struct AppConfiguration: Sendable {
     public var metricsEnabled: Bool
     /// `METRICS_MAX_TEAMS`: distinct `team` label values a process keeps; the rest are `other`.
     public var metricsMaxTeams: Int
+    /// `ACCESS_LOG_SAMPLE`: one successful answer in this many is logged at `info` (every
+    /// refused, failed or slow one is); 0 logs successes only at `debug`.
+    public var accessLogSample: Int
     public var databasePoolSize: Int
     /// Callers that may wait for a PostgreSQL connection at once, and how long each may wait;
     /// past either the caller is refused (the API answers 503 with `Retry-After`).
@@ -149,6 +152,7 @@ public struct AppConfiguration: Sendable {
         self.logFormat = logFormat
         metricsEnabled = try values.bool("METRICS_ENABLED", default: true)
         metricsMaxTeams = try values.int("METRICS_MAX_TEAMS", default: 1000, range: 1...1_000_000)
+        accessLogSample = try values.int("ACCESS_LOG_SAMPLE", default: 100, range: 0...1_000_000)
         databasePoolSize = try values.int("DATABASE_POOL_SIZE", default: 16, range: 1...500)
         redisPoolSize = try values.int("REDIS_POOL_SIZE", default: 4, range: 1...256)
         databaseMaxWaiters = try values.int("DATABASE_MAX_WAITERS", default: 10_000, range: 1...1_000_000)

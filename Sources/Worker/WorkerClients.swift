@@ -10,7 +10,7 @@ import Shared
 struct WorkerClients: Service {
     let postgres: PostgresClient
     let redis: RedisClient
-    let http: HTTPClient
+    let http: UpstreamClients
 
     func run() async {
         try? await gracefulShutdown()

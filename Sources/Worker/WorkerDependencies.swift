@@ -20,7 +20,7 @@ struct WorkerDependencies: Sendable {
     let workerID: String
     let postgres: PostgresClient
     let redis: RedisClient
-    let http: HTTPClient
+    let http: UpstreamClients
     let jobs: any JobStore
     let queue: any JobQueue
     let registry: WorkerRegistry
@@ -48,17 +48,17 @@ struct WorkerDependencies: Sendable {
         self.redis = redis
 
         // One connection per concurrent call: the default of 8 per host would queue the rest.
-        var http = HTTPClient.Configuration()
-        http.connectionPool = .init(
-            idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: Self.upstreamConnections(configuration)
-        )
-        http.connectionPool.retryConnectionEstablishment = false
-        http.timeout = .init(connect: .seconds(10))
-        // Never follow a redirect: a cross-origin hop would carry the provider's key, a 303 would
-        // turn the POST into a GET. A 3xx is an upstream error (HTTPExchange.classify).
-        http.redirectConfiguration = .disallow
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        // Past 512 connections they are split over several pools (``UpstreamClients``).
+        let client = UpstreamClients(connections: Self.upstreamConnections(configuration)) { perPool in
+            var http = HTTPClient.Configuration()
+            http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: perPool)
+            http.connectionPool.retryConnectionEstablishment = false
+            http.timeout = .init(connect: .seconds(10))
+            // Never follow a redirect: a cross-origin hop would carry the provider's key, a 303
+            // would turn the POST into a GET. A 3xx is an upstream error (HTTPExchange.classify).
+            http.redirectConfiguration = .disallow
+            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        }
         self.http = client
 
         let jobs = PostgresJobStore(postgres: postgres)
@@ -83,7 +83,7 @@ struct WorkerDependencies: Sendable {
         // One box for provider keys and webhook secrets (and one warning when its key is unset).
         let secrets = SecretBox(configuration: configuration, logger: logger)
         runner = JobRunner(
-            upstreams: [.openai: OpenAIUpstream(client: client), .anthropic: AnthropicUpstream(client: client)],
+            upstreams: [.openai: OpenAIUpstream(clients: client), .anthropic: AnthropicUpstream(clients: client)],
             routing: Routing(
                 modelGroups: PostgresModelGroupStore(postgres: postgres),
                 providers: PostgresProviderStore(postgres: postgres),

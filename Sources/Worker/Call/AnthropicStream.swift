@@ -10,7 +10,7 @@ extension AnthropicUpstream {
         http.headers.add(name: "Accept", value: "text/event-stream")
         return try await StreamExchange.run(
             http,
-            client: client,
+            client: clients.next(),
             timeout: endpoint.timeout,
             maxTokens: request.maxTokens,
             requestIDHeaders: ["request-id", "x-request-id"],

@@ -10,7 +10,7 @@ extension OpenAIUpstream {
         http.headers.add(name: "Accept", value: "text/event-stream")
         return try await StreamExchange.run(
             http,
-            client: client,
+            client: clients.next(),
             timeout: endpoint.timeout,
             maxTokens: request.maxTokens,
             requestIDHeaders: ["x-request-id", "request-id"],

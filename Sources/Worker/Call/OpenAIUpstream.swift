@@ -7,11 +7,19 @@ import Shared
 
 /// Any OpenAI-compatible endpoint: `POST {base_url}/v1/chat/completions` with a Bearer key.
 struct OpenAIUpstream: Upstream {
-    let client: HTTPClient
+    let clients: UpstreamClients
+
+    init(clients: UpstreamClients) {
+        self.clients = clients
+    }
+
+    init(client: HTTPClient) {
+        self.init(clients: UpstreamClients([client]))
+    }
 
     func complete(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint) async throws(UpstreamFailure) -> UpstreamResponse {
         let http = try Self.httpRequest(request, at: endpoint, stream: false)
-        let (status, headers, payload) = try await HTTPExchange.send(http, client: client, timeout: endpoint.timeout)
+        let (status, headers, payload) = try await HTTPExchange.send(http, client: clients.next(), timeout: endpoint.timeout)
         return try Self.reply(status: status, headers: headers, payload: payload)
     }
 

@@ -57,7 +57,7 @@
 #   BENCH_BUILD_DIR      take the binaries from this folder instead (implies no build):
 #                        an earlier commit's, to compare two builds in one session    []
 #   BENCH_KEEP_BIN       1 = keep the run's copy of the binaries (results folder, bin/) [0]
-#   BENCH_API_LOG_LEVEL  the API's LOG_LEVEL (it logs every request at info)          [info]
+#   BENCH_API_LOG_LEVEL  the API's LOG_LEVEL (its access log: every refusal at info, one success in ACCESS_LOG_SAMPLE=100) [info]
 #   BENCH_E2E_JOBS       jobs of phase 3                                               [20000]
 #   BENCH_SLOW_JOBS      jobs of phase 4                                              [20000]
 #   BENCH_SLOW_CONCURRENCY  the slow phase's WORKER_CONCURRENCY                        [5000]

@@ -170,6 +170,6 @@ struct AnthropicUpstream: Upstream {
         var stop_reason: String?
         /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
         /// usage must not lose an answer that was paid for.
-        var usage: [String: JSONValue]?
+        var usage: [String: UsageField]?
     }
 }

@@ -95,7 +95,7 @@ struct OpenAIUpstream: Upstream {
         var choices: [Choice]
         /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
         /// usage must not lose an answer that was paid for.
-        var usage: [String: JSONValue]?
+        var usage: [String: UsageField]?
     }
 }
 

@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// One log line per answer, written when it is known: method, path, status and how long it took.
+/// One log line per answer, written when its head is known: method, path, status and how long it
+/// took to get there (a streamed body, `/events` or a call's stream, goes on after the line).
 ///
 /// Every answer of 400 or more, and every one slower than ``slow``, is logged at `info`, since
 /// those are what an operator looks for. Of the other answers one in `sample` is logged at

@@ -39,7 +39,11 @@ private struct CommitLostJobStore: JobStore {
     func retry(_ jobID: UUID) async throws -> (Job, QueuedJob) { try await base.retry(jobID) }
     func queueStats() async throws -> [TeamQueueStats] { try await base.queueStats() }
     func expireOverdue(limit: Int) async throws -> [UUID] { try await base.expireOverdue(limit: limit) }
-    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
+    func recoverExpiredLeases(
+        limit: Int,
+        poisonAfter: Int,
+        aliveWorkers: [String: Date]
+    ) async throws -> (leases: [ExpiredLease], tally: SettlementTally) {
         try await base.recoverExpiredLeases(limit: limit, poisonAfter: poisonAfter, aliveWorkers: aliveWorkers)
     }
     func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {

@@ -115,6 +115,49 @@ struct SettlementCountingTests {
         try await QueueTests.loseData(queue)
     }
 
+    @Test("the sweeper's lease recovery counts a poisoned job `failed` and a cancelling one `cancelled`, once; a job back in the queue nothing")
+    func sweeperLeaseRecovery() async throws {
+        let context = try await Self.context()
+        defer { context.postgres.shutdown() }
+        let redis = try TestEnvironment.redis()
+        defer { redis.shutdown() }
+        let queue = QueueTests.queue(redis)
+        let ids = try await context.submit(3)
+        _ = try await context.store.markInProgress(ids.map { Claim(jobID: $0, token: UUID()) }, workerID: "gone", lease: .seconds(30))
+        // All three leases ran out: the first on its last chance, the second being cancelled.
+        try await context.postgres.query(
+            "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE job_id = ANY($1::uuid[])",
+            [.textArray(ids.map(\.lowercasedString))]
+        )
+        try await context.postgres.query("UPDATE jobs SET lease_expiries = 2 WHERE job_id = $1", [.uuid(ids[0])])
+        try await context.postgres.query("UPDATE jobs SET status = 'cancelling' WHERE job_id = $1", [.uuid(ids[1])])
+        let metrics = RecordingMetrics()
+        let sweeper = Sweeper(
+            jobs: context.store,
+            queue: queue,
+            workers: nil,
+            interval: .seconds(1),
+            poisonAfter: 3,
+            queueGauges: nil,
+            settlements: SettlementMetrics(factory: metrics, teams: TeamLabels(limit: 10)),
+            logger: Logger(label: "settlement-counting-test")
+        )
+        let report = try #require(try await sweeper.sweepOnce())
+        #expect(report.leasesRecovered >= 3)
+        #expect(finished(metrics, context.team, .failed) == 1)
+        #expect(finished(metrics, context.team, .cancelled) == 1)
+        #expect(finished(metrics, context.team, .queued) == 0)
+        let statuses = try await context.postgres.query(
+            "SELECT job_id, status FROM jobs WHERE job_id = ANY($1::uuid[])",
+            [.textArray(ids.map(\.lowercasedString))]
+        ).reduce(into: [UUID: String]()) { $0[try $1.decode("job_id")] = try $1.decode("status") }
+        #expect(statuses == [ids[0]: "failed", ids[1]: "cancelled", ids[2]: "queued"])
+        _ = try await sweeper.sweepOnce()
+        #expect(finished(metrics, context.team, .failed) == 1, "a recovery is counted once")
+        #expect(finished(metrics, context.team, .cancelled) == 1, "a recovery is counted once")
+        try await QueueTests.loseData(queue)
+    }
+
     @Test("a cancel of a queued or pending job counts `cancelled`; of a running one nothing (its worker's settlement counts it)")
     func cancelTally() async throws {
         let context = try await Self.context()

@@ -172,7 +172,11 @@ final class MemoryJobStore: JobStore {
     func retry(_ jobID: UUID) async throws -> (Job, QueuedJob) { throw NotUsedByTheseTests() }
     func queueStats() async throws -> [TeamQueueStats] { throw NotUsedByTheseTests() }
     func expireOverdue(limit: Int) async throws -> [UUID] { throw NotUsedByTheseTests() }
-    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
+    func recoverExpiredLeases(
+        limit: Int,
+        poisonAfter: Int,
+        aliveWorkers: [String: Date]
+    ) async throws -> (leases: [ExpiredLease], tally: SettlementTally) {
         throw NotUsedByTheseTests()
     }
     func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) { throw NotUsedByTheseTests() }

@@ -7,7 +7,7 @@ import Telemetry
 /// ``TeamLabels``), and, for the worker's batches, `saas_settlement_batch_size`.
 ///
 /// Every path that ends jobs or charges credits records here: the worker's settlements, the
-/// sweeper's expiries, a cancel through the API or the dashboard, a step-by-step job's
+/// sweeper's expiries and lease recoveries, a cancel through the API or the dashboard, a step-by-step job's
 /// `complete`. Each store method on those paths answers a ``SettlementTally`` of what it
 /// committed; its caller records it.
 public final class SettlementMetrics: Sendable {

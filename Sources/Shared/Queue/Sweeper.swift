@@ -275,7 +275,9 @@ public struct Sweeper: Service {
     private func recoverExpiredLeases(_ report: inout Report) async throws {
         let alive = try await workers?.aliveWorkers() ?? [:]
         while true {
-            let recovered = try await jobs.recoverExpiredLeases(limit: 1000, poisonAfter: poisonAfter, aliveWorkers: alive)
+            let (recovered, tally) = try await jobs.recoverExpiredLeases(limit: 1000, poisonAfter: poisonAfter, aliveWorkers: alive)
+            // Committed: counted once, whatever Redis does next.
+            settlements.record(tally)
             let ended = recovered.filter(\.ended).map(\.job.jobID)
             try await queue.remove(ended, completed: ended)
             try await queue.reset(recovered.filter { !$0.ended }.map(\.job))

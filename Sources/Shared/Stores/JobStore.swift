@@ -276,7 +276,14 @@ public protocol JobStore: Sendable {
     func expireOverdueTallied(limit: Int) async throws -> ([UUID], SettlementTally)
     /// Takes back expired leases; an expiry counts toward poison only when the job's worker is
     /// not in `aliveWorkers` or its lease expired after what the worker vouches for (the dates).
-    func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease]
+    /// Also tells what its committed transaction came to: the jobs it ended (poisoned `failed`,
+    /// `cancelling` ones `cancelled`; not a step-by-step job's calls), which charge nothing. One
+    /// method, so that a store that forwards it cannot forward the leases and drop the count.
+    func recoverExpiredLeases(
+        limit: Int,
+        poisonAfter: Int,
+        aliveWorkers: [String: Date]
+    ) async throws -> (leases: [ExpiredLease], tally: SettlementTally)
     /// Every queued job, paged (the full re-enqueue after Redis lost its data).
     func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
     /// Queued jobs changed in [since, before), paged (the incremental re-enqueue).

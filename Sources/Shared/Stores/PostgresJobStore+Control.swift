@@ -157,7 +157,11 @@ extension PostgresJobStore {
     /// expired within what that worker's heartbeats vouch for (see
     /// ``WorkerRegistry/aliveWorkers()``) — its lease ran out through a PostgreSQL outage or a
     /// settlement that never landed — goes back uncounted (issue 8, item 12).
-    public func recoverExpiredLeases(limit: Int, poisonAfter: Int, aliveWorkers: [String: Date]) async throws -> [ExpiredLease] {
+    public func recoverExpiredLeases(
+        limit: Int,
+        poisonAfter: Int,
+        aliveWorkers: [String: Date]
+    ) async throws -> (leases: [ExpiredLease], tally: SettlementTally) {
         let workers = aliveWorkers.sorted { $0.key < $1.key }
         return try await postgres.withPipelinedTransaction(kind: .sweep) { tx in
             let rows = try await tx.query(
@@ -185,7 +189,8 @@ extension PostgresJobStore {
                     completed_at = CASE WHEN j.status = 'cancelling' OR (t.counted AND j.lease_expiries + 1 >= $2) THEN now() END,
                     lease_token = NULL, lease_expires_at = NULL, updated_at = now()
                 FROM t WHERE j.job_id = t.job_id
-                RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number, t.counted
+                RETURNING j.job_id, j.team_id, j.priority, j.status, j.credits_reserved, j.reservation_number, t.counted,
+                          j.parent_job_id IS NOT NULL AS is_call
                 """,
                 [
                     .int(limit), .int(poisonAfter), .textArray(workers.map(\.key)),
@@ -194,10 +199,15 @@ extension PostgresJobStore {
             )
             var recovered: [ExpiredLease] = []
             var moves: [LedgerWriter.Move] = []
+            var tally = SettlementTally()
             for row in rows {
                 let jobID: UUID = try row.decode("job_id")
                 let teamID: String = try row.decode("team_id")
-                let ended = (JobStatus(rawValue: try row.decode("status")) ?? .failed).isTerminal
+                let status = JobStatus(rawValue: try row.decode("status")) ?? .failed
+                let ended = status.isTerminal
+                if ended, !(try row.decode("is_call", as: Bool.self)) {
+                    tally.ended[SettlementTally.Ended(teamID: teamID, status: status), default: 0] += 1
+                }
                 if ended {
                     moves.append(
                         LedgerWriter.Move(
@@ -217,7 +227,7 @@ extension PostgresJobStore {
                 )
             }
             // The ledger's write goes with COMMIT: the accounts are held for that round trip only.
-            return PostgresCommit([try await LedgerWriter.lockAndPlan(moves, tx)].compactMap { $0 }, value: recovered)
+            return PostgresCommit([try await LedgerWriter.lockAndPlan(moves, tx)].compactMap { $0 }, value: (leases: recovered, tally: tally))
         }
     }
 

@@ -1,6 +1,7 @@
 import DocumentFixtures
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 
 @testable import Shared
@@ -50,6 +51,40 @@ struct JSONValueTextTests {
             #expect(direct == encoder, "\(value)")
             if direct != encoder { return }
         }
+    }
+
+    @Test("an object nested 30 deep around a number past Double fails at once, naming the leaf, not by decoding each level twice")
+    func deepUndecodableValue() async throws {
+        let depth = 30
+        let text = String(repeating: #"{"a":"#, count: depth) + "1e400" + String(repeating: "}", count: depth)
+        // Decoding an object again to throw its error at every level took 2^depth decodes (a
+        // hostile body would have held a thread for hours); the bound only turns such a
+        // regression into a failure instead of a hung run.
+        // The decode runs on a thread of its own, so that the wait can give up on it (a task
+        // group would wait for its child however long the decode takes).
+        let answer = FirstAnswer()
+        let outcome: String? = await withCheckedContinuation { continuation in
+            answer.waiting.withLock { $0 = continuation }
+            Thread.detachNewThread {
+                let result: String
+                do {
+                    _ = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+                    result = "decoded"
+                } catch let DecodingError.typeMismatch(_, context) {
+                    // As before the change: the leaf fits no kind, and the last tried, an object,
+                    // names it.
+                    result = "typeMismatch at depth \(context.codingPath.count)"
+                } catch {
+                    result = "\(error)"
+                }
+                answer.give(result)
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(60))
+                answer.give(nil)
+            }
+        }
+        #expect(outcome == "typeMismatch at depth \(depth)")
     }
 
     @Test("the expiry timestamp written digit by digit equals the printf spelling it replaced")
@@ -119,5 +154,14 @@ struct JSONValueTextTests {
             for _ in 0..<random.next(in: 0...5) { object[string(&random)] = value(depth: depth + 1, &random) }
             return .object(object)
         }
+    }
+}
+
+/// Resumes its waiter with the first answer given; later ones are dropped.
+private final class FirstAnswer: Sendable {
+    let waiting = Mutex<CheckedContinuation<String?, Never>?>(nil)
+
+    func give(_ answer: String?) {
+        waiting.withLock { $0.take() }?.resume(returning: answer)
     }
 }

@@ -17,17 +17,27 @@ public enum JSONValue: Sendable, Hashable, Codable {
     /// are most of what requests and answers hold (a message is an object of strings), so they
     /// are tried first. The kinds cannot be mistaken for one another (a number is never a
     /// `String`, a `Bool` never a number), except that an integral number is an `Int` before it
-    /// is a `Double`. When nothing fits, the object is decoded once more to throw: that is the
-    /// error a value that cannot be decoded (a number past `Double`, nested or not) reports.
+    /// is a `Double`. When nothing fits, the object's error is the one thrown: what a value that
+    /// cannot be decoded (a number past `Double`, nested or not) reports. It is kept, never
+    /// decoded again: decoding an object twice at every level of nesting would cost 2^depth.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
-        } else if let string = try? container.decode(String.self) {
+            return
+        }
+        if let string = try? container.decode(String.self) {
             self = .string(string)
-        } else if let object = try? container.decode([String: JSONValue].self) {
-            self = .object(object)
-        } else if let array = try? container.decode([JSONValue].self) {
+            return
+        }
+        let objectError: any Error
+        do {
+            self = .object(try container.decode([String: JSONValue].self))
+            return
+        } catch {
+            objectError = error
+        }
+        if let array = try? container.decode([JSONValue].self) {
             self = .array(array)
         } else if let bool = try? container.decode(Bool.self) {
             self = .bool(bool)
@@ -36,7 +46,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let double = try? container.decode(Double.self) {
             self = .number(double)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            throw objectError
         }
     }
 

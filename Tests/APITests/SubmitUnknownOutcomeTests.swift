@@ -52,7 +52,7 @@ private struct CommitLostJobStore: JobStore {
     func queuedJobs(changedSince: Date, before: Date, after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
         try await base.queuedJobs(changedSince: changedSince, before: before, after: after, limit: limit)
     }
-    func databaseNow() async throws -> Date { try await base.databaseNow() }
+    func databaseClock() async throws -> DatabaseClock { try await base.databaseClock() }
     func suspendedTeams() async throws -> [String] { try await base.suspendedTeams() }
     func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState] { try await base.queueStates(jobIDs) }
     func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T? { try await base.withSweeperLock(body) }

@@ -264,6 +264,72 @@ struct SweeperTests {
         try await context.shutdown()
     }
 
+    @Test("the watermark stays under the oldest open transaction, whose rows become visible only when it commits")
+    func watermarkWaitsForOpenTransactions() async throws {
+        let context = try await Self.context()
+        let sweeper = Sweeper(
+            jobs: context.store,
+            queue: context.queue,
+            workers: WorkerRegistry(queue: context.queue),
+            interval: .seconds(1),
+            watermarkMargin: .milliseconds(500),
+            logger: Logger(label: "sweeper-test")
+        )
+        let ids = try await context.submit(1, age: 600)
+        _ = try #require(try await sweeper.sweepOnce())
+        // Nothing else is open in this test's database: the watermark trails the clock by the
+        // second left to submitters and the margin, not by a fixed minute.
+        let quiet = try #require(try await context.queue.sweepMarker().watermark)
+        let now = try await context.store.databaseClock().now
+        #expect(now.timeIntervalSince(quiet) < 5, "the watermark trails by \(now.timeIntervalSince(quiet)) s")
+        // A transaction puts the job back in the queue (updated_at = its start) and stays open
+        // past the margin; its enqueue after commit is lost (the job is not in Redis).
+        try await context.queue.remove(ids, completed: [])
+        let started = try await context.postgres.withTransaction { tx -> Date in
+            let started: Date = try await tx.query("SELECT now() AS now").first!.decode("now")
+            try await tx.query("UPDATE jobs SET updated_at = now() WHERE job_id = $1", [.uuid(ids[0])])
+            try await Task.sleep(for: .seconds(2))
+            let clock = try await context.store.databaseClock()
+            #expect(clock.oldestOpenTransaction == started)
+            #expect(!clock.hiddenSessions)
+            _ = try #require(try await sweeper.sweepOnce())
+            let held = try #require(try await context.queue.sweepMarker().watermark)
+            #expect(held <= started.addingTimeInterval(-0.5), "the watermark passed an open transaction's start")
+            return started
+        }
+        // Committed: the next pass reads the row it could not see, whose updated_at is `started`.
+        try await Task.sleep(for: .seconds(1))
+        let after = try #require(try await sweeper.sweepOnce())
+        #expect(after.queuedRead >= 1)
+        #expect(try await context.queue.held(ids) == Set(ids))
+        #expect(try await context.queue.sweepMarker().watermark! > started)
+        try await context.shutdown()
+    }
+
+    @Test("the next watermark: the oldest open transaction less the margin, never past the submitters' second, a fixed lag when sessions hide")
+    func nextWatermarkRules() async throws {
+        let context = try await Self.context()
+        let sweeper = Sweeper(
+            jobs: context.store,
+            queue: context.queue,
+            workers: nil,
+            interval: .seconds(1),
+            watermarkLag: .seconds(60),
+            watermarkMargin: .seconds(5),
+            logger: Logger(label: "sweeper-test")
+        )
+        let now = Date(timeIntervalSince1970: 2_000_000_000)
+        let before = now.addingTimeInterval(-1)
+        #expect(sweeper.nextWatermark(DatabaseClock(now: now), before: before) == before.addingTimeInterval(-5))
+        let old = now.addingTimeInterval(-300)
+        #expect(sweeper.nextWatermark(DatabaseClock(now: now, oldestOpenTransaction: old), before: before) == old.addingTimeInterval(-5))
+        // A transaction younger than `before` holds nothing back that `before` does not.
+        let young = now.addingTimeInterval(-0.2)
+        #expect(sweeper.nextWatermark(DatabaseClock(now: now, oldestOpenTransaction: young), before: before) == before.addingTimeInterval(-5))
+        #expect(sweeper.nextWatermark(DatabaseClock(now: now, hiddenSessions: true), before: before) == before.addingTimeInterval(-60))
+        try await context.shutdown()
+    }
+
     @Test("the sweeper's filters use the partial indexes of live jobs")
     func sweeperQueriesUseIndexes() async throws {
         let context = try await Self.context()

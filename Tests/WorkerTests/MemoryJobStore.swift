@@ -183,7 +183,7 @@ final class MemoryJobStore: JobStore {
     func queuedJobs(changedSince: Date, before: Date, after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?) {
         throw NotUsedByTheseTests()
     }
-    func databaseNow() async throws -> Date { throw NotUsedByTheseTests() }
+    func databaseClock() async throws -> DatabaseClock { throw NotUsedByTheseTests() }
     func suspendedTeams() async throws -> [String] { throw NotUsedByTheseTests() }
     func queueStates(_ jobIDs: [UUID]) async throws -> [UUID: JobQueueState] { throw NotUsedByTheseTests() }
     func withSweeperLock<T: Sendable>(_ body: () async throws -> T) async throws -> T? { throw NotUsedByTheseTests() }

@@ -219,6 +219,27 @@ public struct SweepCursor: Sendable, Hashable {
     }
 }
 
+/// PostgreSQL's clock as the sweeper's watermark needs it: a row's `updated_at` is its
+/// transaction's start (`now()`), and the row becomes visible only at commit, so a pass that read
+/// every row changed up to a time has covered that time only once no transaction that started
+/// before it is still open.
+public struct DatabaseClock: Sendable, Equatable {
+    /// `now()` of the reading statement.
+    public var now: Date
+    /// The start of the oldest transaction open in the database, other than the reader's; nil
+    /// when none is open. Rows it writes carry an `updated_at` no earlier than this.
+    public var oldestOpenTransaction: Date?
+    /// Whether a session of the database hides its transaction from this role (another role's,
+    /// without `pg_read_all_stats`): its rows may carry any `updated_at`.
+    public var hiddenSessions: Bool
+
+    public init(now: Date, oldestOpenTransaction: Date? = nil, hiddenSessions: Bool = false) {
+        self.now = now
+        self.oldestOpenTransaction = oldestOpenTransaction
+        self.hiddenSessions = hiddenSessions
+    }
+}
+
 /// A job's status and queue identity, for the sweeper's check of Redis entries.
 public struct JobQueueState: Sendable, Hashable {
     public var job: QueuedJob
@@ -288,8 +309,8 @@ public protocol JobStore: Sendable {
     func queuedJobs(after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
     /// Queued jobs changed in [since, before), paged (the incremental re-enqueue).
     func queuedJobs(changedSince: Date, before: Date, after: SweepCursor?, limit: Int) async throws -> (jobs: [QueuedJob], next: SweepCursor?)
-    /// PostgreSQL's current time.
-    func databaseNow() async throws -> Date
+    /// PostgreSQL's current time, and the start of the oldest transaction still open.
+    func databaseClock() async throws -> DatabaseClock
     /// Teams whose `status` is `suspended`.
     func suspendedTeams() async throws -> [String]
     /// Teams with `max_concurrent_jobs`, and it (the queue's caps after Redis lost its data).

@@ -287,9 +287,26 @@ extension PostgresJobStore {
     }
 
     /// PostgreSQL's clock: the sweeper's watermarks compare with `updated_at`, written by it.
-    public func databaseNow() async throws -> Date {
-        let rows = try await postgres.query("SELECT now() AS now")
-        return try rows.first!.decode("now", as: Date.self)
+    /// `pg_stat_activity` shows each session's `xact_start`, which is that transaction's `now()`,
+    /// so the `updated_at` of everything it writes. Another role's sessions show
+    /// `<insufficient privilege>` instead (autovacuum's, which write no job, have no role).
+    public func databaseClock() async throws -> DatabaseClock {
+        let rows = try await postgres.query(
+            """
+            SELECT now() AS now,
+                   (SELECT min(xact_start) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()) AS oldest,
+                   EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE datname = current_database() AND pid <> pg_backend_pid()
+                              AND usesysid IS NOT NULL AND query = '<insufficient privilege>') AS hidden
+            """
+        )
+        guard let row = rows.first else { throw PostgresError.missingColumn("now") }
+        return DatabaseClock(
+            now: try row.decode("now"),
+            oldestOpenTransaction: try row.decodeIfPresent("oldest", as: Date.self),
+            hiddenSessions: try row.decode("hidden")
+        )
     }
 
     /// The teams whose jobs the queue must park.

@@ -40,63 +40,94 @@ struct GeneratedInputTests {
 
         // The test client's own connection sits idle while the generated requests run (on their
         // own sockets); on a loaded machine that outlasts the default idle timeout of 60 s.
-        try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "3600"]) { client in
-            let api = Caller(client: client)
-            let port = try #require(client.port)
-            let org = try await api.createOrganization()
-            let provider = try await api.createProvider()
-            let group = try await api.createModelGroup(provider: provider)
-            let team = try await api.createTeam(organization: org, groups: [group], credits: 1000)
-            let job = try await api.team(
-                team.key,
-                .post,
-                "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-            )
-            let jobID = try #require(job.string("job_id"))
-            let started = Date()
-            let before = try await Snapshot.take(team: team.id, job: jobID)
-            let real = RealIDs(team: team.id, org: org, job: jobID, group: group, provider: provider)
+        // Every step after the generated requests, and the app's graceful shutdown, is bounded:
+        // a step that never ends fails the test naming it (a run once hung here, all threads
+        // idle, after its requests were done).
+        let progress = TestProgress("starting the app")
+        try await bounded(
+            "the live app (set-up, \(Int(seconds)) s of requests, checks, graceful shutdown)",
+            within: .seconds(seconds + 300),
+            progress: progress
+        ) {
+            try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "3600"]) { client in
+                try await Self.run(client, seed: seed, seconds: seconds, routes: routes, progress: progress)
+            }
+            progress.begin("the app's graceful shutdown")
+        }
+    }
 
-            let stats = Tally()
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            try await withThrowingTaskGroup(of: Void.self) { workers in
-                for worker in 0..<3 {
-                    workers.addTask {
-                        var generator = Generator(seed: seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
-                        while ContinuousClock.now < deadline {
-                            let (path, method) = routes[generator.int(routes.count)]
-                            let request = generator.request(path: path, method: method, real: real, teamKey: team.key)
-                            let answer = try await HTTPOverSocket.send(port: port, request)
-                            let label = "\(method) \(request.target.prefix(120)) [\(request.kind)]"
-                            stats.state.withLock { stats in
-                                stats.requests += 1
-                                if answer.status >= 500 { stats.serverErrors.append("\(label) → \(answer.status) \(answer.body.prefix(200))") }
-                                if (400..<500).contains(answer.status), !answer.hasJSONDetail {
-                                    stats.badClientErrors.append("\(label) → \(answer.status) \(answer.body.prefix(200))")
-                                }
-                                if (200..<300).contains(answer.status), method != .get {
-                                    stats.written.append("\(label) → \(answer.status) \(answer.body.prefix(200))")
-                                }
+    private static func run(
+        _ client: any TestClientProtocol,
+        seed: UInt64,
+        seconds: Double,
+        routes: [(String, HTTPRequest.Method)],
+        progress: TestProgress
+    ) async throws {
+        progress.begin("creating the test's organization, team and job")
+        let api = Caller(client: client)
+        let port = try #require(client.port)
+        let org = try await api.createOrganization()
+        let provider = try await api.createProvider()
+        let group = try await api.createModelGroup(provider: provider)
+        let team = try await api.createTeam(organization: org, groups: [group], credits: 1000)
+        let job = try await api.team(
+            team.key,
+            .post,
+            "/api/jobs/create",
+            #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+        )
+        let jobID = try #require(job.string("job_id"))
+        let started = Date()
+        let before = try await Snapshot.take(team: team.id, job: jobID)
+        let real = RealIDs(team: team.id, org: org, job: jobID, group: group, provider: provider)
+
+        progress.begin("the generated requests")
+        let stats = Tally()
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        try await withThrowingTaskGroup(of: Void.self) { workers in
+            for worker in 0..<3 {
+                workers.addTask {
+                    var generator = Generator(seed: seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15)
+                    while ContinuousClock.now < deadline {
+                        let (path, method) = routes[generator.int(routes.count)]
+                        let request = generator.request(path: path, method: method, real: real, teamKey: team.key)
+                        let answer = try await HTTPOverSocket.send(port: port, request)
+                        let label = "\(method) \(request.target.prefix(120)) [\(request.kind)]"
+                        stats.state.withLock { stats in
+                            stats.requests += 1
+                            if answer.status >= 500 { stats.serverErrors.append("\(label) → \(answer.status) \(answer.body.prefix(200))") }
+                            if (400..<500).contains(answer.status), !answer.hasJSONDetail {
+                                stats.badClientErrors.append("\(label) → \(answer.status) \(answer.body.prefix(200))")
+                            }
+                            if (200..<300).contains(answer.status), method != .get {
+                                stats.written.append("\(label) → \(answer.status) \(answer.body.prefix(200))")
                             }
                         }
                     }
                 }
-                try await workers.waitForAll()
             }
-            let result = stats.state.withLock { $0 }
-            print("generated-input: \(result.requests) requests, \(result.serverErrors.count) 5xx (seed \(seed))")
-            #expect(result.serverErrors.isEmpty, "5xx answers:\n\(result.serverErrors.prefix(20).joined(separator: "\n"))")
-            #expect(result.badClientErrors.isEmpty, "4xx without a JSON detail:\n\(result.badClientErrors.prefix(20).joined(separator: "\n"))")
-            #expect(result.written.isEmpty, "mutating requests that succeeded:\n\(result.written.prefix(20).joined(separator: "\n"))")
-            #expect(result.requests > 100)
-            let after = try await Snapshot.take(team: team.id, job: jobID)
-            #expect(after == before, "the test team's state changed: \(before) → \(after)")
-            let strangers = try await Snapshot.strangers(since: started)
-            #expect(strangers == [], "entities created by hostile requests: \(strangers.prefix(20))")
-            // The team's key still works and its job is still there.
-            #expect(try await api.team(team.key, .get, "/api/jobs/\(jobID)").status == .ok)
+            try await workers.waitForAll()
         }
+        let result = stats.state.withLock { $0 }
+        print("generated-input: \(result.requests) requests, \(result.serverErrors.count) 5xx (seed \(seed))")
+        #expect(result.serverErrors.isEmpty, "5xx answers:\n\(result.serverErrors.prefix(20).joined(separator: "\n"))")
+        #expect(result.badClientErrors.isEmpty, "4xx without a JSON detail:\n\(result.badClientErrors.prefix(20).joined(separator: "\n"))")
+        #expect(result.written.isEmpty, "mutating requests that succeeded:\n\(result.written.prefix(20).joined(separator: "\n"))")
+        #expect(result.requests > 100)
+        let after = try await bounded("the snapshot after the requests", within: .seconds(60)) {
+            try await Snapshot.take(team: team.id, job: jobID)
+        }
+        #expect(after == before, "the test team's state changed: \(before) → \(after)")
+        let strangers = try await bounded("the search for entities created since the start", within: .seconds(60)) {
+            try await Snapshot.strangers(since: started)
+        }
+        #expect(strangers == [], "entities created by hostile requests: \(strangers.prefix(20))")
+        // The team's key still works and its job is still there.
+        progress.begin("the last GET of the test's job")
+        let status = try await bounded("the last GET of the test's job", within: .seconds(60)) {
+            try await api.team(team.key, .get, "/api/jobs/\(jobID)").status
+        }
+        #expect(status == .ok)
     }
 }
 

@@ -22,6 +22,7 @@ extension PostgresJobStore {
     /// whatever the batch's size; the accounts are held for one of them after their lock.
     private func submitBatch(_ submissions: [JobSubmission]) async throws -> [SubmitOutcome] {
         let prepared = PreparedJobRows(submissions)
+        if let outcomes = try await submitInOneTrip(submissions, prepared: prepared) { return outcomes }
         return try await postgres.withPipelinedTransaction(kind: .submit) { tx in
             let earlierRead = Self.earlierJobsStatement(of: submissions)
             let read = try await tx.pipeline([Self.lockAccountsStatement(of: submissions)] + [earlierRead].compactMap { $0 })
@@ -31,6 +32,7 @@ extension PostgresJobStore {
             let insert = Self.insertJobsStatement(plan, submissions, prepared)
             let writes = [insert, LedgerWriter.statement(plan.posting)].compactMap { $0 }
             return PostgresCommit(writes) { rows in
+                accountHints.keep(accounts, reserved: Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) }))
                 let createdAt = insert == nil ? [:] : try Self.createdAt(rows[0])
                 return Self.outcomes(plan, submissions, createdAt: createdAt)
             }

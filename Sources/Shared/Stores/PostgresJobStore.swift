@@ -5,11 +5,15 @@ public import Postgres
 /// reading here, submitting, running and settling, and control (cancel, retry, sweep).
 public struct PostgresJobStore: JobStore {
     let postgres: PostgresClient
+    /// What this store last saw of its submitters' accounts: lets a batch that very likely fits
+    /// be submitted in one round trip (``submitInOneTrip(_:prepared:)``).
+    let accountHints: AccountHints
     /// Shared by every process of the service: one sweeper at a time.
     static let sweeperLockKey = 7_240_113_502
 
     public init(postgres: PostgresClient) {
         self.postgres = postgres
+        self.accountHints = AccountHints()
     }
 
     /// A job's columns as ``decodeJob(_:)`` reads them. A step-by-step job (no model group) adds

@@ -43,11 +43,16 @@ public enum MetricName {
     /// a transaction holds its locks — for `submit` and `settle`, a team's account row.
     public static let postgresTransactionDuration = "saas_postgres_transaction_duration_seconds"
 
+    /// Counter: `path` (``MetricLabel/oneTrip``, ``MetricLabel/locking``,
+    /// ``MetricLabel/oneTripMissed``). Not in API.md: how submit batches reached PostgreSQL, and
+    /// how often the one-round-trip way missed.
+    public static let submitBatches = "saas_submit_batches_total"
+
     /// Every name above, for tests and documentation.
     public static let all: [String] = [
         httpRequests, httpRequestDuration, jobsSubmitted, jobsFinished, queueJobs, queueOldestReady, workerSlots,
         upstreamRequests, upstreamRequestDuration, upstreamTokens, providerCircuitState, creditsCharged, authFailures,
-        redisRoundTrips, postgresTransactions, settlementBatchSize, postgresTransactionDuration,
+        redisRoundTrips, postgresTransactions, settlementBatchSize, postgresTransactionDuration, submitBatches,
     ]
 }
 
@@ -62,6 +67,7 @@ public enum MetricLabel {
     public static let model = "model"
     public static let statusClass = "status_class"
     public static let kind = "kind"
+    public static let path = "path"
 
     /// `saas_queue_jobs{state}` values.
     public static let ready = "ready"
@@ -70,6 +76,10 @@ public enum MetricLabel {
     /// `saas_worker_slots{state}` values.
     public static let busy = "busy"
     public static let free = "free"
+    /// `saas_submit_batches_total{path}` values.
+    public static let oneTrip = "one_trip"
+    public static let locking = "locking"
+    public static let oneTripMissed = "one_trip_missed"
     /// The `team` value past `METRICS_MAX_TEAMS` distinct teams.
     public static let otherTeam = "other"
     /// The `route` value of a request that matched no route (a path is never a label).

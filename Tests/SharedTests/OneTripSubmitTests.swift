@@ -1,5 +1,7 @@
 import Foundation
+import MetricsTesting
 import Postgres
+import Telemetry
 import Testing
 
 @testable import Shared
@@ -13,6 +15,12 @@ struct OneTripSubmitTests {
         let postgres: PostgresClient
         let store: PostgresJobStore
         let team: String
+        let metrics: RecordingMetrics
+
+        /// `saas_submit_batches_total{path}` of this context's store.
+        func batches(_ path: String) -> Int {
+            Int(metrics.total(MetricName.submitBatches, [(MetricLabel.path, path)]))
+        }
 
         /// `credits_reserved`, and remaining (`allocated - used - reserved`).
         func account() async throws -> (reserved: Int, remaining: Int) {
@@ -52,7 +60,13 @@ struct OneTripSubmitTests {
         try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('ot-org', 'one trip') ON CONFLICT DO NOTHING")
         try await postgres.query("INSERT INTO teams (team_id, organization_id) VALUES ($1, 'ot-org')", [.text(team)])
         try await postgres.query("INSERT INTO credit_accounts (team_id, credits_allocated) VALUES ($1, $2)", [.text(team), .int(credits)])
-        return Context(postgres: postgres, store: PostgresJobStore(postgres: postgres), team: team)
+        let metrics = RecordingMetrics()
+        return Context(
+            postgres: postgres,
+            store: PostgresJobStore(postgres: postgres, submitPaths: SubmitPathMetrics(factory: metrics)),
+            team: team,
+            metrics: metrics
+        )
     }
 
     static func created(_ outcomes: [SubmitOutcome]) -> Int {
@@ -78,6 +92,8 @@ struct OneTripSubmitTests {
         let ledger = try await context.ledger()
         #expect(ledger.map(\.amount) == Array(repeating: -1, count: 8))
         #expect(ledger.map(\.after) == Array((992...999).reversed()))
+        #expect(context.batches(MetricLabel.locking) == 1 && context.batches(MetricLabel.oneTrip) == 1)
+        #expect(context.batches(MetricLabel.oneTripMissed) == 0)
         // The jobs carry the rates they were priced at.
         let rates = try await context.postgres.query(
             "SELECT DISTINCT budget_mode, tokens_per_credit FROM jobs WHERE job_id = ANY($1::text[]::uuid[])",
@@ -109,6 +125,8 @@ struct OneTripSubmitTests {
         #expect(Self.created(outcomes) == 2)
         #expect(outcomes.suffix(2) == [.insufficientCredits(remaining: 0, needed: 1), .insufficientCredits(remaining: 0, needed: 1)])
         #expect(try await context.account() == (reserved: 3, remaining: 0))
+        #expect(context.batches(MetricLabel.oneTripMissed) == 1 && context.batches(MetricLabel.oneTrip) == 0)
+        #expect(context.batches(MetricLabel.locking) == 2)
     }
 
     @Test("when the team's rates changed, nothing is written and the jobs are priced at the new rates")

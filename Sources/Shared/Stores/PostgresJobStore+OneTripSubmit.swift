@@ -29,6 +29,7 @@ extension PostgresJobStore {
             return try await postgres.withPipelinedTransaction(kind: .submit) { _ in
                 let writes = [insert, Self.lockAccountsStatement(of: submissions), Self.reserveIfFitStatement(plan, accounts: accounts)]
                 return PostgresCommit(writes) { rows in
+                    submitPaths.record(.oneTrip)
                     let locked = try Self.accounts(rows[1])
                     accountHints.keep(locked, reserved: Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) }))
                     return Self.outcomes(plan, submissions, createdAt: try Self.createdAt(rows[0]))
@@ -38,6 +39,7 @@ extension PostgresJobStore {
             // `SB001`: the hints were wrong; anything else: a job PostgreSQL refuses, which the
             // locking submit finds and answers alone. Either way nothing was written.
             accountHints.forget(teams)
+            submitPaths.record(.oneTripMissed)
             return nil
         }
     }

@@ -32,6 +32,7 @@ extension PostgresJobStore {
             let insert = Self.insertJobsStatement(plan, submissions, prepared)
             let writes = [insert, LedgerWriter.statement(plan.posting)].compactMap { $0 }
             return PostgresCommit(writes) { rows in
+                submitPaths.record(.locking)
                 accountHints.keep(accounts, reserved: Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) }))
                 let createdAt = insert == nil ? [:] : try Self.createdAt(rows[0])
                 return Self.outcomes(plan, submissions, createdAt: createdAt)

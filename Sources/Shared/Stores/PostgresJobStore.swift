@@ -8,12 +8,15 @@ public struct PostgresJobStore: JobStore {
     /// What this store last saw of its submitters' accounts: lets a batch that very likely fits
     /// be submitted in one round trip (``submitInOneTrip(_:prepared:)``).
     let accountHints: AccountHints
+    /// `saas_submit_batches_total{path}`.
+    let submitPaths: SubmitPathMetrics
     /// Shared by every process of the service: one sweeper at a time.
     static let sweeperLockKey = 7_240_113_502
 
-    public init(postgres: PostgresClient) {
+    public init(postgres: PostgresClient, submitPaths: SubmitPathMetrics = SubmitPathMetrics()) {
         self.postgres = postgres
         self.accountHints = AccountHints()
+        self.submitPaths = submitPaths
     }
 
     /// A job's columns as ``decodeJob(_:)`` reads them. A step-by-step job (no model group) adds

@@ -68,6 +68,21 @@ struct SettlementCountingTests {
         }
     }
 
+    /// A sweeper over the context's store and `queue`, counting into `metrics`; no worker
+    /// heartbeats, so every lease expiry counts toward poison (after the third).
+    static func sweeper(_ context: Context, _ queue: RedisJobQueue, _ metrics: RecordingMetrics) -> Sweeper {
+        Sweeper(
+            jobs: context.store,
+            queue: queue,
+            workers: nil,
+            interval: .seconds(1),
+            poisonAfter: 3,
+            queueGauges: nil,
+            settlements: SettlementMetrics(factory: metrics, teams: TeamLabels(limit: 10)),
+            logger: Logger(label: "settlement-counting-test")
+        )
+    }
+
     /// `database`: suites that leave rows the sweeper tests must not meet (a claimed job whose
     /// request no worker can read) take a database of their own.
     static func context(database: String = "settlement_counts") async throws -> Context {
@@ -98,15 +113,7 @@ struct SettlementCountingTests {
             [.textArray(ids.prefix(2).map(\.lowercasedString))]
         )
         let metrics = RecordingMetrics()
-        let sweeper = Sweeper(
-            jobs: context.store,
-            queue: queue,
-            workers: nil,
-            interval: .seconds(1),
-            queueGauges: nil,
-            settlements: SettlementMetrics(factory: metrics, teams: TeamLabels(limit: 10)),
-            logger: Logger(label: "settlement-counting-test")
-        )
+        let sweeper = Self.sweeper(context, queue, metrics)
         let report = try #require(try await sweeper.sweepOnce())
         #expect(report.expired >= 2)
         #expect(finished(metrics, context.team, .expired) == 2)
@@ -132,16 +139,7 @@ struct SettlementCountingTests {
         try await context.postgres.query("UPDATE jobs SET lease_expiries = 2 WHERE job_id = $1", [.uuid(ids[0])])
         try await context.postgres.query("UPDATE jobs SET status = 'cancelling' WHERE job_id = $1", [.uuid(ids[1])])
         let metrics = RecordingMetrics()
-        let sweeper = Sweeper(
-            jobs: context.store,
-            queue: queue,
-            workers: nil,
-            interval: .seconds(1),
-            poisonAfter: 3,
-            queueGauges: nil,
-            settlements: SettlementMetrics(factory: metrics, teams: TeamLabels(limit: 10)),
-            logger: Logger(label: "settlement-counting-test")
-        )
+        let sweeper = Self.sweeper(context, queue, metrics)
         let report = try #require(try await sweeper.sweepOnce())
         #expect(report.leasesRecovered >= 3)
         #expect(finished(metrics, context.team, .failed) == 1)

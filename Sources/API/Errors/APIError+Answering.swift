@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import Postgres
 import Redis
 import Shared
@@ -62,6 +63,12 @@ extension APIError {
             return .queueUnavailable
         case let error as HTTPError:
             return APIError(error)
+        case let error as HTTPParserError:
+            // Raised while a handler reads the body: the client closed its connection mid-body,
+            // or sent what is not HTTP. Its failure, not ours (no 5xx, no error line).
+            logger?.debug("request body broken off", metadata: ["error": "\(error)"])
+            if case .invalidEOFState = error { return .bodyBrokenOff }
+            return .malformedHTTP
         case let error as NIOTooManyBytesError:
             // A body read with `collectBody(upTo:)` past its limit (the dashboard's forms, say).
             return .payloadTooLarge(limit: error.maxBytes ?? BodyLimit.default)

@@ -124,6 +124,12 @@ extension APIError {
 
     // MARK: - Bodies: what the strict decoder refuses before and while decoding
 
+    /// The body's bytes stopped before its `Content-Length` (or its last chunk): the client
+    /// went away or broke off. Nobody reads this answer; it is the status counted and logged,
+    /// a client's failure, never a 5xx that pages someone.
+    static let bodyBrokenOff = APIError.badRequest("Request body ended before it was complete")
+    /// Bytes that are not HTTP/1.1 where a body or its chunks should be.
+    static let malformedHTTP = APIError.badRequest("Request is not well-formed HTTP")
     static let bodyNotUTF8 = APIError.badRequest("Request body is not valid UTF-8")
     static let bodyNotJSON = APIError.badRequest("Request body is not valid JSON")
     static let bodyNotObject = APIError.unprocessable("Request body must be a JSON object")

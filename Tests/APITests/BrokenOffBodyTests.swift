@@ -1,0 +1,71 @@
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdTesting
+import NIOHTTP1
+import Testing
+
+@testable import API
+
+/// A client that goes away in the middle of its body: its failure, counted and logged as a 400,
+/// never a 500 (a 5xx alert paged for every phone that lost its signal mid-upload).
+@Suite("A body the client broke off")
+struct BrokenOffBodyTests {
+    @Test("the parser's errors answer 400 with their sentence")
+    func mapping() {
+        #expect(APIError(answering: HTTPParserError.invalidEOFState, logger: nil) == .bodyBrokenOff)
+        #expect(APIError.bodyBrokenOff.status == .badRequest)
+        #expect(APIError.bodyBrokenOff.detail == "Request body ended before it was complete")
+        #expect(APIError(answering: HTTPParserError.invalidChunkSize, logger: nil) == .malformedHTTP)
+        #expect(APIError.malformedHTTP.status == .badRequest)
+    }
+
+    @Test("a connection closed mid-body is counted as a 400 of its route, not a 500")
+    func closedMidBody() async throws {
+        try await TestApp.testLive { client in
+            let api = Caller(client: client)
+            let port = try #require(client.port)
+            let route = "/api/organizations/create"
+            let refused = #"saas_http_requests_total{method="POST",route="\#(route)",status="400"}"#
+            let failed = #"saas_http_requests_total{method="POST",route="\#(route)",status="500"}"#
+            let before = try await MetricsTests.scrape(api)
+            // The head promises 1,000 bytes; 25 come, then the connection closes.
+            try Self.sendAndClose(
+                port: port,
+                "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Admin-Key: \(Fixture.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"organization_id\": \"abc"
+            )
+            var after = before
+            for _ in 0..<50 where MetricsTests.value(after, refused) < MetricsTests.value(before, refused) + 1 {
+                try await Task.sleep(for: .milliseconds(100))
+                after = try await MetricsTests.scrape(api)
+            }
+            // (Other suites of this process count into the same registry: at least one more.)
+            #expect(MetricsTests.value(after, refused) >= MetricsTests.value(before, refused) + 1, "\(after.prefix(3000))")
+            #expect(MetricsTests.value(after, failed) == MetricsTests.value(before, failed))
+            // Nothing was created, and the server goes on answering.
+            #expect(try await api.admin(.get, "/api/organizations/abc").status == .notFound)
+        }
+    }
+
+    /// Sends `text` on a new connection, waits a moment (the server reads the head and starts on
+    /// the body), then closes it.
+    private static func sendAndClose(port: Int, _ text: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+            throw POSIXError(.EIO)
+        }
+        usleep(300_000)
+    }
+}

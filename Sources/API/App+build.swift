@@ -31,6 +31,8 @@ struct AppDependencies: Sendable {
     let documents: any DocumentStore
     let queue: any JobQueue
     let registry: WorkerRegistry
+    /// The fleet-wide pause as PostgreSQL records it.
+    let pauses: any FleetPauseStore
     let secrets: SecretBox
     let keyCache: KeyCache
     let failedAuth: FailedAuthRecorder
@@ -74,6 +76,8 @@ struct AppDependencies: Sendable {
         let queue: any JobQueue = RedisJobQueue(redis: redis)
         self.queue = queue
         registry = WorkerRegistry(redis: redis, staleAfter: .milliseconds(Int64(configuration.heartbeatSeconds * 3000)))
+        let pauses = PostgresFleetPauseStore(postgres: postgres)
+        self.pauses = pauses
         secrets = SecretBox(configuration: configuration, logger: logger)
         keyCache = KeyCache()
         failedAuth = FailedAuthRecorder(audit: audit, logger: logger)
@@ -103,6 +107,7 @@ struct AppDependencies: Sendable {
             documents: documents,
             contents: contents,
             webhookLog: PostgresWebhookStore(postgres: postgres),
+            pauses: pauses,
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

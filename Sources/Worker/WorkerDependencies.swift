@@ -131,6 +131,7 @@ struct WorkerDependencies: Sendable {
             documents: documents,
             contents: jobs,
             webhookLog: PostgresWebhookStore(postgres: postgres),
+            pauses: PostgresFleetPauseStore(postgres: postgres),
             interval: .milliseconds(Int64(configuration.sweepIntervalSeconds * 1000)),
             logger: logger
         )

@@ -63,6 +63,9 @@ enum E2E {
             let client = PostgresClient(configuration: PostgresConfiguration(url: databaseURL, poolSize: 1))
             defer { client.shutdown() }
             try await Migrator(client: client).migrate()
+            // A run killed while its fleet was paused must not leave the next one paused: the
+            // sweeper would set every run's fresh queue from this record.
+            try await client.query("DELETE FROM fleet_pause")
         }
     }
 

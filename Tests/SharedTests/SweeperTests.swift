@@ -330,6 +330,43 @@ struct SweeperTests {
         try await context.shutdown()
     }
 
+    @Test("after Redis lost its data, a paused fleet stays paused: the sweep sets the queue from PostgreSQL's record")
+    func pauseOutlivesRedis() async throws {
+        let context = try await Self.context()
+        let pauses = PostgresFleetPauseStore(postgres: context.postgres)
+        let sweeper = Sweeper(
+            jobs: context.store,
+            queue: context.queue,
+            workers: nil,
+            pauses: pauses,
+            interval: .seconds(1),
+            suspensionGrace: .seconds(5),
+            logger: Logger(label: "sweeper-test")
+        )
+        // An admin's pause, as `FleetControl` makes it: recorded, then set in the queue.
+        try await pauses.record(paused: true)
+        _ = try await context.queue.setPaused(true)
+        let since = try #require(try await pauses.recorded()?.since)
+        try await pauses.record(paused: true)
+        #expect(try await pauses.recorded() == QueuePause(paused: true, since: since), "a repeated pause keeps its since")
+        #expect(try #require(try await sweeper.sweepOnce()).pauseCorrected == false)
+        // Redis loses its data: its pause goes with it, and claims would resume.
+        try await QueueTests.loseData(context.queue)
+        #expect(try await context.queue.pauseState().paused == false)
+        let report = try #require(try await sweeper.sweepOnce())
+        #expect(report.pauseCorrected)
+        #expect(try await context.queue.pauseState().paused)
+        #expect(try await context.queue.claim(max: 1, lease: .seconds(30)).paused)
+        // A queue pause changed within the grace is the admin call's, still on its way: left.
+        _ = try await context.queue.setPaused(false)
+        #expect(try #require(try await sweeper.sweepOnce()).pauseCorrected == false)
+        #expect(try await context.queue.pauseState().paused == false)
+        try await pauses.record(paused: false)
+        #expect(try await pauses.recorded()?.paused == false)
+        #expect(try await pauses.recorded()?.since ?? since > since, "a change moves since")
+        try await context.shutdown()
+    }
+
     @Test("the sweeper's filters use the partial indexes of live jobs")
     func sweeperQueriesUseIndexes() async throws {
         let context = try await Self.context()

@@ -3,22 +3,31 @@ import Shared
 
 /// Runtime control of the worker fleet — the fleet-wide pause of claiming and one worker's
 /// concurrency — as one type the JSON routes (``FleetController``) and the dashboard share, so
-/// both refuse and answer alike. Nothing here is kept in the API process: the pause lives in
-/// the queue (its claim script reads it), a concurrency change in the worker registry (stored
-/// for the worker's next heartbeat and announced for at once).
+/// both refuse and answer alike. Nothing here is kept in the API process: the pause is recorded
+/// in PostgreSQL (``FleetPauseStore``) and then set in the queue, whose claim script reads it
+/// (the sweeper sets the queue from PostgreSQL's record when Redis lost it); a concurrency change
+/// lives in the worker registry (stored for the worker's next heartbeat and announced for at once).
 struct FleetControl: Sendable {
     let queue: any JobQueue
     let registry: WorkerRegistry
+    let pauses: any FleetPauseStore
 
     /// Stops every claim, fleet-wide; once this returns no worker leases a job until
     /// ``resume()``. Jobs stay queued, submits are accepted, running jobs finish.
     func pause() async throws -> QueuePause {
-        try await queue.setPaused(true)
+        try await setPaused(true)
     }
 
     /// Claiming starts again; idle workers hear of it at once (their next look otherwise).
     func resume() async throws -> QueuePause {
-        try await queue.setPaused(false)
+        try await setPaused(false)
+    }
+
+    /// PostgreSQL first: if Redis then fails, the answer is an error and the next sweep sets
+    /// Redis from the record; the other way round, a pause Redis took could be lost with it.
+    private func setPaused(_ paused: Bool) async throws -> QueuePause {
+        try await pauses.record(paused: paused)
+        return try await queue.setPaused(paused)
     }
 
     /// The pause as it stands.
@@ -44,5 +53,5 @@ struct FleetControl: Sendable {
 
 extension AppDependencies {
     /// Runtime control over this process's queue and worker registry.
-    var fleet: FleetControl { FleetControl(queue: queue, registry: registry) }
+    var fleet: FleetControl { FleetControl(queue: queue, registry: registry, pauses: pauses) }
 }

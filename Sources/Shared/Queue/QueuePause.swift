@@ -2,8 +2,9 @@ public import Foundation
 
 /// Whether the fleet claims: an admin's pause stops every worker's claims at once (the claim
 /// script itself looks), while jobs stay queued, submits go on being accepted and running jobs
-/// renew, settle and are swept as ever. One hash in Redis (``QueueKeys/pause``) holds it, so it
-/// outlives every process — and is lost with Redis's data, which resumes the fleet.
+/// renew, settle and are swept as ever. One hash in Redis (``QueueKeys/pause``) holds it for the
+/// claim script, so it outlives every process; PostgreSQL records it too (``FleetPauseStore``),
+/// and the sweeper sets Redis from that record when Redis lost its data.
 public struct QueuePause: Sendable, Hashable {
     /// True while no claim leases anything.
     public var paused: Bool

@@ -40,6 +40,8 @@ public struct Sweeper: Service {
         public var deliveriesForgotten = 0
         /// Teams whose `max_concurrent_jobs` Redis had differently, corrected.
         public var capsCorrected = 0
+        /// Whether Redis's fleet-wide pause differed from PostgreSQL's record and was set from it.
+        public var pauseCorrected = false
 
         public init() {}
 
@@ -48,6 +50,7 @@ public struct Sweeper: Service {
             expired == 0 && leasesRecovered == 0 && ended == 0 && requeued == 0 && !fullReenqueue
                 && teamsParked == 0 && teamsUnparked == 0 && staleRemoved == 0 && uploadsAbandoned == 0
                 && contentsErased == 0 && batchAnswersForgotten == 0 && deliveriesForgotten == 0 && capsCorrected == 0
+                && !pauseCorrected
         }
     }
 
@@ -67,6 +70,9 @@ public struct Sweeper: Service {
     let retentionBudget: Duration
     /// The webhook delivery log, whose ended deliveries are forgotten after ``deliveryLogAge``.
     let webhookLog: (any WebhookLogRetention)?
+    /// The fleet-wide pause as PostgreSQL records it, which the sweep sets in the queue when they
+    /// differ (Redis lost its data); nil: the queue's pause is left as it is.
+    let pauses: (any FleetPauseStore)?
     let interval: Duration
     let poisonAfter: Int
     /// How far behind PostgreSQL's clock the watermark stays while a session of the database
@@ -103,6 +109,7 @@ public struct Sweeper: Service {
         retentionBatches: Int = 10,
         retentionBudget: Duration = .seconds(2),
         webhookLog: (any WebhookLogRetention)? = nil,
+        pauses: (any FleetPauseStore)? = nil,
         interval: Duration,
         poisonAfter: Int = 3,
         watermarkLag: Duration = .seconds(60),
@@ -122,6 +129,7 @@ public struct Sweeper: Service {
         self.retentionBatches = retentionBatches
         self.retentionBudget = retentionBudget
         self.webhookLog = webhookLog
+        self.pauses = pauses
         self.interval = interval
         self.poisonAfter = poisonAfter
         self.watermarkLag = watermarkLag
@@ -153,6 +161,7 @@ public struct Sweeper: Service {
                                 "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
                                 "contents_erased": "\(report.contentsErased)", "batch_answers_forgotten": "\(report.batchAnswersForgotten)",
                                 "deliveries_forgotten": "\(report.deliveriesForgotten)", "caps_corrected": "\(report.capsCorrected)",
+                                "pause_corrected": "\(report.pauseCorrected)",
                             ]
                         )
                     }
@@ -193,6 +202,7 @@ public struct Sweeper: Service {
             // Before any re-enqueue: a job enqueued for a team Redis forgot was suspended would be
             // handed out, refused and requeued on every worker until the team resumed.
             try await reconcileSuspensions(&report)
+            try await reconcilePause(&report)
             // Every sweep, not only after a data loss: two admins' PUTs can reach Redis in the
             // other order than they committed. PostgreSQL's caps are the truth (a few teams).
             report.capsCorrected = try await queue.reconcileConcurrencyCaps(try await jobs.concurrencyCaps())
@@ -306,6 +316,20 @@ public struct Sweeper: Service {
         if parked > 0 || unparked > 0 {
             logger.warning("the queue's suspended teams differed from PostgreSQL's", metadata: ["parked": "\(parked)", "unparked": "\(unparked)"])
         }
+    }
+
+    /// Sets the queue's fleet-wide pause from PostgreSQL's record when they differ: after Redis
+    /// lost its data a paused fleet would otherwise claim again. PostgreSQL is read first; a
+    /// queue pause changed within ``suspensionGrace`` is left to the admin call that changed it
+    /// (its record may have committed after this read).
+    private func reconcilePause(_ report: inout Report) async throws {
+        guard let pauses, let recorded = try await pauses.recorded() else { return }
+        let current = try await queue.pauseState()
+        guard current.paused != recorded.paused else { return }
+        if let since = current.since, Date().timeIntervalSince(since) < Double(suspensionGrace.milliseconds) / 1000 { return }
+        _ = try await queue.setPaused(recorded.paused)
+        report.pauseCorrected = true
+        logger.warning("the queue's pause differed from PostgreSQL's; set from PostgreSQL", metadata: ["paused": "\(recorded.paused)"])
     }
 
     /// Redis leases that expired a while ago and were never acknowledged or renewed (item 20):

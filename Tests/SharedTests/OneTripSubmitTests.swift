@@ -202,6 +202,18 @@ struct OneTripSubmitTests {
         #expect(ledger.map(\.after) == Array((0...149).reversed()), "each reservation saw the balance the one before left")
     }
 
+    @Test("a miss falls back to the locking submit only for SB001, a value or a constraint one job breaks; not for a timeout or a lost server")
+    func fallbackErrors() {
+        func server(_ state: String) -> PostgresError { .server(sqlState: state, message: "m", detail: nil) }
+        for state in ["SB001", "22P05", "22003", "23505", "23503"] { #expect(PostgresJobStore.fallsBack(server(state)), "\(state)") }
+        #expect(PostgresJobStore.fallsBack(.invalidParameter("NUL")))
+        for state in ["57014", "55P03", "40P01", "40001", "57P01", "53300", "25P02"] {
+            #expect(!PostgresJobStore.fallsBack(server(state)), "\(state)")
+        }
+        #expect(!PostgresJobStore.fallsBack(.connectionLost("gone")))
+        #expect(!PostgresJobStore.fallsBack(.commitOutcomeUnknown("gone")))
+    }
+
     @Test("hints: no one trip for a keyed submission, an unseen team, or a team whose batch takes over half of what it was seen to have")
     func hintRules() {
         let hints = AccountHints()

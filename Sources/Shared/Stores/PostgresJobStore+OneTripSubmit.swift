@@ -35,13 +35,23 @@ extension PostgresJobStore {
                     return Self.outcomes(plan, submissions, createdAt: try Self.createdAt(rows[0]))
                 }
             }
-        } catch let error as PostgresError where error.isStatementError {
-            // `SB001`: the hints were wrong; anything else: a job PostgreSQL refuses, which the
-            // locking submit finds and answers alone. Either way nothing was written.
+        } catch let error as PostgresError where Self.fallsBack(error) {
+            // Nothing was written. `SB001`: the hints were wrong; a data or constraint error: a
+            // job PostgreSQL refuses, which the locking submit finds and answers alone. Anything
+            // else (a timeout, a server going away) is no reason to try again the other way.
             accountHints.forget(teams)
             submitPaths.record(.oneTripMissed)
             return nil
         }
+    }
+
+    /// The refusals after which the locking submit decides: `SB001` (an account or a rate was
+    /// not as hinted), a value PostgreSQL cannot store (class 22) or a constraint one job breaks
+    /// (class 23), and a parameter refused before sending.
+    static func fallsBack(_ error: PostgresError) -> Bool {
+        if case .invalidParameter = error { return true }
+        guard let state = error.sqlState else { return false }
+        return state == "SB001" || state.hasPrefix("22") || state.hasPrefix("23")
     }
 
     /// Every team of the plan, with what its jobs reserve and the rates they were priced at:
@@ -70,9 +80,12 @@ extension PostgresJobStore {
             ), ledger AS (
                 INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, job_id, reservation_number)
                 SELECT r.transaction_id, r.team_id, 'reservation', r.amount, fit.remaining + r.offset_after, r.job_id, 1
-                FROM unnest($6::uuid[], $7::text[], $8::bigint[], $9::bigint[], $10::uuid[])
-                    AS r(transaction_id, team_id, amount, offset_after, job_id)
+                FROM unnest($6::uuid[], $7::text[], $8::bigint[], $9::bigint[], $10::uuid[]) WITH ORDINALITY
+                    AS r(transaction_id, team_id, amount, offset_after, job_id, ord)
                 JOIN fit ON fit.team_id = r.team_id
+                -- In the posting's order, so `sequence` runs with `credits_after` (a hash join
+                -- would hand the rows over in any order).
+                ORDER BY r.ord
             )
             SELECT submit_reservations_fit((SELECT count(*) FROM fit) = $11) AS fit
             """,

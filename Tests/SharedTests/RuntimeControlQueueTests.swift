@@ -53,6 +53,30 @@ struct RuntimeControlQueueTests {
         }
     }
 
+    @Test("the sweeper's reconciliation sets the pause in one step, unless it is so or was changed within the grace", arguments: QueueDriver.allCases)
+    func reconcilePause(driver: QueueDriver) async throws {
+        try await QueueHarness.with(driver) { harness in
+            let queue = harness.queue
+            // Nothing in the queue (Redis lost its data): PostgreSQL's pause is set at once.
+            #expect(try await queue.reconcilePause(true, grace: .seconds(5)))
+            #expect(try await queue.pauseState().paused)
+            #expect(try await queue.claim(max: 1, lease: .seconds(30)).paused)
+            #expect(!(try await queue.reconcilePause(true, grace: .seconds(5))), "already so")
+            // Changed within the grace: left (an admin's call whose record came after the read).
+            #expect(!(try await queue.reconcilePause(false, grace: .seconds(5))))
+            #expect(try await queue.pauseState().paused)
+            #expect(try await queue.reconcilePause(false, grace: .zero))
+            #expect(!(try await queue.pauseState().paused))
+            // An admin's resume on a queue that lost its data changes nothing for the claims but
+            // writes its time, so that a reconciliation read before it leaves it.
+            try await harness.loseData()
+            let resumed = try await queue.setPaused(false)
+            #expect(!resumed.paused && !resumed.changed && resumed.since != nil)
+            #expect(!(try await queue.reconcilePause(true, grace: .seconds(5))))
+            #expect(!(try await queue.pauseState().paused))
+        }
+    }
+
     @Test("each pause and resume is announced to subscribers", arguments: QueueDriver.allCases)
     func announced(_ driver: QueueDriver) async throws {
         try await QueueHarness.with(driver) { harness in

@@ -145,6 +145,9 @@ public protocol JobQueue: Sendable {
     /// so idle claimers look again at once after a resume.
     @discardableResult
     func setPaused(_ paused: Bool) async throws -> QueuePause
+    /// Sets the pause to `paused` (PostgreSQL's record) unless it already is so or was changed
+    /// within `grace`, in one step on the queue's clock; true when it set it.
+    func reconcilePause(_ paused: Bool, grace: Duration) async throws -> Bool
     /// The pause as it stands (``QueuePause/changed`` is false).
     func pauseState() async throws -> QueuePause
     /// Each ``setPaused(_:)``: true for a pause, false for a resume. Hints, as ``completions()``

@@ -272,9 +272,17 @@ public actor MemoryJobQueue: JobQueue {
     @discardableResult
     public func setPaused(_ paused: Bool) async throws -> QueuePause {
         let changed = pause.paused != paused
-        if changed { pause = (paused, nowMS()) }
+        if changed || pause.since == nil { pause = (paused, nowMS()) }
         pauseFeed.yield([paused])
         return QueuePause(paused: pause.paused, since: pause.since.map(Date.init(queueMilliseconds:)), changed: changed)
+    }
+
+    public func reconcilePause(_ paused: Bool, grace: Duration) async throws -> Bool {
+        guard pause.paused != paused else { return false }
+        if let since = pause.since, nowMS() - since < Int(grace.milliseconds) { return false }
+        pause = (paused, nowMS())
+        pauseFeed.yield([paused])
+        return true
     }
 
     public func pauseState() async throws -> QueuePause {

@@ -400,17 +400,40 @@ enum QueueScripts {
     /// ARGV: "1" to pause claiming fleet-wide, "0" to resume. `since` changes only with the
     /// state; every call is published on `p:pause:changed` (a claimer that missed an earlier
     /// resume hears this one). Returns {paused, since ms or '', changed}.
+    ///
+    /// A call that finds no state at all (Redis lost its data) writes it, with `since` now, though
+    /// nothing changed for the claims: the sweeper's ``reconcilePause`` then sees an admin's
+    /// recent call and leaves it.
     static let pause = script(
         """
         local key = p .. ':pause'
         local changed = 0
-        if (redis.call('HGET', key, 'paused') or '0') ~= ARGV[1] then
+        local current = redis.call('HGET', key, 'paused')
+        if (current or '0') ~= ARGV[1] then
           redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
           changed = 1
+        elseif not current then
+          redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
         end
         redis.call('PUBLISH', p .. ':pause:changed', ARGV[1])
         local state = redis.call('HMGET', key, 'paused', 'since')
         return {state[1] or '0', state[2] or '', changed}
+        """
+    )
+
+    /// ARGV: "1"/"0", the pause PostgreSQL records; the grace in ms. Sets the queue's pause to it
+    /// unless it already is so or was changed within the grace (by Redis's clock: an admin call
+    /// whose record committed after the sweeper read it). Announced like an admin's. Returns 1
+    /// when it set it.
+    static let reconcilePause = script(
+        """
+        local key = p .. ':pause'
+        local state = redis.call('HMGET', key, 'paused', 'since')
+        if (state[1] or '0') == ARGV[1] then return 0 end
+        if state[2] and (now_ms() - tonumber(state[2])) < tonumber(ARGV[2]) then return 0 end
+        redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
+        redis.call('PUBLISH', p .. ':pause:changed', ARGV[1])
+        return 1
         """
     )
 

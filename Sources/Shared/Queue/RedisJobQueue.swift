@@ -190,6 +190,15 @@ public struct RedisJobQueue: JobQueue {
         try Self.pause(try await redis.run(QueueScripts.pause, keys: scriptKeys, arguments: [paused ? "1" : "0"]))
     }
 
+    public func reconcilePause(_ paused: Bool, grace: Duration) async throws -> Bool {
+        let reply = try await redis.run(
+            QueueScripts.reconcilePause,
+            keys: scriptKeys,
+            arguments: [paused ? "1" : "0", RedisArgument(max(0, grace.milliseconds))]
+        )
+        return reply.int == 1
+    }
+
     public func pauseState() async throws -> QueuePause {
         let reply = try await redis.send("HMGET", RedisArgument(keys.pause), "paused", "since")
         guard let values = reply.array, values.count == 2 else { throw RedisError.unexpectedReply("pauseState: \(reply)") }

@@ -319,15 +319,12 @@ public struct Sweeper: Service {
     }
 
     /// Sets the queue's fleet-wide pause from PostgreSQL's record when they differ: after Redis
-    /// lost its data a paused fleet would otherwise claim again. PostgreSQL is read first; a
-    /// queue pause changed within ``suspensionGrace`` is left to the admin call that changed it
-    /// (its record may have committed after this read).
+    /// lost its data a paused fleet would otherwise claim again. PostgreSQL is read first; the
+    /// queue compares and sets in one step, leaving a pause changed within ``suspensionGrace`` to
+    /// the admin call that changed it (its record may have committed after this read).
     private func reconcilePause(_ report: inout Report) async throws {
         guard let pauses, let recorded = try await pauses.recorded() else { return }
-        let current = try await queue.pauseState()
-        guard current.paused != recorded.paused else { return }
-        if let since = current.since, Date().timeIntervalSince(since) < Double(suspensionGrace.milliseconds) / 1000 { return }
-        _ = try await queue.setPaused(recorded.paused)
+        guard try await queue.reconcilePause(recorded.paused, grace: suspensionGrace) else { return }
         report.pauseCorrected = true
         logger.warning("the queue's pause differed from PostgreSQL's; set from PostgreSQL", metadata: ["paused": "\(recorded.paused)"])
     }

@@ -289,7 +289,9 @@ extension PostgresJobStore {
     /// PostgreSQL's clock: the sweeper's watermarks compare with `updated_at`, written by it.
     /// `pg_stat_activity` shows each session's `xact_start`, which is that transaction's `now()`,
     /// so the `updated_at` of everything it writes. Another role's sessions show
-    /// `<insufficient privilege>` instead (autovacuum's, which write no job, have no role).
+    /// `<insufficient privilege>` instead (autovacuum's, which write no job, have no role), a
+    /// session with `track_activities` off shows `disabled`, and a prepared transaction shows in
+    /// no session: each counts as hidden.
     public func databaseClock() async throws -> DatabaseClock {
         let rows = try await postgres.query(
             """
@@ -297,8 +299,9 @@ extension PostgresJobStore {
                    (SELECT min(xact_start) FROM pg_stat_activity
                      WHERE datname = current_database() AND pid <> pg_backend_pid()) AS oldest,
                    EXISTS (SELECT 1 FROM pg_stat_activity
-                            WHERE datname = current_database() AND pid <> pg_backend_pid()
-                              AND usesysid IS NOT NULL AND query = '<insufficient privilege>') AS hidden
+                            WHERE datname = current_database() AND pid <> pg_backend_pid() AND usesysid IS NOT NULL
+                              AND (query = '<insufficient privilege>' OR state = 'disabled'))
+                   OR EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = current_database()) AS hidden
             """
         )
         guard let row = rows.first else { throw PostgresError.missingColumn("now") }

@@ -30,7 +30,7 @@ struct BrokenOffBodyTests {
             let failed = #"saas_http_requests_total{method="POST",route="\#(route)",status="500"}"#
             let before = try await MetricsTests.scrape(api)
             // The head promises 1,000 bytes; 25 come, then the connection closes.
-            try Self.sendAndClose(
+            try await Self.sendAndClose(
                 port: port,
                 "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Admin-Key: \(Fixture.adminKey)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"organization_id\": \"abc"
@@ -49,14 +49,14 @@ struct BrokenOffBodyTests {
     }
 
     /// Sends `text` on a new connection, waits a moment (the server reads the head and starts on
-    /// the body), then closes it.
-    private static func sendAndClose(port: Int, _ text: String) throws {
+    /// the body), then closes it. The wait suspends: the app under test shares this pool.
+    private static func sendAndClose(port: Int, _ text: String) async throws {
         let fd = try LoopbackSocket.connect(port: port)
         defer { close(fd) }
         let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
             throw POSIXError(.EIO)
         }
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
     }
 }

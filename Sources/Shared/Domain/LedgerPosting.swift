@@ -53,6 +53,11 @@ public struct LedgerPosting: Sendable, Hashable {
 
     public var isEmpty: Bool { rows.isEmpty }
 
+    /// `credits_reserved` added per team (``accounts``, by team).
+    public var reservedByTeam: [String: Int] {
+        Dictionary(uniqueKeysWithValues: accounts.map { ($0.teamID, $0.reserved) })
+    }
+
     /// - Parameters:
     ///   - remaining: the teams' remaining balances as locked in this transaction.
     ///   - newID: the ledger rows' transaction ids (fixed in tests).

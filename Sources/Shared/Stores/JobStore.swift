@@ -229,8 +229,9 @@ public struct DatabaseClock: Sendable, Equatable {
     /// The start of the oldest transaction open in the database, other than the reader's; nil
     /// when none is open. Rows it writes carry an `updated_at` no earlier than this.
     public var oldestOpenTransaction: Date?
-    /// Whether a session of the database hides its transaction from this role (another role's,
-    /// without `pg_read_all_stats`): its rows may carry any `updated_at`.
+    /// Whether a transaction of the database may be open unseen: a session of another role
+    /// (without `pg_read_all_stats`), one with `track_activities` off, or a prepared transaction.
+    /// Its rows may carry any `updated_at`.
     public var hiddenSessions: Bool
 
     public init(now: Date, oldestOpenTransaction: Date? = nil, hiddenSessions: Bool = false) {

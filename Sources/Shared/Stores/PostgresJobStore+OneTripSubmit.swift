@@ -24,14 +24,13 @@ extension PostgresJobStore {
         let accounts = hints.mapValues { ReservationPlan.Account(remaining: $0.remaining, billing: $0.billing) }
         let plan = ReservationPlan(submissions.map(Self.reservationRequest), accounts: accounts)
         guard plan.accepted.count == submissions.count, let insert = Self.insertJobsStatement(plan, submissions, prepared) else { return nil }
-        let teams = Set(submissions.map(\.teamID))
         do {
             return try await postgres.withPipelinedTransaction(kind: .submit) { _ in
                 let writes = [insert, Self.lockAccountsStatement(of: submissions), Self.reserveIfFitStatement(plan, accounts: accounts)]
                 return PostgresCommit(writes) { rows in
                     submitPaths.record(.oneTrip)
                     let locked = try Self.accounts(rows[1])
-                    accountHints.keep(locked, reserved: Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) }))
+                    accountHints.keep(locked, reserved: plan.posting.reservedByTeam)
                     return Self.outcomes(plan, submissions, createdAt: try Self.createdAt(rows[0]))
                 }
             }
@@ -39,7 +38,7 @@ extension PostgresJobStore {
             // Nothing was written. `SB001`: the hints were wrong; a data or constraint error: a
             // job PostgreSQL refuses, which the locking submit finds and answers alone. Anything
             // else (a timeout, a server going away) is no reason to try again the other way.
-            accountHints.forget(teams)
+            accountHints.forget(hints.keys)
             submitPaths.record(.oneTripMissed)
             return nil
         }
@@ -60,7 +59,7 @@ extension PostgresJobStore {
     /// with `SB001`. Each ledger row's `credits_after` is the balance read here plus the row's
     /// offset in the posting (the posting was computed from the hinted balance).
     static func reserveIfFitStatement(_ plan: ReservationPlan, accounts: [String: ReservationPlan.Account]) -> PostgresStatement {
-        let reserved = Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) })
+        let reserved = plan.posting.reservedByTeam
         let teams = accounts.sorted { $0.key < $1.key }
         let rows = plan.posting.rows
         return PostgresStatement(

@@ -33,7 +33,7 @@ extension PostgresJobStore {
             let writes = [insert, LedgerWriter.statement(plan.posting)].compactMap { $0 }
             return PostgresCommit(writes) { rows in
                 submitPaths.record(.locking)
-                accountHints.keep(accounts, reserved: Dictionary(uniqueKeysWithValues: plan.posting.accounts.map { ($0.teamID, $0.reserved) }))
+                accountHints.keep(accounts, reserved: plan.posting.reservedByTeam)
                 let createdAt = insert == nil ? [:] : try Self.createdAt(rows[0])
                 return Self.outcomes(plan, submissions, createdAt: createdAt)
             }

@@ -70,6 +70,12 @@ struct ReservationPlanTests {
             reserved: 8
         ),
         PriceCase(name: "usd: an absurd cost is capped", billing: usd, estimate: estimate(1, "1e30"), reserved: Billing.maxCredits),
+        PriceCase(
+            name: "usd: a cost whose product leaves Decimal's range (NaN) is capped, never one credit",
+            billing: usd,
+            estimate: Billing.Estimate(totalTokens: 1, maxCostUSD: .greatestFiniteMagnitude),
+            reserved: Billing.maxCredits
+        ),
         PriceCase(name: "no estimate (pending): nothing", billing: usd, estimate: nil, reserved: 0),
     ]
 

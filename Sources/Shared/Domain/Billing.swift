@@ -41,7 +41,9 @@ public enum Billing {
             var floored = Decimal()
             NSDecimalRound(&floored, &product, 0, .down)
             // A cost from outside can be absurd; past this the conversion to Int would not hold.
-            guard floored < Decimal(maxCredits) else { return maxCredits }
+            // Past Decimal's range the product is NaN, which orders below every number and
+            // converts to 0: it is the most absurd cost of all, not a free one.
+            guard !floored.isNaN, floored < Decimal(maxCredits) else { return maxCredits }
             return max(1, NSDecimalNumber(decimal: floored).intValue)
         }
     }

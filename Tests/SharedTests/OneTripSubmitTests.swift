@@ -202,6 +202,36 @@ struct OneTripSubmitTests {
         #expect(ledger.map(\.after) == Array((0...149).reversed()), "each reservation saw the balance the one before left")
     }
 
+    @Test(
+        "estimates at the edge of arithmetic (Int.max tokens, Decimal's largest cost), a thousand in a batch: no trap, no one trip, refused with 402's figures"
+    )
+    func extremeEstimates() async throws {
+        let context = try await Self.context()
+        defer { context.postgres.shutdown() }
+        try await context.postgres.query(
+            "UPDATE teams SET budget_mode = 'consumption_usd' WHERE team_id = $1",
+            [.text(context.team)]
+        )
+        for result in try await context.store.submit(JobSubmission.chats(1, team: context.team)) { _ = try result.get() }
+        let before = try await context.account()
+        var batch = JobSubmission.chats(1_000, team: context.team)
+        for index in batch.indices {
+            batch[index].estimate = Billing.Estimate(totalTokens: .max, maxCostUSD: .greatestFiniteMagnitude)
+        }
+        #expect(try await context.oneTrip(batch) == nil, "a batch past every balance never takes the one trip")
+        let outcomes = try await context.store.submit(batch).map { try $0.get() }
+        #expect(outcomes.count == 1_000)
+        #expect(Self.created(outcomes) == 0)
+        for outcome in outcomes {
+            guard case .refused(.insufficientCredits(let remaining, let needed)) = outcome else {
+                Issue.record("unexpected \(outcome)")
+                continue
+            }
+            #expect(remaining == before.remaining && needed == Billing.maxCredits)
+        }
+        #expect(try await context.account() == before)
+    }
+
     @Test("a miss falls back to the locking submit only for SB001, a value or a constraint one job breaks; not for a timeout or a lost server")
     func fallbackErrors() {
         func server(_ state: String) -> PostgresError { .server(sqlState: state, message: "m", detail: nil) }

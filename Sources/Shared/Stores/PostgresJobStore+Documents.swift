@@ -58,14 +58,8 @@ extension PostgresJobStore {
         callsPlanned: Int
     ) async throws -> ExtractionRecord {
         try await postgres.withTransaction { tx in
-            let held = try await tx.query(
-                """
-                SELECT team_id, credits_reserved FROM jobs
-                WHERE job_id = $1 AND lease_token = $2 AND status = 'in_progress' AND reservation_number = $3
-                FOR UPDATE
-                """,
-                [.uuid(claim.jobID), .uuid(claim.token), .int(reservationNumber)]
-            )
+            let lock = Self.extractionHoldStatement(claim: claim, reservationNumber: reservationNumber)
+            let held = try await tx.query(lock.sql, lock.binds)
             guard let job = held.first else { return .notHeld }
             let teamID: String = try job.decode("team_id")
             let reserved: Int = try job.decode("credits_reserved")
@@ -95,5 +89,20 @@ extension PostgresJobStore {
             )
             return .recorded(reserved: credits, reservationNumber: number)
         }
+    }
+
+    /// Locks the job `claim` still holds (running, under the same reservation) and reads what its
+    /// extraction needs. The status is tested inside `CASE`: see ``PostgresJobStore``, "Jobs found
+    /// by id".
+    static func extractionHoldStatement(claim: Claim, reservationNumber: Int) -> PostgresStatement {
+        PostgresStatement(
+            """
+            SELECT team_id, credits_reserved FROM jobs
+            WHERE job_id = $1 AND lease_token = $2 AND reservation_number = $3
+              AND CASE WHEN status = 'in_progress' THEN true ELSE false END
+            FOR UPDATE
+            """,
+            [.uuid(claim.jobID), .uuid(claim.token), .int(reservationNumber)]
+        )
     }
 }

@@ -9,30 +9,7 @@ extension PostgresJobStore {
         // The mark, the states of the claims it left alone, and COMMIT go out as one pipeline: the
         // states are read after the mark, in its transaction, for every claim (the ones it
         // marked are ignored), so nothing waits on the mark's answer.
-        //
-        // Each job's token is looked up in the array (`array_position`) rather than joined from
-        // an `unnest`: the generic plan finds the jobs by their ids (`= ANY`, the primary key,
-        // whatever the statistics say of their status) and, taking that for a row or two,
-        // rescanned the whole unnest for each job found. For a claim of 256 that was 20 of the
-        // mark's 30 ms. (Joined through the unnest alone, the plan drove from it, but with stale
-        // statistics scanned the table for the queued ones: 251 ms per mark in the benchmark.)
-        let mark = PostgresStatement(
-            """
-            UPDATE jobs j SET status = 'in_progress', lease_token = ($2::uuid[])[array_position($1::uuid[], j.job_id)],
-                   lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
-                   started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
-            FROM teams t
-            WHERE j.job_id = ANY($1::uuid[])
-              AND j.status IN ('queued', 'in_progress') AND j.model_group IS NOT NULL
-              AND t.team_id = j.team_id AND t.status = 'active'
-            RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
-                      j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
-            """,
-            [
-                .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
-                .double(Double(lease.milliseconds) / 1000), .text(workerID),
-            ]
-        )
+        let mark = Self.markStatement(claims, workerID: workerID, lease: lease)
         let states = PostgresStatement(
             """
             SELECT j.job_id, j.status, t.status AS team_status FROM jobs j JOIN teams t ON t.team_id = j.team_id
@@ -43,6 +20,33 @@ extension PostgresJobStore {
         return try await postgres.withPipelinedTransaction(kind: .claim) { _ in
             PostgresCommit([mark, states]) { answers in try Self.markings(claims, marked: answers[0], states: answers[1]) }
         }
+    }
+
+    /// The mark of ``markInProgress(_:workerID:lease:)``.
+    ///
+    /// Each job's token is looked up in the array (`array_position`) rather than joined from an
+    /// `unnest`: joined, the plan rescanned the whole unnest for each job found (20 of a 256-job
+    /// mark's 30 ms), or drove from it and scanned the table. The status is tested inside `CASE`
+    /// so that the jobs are found by their primary key whatever the statistics say (see
+    /// ``PostgresJobStore``, "Jobs found by id").
+    static func markStatement(_ claims: [Claim], workerID: String, lease: Duration) -> PostgresStatement {
+        PostgresStatement(
+            """
+            UPDATE jobs j SET status = 'in_progress', lease_token = ($2::uuid[])[array_position($1::uuid[], j.job_id)],
+                   lease_expires_at = now() + make_interval(secs => $3), worker_id = $4,
+                   started_at = COALESCE(j.started_at, now()), retry_at = NULL, updated_at = now()
+            FROM teams t
+            WHERE j.job_id = ANY($1::uuid[])
+              AND CASE WHEN j.status IN ('queued', 'in_progress') THEN true ELSE false END AND j.model_group IS NOT NULL
+              AND t.team_id = j.team_id AND t.status = 'active'
+            RETURNING j.job_id, j.team_id, j.model_group, j.request, j.budget_mode, j.tokens_per_credit,
+                      j.credits_per_dollar, j.credits_reserved, j.attempts, j.expires_at, j.lease_token, j.reservation_number
+            """,
+            [
+                .textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString)),
+                .double(Double(lease.milliseconds) / 1000), .text(workerID),
+            ]
+        )
     }
 
     /// The claims a mark took (with their work), and what became of the others: parked when
@@ -152,15 +156,8 @@ extension PostgresJobStore {
     /// its charge only to a job that is still open, and the lock keeps that job from ending (its
     /// expiry, its cancel) until this settlement is written.
     private static func lockHeldJobs(_ settlements: [Settlement], _ tx: PostgresSession) async throws -> [SettlementPlan.HeldJob] {
-        let rows = try await tx.query(
-            """
-            SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number, j.parent_job_id
-            FROM jobs j JOIN unnest($1::uuid[], $2::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
-            WHERE j.job_id = ANY($1::uuid[]) AND j.lease_token = o.token AND j.status IN ('in_progress', 'cancelling')
-            FOR UPDATE OF j
-            """,
-            [.textArray(settlements.map(\.claim.jobID.lowercasedString)), .textArray(settlements.map(\.claim.token.lowercasedString))]
-        )
+        let lock = heldJobsStatement(settlements.map(\.claim))
+        let rows = try await tx.query(lock.sql, lock.binds)
         var held: [(job: SettlementPlan.HeldJob, parent: UUID?)] = []
         for row in rows {
             let parent: UUID? = try row.decodeIfPresent("parent_job_id")
@@ -177,20 +174,40 @@ extension PostgresJobStore {
         }
         let parents = Set(held.compactMap(\.parent))
         guard !parents.isEmpty else { return held.map(\.job) }
-        let open = Set(
-            try await tx.query(
-                """
-                SELECT job_id FROM jobs WHERE job_id = ANY($1::uuid[]) AND status IN ('pending', 'in_progress')
-                ORDER BY job_id FOR UPDATE
-                """,
-                [.textArray(parents.map(\.lowercasedString))]
-            ).map { try $0.decode("job_id", as: UUID.self) }
-        )
+        let parentLock = openParentsStatement(parents)
+        let open = Set(try await tx.query(parentLock.sql, parentLock.binds).map { try $0.decode("job_id", as: UUID.self) })
         return held.map { entry in
             var job = entry.job
             job.defersCharge = entry.parent.map(open.contains) ?? false
             return job
         }
+    }
+
+    /// Locks the jobs that `claims` still hold (their token, running or being cancelled). The
+    /// status is tested inside `CASE`: see ``PostgresJobStore``, "Jobs found by id".
+    static func heldJobsStatement(_ claims: [Claim]) -> PostgresStatement {
+        PostgresStatement(
+            """
+            SELECT j.job_id, j.team_id, j.status, j.lease_token, j.credits_reserved, j.reservation_number, j.parent_job_id
+            FROM jobs j JOIN unnest($1::uuid[], $2::uuid[]) AS o(job_id, token) ON o.job_id = j.job_id
+            WHERE j.job_id = ANY($1::uuid[]) AND j.lease_token = o.token
+              AND CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE false END
+            FOR UPDATE OF j
+            """,
+            [.textArray(claims.map(\.jobID.lowercasedString)), .textArray(claims.map(\.token.lowercasedString))]
+        )
+    }
+
+    /// Locks those of `parents` (step-by-step jobs) that are still open, in id order.
+    static func openParentsStatement(_ parents: Set<UUID>) -> PostgresStatement {
+        PostgresStatement(
+            """
+            SELECT job_id FROM jobs WHERE job_id = ANY($1::uuid[])
+              AND CASE WHEN status IN ('pending', 'in_progress') THEN true ELSE false END
+            ORDER BY job_id FOR UPDATE
+            """,
+            [.textArray(parents.map(\.lowercasedString))]
+        )
     }
 
     /// A step-by-step job learns of its calls that ended: one more call done, and a completed
@@ -286,17 +303,30 @@ extension PostgresJobStore {
         )
     }
 
-    /// Each token is looked up in its array, as ``markInProgress(_:workerID:lease:)`` does: a
-    /// renewal covers every lease the worker holds, thousands at a high concurrency, and joined
-    /// from an `unnest` the statement rescanned them all for each row (2 s for 1,670 leases,
-    /// holding the rows it had renewed meanwhile).
+    /// Extends the leases of `claims`; answers the jobs whose lease the worker no longer holds or
+    /// that are being cancelled.
     public func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         guard !claims.isEmpty else { return [] }
-        let rows = try await postgres.query(
+        let renew = Self.renewStatement(claims, lease: lease)
+        let rows = try await postgres.query(renew.sql, renew.binds)
+        var keep = Set<UUID>()
+        for row in rows where try row.decode("status", as: String.self) == JobStatus.inProgress.rawValue {
+            keep.insert(try row.decode("job_id"))
+        }
+        return Set(claims.map(\.jobID)).subtracting(keep)
+    }
+
+    /// The statement of ``renewLeases(_:lease:)``. Each token is looked up in its array, as
+    /// ``markStatement(_:workerID:lease:)`` does: a renewal covers every lease the worker holds,
+    /// thousands at a high concurrency, and joined from an `unnest` the statement rescanned them
+    /// all for each row (2 s for 1,670 leases, holding the rows it had renewed meanwhile). The
+    /// status is tested inside `CASE`: see ``PostgresJobStore``, "Jobs found by id".
+    static func renewStatement(_ claims: [Claim], lease: Duration) -> PostgresStatement {
+        PostgresStatement(
             """
             UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
             WHERE j.job_id = ANY($1::uuid[]) AND j.lease_token = ($2::uuid[])[array_position($1::uuid[], j.job_id)]
-              AND j.status IN ('in_progress', 'cancelling')
+              AND CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE false END
             RETURNING j.job_id, j.status
             """,
             [
@@ -304,10 +334,5 @@ extension PostgresJobStore {
                 .double(Double(lease.milliseconds) / 1000),
             ]
         )
-        var keep = Set<UUID>()
-        for row in rows where try row.decode("status", as: String.self) == JobStatus.inProgress.rawValue {
-            keep.insert(try row.decode("job_id"))
-        }
-        return Set(claims.map(\.jobID)).subtracting(keep)
     }
 }

@@ -45,13 +45,8 @@ extension PostgresJobStore {
     public func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws {
         try await postgres.withTransaction(kind: .step) { tx in
             try await Self.recordCalls([(step.call, claim.token)], tx)
-            let live = try await tx.query(
-                """
-                UPDATE jobs SET calls_done = calls_done + 1, updated_at = now()
-                WHERE job_id = $1 AND lease_token = $2 AND status = 'in_progress' AND reservation_number = $3
-                """,
-                [.uuid(claim.jobID), .uuid(claim.token), .int(reservationNumber)]
-            )
+            let count = Self.countStepStatement(claim: claim, reservationNumber: reservationNumber)
+            let live = try await tx.query(count.sql, count.binds)
             guard live.affectedRows == 1 else { return }
             try await tx.query(
                 """
@@ -64,5 +59,18 @@ extension PostgresJobStore {
                 ]
             )
         }
+    }
+
+    /// Counts one more call done for the job `claim` still holds (running, under the same
+    /// reservation). The status is tested inside `CASE`: see ``PostgresJobStore``, "Jobs found by id".
+    static func countStepStatement(claim: Claim, reservationNumber: Int) -> PostgresStatement {
+        PostgresStatement(
+            """
+            UPDATE jobs SET calls_done = calls_done + 1, updated_at = now()
+            WHERE job_id = $1 AND lease_token = $2 AND reservation_number = $3
+              AND CASE WHEN status = 'in_progress' THEN true ELSE false END
+            """,
+            [.uuid(claim.jobID), .uuid(claim.token), .int(reservationNumber)]
+        )
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Postgres
+import Testing
+
+@testable import Shared
+
+/// The statements a worker runs for every job find their jobs through the primary key even when
+/// the statistics say no job is live — the state after any quiet spell, until the next ANALYZE —
+/// while thousands are queued and running. Planned the other way, each one reads the whole
+/// partial index of live jobs: a cost that grows with the backlog (see ``PostgresJobStore``,
+/// "Jobs found by id").
+@Suite("Jobs found by id whatever the statistics say")
+struct JobsFoundByIdTests {
+    static let team = "by-id"
+
+    @Test("mark, renew, settle, a step and an extraction use the primary key while the statistics say the live indexes are empty")
+    func primaryKeyWhateverTheStatistics() async throws {
+        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        defer { postgres.shutdown() }
+        // This database is the test's own; autovacuum must not refresh what it is about.
+        try await postgres.query("ALTER TABLE jobs SET (autovacuum_enabled = false)")
+        try await postgres.query("DELETE FROM jobs")
+        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
+        try await postgres.query(
+            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
+            [.text(Self.team)]
+        )
+        // A quiet spell: only finished jobs when the statistics are taken.
+        try await Self.insertJobs(postgres, count: 60000, status: "completed")
+        try await postgres.withConnection { try await $0.executeScript("VACUUM ANALYZE jobs") }
+        let seenLive = try #require(
+            try await postgres.query("SELECT reltuples::bigint AS n FROM pg_class WHERE relname = 'jobs_leased'").first
+        ).decode("n", as: Int.self)
+        try #require(seenLive <= 0, "the statistics must say no job is leased")
+        // Then a backlog the statistics know nothing of.
+        try await Self.insertJobs(postgres, count: 3000, status: "queued")
+        try await Self.insertJobs(postgres, count: 3000, status: "in_progress")
+
+        let queued = try await Self.claims(postgres, status: "queued", limit: 256)
+        let running = try await Self.claims(postgres, status: "in_progress", limit: 256)
+        let statements: [(String, PostgresStatement)] = [
+            ("mark", PostgresJobStore.markStatement(queued, workerID: "w", lease: .seconds(30))),
+            ("renew", PostgresJobStore.renewStatement(running, lease: .seconds(30))),
+            ("settle's lock", PostgresJobStore.heldJobsStatement(running)),
+            ("settle's parents", PostgresJobStore.openParentsStatement(Set(running.map(\.jobID)))),
+            ("step", PostgresJobStore.countStepStatement(claim: running[0], reservationNumber: 1)),
+            ("extraction", PostgresJobStore.extractionHoldStatement(claim: running[0], reservationNumber: 1)),
+        ]
+        for (name, statement) in statements {
+            let scans = try await Self.scansOfJobs(postgres, statement)
+            #expect(!scans.isEmpty, "\(name): no scan of jobs in its plan")
+            for scan in scans {
+                #expect(scan == "jobs_pkey", "\(name) reads jobs through \(scan), not the primary key")
+            }
+        }
+
+        // And the statements still do what they did: the mark takes queued jobs, renewal keeps
+        // running ones, and neither touches a job in another status.
+        let store = PostgresJobStore(postgres: postgres)
+        let finished = try await Self.claims(postgres, status: "completed", limit: 4)
+        let (marked, rejections) = try await store.markInProgress(queued + finished, workerID: "w", lease: .seconds(30))
+        #expect(marked.count == queued.count)
+        #expect(Set(rejections.finished) == Set(finished))
+        let lost = try await store.renewLeases(running + finished, lease: .seconds(30))
+        #expect(lost == Set(finished.map(\.jobID)))
+    }
+
+    /// The index each scan of `jobs` in the statement's plan reads ("Seq Scan" for none).
+    static func scansOfJobs(_ postgres: PostgresClient, _ statement: PostgresStatement) async throws -> [String] {
+        let row = try #require(try await postgres.query("EXPLAIN (FORMAT JSON) " + statement.sql, statement.binds).first)
+        let text: String = try row.decode("QUERY PLAN")
+        let document = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        var scans: [String] = []
+        func walk(_ node: Any) {
+            if let list = node as? [Any] { list.forEach(walk) }
+            guard let plan = node as? [String: Any] else { return }
+            // Scans only: an UPDATE's own node (ModifyTable) names the table too. A bitmap heap
+            // scan reads the indexes of the bitmap index scans under it.
+            if plan["Relation Name"] as? String == "jobs", let node = plan["Node Type"] as? String, node.hasSuffix("Scan") {
+                let indexes = node == "Bitmap Heap Scan" ? indexNames(under: plan) : [plan["Index Name"] as? String].compactMap { $0 }
+                scans.append(contentsOf: indexes.isEmpty ? [node] : indexes)
+            }
+            if let inner = plan["Plan"] { walk(inner) }
+            if let children = plan["Plans"] { walk(children) }
+        }
+        walk(document)
+        return scans
+    }
+
+    /// Every "Index Name" in a plan node's subtree.
+    static func indexNames(under node: Any) -> [String] {
+        if let list = node as? [Any] { return list.flatMap { indexNames(under: $0) } }
+        guard let plan = node as? [String: Any] else { return [] }
+        return [plan["Index Name"] as? String].compactMap { $0 } + indexNames(under: plan["Plans"] ?? [Any]())
+    }
+
+    /// Jobs of the test's team in `status`, leased (with a token) when running.
+    static func insertJobs(_ postgres: PostgresClient, count: Int, status: String) async throws {
+        try await postgres.query(
+            """
+            INSERT INTO jobs (job_id, team_id, job_type, status, model_group, request, budget_mode, tokens_per_credit,
+                              credits_per_dollar, credits_reserved, reservation_number, calls_planned, lease_token,
+                              lease_expires_at, completed_at, expires_at)
+            SELECT gen_random_uuid(), $1, 'chat', $2, 'group', '{"messages":[{"role":"user","content":"hi"}]}', 'job_based',
+                   1000, 10, 1, 1, 1,
+                   CASE WHEN $2 = 'in_progress' THEN gen_random_uuid() END,
+                   CASE WHEN $2 = 'in_progress' THEN now() + interval '1 minute' END,
+                   CASE WHEN $2 = 'completed' THEN now() END,
+                   now() + interval '1 day'
+            FROM generate_series(1, $3::int)
+            """,
+            [.text(Self.team), .text(status), .int(count)]
+        )
+    }
+
+    /// Up to `limit` jobs in `status` as claims (their lease token, or a new one).
+    static func claims(_ postgres: PostgresClient, status: String, limit: Int) async throws -> [Claim] {
+        try await postgres.query(
+            "SELECT job_id, COALESCE(lease_token, gen_random_uuid()) AS token FROM jobs WHERE status = $1 LIMIT $2",
+            [.text(status), .int(limit)]
+        ).map { Claim(jobID: try $0.decode("job_id"), token: try $0.decode("token")) }
+    }
+}

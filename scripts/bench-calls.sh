@@ -202,18 +202,6 @@ rm -f "$OUT/admin-reply.json"
 
 coproc POLLER { exec psql "$BENCH_DB_URL" -X -q -A -t -v ON_ERROR_STOP=1; }
 BACKGROUND+=("$POLLER_PID")
-wait_settled() {  # team, seconds; stops early if the worker exits
-  local deadline=$((SECONDS + $2)) unsettled
-  echo "\\set team '$1'" >&"${POLLER[1]}"
-  while :; do
-    echo "\\i $REPO/bench/sql/team-unsettled.sql" >&"${POLLER[1]}"
-    IFS= read -r -t 60 unsettled <&"${POLLER[0]}" || die "the polling psql did not answer (team-unsettled.sql, team $1)"
-    ((unsettled == 0)) && return 0
-    kill -0 "${PID_OF[worker]}" 2>/dev/null || die "the worker exited: $(tail -n 5 "$OUT/worker.log")"
-    ((SECONDS < deadline)) || { say "warning: $unsettled jobs of $1 still not settled after $2 s"; return 0; }
-    sleep 0.1
-  done
-}
 
 if ((HISTORY_JOBS > 0)); then
   say "history: $HISTORY_JOBS finished jobs of team $HISTORY_TEAM, then ANALYZE"

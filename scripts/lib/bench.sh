@@ -98,3 +98,20 @@ bench_copy_binaries() {  # product...
   for product in "$@"; do cp -p "$BUILD_DIR/$product" "$BIN_DIR/"; done
   cp -pr "$BUILD_DIR"/*.resources "$BIN_DIR/" 2>/dev/null || true
 }
+
+# Waits until none of a team's jobs is left unsettled, polling PostgreSQL through the caller's
+# long-lived psql coprocess POLLER (a psql per poll would fork a backend five times a second);
+# stops early if the worker (PID_OF[worker]) exits. The poll stops at the first live job it
+# finds (bench/sql/team-unsettled.sql): it runs while the measured system works.
+wait_settled() {  # team, seconds
+  local deadline=$((SECONDS + $2)) unsettled
+  echo "\\set team '$1'" >&"${POLLER[1]}"
+  while :; do
+    echo "\\i $REPO/bench/sql/team-unsettled.sql" >&"${POLLER[1]}"
+    IFS= read -r -t 60 unsettled <&"${POLLER[0]}" || die "the polling psql did not answer (team-unsettled.sql, team $1)"
+    ((unsettled == 0)) && return 0
+    kill -0 "${PID_OF[worker]}" 2>/dev/null || die "the worker exited: $(tail -n 5 "$OUT/worker.log")"
+    ((SECONDS < deadline)) || { say "warning: jobs of $1 still not settled after $2 s (see the phase's statuses file)"; return 0; }
+    sleep 0.1
+  done
+}

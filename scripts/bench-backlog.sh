@@ -30,6 +30,11 @@
 #             nothing queued enqueued behind the backlog, then claims as above until it comes out:
 #             ms, claims and jobs handed out before it (round-robin: it waits for the teams, not
 #             the jobs). The job exists only in Redis and is removed after.
+#   mark      `saas-bench backlog --mode mark --seconds $CLAIM_SECONDS --batch $CLAIM_BATCH`: as claim,
+#             with each batch marked `in_progress` in PostgreSQL by the worker's own
+#             PostgresJobStore.markInProgress before it is handed back (a mark takes over a job
+#             already in_progress): the claim rate as a worker sees it, and the mark's p50/p99.
+#             The jobs it marked stay in_progress in PostgreSQL (the submit phase only inserts).
 #   ABBA      after the last backlog: the first one enqueued beside it in a queue of its own
 #             (`--mode enqueue --queue qsmall`, Redis only) and `--mode claim` alternating between
 #             the two, q qsmall qsmall q qsmall q q qsmall: claims/s of the two backlogs measured
@@ -206,6 +211,14 @@ PY
   FIG["fresh team's job claimed after ms|$backlog"]="$(field "$f" ms)"
   FIG["  claims / jobs handed out before it|$backlog"]="$(field "$f" claim_calls) / $(field "$f" jobs_before)"
 
+  wait_idle "mark $backlog"
+  say "mark: ${CLAIM_SECONDS}s, batch $CLAIM_BATCH, each claim marked in PostgreSQL as a worker marks it"
+  backlog_bench "$OUT/$tag-mark.json" --mode mark --database-url "$BENCH_DB_URL" --seconds "$CLAIM_SECONDS" --batch "$CLAIM_BATCH"
+  cmd "mark $backlog: saas-bench backlog --mode mark --redis-url $BENCH_REDIS_URL --database-url $BENCH_DB_URL --seconds $CLAIM_SECONDS --batch $CLAIM_BATCH"
+  k="$OUT/$tag-mark.json"
+  FIG["claims/s with the mark (claim + mark + requeue)|$backlog"]="$(field "$k" marked_per_sec)"
+  FIG["  mark p50 / p99 ms|$backlog"]="$(field "$k" mark_p50_ms) / $(field "$k" mark_p99_ms)"
+
   wait_idle "submit $backlog"
   say "submit: wrk ${SUBMIT_SECONDS}s for $SUBMIT_TEAM beside the backlog"
   BENCH_TEAM="$SUBMIT_TEAM" BENCH_KEY="$KEY" BENCH_MODEL="$GROUP" \
@@ -252,9 +265,9 @@ FIGURES=("seed s (PostgreSQL, SQL)" "full re-enqueue ms (sweep pass 1)" "one swe
   "jobs held in Redis" "Redis bytes/job (MEMORY USAGE of {q}:*)" "Redis bytes/job (used_memory delta)"
   "claims/s (claim + requeue, batch $CLAIM_BATCH)" "claim script p50 / p99 ms" "claims/s ABBA, mean of 4 (same Redis)"
   "  claim p99 ms, ABBA runs" "fresh team's job claimed after ms"
-  "  claims / jobs handed out before it" "submit req/s (wrk c64, one team)" "submit p99 ms" "  submit non-2xx")
+  "  claims / jobs handed out before it" "claims/s with the mark (claim + mark + requeue)" "  mark p50 / p99 ms" "submit req/s (wrk c64, one team)" "submit p99 ms" "  submit non-2xx")
 declare -A BAR=(["claims/s (claim + requeue, batch $CLAIM_BATCH)"]="within 20 %" ["submit p99 ms"]="within 20 %"
-  ["claims/s ABBA, mean of 4 (same Redis)"]="within 20 %")
+  ["claims/s ABBA, mean of 4 (same Redis)"]="within 20 %" ["claims/s with the mark (claim + mark + requeue)"]="within 20 %")
 header=("figure")
 format="%-42s"
 for backlog in "${BACKLOG_LIST[@]}"; do header+=("backlog $backlog"); format+=" %-16s"; done

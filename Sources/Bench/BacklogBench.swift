@@ -16,6 +16,10 @@ import Shared
 /// - `claim`: claims through `RedisJobQueue.claim(max: --batch)` for `--seconds`, each batch
 ///   handed back at once with `finish(requeue:)` (delay 0), so the backlog keeps its size and
 ///   PostgreSQL is not touched: the queue's claim rate alone, and each claim's latency.
+/// - `mark`: as `claim`, with each batch marked `in_progress` in PostgreSQL by the worker's own
+///   ``PostgresJobStore/markInProgress(_:workerID:lease:)`` before it is handed back: the claim
+///   rate as a worker sees it, and the mark's latency (a mark takes over a job already
+///   `in_progress`, so the same jobs can be marked again).
 /// - `fairness`: enqueues one job of a team with no other job (`--team`), then claims as `claim`
 ///   does until that job comes out: the milliseconds, claims and jobs before it. Round-robin over
 ///   teams should make this depend on the number of teams, not on the jobs queued. The job is not
@@ -31,16 +35,16 @@ struct BacklogBench: AsyncParsableCommand {
     )
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
-        case sweep, claim, fairness, memory, enqueue
+        case sweep, claim, mark, fairness, memory, enqueue
     }
 
-    @Option(help: "sweep | claim | fairness | memory")
+    @Option(help: "sweep | claim | mark | fairness | memory | enqueue")
     var mode: Mode
 
     @Option(help: "Redis URL of the queue (the service's queue, named q).")
     var redisURL: String
 
-    @Option(help: "PostgreSQL URL (sweep only).")
+    @Option(help: "PostgreSQL URL (sweep, mark).")
     var databaseURL: String?
 
     @Option(help: "Sweeps to time (sweep).")
@@ -66,7 +70,7 @@ struct BacklogBench: AsyncParsableCommand {
 
     func validate() throws {
         guard passes >= 1, batch >= 1, seconds > 0 else { throw ValidationError("--passes, --batch and --seconds must be positive") }
-        if mode == .sweep, databaseURL == nil { throw ValidationError("--mode sweep needs --database-url") }
+        if mode == .sweep || mode == .mark, databaseURL == nil { throw ValidationError("--mode \(mode.rawValue) needs --database-url") }
     }
 
     func run() async throws {
@@ -76,17 +80,22 @@ struct BacklogBench: AsyncParsableCommand {
         switch mode {
         case .sweep: try await sweep(queue)
         case .claim: try await claim(queue)
+        case .mark: try await mark(queue)
         case .fairness: try await fairness(queue)
         case .memory: try await memory(redis, queue)
         case .enqueue: try await enqueue(queue)
         }
     }
 
-    private func sweep(_ queue: RedisJobQueue) async throws {
-        let postgres = PostgresClient(
+    private func postgres() -> PostgresClient {
+        PostgresClient(
             configuration: PostgresConfiguration(url: databaseURL!, poolSize: 4, applicationName: "saas-bench"),
             logger: stderrLogger("postgres")
         )
+    }
+
+    private func sweep(_ queue: RedisJobQueue) async throws {
+        let postgres = postgres()
         defer { postgres.shutdown() }
         let jobs = PostgresJobStore(postgres: postgres)
         let sweeper = Sweeper(
@@ -154,6 +163,44 @@ struct BacklogBench: AsyncParsableCommand {
                 ("seconds", .number(elapsed, places: 3)), ("claims_per_sec", .number(Double(claimed) / elapsed, places: 1)),
                 ("claim_p50_ms", .number(latencies.percentileMilliseconds(0.5) ?? 0, places: 3)),
                 ("claim_p99_ms", .number(latencies.percentileMilliseconds(0.99) ?? 0, places: 3)),
+            ]
+        )
+    }
+
+    private func mark(_ queue: RedisJobQueue) async throws {
+        let postgres = postgres()
+        defer { postgres.shutdown() }
+        let jobs = PostgresJobStore(postgres: postgres)
+        var claimLatencies = LatencyHistogram()
+        var markLatencies = LatencyHistogram()
+        var marked = 0
+        var calls = 0
+        func once(record: Bool) async throws {
+            let before = ContinuousClock.now
+            let result = try await queue.claim(max: batch, lease: .seconds(60))
+            let claimed = ContinuousClock.now
+            let (taken, _) = try await jobs.markInProgress(result.claims, workerID: "saas-bench-backlog", lease: .seconds(60))
+            if record {
+                claimLatencies.record(claimed - before)
+                markLatencies.record(ContinuousClock.now - claimed)
+                calls += 1
+                marked += taken.count
+            }
+            _ = try await handBack(queue, result)
+        }
+        try await once(record: false)  // warm-up: connections, prepared statements
+        let start = ContinuousClock.now
+        let deadline = start + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline { try await once(record: true) }
+        let elapsed = Self.ms(ContinuousClock.now - start) / 1000
+        Self.print(
+            "mark",
+            [
+                ("batch", .int(batch)), ("marked", .int(marked)), ("claim_calls", .int(calls)),
+                ("seconds", .number(elapsed, places: 3)), ("marked_per_sec", .number(Double(marked) / elapsed, places: 1)),
+                ("claim_p50_ms", .number(claimLatencies.percentileMilliseconds(0.5) ?? 0, places: 3)),
+                ("mark_p50_ms", .number(markLatencies.percentileMilliseconds(0.5) ?? 0, places: 3)),
+                ("mark_p99_ms", .number(markLatencies.percentileMilliseconds(0.99) ?? 0, places: 3)),
             ]
         )
     }

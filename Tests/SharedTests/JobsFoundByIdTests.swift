@@ -13,7 +13,7 @@ import Testing
 struct JobsFoundByIdTests {
     static let team = "by-id"
 
-    @Test("mark, renew, settle, a step and an extraction use the primary key while the statistics say the live indexes are empty")
+    @Test("mark, renew, settle, a step, an extraction and a cancel use their id's index while the statistics say the live indexes are empty")
     func primaryKeyWhateverTheStatistics() async throws {
         let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
         defer { postgres.shutdown() }
@@ -38,19 +38,22 @@ struct JobsFoundByIdTests {
 
         let queued = try await Self.claims(postgres, status: "queued", limit: 256)
         let running = try await Self.claims(postgres, status: "in_progress", limit: 256)
-        let statements: [(String, PostgresStatement)] = [
-            ("mark", PostgresJobStore.markStatement(queued, workerID: "w", lease: .seconds(30))),
-            ("renew", PostgresJobStore.renewStatement(running, lease: .seconds(30))),
-            ("settle's lock", PostgresJobStore.heldJobsStatement(running)),
-            ("settle's parents", PostgresJobStore.openParentsStatement(Set(running.map(\.jobID)))),
-            ("step", PostgresJobStore.countStepStatement(claim: running[0], reservationNumber: 1)),
-            ("extraction", PostgresJobStore.extractionHoldStatement(claim: running[0], reservationNumber: 1)),
+        let parent = running[0].jobID
+        let statements: [(String, PostgresStatement, index: String)] = [
+            ("mark", PostgresJobStore.markStatement(queued, workerID: "w", lease: .seconds(30)), "jobs_pkey"),
+            ("renew", PostgresJobStore.renewStatement(running, lease: .seconds(30)), "jobs_pkey"),
+            ("settle's lock", PostgresJobStore.heldJobsStatement(running), "jobs_pkey"),
+            ("settle's parents", PostgresJobStore.openParentsStatement(Set(running.map(\.jobID))), "jobs_pkey"),
+            ("step", PostgresJobStore.countStepStatement(claim: running[0], reservationNumber: 1), "jobs_pkey"),
+            ("extraction", PostgresJobStore.extractionHoldStatement(claim: running[0], reservationNumber: 1), "jobs_pkey"),
+            ("cancel's queued calls", PostgresJobStore.cancelQueuedCallsStatement(parent: parent), "jobs_parent"),
+            ("cancel's running calls", PostgresJobStore.cancelRunningCallsStatement(parent: parent), "jobs_parent"),
         ]
-        for (name, statement) in statements {
+        for (name, statement, index) in statements {
             let scans = try await Self.scansOfJobs(postgres, statement)
             #expect(!scans.isEmpty, "\(name): no scan of jobs in its plan")
             for scan in scans {
-                #expect(scan == "jobs_pkey", "\(name) reads jobs through \(scan), not the primary key")
+                #expect(scan == index, "\(name) reads jobs through \(scan), not \(index)")
             }
         }
 

@@ -200,6 +200,31 @@ extension PostgresJobStore: StepJobStore {
         return tally
     }
 
+    /// Cancels the queued calls of a step-by-step job (found through `jobs_parent`; the status is
+    /// tested inside `CASE`: see ``PostgresJobStore``, "Jobs found by id").
+    static func cancelQueuedCallsStatement(parent jobID: UUID) -> PostgresStatement {
+        PostgresStatement(
+            """
+            UPDATE jobs SET status = 'cancelled', error_code = 'cancelled', error_message = 'The job was cancelled',
+                   completed_at = now(), retry_at = NULL, updated_at = now()
+            WHERE parent_job_id = $1 AND CASE WHEN status = 'queued' THEN true ELSE false END
+            RETURNING job_id, credits_reserved, reservation_number
+            """,
+            [.uuid(jobID)]
+        )
+    }
+
+    /// Marks the running calls of a step-by-step job `cancelling`, as ``cancelQueuedCallsStatement(parent:)`` finds them.
+    static func cancelRunningCallsStatement(parent jobID: UUID) -> PostgresStatement {
+        PostgresStatement(
+            """
+            UPDATE jobs SET status = 'cancelling', updated_at = now()
+            WHERE parent_job_id = $1 AND CASE WHEN status = 'in_progress' THEN true ELSE false END
+            """,
+            [.uuid(jobID)]
+        )
+    }
+
     /// Cancels a step-by-step job that has not ended: its queued calls are cancelled (their
     /// reservations released), its running calls are marked `cancelling` (their workers stop and
     /// settle them as cancelled), and the job settles as ``StepSettlementPlan/Ending/cancelled``.
@@ -208,19 +233,10 @@ extension PostgresJobStore: StepJobStore {
         try await tx.query("SELECT job_id FROM jobs WHERE parent_job_id = $1 ORDER BY job_id FOR UPDATE", [.uuid(jobID)])
         let job = try await lockContainer(jobID, teamID: nil, tx)
         guard !job.status.isTerminal else { throw DomainError.jobAlreadyTerminal(job.status) }
-        let cancelled = try await tx.query(
-            """
-            UPDATE jobs SET status = 'cancelled', error_code = 'cancelled', error_message = 'The job was cancelled',
-                   completed_at = now(), retry_at = NULL, updated_at = now()
-            WHERE parent_job_id = $1 AND status = 'queued'
-            RETURNING job_id, credits_reserved, reservation_number
-            """,
-            [.uuid(jobID)]
-        )
-        try await tx.query(
-            "UPDATE jobs SET status = 'cancelling', updated_at = now() WHERE parent_job_id = $1 AND status = 'in_progress'",
-            [.uuid(jobID)]
-        )
+        let queuedCalls = cancelQueuedCallsStatement(parent: jobID)
+        let cancelled = try await tx.query(queuedCalls.sql, queuedCalls.binds)
+        let runningCalls = cancelRunningCallsStatement(parent: jobID)
+        try await tx.query(runningCalls.sql, runningCalls.binds)
         try await LedgerWriter.apply(
             try cancelled.map { row in
                 LedgerWriter.Move(

@@ -60,15 +60,8 @@ public struct PostgresJobStore: JobStore {
                 idBefore = UUID(uuidString: parts[1])
             }
         }
-        let rows = try await postgres.query(
-            """
-            SELECT \(Self.jobColumns) FROM jobs
-            WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR status = $2) AND parent_job_id IS NULL
-              AND ($3::timestamptz IS NULL OR (created_at, job_id) < ($3, $4::uuid))
-            ORDER BY created_at DESC, job_id DESC LIMIT $5
-            """,
-            [PostgresBind(teamID), PostgresBind(status?.rawValue), PostgresBind(createdBefore), PostgresBind(idBefore), .int(limit + 1)]
-        )
+        let page = Self.listStatement(teamID: teamID, status: status, createdBefore: createdBefore, idBefore: idBefore, limit: limit + 1)
+        let rows = try await postgres.query(page.sql, page.binds)
         var jobs = try rows.map(Self.decodeJob)
         var next: String?
         if jobs.count > limit {
@@ -78,6 +71,22 @@ public struct PostgresJobStore: JobStore {
             }
         }
         return Page(items: jobs, nextCursor: next)
+    }
+
+    /// A page of the listing, newest first. The status is tested inside `CASE` (see "Jobs found
+    /// by id" above): a team's queued jobs are read from the team's index, never by scanning
+    /// every queued job of every team and sorting them, which is what the planner chose when the
+    /// statistics said the queue was empty.
+    static func listStatement(teamID: String?, status: JobStatus?, createdBefore: Date?, idBefore: UUID?, limit: Int) -> PostgresStatement {
+        PostgresStatement(
+            """
+            SELECT \(Self.jobColumns) FROM jobs
+            WHERE ($1::text IS NULL OR team_id = $1) AND CASE WHEN status = $2 THEN true ELSE $2::text IS NULL END
+              AND parent_job_id IS NULL AND ($3::timestamptz IS NULL OR (created_at, job_id) < ($3, $4::uuid))
+            ORDER BY created_at DESC, job_id DESC LIMIT $5
+            """,
+            [PostgresBind(teamID), PostgresBind(status?.rawValue), PostgresBind(createdBefore), PostgresBind(idBefore), .int(limit)]
+        )
     }
 
     public func calls(_ jobID: UUID) async throws -> [JobCall] {

@@ -7,8 +7,9 @@ public import Postgres
 /// ## Jobs found by id
 ///
 /// A statement that finds jobs by id and also tests their status writes the status test inside
-/// `CASE` (`CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE false END`), on
-/// the paths a worker runs for every job (mark, renew, settle, a step, an extraction). Written
+/// `CASE` (`CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE false END`): the
+/// paths a worker runs for every job (mark, renew, settle, a step, an extraction), a step-by-step
+/// job's cancel, and the listing by status (the team's index then). Written
 /// plainly, the test proves the predicate of the partial indexes on live jobs (`jobs_leased`,
 /// `jobs_live_expires`), and the planner may then read the whole partial index and filter it
 /// by id instead of looking the ids up in the primary key. It does so whenever the statistics

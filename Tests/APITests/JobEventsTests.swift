@@ -46,7 +46,10 @@ struct JobEventsTests {
         try await Self.run { api in
             let (team, jobID) = try await Self.pendingJob(api)
             let stream = Task { try await api.team(team.key, .get, "/api/jobs/\(jobID)/events") }
-            try await Task.sleep(for: .milliseconds(700))
+            // Five keep-alive periods: the stream must have sent one before the cancel ends it, even
+            // when the whole suite keeps both cores busy and the request starts late (700 ms, two
+            // periods, once was not enough).
+            try await Task.sleep(for: .milliseconds(1500))
             let cancelled = try await api.team(team.key, .post, "/api/jobs/\(jobID)/cancel")
             #expect(cancelled.status == .ok, "\(cancelled.summary)")
             let response = try await stream.value

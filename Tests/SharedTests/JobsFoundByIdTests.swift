@@ -9,7 +9,7 @@ import Testing
 /// while thousands are queued and running. Planned the other way, each one reads the whole
 /// partial index of live jobs: a cost that grows with the backlog (see ``PostgresJobStore``,
 /// "Jobs found by id").
-@Suite("Jobs found by id whatever the statistics say")
+@Suite("Jobs found by id whatever the statistics say", .serialized)
 struct JobsFoundByIdTests {
     static let team = "by-id"
 
@@ -21,6 +21,9 @@ struct JobsFoundByIdTests {
         defer { postgres.shutdown() }
         // This database is the test's own; autovacuum must not refresh what it is about.
         try await postgres.query("ALTER TABLE jobs SET (autovacuum_enabled = false)")
+        // The other test's deliveries first: their job_id has no index, so deleting jobs under
+        // them would scan them once per job.
+        try await postgres.query("DELETE FROM webhook_deliveries")
         try await postgres.query("DELETE FROM jobs")
         try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
         try await postgres.query(
@@ -59,7 +62,7 @@ struct JobsFoundByIdTests {
             ),
         ]
         for (name, statement, indexes) in statements {
-            let scans = try await Self.scansOfJobs(postgres, statement)
+            let scans = try await Self.scans(of: "jobs", postgres, statement)
             #expect(!scans.isEmpty, "\(name): no scan of jobs in its plan")
             for scan in scans {
                 #expect(indexes.contains(scan), "\(name) reads jobs through \(scan), not \(indexes.sorted())")
@@ -77,8 +80,57 @@ struct JobsFoundByIdTests {
         #expect(lost == Set(finished.map(\.jobID)))
     }
 
-    /// The index each scan of `jobs` in the statement's plan reads ("Seq Scan" for none).
-    static func scansOfJobs(_ postgres: PostgresClient, _ statement: PostgresStatement) async throws -> [String] {
+    @Test("a webhook delivery's outcome is written through its primary key while the statistics say none is pending")
+    func deliveryOutcomeWhateverTheStatistics() async throws {
+        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        defer { postgres.shutdown() }
+        try await postgres.query("ALTER TABLE webhook_deliveries SET (autovacuum_enabled = false)")
+        try await postgres.query("DELETE FROM webhook_deliveries")
+        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
+        try await postgres.query(
+            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
+            [.text(Self.team)]
+        )
+        func insert(_ count: Int, status: String) async throws {
+            try await postgres.query(
+                """
+                INSERT INTO webhook_deliveries (team_id, event, payload, status, delivered_at, claim_token)
+                SELECT $1, 'job.completed', '{}', $2, CASE WHEN $2 = 'delivered' THEN now() END, gen_random_uuid()
+                FROM generate_series(1, $3::int)
+                """,
+                [.text(Self.team), .text(status), .int(count)]
+            )
+        }
+        try await insert(20000, status: "delivered")
+        try await postgres.withConnection { try await $0.executeScript("VACUUM ANALYZE webhook_deliveries") }
+        try await insert(3000, status: "pending")
+        let outcomes = try await postgres.query(
+            "SELECT delivery_id, claim_token FROM webhook_deliveries WHERE status = 'pending' LIMIT 50"
+        ).map {
+            DeliveryOutcome(
+                deliveryID: try $0.decode("delivery_id"),
+                claimToken: try $0.decode("claim_token"),
+                result: .delivered(statusCode: 200)
+            )
+        }
+        let scans = try await Self.scans(of: "webhook_deliveries", postgres, PostgresWebhookDeliveryStore.recordStatement(outcomes))
+        #expect(!scans.isEmpty)
+        for scan in scans {
+            #expect(scan == "webhook_deliveries_pkey", "the outcomes read the deliveries through \(scan)")
+        }
+        // And the statement still writes what it did: the 50 are delivered.
+        try await PostgresWebhookDeliveryStore(postgres: postgres).record(outcomes)
+        let delivered = try #require(
+            try await postgres.query(
+                "SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'delivered' AND delivery_id = ANY($1::uuid[])",
+                [.textArray(outcomes.map(\.deliveryID.lowercasedString))]
+            ).first
+        ).decode("n", as: Int.self)
+        #expect(delivered == outcomes.count)
+    }
+
+    /// The index each scan of `table` in the statement's plan reads ("Seq Scan" for none).
+    static func scans(of table: String, _ postgres: PostgresClient, _ statement: PostgresStatement) async throws -> [String] {
         let row = try #require(try await postgres.query("EXPLAIN (FORMAT JSON) " + statement.sql, statement.binds).first)
         let text: String = try row.decode("QUERY PLAN")
         let document = try JSONSerialization.jsonObject(with: Data(text.utf8))
@@ -88,7 +140,7 @@ struct JobsFoundByIdTests {
             guard let plan = node as? [String: Any] else { return }
             // Scans only: an UPDATE's own node (ModifyTable) names the table too. A bitmap heap
             // scan reads the indexes of the bitmap index scans under it.
-            if plan["Relation Name"] as? String == "jobs", let node = plan["Node Type"] as? String, node.hasSuffix("Scan") {
+            if plan["Relation Name"] as? String == table, let node = plan["Node Type"] as? String, node.hasSuffix("Scan") {
                 let indexes = node == "Bitmap Heap Scan" ? indexNames(under: plan) : [plan["Index Name"] as? String].compactMap { $0 }
                 scans.append(contentsOf: indexes.isEmpty ? [node] : indexes)
             }

@@ -70,6 +70,15 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
 
     public func record(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
+        let statement = Self.recordStatement(outcomes)
+        try await postgres.query(statement.sql, statement.binds)
+    }
+
+    /// The statement of ``record(_:)``: each delivery found by its id, still pending under the
+    /// same claim. The status is tested inside `CASE` so that the planner cannot read the whole
+    /// partial index of pending deliveries instead of the primary key — which it did when the
+    /// statistics said none was pending (see ``PostgresJobStore``, "Jobs found by id").
+    static func recordStatement(_ outcomes: [DeliveryOutcome]) -> PostgresStatement {
         var ids: [String?] = []
         var tokens: [String?] = []
         var statuses: [String?] = []
@@ -98,7 +107,7 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
             codes.append(code.flatMap { (100...999).contains($0) ? String($0) : nil })
             errors.append(error.map(Self.storable))
         }
-        try await postgres.query(
+        return PostgresStatement(
             """
             UPDATE webhook_deliveries d
             SET status = o.status,
@@ -111,7 +120,8 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
                 updated_at = now()
             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::text[])
                 AS o(delivery_id, claim_token, status, delay_ms, code, error)
-            WHERE d.delivery_id = o.delivery_id AND d.claim_token = o.claim_token AND d.status = 'pending'
+            WHERE d.delivery_id = o.delivery_id AND d.claim_token = o.claim_token
+              AND CASE WHEN d.status = 'pending' THEN true ELSE false END
             """,
             [.textArray(ids), .textArray(tokens), .textArray(statuses), .textArray(delays), .textArray(codes), .textArray(errors)]
         )

@@ -41,7 +41,19 @@ public struct PostgresDocumentStore: DocumentStore {
     }
 
     public func attach(_ id: UUID) async throws {
-        try await postgres.query("UPDATE documents SET status = 'attached' WHERE document_id = $1 AND status = 'stored'", [.uuid(id)])
+        let statement = Self.attachStatement(id)
+        try await postgres.query(statement.sql, statement.binds)
+    }
+
+    /// The statement of ``attach(_:)``. The status is tested inside `CASE` so that the document is
+    /// found by its primary key: tested plainly, with statistics that saw no upload in flight, the
+    /// planner read every unattached document (`documents_unattached`) to find it (see
+    /// ``PostgresJobStore``, "Jobs found by id").
+    static func attachStatement(_ id: UUID) -> PostgresStatement {
+        PostgresStatement(
+            "UPDATE documents SET status = 'attached' WHERE document_id = $1 AND CASE WHEN status = 'stored' THEN true ELSE false END",
+            [.uuid(id)]
+        )
     }
 
     public func document(_ id: UUID) async throws -> StoredDocument? {

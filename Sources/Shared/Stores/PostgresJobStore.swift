@@ -17,7 +17,7 @@ public import Postgres
 /// `VACUUM`: each mark of 256 claims then read every queued job (30 ms with 20,000 queued, and
 /// linear in the backlog), each settlement every running job. The planner cannot see through
 /// `CASE`, so only the primary key can serve these statements, whatever the statistics say
-/// (`JobsFoundByIdTests`).
+/// (`FoundByIdTests`).
 public struct PostgresJobStore: JobStore {
     let postgres: PostgresClient
     /// What this store last saw of its submitters' accounts: lets a batch that very likely fits

@@ -4,13 +4,15 @@ import Testing
 
 @testable import Shared
 
-/// The statements a worker runs for every job find their jobs through the primary key even when
-/// the statistics say no job is live — the state after any quiet spell, until the next ANALYZE —
-/// while thousands are queued and running. Planned the other way, each one reads the whole
-/// partial index of live jobs: a cost that grows with the backlog (see ``PostgresJobStore``,
-/// "Jobs found by id").
-@Suite("Jobs found by id whatever the statistics say", .serialized)
-struct JobsFoundByIdTests {
+/// Statements that find rows by id (or by team) and also test a status a partial index is built
+/// on — the ones a worker runs for every job, a listing by status, a webhook delivery's outcome,
+/// an upload's attach — use their own index even when the statistics say no row is live, the
+/// state after any quiet spell until the next ANALYZE, while thousands are. Planned the other way,
+/// each one reads the whole partial index: a cost that grows with the backlog (see
+/// ``PostgresJobStore``, "Jobs found by id"). The suite's database is its own; its tests run one
+/// at a time.
+@Suite("Rows found by id whatever the statistics say", .serialized)
+struct FoundByIdTests {
     static let team = "by-id"
 
     @Test(
@@ -127,6 +129,41 @@ struct JobsFoundByIdTests {
             ).first
         ).decode("n", as: Int.self)
         #expect(delivered == outcomes.count)
+    }
+
+    @Test("an upload is attached through its primary key while the statistics say none is in flight")
+    func attachWhateverTheStatistics() async throws {
+        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        defer { postgres.shutdown() }
+        try await postgres.query("ALTER TABLE documents SET (autovacuum_enabled = false)")
+        try await postgres.query("DELETE FROM documents")
+        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
+        try await postgres.query(
+            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
+            [.text(Self.team)]
+        )
+        func insert(_ count: Int, status: String) async throws {
+            try await postgres.query(
+                """
+                INSERT INTO documents (document_id, team_id, status, kind, sha256)
+                SELECT gen_random_uuid(), $1, $2, 'pdf', decode(repeat('ab', 32), 'hex') FROM generate_series(1, $3::int)
+                """,
+                [.text(Self.team), .text(status), .int(count)]
+            )
+        }
+        try await insert(20000, status: "attached")
+        try await postgres.withConnection { try await $0.executeScript("VACUUM ANALYZE documents") }
+        try await insert(3000, status: "stored")
+        let stored: UUID = try #require(
+            try await postgres.query("SELECT document_id FROM documents WHERE status = 'stored' LIMIT 1").first
+        ).decode("document_id")
+        let scans = try await Self.scans(of: "documents", postgres, PostgresDocumentStore.attachStatement(stored))
+        #expect(scans == ["documents_pkey"], "the attach reads the documents through \(scans)")
+        try await PostgresDocumentStore(postgres: postgres).attach(stored)
+        let status: String = try #require(
+            try await postgres.query("SELECT status FROM documents WHERE document_id = $1", [.uuid(stored)]).first
+        ).decode("status")
+        #expect(status == "attached")
     }
 
     /// The index each scan of `table` in the statement's plan reads ("Seq Scan" for none).

@@ -42,6 +42,10 @@ public struct Sweeper: Service {
         public var capsCorrected = 0
         /// Whether Redis's fleet-wide pause differed from PostgreSQL's record and was set from it.
         public var pauseCorrected = false
+        /// Whether the next watermark was set the fixed ``Sweeper/watermarkLag`` back, because a
+        /// transaction of the database may be open unseen (``DatabaseClock/hiddenSessions``):
+        /// each pass then re-reads that long of queued jobs. Logged when it changes.
+        public var watermarkFixedLag = false
 
         public init() {}
 
@@ -148,9 +152,15 @@ public struct Sweeper: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var fixedLag = false
             while !Task.isCancelled {
                 do {
-                    if let report = try await sweepOnce(), !report.isQuiet {
+                    let report = try await sweepOnce()
+                    if let report, report.watermarkFixedLag != fixedLag {
+                        fixedLag = report.watermarkFixedLag
+                        logWatermarkMode(fixedLag: fixedLag)
+                    }
+                    if let report, !report.isQuiet {
                         logger.info(
                             "sweep",
                             metadata: [
@@ -174,6 +184,20 @@ public struct Sweeper: Service {
                 let jitter = Double.random(in: 0.8...1.2)
                 try? await Task.sleep(for: interval * jitter)
             }
+        }
+    }
+
+    /// Says why each pass re-reads a minute of queued jobs, once when it starts and once when it
+    /// stops: at 6,000 submits a second a fixed lag of 60 s is ~360,000 rows a pass, which an
+    /// operator should be able to trace to the session that causes it.
+    private func logWatermarkMode(fixedLag: Bool) {
+        if fixedLag {
+            logger.notice(
+                "a transaction of this database may be open where this role cannot see it (a session of another role: grant this one pg_read_all_stats; track_activities off; a prepared transaction): each sweep re-reads the queued jobs of the fixed lag",
+                metadata: ["watermark_lag_seconds": "\(watermarkLag.components.seconds)"]
+            )
+        } else {
+            logger.info("the sweep's watermark follows the oldest open transaction again")
         }
     }
 
@@ -378,6 +402,7 @@ public struct Sweeper: Service {
     /// jobs when the marker is gone (Redis lost its data), else those changed since the watermark.
     private func reenqueue(_ report: inout Report) async throws {
         let clock = try await jobs.databaseClock()
+        report.watermarkFixedLag = clock.hiddenSessions
         // Jobs changed within the last second are left to their submitter.
         let before = clock.now.addingTimeInterval(-1)
         let nextWatermark = nextWatermark(clock, before: before)

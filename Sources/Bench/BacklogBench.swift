@@ -144,18 +144,13 @@ struct BacklogBench: AsyncParsableCommand {
         var claimed = 0
         var calls = 0
         _ = try await handBack(queue, try await queue.claim(max: batch, lease: .seconds(60)))  // warm-up
-        let start = ContinuousClock.now
-        let deadline = start + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
+        let elapsed = try await backToBack {
             let before = ContinuousClock.now
             let result = try await queue.claim(max: batch, lease: .seconds(60))
             latencies.record(ContinuousClock.now - before)
             calls += 1
             claimed += try await handBack(queue, result)
         }
-        let elapsed =
-            Double((ContinuousClock.now - start).components.seconds)
-            + Double((ContinuousClock.now - start).components.attoseconds) / 1e18
         Self.print(
             "claim",
             [
@@ -189,10 +184,7 @@ struct BacklogBench: AsyncParsableCommand {
             _ = try await handBack(queue, result)
         }
         try await once(record: false)  // warm-up: connections, prepared statements
-        let start = ContinuousClock.now
-        let deadline = start + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline { try await once(record: true) }
-        let elapsed = Self.ms(ContinuousClock.now - start) / 1000
+        let elapsed = try await backToBack { try await once(record: true) }
         Self.print(
             "mark",
             [
@@ -203,6 +195,14 @@ struct BacklogBench: AsyncParsableCommand {
                 ("mark_p99_ms", .number(markLatencies.percentileMilliseconds(0.99) ?? 0, places: 3)),
             ]
         )
+    }
+
+    /// Runs `body` again and again for `--seconds`; the seconds that took.
+    private func backToBack(_ body: () async throws -> Void) async throws -> Double {
+        let start = ContinuousClock.now
+        let deadline = start + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline { try await body() }
+        return Self.ms(ContinuousClock.now - start) / 1000
     }
 
     private func fairness(_ queue: RedisJobQueue) async throws {

@@ -19,19 +19,10 @@ struct FoundByIdTests {
         "mark, renew, settle, a step, an extraction, a cancel and a listing use their own index while the statistics say the live indexes are empty"
     )
     func primaryKeyWhateverTheStatistics() async throws {
-        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
-        defer { postgres.shutdown() }
-        // This database is the test's own; autovacuum must not refresh what it is about.
-        try await postgres.query("ALTER TABLE jobs SET (autovacuum_enabled = false)")
         // The other test's deliveries first: their job_id has no index, so deleting jobs under
         // them would scan them once per job.
-        try await postgres.query("DELETE FROM webhook_deliveries")
-        try await postgres.query("DELETE FROM jobs")
-        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
-        try await postgres.query(
-            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
-            [.text(Self.team)]
-        )
+        let postgres = try await Self.database(measuring: "jobs", emptying: ["webhook_deliveries", "jobs"])
+        defer { postgres.shutdown() }
         // A quiet spell: only finished jobs when the statistics are taken.
         try await Self.insertJobs(postgres, count: 60000, status: "completed")
         try await postgres.withConnection { try await $0.executeScript("VACUUM ANALYZE jobs") }
@@ -84,15 +75,8 @@ struct FoundByIdTests {
 
     @Test("a webhook delivery's outcome is written through its primary key while the statistics say none is pending")
     func deliveryOutcomeWhateverTheStatistics() async throws {
-        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        let postgres = try await Self.database(measuring: "webhook_deliveries", emptying: ["webhook_deliveries"])
         defer { postgres.shutdown() }
-        try await postgres.query("ALTER TABLE webhook_deliveries SET (autovacuum_enabled = false)")
-        try await postgres.query("DELETE FROM webhook_deliveries")
-        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
-        try await postgres.query(
-            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
-            [.text(Self.team)]
-        )
         func insert(_ count: Int, status: String) async throws {
             try await postgres.query(
                 """
@@ -133,15 +117,8 @@ struct FoundByIdTests {
 
     @Test("an upload is attached through its primary key while the statistics say none is in flight")
     func attachWhateverTheStatistics() async throws {
-        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        let postgres = try await Self.database(measuring: "documents", emptying: ["documents"])
         defer { postgres.shutdown() }
-        try await postgres.query("ALTER TABLE documents SET (autovacuum_enabled = false)")
-        try await postgres.query("DELETE FROM documents")
-        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
-        try await postgres.query(
-            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
-            [.text(Self.team)]
-        )
         func insert(_ count: Int, status: String) async throws {
             try await postgres.query(
                 """
@@ -164,6 +141,21 @@ struct FoundByIdTests {
             try await postgres.query("SELECT status FROM documents WHERE document_id = $1", [.uuid(stored)]).first
         ).decode("status")
         #expect(status == "attached")
+    }
+
+    /// The suite's own database with the test's team, `tables` emptied in order and autovacuum
+    /// off for `table`: it must not refresh the statistics the test is about.
+    static func database(measuring table: String, emptying tables: [String]) async throws -> PostgresClient {
+        let postgres = try await TestEnvironment.ownDatabase("found_by_id", poolSize: 2)
+        // Table names cannot be bound; these are the test's constants.
+        try await postgres.query("ALTER TABLE \(table) SET (autovacuum_enabled = false)")
+        for name in tables { try await postgres.query("DELETE FROM \(name)") }
+        try await postgres.query("INSERT INTO organizations (organization_id, name) VALUES ('by-id', 'by id') ON CONFLICT DO NOTHING")
+        try await postgres.query(
+            "INSERT INTO teams (team_id, organization_id) VALUES ($1, 'by-id') ON CONFLICT DO NOTHING",
+            [.text(Self.team)]
+        )
+        return postgres
     }
 
     /// The index each scan of `table` in the statement's plan reads ("Seq Scan" for none).

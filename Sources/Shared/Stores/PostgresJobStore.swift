@@ -6,18 +6,19 @@ public import Postgres
 ///
 /// ## Jobs found by id
 ///
-/// A statement that finds jobs by id and also tests their status writes the status test inside
-/// `CASE` (`CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE false END`): the
-/// paths a worker runs for every job (mark, renew, settle, a step, an extraction), a step-by-step
-/// job's cancel, and the listing by status (the team's index then). Written
-/// plainly, the test proves the predicate of the partial indexes on live jobs (`jobs_leased`,
-/// `jobs_live_expires`), and the planner may then read the whole partial index and filter it
-/// by id instead of looking the ids up in the primary key. It does so whenever the statistics
-/// say the index is empty — as they do after any quiet spell, until the next `ANALYZE` or
-/// `VACUUM`: each mark of 256 claims then read every queued job (30 ms with 20,000 queued, and
-/// linear in the backlog), each settlement every running job. The planner cannot see through
-/// `CASE`, so only the primary key can serve these statements, whatever the statistics say
-/// (`FoundByIdTests`).
+/// A statement that finds jobs by id (or a team's jobs) and also tests their status writes the
+/// status test inside `CASE` (`CASE WHEN j.status IN ('in_progress', 'cancelling') THEN true ELSE
+/// false END`): the paths a worker runs for every job (mark, renew, settle, a step, an
+/// extraction), a step-by-step job's cancel, and the listing by status. Written plainly, the
+/// test proves the predicate of the partial indexes on live jobs (`jobs_leased`,
+/// `jobs_live_expires`, `jobs_queued_changed`), and the planner may then read a whole partial
+/// index and filter it by id or team instead of using the row's own index. It does so whenever
+/// the statistics say the partial index is empty — as they do after any quiet spell, until the
+/// next `ANALYZE` or `VACUUM`: each mark of 256 claims then read every queued job (30 ms with
+/// 20,000 queued, and linear in the backlog), each settlement every running job. The planner
+/// cannot see through `CASE`, so only the primary key (`jobs_parent`, the team's index) can serve
+/// these statements, whatever the statistics say (`FoundByIdTests`). The webhook outbox and the
+/// documents follow the same rule for their own partial indexes.
 public struct PostgresJobStore: JobStore {
     let postgres: PostgresClient
     /// What this store last saw of its submitters' accounts: lets a batch that very likely fits

@@ -60,6 +60,12 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.query(sql, binds) }
     }
 
+    /// Runs a statement built elsewhere (its SQL and binds together) on any pooled connection.
+    @discardableResult
+    public func query(_ statement: PostgresStatement) async throws -> PostgresRows {
+        try await query(statement.sql, statement.binds)
+    }
+
     /// Lends one connection for the duration of `body`.
     @discardableResult
     public func withConnection<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
@@ -165,6 +171,12 @@ public struct PostgresSession: Sendable {
     public func query(_ sql: String, _ binds: [PostgresBind] = []) async throws -> PostgresRows {
         let begin = pendingBegin?.take()
         return try await exclusively { connection in try await connection.query(sql, binds, begin: begin) }
+    }
+
+    /// Runs a statement built elsewhere (its SQL and binds together).
+    @discardableResult
+    public func query(_ statement: PostgresStatement) async throws -> PostgresRows {
+        try await query(statement.sql, statement.binds)
     }
 
     /// Runs several statements as one pipeline: one hand-off, one round trip, their rows in

@@ -409,11 +409,9 @@ enum QueueScripts {
         local key = p .. ':pause'
         local changed = 0
         local current = redis.call('HGET', key, 'paused')
-        if (current or '0') ~= ARGV[1] then
+        if current ~= ARGV[1] then
           redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
-          changed = 1
-        elseif not current then
-          redis.call('HSET', key, 'paused', ARGV[1], 'since', now_ms())
+          if (current or '0') ~= ARGV[1] then changed = 1 end
         end
         redis.call('PUBLISH', p .. ':pause:changed', ARGV[1])
         local state = redis.call('HMGET', key, 'paused', 'since')

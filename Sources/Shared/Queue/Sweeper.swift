@@ -155,25 +155,12 @@ public struct Sweeper: Service {
             var fixedLag = false
             while !Task.isCancelled {
                 do {
-                    let report = try await sweepOnce()
-                    if let report, report.watermarkFixedLag != fixedLag {
-                        fixedLag = report.watermarkFixedLag
-                        logWatermarkMode(fixedLag: fixedLag)
-                    }
-                    if let report, !report.isQuiet {
-                        logger.info(
-                            "sweep",
-                            metadata: [
-                                "expired": "\(report.expired)", "leases_recovered": "\(report.leasesRecovered)",
-                                "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
-                                "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
-                                "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
-                                "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
-                                "contents_erased": "\(report.contentsErased)", "batch_answers_forgotten": "\(report.batchAnswersForgotten)",
-                                "deliveries_forgotten": "\(report.deliveriesForgotten)", "caps_corrected": "\(report.capsCorrected)",
-                                "pause_corrected": "\(report.pauseCorrected)",
-                            ]
-                        )
+                    if let report = try await sweepOnce() {
+                        if report.watermarkFixedLag != fixedLag {
+                            fixedLag = report.watermarkFixedLag
+                            logWatermarkMode(fixedLag: fixedLag)
+                        }
+                        if !report.isQuiet { logSweep(report) }
                     }
                 } catch is CancellationError {
                     return
@@ -185,6 +172,22 @@ public struct Sweeper: Service {
                 try? await Task.sleep(for: interval * jitter)
             }
         }
+    }
+
+    private func logSweep(_ report: Report) {
+        logger.info(
+            "sweep",
+            metadata: [
+                "expired": "\(report.expired)", "leases_recovered": "\(report.leasesRecovered)",
+                "leases_of_live_workers": "\(report.leasesOfLiveWorkers)", "ended": "\(report.ended)",
+                "requeued": "\(report.requeued)", "full_reenqueue": "\(report.fullReenqueue)",
+                "teams_parked": "\(report.teamsParked)", "teams_unparked": "\(report.teamsUnparked)",
+                "stale_removed": "\(report.staleRemoved)", "uploads_abandoned": "\(report.uploadsAbandoned)",
+                "contents_erased": "\(report.contentsErased)", "batch_answers_forgotten": "\(report.batchAnswersForgotten)",
+                "deliveries_forgotten": "\(report.deliveriesForgotten)", "caps_corrected": "\(report.capsCorrected)",
+                "pause_corrected": "\(report.pauseCorrected)",
+            ]
+        )
     }
 
     /// Says why each pass re-reads a minute of queued jobs, once when it starts and once when it

@@ -12,7 +12,7 @@ enum LedgerWriter {
     /// computes its own ``LedgerPosting`` and calls ``write(_:_:)``, saving a round trip.)
     static func apply(_ moves: [Move], _ session: PostgresSession) async throws {
         guard let statement = try await lockAndPlan(moves, session) else { return }
-        try await session.query(statement.sql, statement.binds)
+        try await session.query(statement)
     }
 
     /// Locks the moves' accounts and returns the write of the moves, for the caller to send with
@@ -27,7 +27,7 @@ enum LedgerWriter {
     /// Writes a posting computed from balances locked in this transaction.
     static func write(_ posting: LedgerPosting, _ session: PostgresSession) async throws {
         guard let statement = statement(posting) else { return }
-        try await session.query(statement.sql, statement.binds)
+        try await session.query(statement)
     }
 
     /// The write of a posting computed from balances locked in this transaction; nil when there
@@ -61,8 +61,7 @@ enum LedgerWriter {
 
     /// Locks the accounts, in team order; returns their remaining balances.
     static func lockAccounts(_ teams: Set<String>, _ session: PostgresSession) async throws -> [String: Int] {
-        let statement = lockStatement(teams)
-        return try remaining(try await session.query(statement.sql, statement.binds))
+        try remaining(try await session.query(lockStatement(teams)))
     }
 
     /// The lock of ``lockAccounts(_:_:)``, for a caller that pipelines it after its own writes;

@@ -41,8 +41,7 @@ public struct PostgresDocumentStore: DocumentStore {
     }
 
     public func attach(_ id: UUID) async throws {
-        let statement = Self.attachStatement(id)
-        try await postgres.query(statement.sql, statement.binds)
+        try await postgres.query(Self.attachStatement(id))
     }
 
     /// The statement of ``attach(_:)``. The status is tested inside `CASE` so that the document is

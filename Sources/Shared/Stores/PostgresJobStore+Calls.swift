@@ -233,10 +233,8 @@ extension PostgresJobStore: StepJobStore {
         try await tx.query("SELECT job_id FROM jobs WHERE parent_job_id = $1 ORDER BY job_id FOR UPDATE", [.uuid(jobID)])
         let job = try await lockContainer(jobID, teamID: nil, tx)
         guard !job.status.isTerminal else { throw DomainError.jobAlreadyTerminal(job.status) }
-        let queuedCalls = cancelQueuedCallsStatement(parent: jobID)
-        let cancelled = try await tx.query(queuedCalls.sql, queuedCalls.binds)
-        let runningCalls = cancelRunningCallsStatement(parent: jobID)
-        try await tx.query(runningCalls.sql, runningCalls.binds)
+        let cancelled = try await tx.query(cancelQueuedCallsStatement(parent: jobID))
+        try await tx.query(cancelRunningCallsStatement(parent: jobID))
         try await LedgerWriter.apply(
             try cancelled.map { row in
                 LedgerWriter.Move(

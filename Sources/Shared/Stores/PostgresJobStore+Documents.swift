@@ -58,8 +58,7 @@ extension PostgresJobStore {
         callsPlanned: Int
     ) async throws -> ExtractionRecord {
         try await postgres.withTransaction { tx in
-            let lock = Self.extractionHoldStatement(claim: claim, reservationNumber: reservationNumber)
-            let held = try await tx.query(lock.sql, lock.binds)
+            let held = try await tx.query(Self.extractionHoldStatement(claim: claim, reservationNumber: reservationNumber))
             guard let job = held.first else { return .notHeld }
             let teamID: String = try job.decode("team_id")
             let reserved: Int = try job.decode("credits_reserved")

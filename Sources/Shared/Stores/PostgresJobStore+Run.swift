@@ -156,8 +156,7 @@ extension PostgresJobStore {
     /// its charge only to a job that is still open, and the lock keeps that job from ending (its
     /// expiry, its cancel) until this settlement is written.
     private static func lockHeldJobs(_ settlements: [Settlement], _ tx: PostgresSession) async throws -> [SettlementPlan.HeldJob] {
-        let lock = heldJobsStatement(settlements.map(\.claim))
-        let rows = try await tx.query(lock.sql, lock.binds)
+        let rows = try await tx.query(heldJobsStatement(settlements.map(\.claim)))
         var held: [(job: SettlementPlan.HeldJob, parent: UUID?)] = []
         for row in rows {
             let parent: UUID? = try row.decodeIfPresent("parent_job_id")
@@ -174,8 +173,7 @@ extension PostgresJobStore {
         }
         let parents = Set(held.compactMap(\.parent))
         guard !parents.isEmpty else { return held.map(\.job) }
-        let parentLock = openParentsStatement(parents)
-        let open = Set(try await tx.query(parentLock.sql, parentLock.binds).map { try $0.decode("job_id", as: UUID.self) })
+        let open = Set(try await tx.query(openParentsStatement(parents)).map { try $0.decode("job_id", as: UUID.self) })
         return held.map { entry in
             var job = entry.job
             job.defersCharge = entry.parent.map(open.contains) ?? false
@@ -275,7 +273,7 @@ extension PostgresJobStore {
 
     static func recordCalls(_ calls: [(JobCall, UUID)], _ session: PostgresSession) async throws {
         guard let statement = recordCallsStatement(calls) else { return }
-        try await session.query(statement.sql, statement.binds)
+        try await session.query(statement)
     }
 
     /// The statement of ``recordCalls(_:_:)``; nil when there is no call.
@@ -307,8 +305,7 @@ extension PostgresJobStore {
     /// that are being cancelled.
     public func renewLeases(_ claims: [Claim], lease: Duration) async throws -> Set<UUID> {
         guard !claims.isEmpty else { return [] }
-        let renew = Self.renewStatement(claims, lease: lease)
-        let rows = try await postgres.query(renew.sql, renew.binds)
+        let rows = try await postgres.query(Self.renewStatement(claims, lease: lease))
         var keep = Set<UUID>()
         for row in rows where try row.decode("status", as: String.self) == JobStatus.inProgress.rawValue {
             keep.insert(try row.decode("job_id"))

@@ -45,8 +45,7 @@ extension PostgresJobStore {
     public func recordStep(_ step: JobStep, claim: Claim, reservationNumber: Int) async throws {
         try await postgres.withTransaction(kind: .step) { tx in
             try await Self.recordCalls([(step.call, claim.token)], tx)
-            let count = Self.countStepStatement(claim: claim, reservationNumber: reservationNumber)
-            let live = try await tx.query(count.sql, count.binds)
+            let live = try await tx.query(Self.countStepStatement(claim: claim, reservationNumber: reservationNumber))
             guard live.affectedRows == 1 else { return }
             try await tx.query(
                 """

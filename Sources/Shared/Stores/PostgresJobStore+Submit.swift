@@ -43,8 +43,7 @@ extension PostgresJobStore {
     /// Locks the submitters' accounts (in team order, so concurrent submitters never deadlock)
     /// and reads their balances and rates as they are now.
     static func lockAccounts(of submissions: [JobSubmission], _ tx: PostgresSession) async throws -> [String: ReservationPlan.Account] {
-        let statement = lockAccountsStatement(of: submissions)
-        return try accounts(try await tx.query(statement.sql, statement.binds))
+        try accounts(try await tx.query(lockAccountsStatement(of: submissions)))
     }
 
     /// The statement of ``lockAccounts(of:_:)``; ``accounts(_:)`` reads its answer.
@@ -126,7 +125,7 @@ extension PostgresJobStore {
         _ tx: PostgresSession
     ) async throws -> [UUID: Date] {
         guard let statement = insertJobsStatement(plan, submissions, prepared) else { return [:] }
-        return try createdAt(try await tx.query(statement.sql, statement.binds))
+        return try createdAt(try await tx.query(statement))
     }
 
     /// The creation times that ``insertJobsStatement(_:_:_:)`` answers, by job.

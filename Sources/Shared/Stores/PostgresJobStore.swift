@@ -62,8 +62,9 @@ public struct PostgresJobStore: JobStore {
                 idBefore = UUID(uuidString: parts[1])
             }
         }
-        let page = Self.listStatement(teamID: teamID, status: status, createdBefore: createdBefore, idBefore: idBefore, limit: limit + 1)
-        let rows = try await postgres.query(page.sql, page.binds)
+        let rows = try await postgres.query(
+            Self.listStatement(teamID: teamID, status: status, createdBefore: createdBefore, idBefore: idBefore, limit: limit + 1)
+        )
         var jobs = try rows.map(Self.decodeJob)
         var next: String?
         if jobs.count > limit {

@@ -70,8 +70,7 @@ public struct PostgresWebhookDeliveryStore: WebhookDeliveryStore {
 
     public func record(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
-        let statement = Self.recordStatement(outcomes)
-        try await postgres.query(statement.sql, statement.binds)
+        try await postgres.query(Self.recordStatement(outcomes))
     }
 
     /// The statement of ``record(_:)``: each delivery found by its id, still pending under the

@@ -49,7 +49,10 @@ struct GeneratedInputTests {
             within: .seconds(seconds + 300),
             progress: progress
         ) {
-            try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "3600"]) { client in
+            // A place for each of the three generating clients' batches: two (the default) let a
+            // third be refused with the gate's 503 — by design, tested in BatchBoundsTests, and no
+            // fault of the input (2 of 4 runs of seed 2690976200 alone met it).
+            try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "3600", "BATCH_CONCURRENCY": "3"]) { client in
                 try await Self.run(client, seed: seed, seconds: seconds, routes: routes, progress: progress)
             }
             progress.begin("the app's graceful shutdown")

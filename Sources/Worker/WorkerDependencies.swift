@@ -41,7 +41,7 @@ struct WorkerDependencies: Sendable {
         metrics = MetricsBootstrap.prometheus(configuration: configuration)
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
-        workerID = "\(host)-\(pid)-\(UUID().uuidString.prefix(6).lowercased())"
+        workerID = "\(host)-\(pid)-\(UUID.random().uuidString.prefix(6).lowercased())"
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         self.postgres = postgres
         let redis = RedisClient(configuration: try configuration.redis(), logger: logger)

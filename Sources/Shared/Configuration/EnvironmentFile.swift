@@ -19,7 +19,7 @@ enum EnvironmentFile {
         }
         let contents = (try handle.readToEnd()) ?? Data()
         try? handle.close()
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("saas-env-\(UUID().uuidString)").path
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("saas-env-\(UUID.random().uuidString)").path
         guard FileManager.default.createFile(atPath: copy, contents: contents, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown)
         }

@@ -61,7 +61,7 @@ public struct LedgerPosting: Sendable, Hashable {
     /// - Parameters:
     ///   - remaining: the teams' remaining balances as locked in this transaction.
     ///   - newID: the ledger rows' transaction ids (fixed in tests).
-    public init(_ moves: [Move], remaining: [String: Int], newID: () -> UUID = UUID.init) {
+    public init(_ moves: [Move], remaining: [String: Int], newID: () -> UUID = UUID.random) {
         var balance = remaining
         var rows: [Row] = []
         var reserved: [String: Int] = [:]

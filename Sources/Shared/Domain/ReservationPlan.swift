@@ -108,7 +108,7 @@ public struct ReservationPlan: Sendable {
         _ requests: [Request],
         accounts: [String: Account],
         earlier: [IdempotencyScope: EarlierJob] = [:],
-        newID: () -> UUID = UUID.init
+        newID: () -> UUID = UUID.random
     ) {
         var remaining = accounts.mapValues(\.remaining)
         var decisions: [Decision] = []

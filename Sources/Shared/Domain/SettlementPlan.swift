@@ -132,7 +132,7 @@ public struct SettlementPlan: Sendable {
 
     /// The ledger rows and account changes of ``moves``, from the accounts' balances locked after
     /// the jobs (the account rows are held for as short a time as can be).
-    public func posting(remaining: [String: Int], newID: () -> UUID = UUID.init) -> LedgerPosting {
+    public func posting(remaining: [String: Int], newID: () -> UUID = UUID.random) -> LedgerPosting {
         LedgerPosting(moves, remaining: remaining, newID: newID)
     }
 

@@ -114,7 +114,7 @@ public actor MemoryJobQueue: JobQueue {
                 continue
             }
             if let jobID = popReady(team) {
-                let claim = Claim(jobID: jobID, token: UUID())
+                let claim = Claim(jobID: jobID, token: UUID.random())
                 tokens[jobID] = claim.token
                 leases[jobID] = now + lease.milliseconds
                 leasedByTeam[team, default: [:]][jobID] = now + lease.milliseconds
@@ -254,7 +254,7 @@ public actor MemoryJobQueue: JobQueue {
     }
 
     public func beginFullReenqueue() async throws -> SweepMarker {
-        marker = (UUID().lowercasedString, nil)
+        marker = (UUID.random().lowercasedString, nil)
         return currentMarker
     }
 

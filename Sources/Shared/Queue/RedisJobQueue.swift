@@ -161,7 +161,7 @@ public struct RedisJobQueue: JobQueue {
 
     public func beginFullReenqueue() async throws -> SweepMarker {
         try Self.marker(
-            try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: ["begin", RedisArgument(UUID().lowercasedString)])
+            try await redis.run(QueueScripts.sweepMarker, keys: scriptKeys, arguments: ["begin", RedisArgument(UUID.random().lowercasedString)])
         )
     }
 

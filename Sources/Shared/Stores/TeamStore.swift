@@ -98,7 +98,7 @@ public struct PostgresTeamStore: TeamStore {
                     INSERT INTO credit_ledger (transaction_id, team_id, transaction_type, credits_amount, credits_after, reason)
                     VALUES ($1, $2, 'allocation', $3, $3, 'initial allocation')
                     """,
-                    [.uuid(UUID()), .text(draft.teamID), .int(draft.creditsAllocated)]
+                    [.uuid(UUID.random()), .text(draft.teamID), .int(draft.creditsAllocated)]
                 )
             }
             return try await Self.fetch(draft.teamID, tx)

@@ -130,15 +130,16 @@ struct JSONValueTextTests {
         )
     }
 
-    private static let alphabet: [String] = [
+    static let alphabet: [String] = [
         "a", "b", "Z", "_", "0", "9", " ", "/", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}", "é", "ß", "\u{2028}", "😀", "Ａ", "e\u{301}",
     ]
 
-    private static func string(_ random: inout SplitMix64) -> String {
+    static func string(_ random: inout SplitMix64) -> String {
         (0..<random.next(in: 0...8)).map { _ in alphabet[random.next(in: 0...(alphabet.count - 1))] }.joined()
     }
 
-    private static func value(depth: Int, _ random: inout SplitMix64) -> JSONValue {
+    /// A random value of every kind (also what `JSONValueReaderTests` reads back).
+    static func value(depth: Int, _ random: inout SplitMix64) -> JSONValue {
         switch random.next(in: depth > 3 ? 0...4 : 0...6) {
         case 0: return .null
         case 1: return .bool(random.next() % 2 == 0)

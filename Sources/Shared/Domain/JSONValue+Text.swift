@@ -7,7 +7,7 @@
 /// `String` comparisons before it writes a byte; a submit pays that for every message it sizes
 /// (``Billing/estimatePromptTokens(messages:tools:)``) and for its metadata, several times the
 /// cost of writing the bytes. `JSONValueTextTests` holds this writer to `JSONEncoder`'s output.
-enum JSONValueText {
+public enum JSONValueText {
     /// The text, or nil when the value holds a number JSON cannot spell (an infinity or NaN),
     /// which `JSONEncoder` refuses.
     static func text(of value: JSONValue) -> String? {
@@ -19,10 +19,15 @@ enum JSONValueText {
 
     /// An object's text (`[String: JSONValue]`, as metadata is kept), or nil as above.
     static func text(of object: [String: JSONValue]) -> String? {
+        bytes(of: object).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// An object's text as bytes (a request body an upstream is sent), or nil as above.
+    public static func bytes(of object: [String: JSONValue]) -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(128)
+        bytes.reserveCapacity(256)
         guard writeObject(object, into: &bytes) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     private static func write(_ value: JSONValue, into bytes: inout [UInt8]) -> Bool {

@@ -48,8 +48,7 @@ struct OpenAIUpstream: Upstream {
         http.method = .POST
         http.headers.add(name: "Authorization", value: "Bearer \(endpoint.apiKey)")
         http.headers.add(name: "Content-Type", value: "application/json")
-        let encoded: Data
-        do { encoded = try JSONEncoder().encode(body) } catch {
+        guard let encoded = JSONValueText.bytes(of: body) else {
             throw UpstreamFailure(kind: .invalidRequest, statusCode: nil, message: "cannot encode the request")
         }
         http.body = .bytes(ByteBuffer(bytes: encoded))
@@ -64,15 +63,15 @@ struct OpenAIUpstream: Upstream {
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? JSONDecoder().decode(ChatCompletion.self, from: UpstreamBody.cleaned(payload)), let choice = reply.choices.first,
-            UpstreamNumbers.isToolCallList(choice.message.tool_calls)
+        guard let reply = try? ChatCompletion(JSONValueReader.value(UpstreamBody.cleaned(payload))), let choice = reply.choices.first,
+            UpstreamNumbers.isToolCallList(choice.toolCalls)
         else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         return UpstreamResponse(
-            content: choice.message.content,
-            finishReason: choice.finish_reason.map { String($0.prefix(100)) },
-            toolCalls: choice.message.tool_calls == .null ? nil : choice.message.tool_calls,
+            content: choice.content,
+            finishReason: choice.finishReason.map { String($0.prefix(100)) },
+            toolCalls: choice.toolCalls,
             usage: TokenUsage(
                 promptTokens: UpstreamNumbers.tokens(reply.usage?["prompt_tokens"]),
                 completionTokens: UpstreamNumbers.tokens(reply.usage?["completion_tokens"])
@@ -83,19 +82,35 @@ struct OpenAIUpstream: Upstream {
         )
     }
 
-    private struct ChatCompletion: Decodable {
-        struct Choice: Decodable {
-            struct Message: Decodable {
-                var content: String?
-                var tool_calls: JSONValue?
-            }
-            var message: Message
-            var finish_reason: String?
+    /// The fields of a chat completion the worker reads. Every choice must be well formed, though
+    /// only the first is used; `usage` is read leniently (``UpstreamNumbers/tokens(_:)``):
+    /// a wrong type or a huge number in it must not lose an answer that was paid for.
+    private struct ChatCompletion {
+        struct Choice {
+            var content: String?
+            var toolCalls: JSONValue?
+            var finishReason: String?
         }
         var choices: [Choice]
-        /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
-        /// usage must not lose an answer that was paid for.
-        var usage: [String: UsageField]?
+        var usage: [String: JSONValue]?
+
+        init(_ value: JSONValue?) throws(ReplyFields.Malformed) {
+            let reply = try ReplyFields(value)
+            var choices: [Choice] = []
+            for element in try reply.array("choices") {
+                let choice = try ReplyFields(element)
+                let message = try choice.object("message")
+                choices.append(
+                    Choice(
+                        content: try message.optionalString("content"),
+                        toolCalls: message.optionalValue("tool_calls"),
+                        finishReason: try choice.optionalString("finish_reason")
+                    )
+                )
+            }
+            self.choices = choices
+            usage = try reply.optionalObject("usage")
+        }
     }
 }
 
@@ -257,7 +272,7 @@ enum HTTPExchange {
     }
 
     private static func errorMessage(_ body: Data) -> String? {
-        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: UpstreamBody.cleaned(body)) else { return nil }
+        guard case .object(let object)? = JSONValueReader.value(UpstreamBody.cleaned(body)) else { return nil }
         if case .object(let error)? = object["error"], let message = error["message"]?.stringValue { return message }
         if let message = object["error"]?.stringValue { return message }
         return object["message"]?.stringValue

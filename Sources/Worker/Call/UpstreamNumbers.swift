@@ -22,11 +22,6 @@ enum UpstreamNumbers {
         return .milliseconds(Int64((clamped * 1000).rounded()))
     }
 
-    /// ``tokens(_:)-(JSONValue?)`` of a usage object's field.
-    static func tokens(_ field: UsageField?) -> Int {
-        tokens(field?.value)
-    }
-
     /// A token count as reported: integers, floats and numeric strings are read; negative values
     /// count as zero and huge ones as ``maxTokensPerCall``.
     static func tokens(_ value: JSONValue?) -> Int {
@@ -80,20 +75,5 @@ enum UpstreamNumbers {
         let printable = value.unicodeScalars.filter { $0.value >= 0x21 && $0.value <= 0x7E }
         guard !printable.isEmpty else { return nil }
         return String(String.UnicodeScalarView(printable.prefix(maxRequestIDLength)))
-    }
-}
-
-/// One field of an upstream's `usage` object, kept as it came: decoded as an integer first, the
-/// shape token counts have, and only otherwise as any JSON. (``JSONValue`` tries strings and
-/// objects first, and every miss is a thrown error: a usage of integers paid four per field.)
-struct UsageField: Decodable, Sendable {
-    let value: JSONValue
-
-    init(from decoder: any Decoder) throws {
-        if let integer = try? decoder.singleValueContainer().decode(Int.self) {
-            value = .integer(integer)
-        } else {
-            value = try JSONValue(from: decoder)
-        }
     }
 }

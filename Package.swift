@@ -76,6 +76,12 @@ let package = Package(
             name: "Backoff",
             swiftSettings: swiftSettings
         ),
+        // A UUID's text, written and read without Foundation's printf and sscanf: every id the
+        // service sends or stores passes through it (the PostgreSQL client, the queue, the API).
+        .target(
+            name: "UUIDText",
+            swiftSettings: swiftSettings
+        ),
         // Test documents made by code (PDF, DOCX, ODT, zip bombs), for the tests and the benchmark.
         .target(
             name: "DocumentFixtures",
@@ -102,6 +108,7 @@ let package = Package(
                 "DedicatedThreads",
                 "Telemetry",
                 "Backoff",
+                "UUIDText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -114,6 +121,7 @@ let package = Package(
                 "Redis",
                 "Postgres",
                 "Telemetry",
+                "UUIDText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -130,6 +138,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "Telemetry",
+                "UUIDText",
                 "Redis",
                 "Postgres",
                 "ProcessLimits",
@@ -238,6 +247,7 @@ let package = Package(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "UUIDText",
                 "MetricsTesting",
                 "Telemetry",
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -257,6 +267,7 @@ let package = Package(
                 "API",
                 "DocumentFixtures",
                 "Shared",
+                "UUIDText",
                 "Postgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,4 +1,5 @@
 public import Foundation
+import UUIDText
 
 /// A statement parameter. Statements take their values only as bound parameters, never
 /// interpolated into SQL text. Values travel in PostgreSQL's text format, except `bytea`.
@@ -58,7 +59,7 @@ public enum PostgresBind: Sendable, Hashable {
         case .bool(let b): return (b ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")], false)
         case .double(let d): return (Array(String(d).utf8), false)
         case .numeric(let d): return (Array(d.description.utf8), false)
-        case .uuid(let u): return (Array(u.uuidString.utf8), false)
+        case .uuid(let u): return (Array(UUIDText.lowercased(u).utf8), false)
         case .timestamp(let date): return (Array(PostgresTimestamp.format(date).utf8), false)
         case .json(let s): return (Array(s.utf8), false)
         case .bytea(let bytes): return (bytes, true)

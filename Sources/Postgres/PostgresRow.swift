@@ -1,4 +1,5 @@
 public import Foundation
+import UUIDText
 
 /// The rows a statement returned, copied out of libpq's result by the task that ran it.
 public struct PostgresRows: Sendable, Sequence {
@@ -102,7 +103,10 @@ extension Decimal: PostgresDecodable {
 }
 
 extension UUID: PostgresDecodable {
-    public init?(postgresText: String) { self.init(uuidString: postgresText) }
+    public init?(postgresText: String) {
+        guard let uuid = UUIDText.parse(postgresText) else { return nil }
+        self = uuid
+    }
 }
 
 extension Date: PostgresDecodable {

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import Shared
 import Telemetry
+import UUIDText
 
 /// JSON written straight into the answer's bytes, for the hottest answers (a job, a balance, a
 /// submit's 202): `JSONEncoder` builds a tree of boxed values, a dictionary per object and a

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Shared
+import UUIDText
 
 /// What handlers read off a request besides its body, written once for every controller: the ids
 /// in its path, the caller's right to a team's resources, and the `Idempotency-Key` header.
@@ -17,7 +18,7 @@ extension AppRequestContext {
 
     /// `{job_id}`: a job id is a UUID, so anything else names no job.
     func jobID() throws -> UUID {
-        guard let id = UUID(uuidString: try parameters.require("job_id")) else { throw APIError.jobNotFound }
+        guard let id = UUIDText.parse(try parameters.require("job_id")) else { throw APIError.jobNotFound }
         return id
     }
 

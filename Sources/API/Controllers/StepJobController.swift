@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Shared
+import UUIDText
 
 /// The original system's step-by-step flow (API.md): `llm-call` queues one call on a job created
 /// without work and waits for a worker to settle it, `complete` settles the job once, and the
@@ -53,7 +54,7 @@ struct StepJobController {
     @Sendable func callStream(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireTeam()
         let job = try await request.teamJob(jobs, context: context)
-        guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
+        guard let callID = UUIDText.parse(try context.parameters.require("call_id")),
             try await steps.stepCall(callID, of: job.jobID) != nil
         else { throw APIError.callNotFound }
         return try stream(callID, of: job.jobID, teamID: identity.teamID, request)
@@ -92,7 +93,7 @@ struct StepJobController {
 
     @Sendable func getCall(_ request: Request, context: AppRequestContext) async throws -> Response {
         let job = try await request.teamJob(jobs, context: context)
-        guard let callID = UUID(uuidString: try context.parameters.require("call_id")),
+        guard let callID = UUIDText.parse(try context.parameters.require("call_id")),
             let call = try await steps.stepCall(callID, of: job.jobID)
         else { throw APIError.callNotFound }
         let wait = try request.waitSeconds(default: 0)

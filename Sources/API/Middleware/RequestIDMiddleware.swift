@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Shared
+import UUIDText
 
 /// Every answer carries `X-Request-Id`: the caller's, when it sent a sane one, otherwise a new
 /// one. It is the request's one id: it replaces the id Hummingbird gave the request in the

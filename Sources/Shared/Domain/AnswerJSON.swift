@@ -28,7 +28,7 @@ public enum AnswerJSON {
             throw SchemaViolation(path: "$", reason: "JSON nested deeper than \(maxNesting) levels")
         }
         // Foundation's decoder lets a trailing comma through; JSON does not
-        guard !shape.trailingComma, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard !shape.trailingComma, let value = JSONValueReader.value(Data(text.utf8)) else {
             throw SchemaViolation(path: "$", reason: "not valid JSON")
         }
         return Parsed(text: text, value: value)

@@ -99,7 +99,7 @@ extension Dictionary where Key == String, Value == JSONValue {
 
     /// Parses a `jsonb` column.
     public static func fromJSON(_ json: PostgresJSON?) -> JSONObject {
-        guard let json, let object = try? JSONDecoder().decode(JSONObject.self, from: json.data) else { return [:] }
+        guard case .object(let object)? = json?.value else { return [:] }
         return object
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import Postgres
 
 /// JSON text read straight into a ``JSONValue``, in one pass over its bytes.
 ///
@@ -39,6 +40,13 @@ public enum JSONValueReader {
         guard let value = reader.value(depth: 0) else { return nil }
         reader.skipSpace()
         return reader.index == reader.bytes.count ? value : nil
+    }
+}
+
+extension PostgresJSON {
+    /// The stored document, read by ``JSONValueReader``; nil if it is not JSON.
+    public var value: JSONValue? {
+        bytes.withUnsafeBytes { JSONValueReader.value($0) }
     }
 }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import Redis
+import UUIDText
 
 /// ``CallStreams`` on Redis streams: one stream per call (``QueueKeys/callStream(_:)``), each
 /// entry `k` (`d` delta, `r` reset), `i` (its index) and `t` (the text); wake-ups on
@@ -79,8 +80,8 @@ public struct RedisCallStreams: CallStreams {
             defer { position = end + 1 }
             return String(decoding: bytes[position..<end], as: UTF8.self)
         }
-        guard let first = field() else { return UUID(uuidString: payload).map { CallStreamUpdate(streamID: $0) } }
-        guard let streamID = UUID(uuidString: first), let previous = field() else { return nil }
+        guard let first = field() else { return UUIDText.parse(payload).map { CallStreamUpdate(streamID: $0) } }
+        guard let streamID = UUIDText.parse(first), let previous = field() else { return nil }
         var entries: [CallStreamEntry] = []
         while position < bytes.count {
             guard let id = field(), let kind = field(), let index = field().flatMap({ Int($0) }), let length = field().flatMap({ Int($0) }),

@@ -1,6 +1,7 @@
 public import Foundation
 public import Redis
 import Synchronization
+import UUIDText
 
 /// ``JobQueue`` on Redis: each operation is one script, so one round trip, whatever the number
 /// of jobs it carries — the worker claims, renews and acknowledges in batches.
@@ -52,7 +53,7 @@ public struct RedisJobQueue: JobQueue {
         var index = 0
         // Pairs of (job, token), then one trailing number.
         while index + 2 <= values.count - 1 {
-            if let id = values[index].string.flatMap(UUID.init(uuidString:)), let token = values[index + 1].string.flatMap(UUID.init(uuidString:)) {
+            if let id = values[index].string.flatMap(UUIDText.parse), let token = values[index + 1].string.flatMap(UUIDText.parse) {
                 claims.append(Claim(jobID: id, token: token))
             }
             index += 2
@@ -68,7 +69,7 @@ public struct RedisJobQueue: JobQueue {
             arguments: [RedisArgument(lease.milliseconds)]
                 + claims.flatMap { [RedisArgument($0.jobID.lowercasedString), RedisArgument($0.token.lowercasedString)] }
         )
-        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
+        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUIDText.parse) })
     }
 
     public func finish(acknowledge claims: [Claim], completed: [UUID], requeue requeues: [Requeue]) async throws {
@@ -117,7 +118,7 @@ public struct RedisJobQueue: JobQueue {
     public func held(_ jobIDs: [UUID]) async throws -> Set<UUID> {
         guard !jobIDs.isEmpty else { return [] }
         let reply = try await redis.run(QueueScripts.held, keys: scriptKeys, arguments: jobIDs.map { RedisArgument($0.lowercasedString) })
-        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) })
+        return Set((reply.array ?? []).compactMap { $0.string.flatMap(UUIDText.parse) })
     }
 
     public func setConcurrencyCap(teamID: String, cap: Int?) async throws {
@@ -152,7 +153,7 @@ public struct RedisJobQueue: JobQueue {
             keys: scriptKeys,
             arguments: [RedisArgument(max(0, grace.milliseconds)), RedisArgument(max(0, offset)), RedisArgument(max(1, limit))]
         )
-        return (reply.array ?? []).compactMap { $0.string.flatMap(UUID.init(uuidString:)) }
+        return (reply.array ?? []).compactMap { $0.string.flatMap(UUIDText.parse) }
     }
 
     public func sweepMarker() async throws -> SweepMarker {
@@ -242,13 +243,13 @@ public struct RedisJobQueue: JobQueue {
     public func completions() -> AsyncStream<UUID> {
         RedisSubscription.stream(configuration: redis.configuration, channels: [keys.completedChannel], logger: redis.logger) { message in
             // Settled together, announced together: one message per batch.
-            message.payload.split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+            message.payload.split(separator: ",").compactMap { UUIDText.parse(String($0)) }
         }
     }
 
     public func cancellations() -> AsyncStream<UUID> {
         RedisSubscription.stream(configuration: redis.configuration, channels: [keys.cancelChannel], logger: redis.logger) { message in
-            UUID(uuidString: message.payload).map { [$0] } ?? []
+            UUIDText.parse(message.payload).map { [$0] } ?? []
         }
     }
 

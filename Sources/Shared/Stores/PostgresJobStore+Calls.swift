@@ -368,7 +368,7 @@ extension PostgresJobStore: StepJobStore {
                 modelGroup: try row.decode("model_group"),
                 purpose: try row.decodeIfPresent("purpose"),
                 stream: try row.decode("stream"),
-                result: try row.decodeIfPresent("result", as: PostgresJSON.self).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0.data) },
+                result: try row.decodeIfPresent("result", as: PostgresJSON.self)?.value,
                 usage: prompt.map { TokenUsage(promptTokens: $0, completionTokens: completion ?? 0) },
                 costUSD: try row.decodeIfPresent("cost_usd"),
                 errorCode: try row.decodeIfPresent("error_code", as: String.self).flatMap(JobErrorCode.init(rawValue:)),

@@ -1,5 +1,6 @@
 public import Foundation
 public import Postgres
+import UUIDText
 
 /// ``JobStore`` on PostgreSQL. The SQL of jobs lives in this file and its extensions:
 /// reading here, submitting, running and settling, and control (cancel, retry, sweep).
@@ -59,7 +60,7 @@ public struct PostgresJobStore: JobStore {
             let parts = cursor.split(separator: "|", maxSplits: 1).map(String.init)
             if parts.count == 2 {
                 createdBefore = Date(postgresText: parts[0])
-                idBefore = UUID(uuidString: parts[1])
+                idBefore = UUIDText.parse(parts[1])
             }
         }
         let rows = try await postgres.query(
@@ -152,7 +153,7 @@ public struct PostgresJobStore: JobStore {
     static func decodeJob(_ row: PostgresRow) throws -> Job {
         let prompt: Int? = try row.decodeIfPresent("prompt_tokens")
         let completion: Int? = try row.decodeIfPresent("completion_tokens")
-        let result = try row.decodeIfPresent("result", as: PostgresJSON.self).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0.data) }
+        let result = try row.decodeIfPresent("result", as: PostgresJSON.self)?.value
         return Job(
             jobID: try row.decode("job_id"),
             teamID: try row.decode("team_id"),

@@ -1,5 +1,6 @@
 public import Foundation
 public import Postgres
+import UUIDText
 
 /// ``WebhookStore`` on `webhook_endpoints` and `webhook_deliveries` (migration 0009).
 public struct PostgresWebhookStore: WebhookStore {
@@ -45,7 +46,7 @@ public struct PostgresWebhookStore: WebhookStore {
         var idBefore: UUID?
         if let cursor {
             let parts = cursor.split(separator: "|", maxSplits: 1).map(String.init)
-            if parts.count == 2, let date = Date(postgresText: parts[0]), let id = UUID(uuidString: parts[1]) {
+            if parts.count == 2, let date = Date(postgresText: parts[0]), let id = UUIDText.parse(parts[1]) {
                 createdBefore = date
                 idBefore = id
             }

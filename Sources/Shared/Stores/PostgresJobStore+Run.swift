@@ -66,7 +66,7 @@ extension PostgresJobStore {
                         claim: Claim(jobID: jobID, token: try row.decode("lease_token")),
                         teamID: try row.decode("team_id"),
                         modelGroup: try row.decode("model_group"),
-                        work: try JSONDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data),
+                        work: try JSONValueDecoder().decode(JobWork.self, from: row.decode("request", as: PostgresJSON.self).data),
                         billing: try BillingSettings(row: row),
                         creditsReserved: try row.decode("credits_reserved"),
                         reservationNumber: try row.decode("reservation_number"),

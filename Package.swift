@@ -221,6 +221,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Shared",
+                "UUIDText",
                 "DocumentFixtures",
                 "Redis",
                 "Postgres",

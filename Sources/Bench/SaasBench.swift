@@ -8,7 +8,8 @@ import ArgumentParser
 /// `scripts/bench-jobs.sh`, `streams` opens create-and-call streams for `scripts/bench-calls.sh`,
 /// `cpu` accounts for the CPU each process used meanwhile, `fixture` writes the generated
 /// documents `scripts/bench-uploads.sh` uploads, and `webhook-receiver` is the receiving end of
-/// `scripts/bench-webhooks.sh`.
+/// `scripts/bench-webhooks.sh`; `codecs` times the worker's per-job text handling through
+/// Foundation and through the direct paths that replaced it.
 ///
 /// Each benchmark prints exactly one line of JSON on stdout (everything else goes to stderr):
 /// `{"bench":"redis","op":"set","clients":50,"pool":4,"ops":…,"seconds":…,"ops_per_sec":…}`.
@@ -19,7 +20,7 @@ struct SaasBench: AsyncParsableCommand {
         abstract: "Load generators and CPU accounting for the benchmark scripts.",
         subcommands: [
             RedisBench.self, PostgresBench.self, JobsBench.self, StreamsBench.self, CPUCommand.self, FixtureCommand.self, BacklogBench.self,
-            WebhookReceiverCommand.self,
+            WebhookReceiverCommand.self, CodecsBench.self,
         ]
     )
 }

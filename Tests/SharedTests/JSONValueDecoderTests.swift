@@ -8,15 +8,36 @@ import Testing
 /// be settled differently by it.
 @Suite("JSONValueDecoder: JSONDecoder's values, decoded from the value read")
 struct JSONValueDecoderTests {
-    /// Both decoders' outcomes for `text`: equal values, or both refusing it.
+    /// Both decoders' outcomes for `text`: equal values, or the same refusal — the same kind of
+    /// `DecodingError` at the same path (but for `dataCorrupted`'s path: ``JSONValueDecoder``'s
+    /// one difference).
     private static func expectSame<T: Decodable & Equatable>(
         _ type: T.Type,
         _ text: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        let direct = try? JSONValueDecoder().decode(type, from: Data(text.utf8))
-        let foundation = try? JSONDecoder().decode(type, from: Data(text.utf8))
-        #expect(direct == foundation, "\(text)", sourceLocation: sourceLocation)
+        let direct = Result { try JSONValueDecoder().decode(type, from: Data(text.utf8)) }
+        let foundation = Result { try JSONDecoder().decode(type, from: Data(text.utf8)) }
+        #expect(Self.outcome(direct) == Self.outcome(foundation), "\(text)", sourceLocation: sourceLocation)
+    }
+
+    private static func outcome<T>(_ result: Result<T, any Error>) -> String {
+        switch result {
+        case .success(let value): return "value \(value)"
+        case .failure(let error as DecodingError):
+            func path(_ context: DecodingError.Context) -> String {
+                context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            }
+            switch error {
+            case .typeMismatch(let type, let context): return "typeMismatch \(type) at \(path(context))"
+            case .valueNotFound(let type, let context): return "valueNotFound \(type) at \(path(context))"
+            case .keyNotFound(let key, let context): return "keyNotFound \(key.stringValue) at \(path(context))"
+            // JSONDecoder reports a number that does not fit at the root; the reader at its path.
+            case .dataCorrupted: return "dataCorrupted"
+            @unknown default: return "\(error)"
+            }
+        case .failure(let error): return "\(error)"
+        }
     }
 
     /// A request with every field set: adding a field to ``JobWork`` without a value here fails

@@ -7,10 +7,13 @@ public import Foundation
 /// `JSONValue` that `JSONDecoder` can only find the kind of by throwing. Here a `JSONValue` member
 /// is the node already read.
 ///
-/// Values decode as `JSONDecoder` decodes them (`JSONValueDecoderTests`): a missing key is
-/// `keyNotFound`, a wrong kind `typeMismatch`, an optional member missing or `null` is nil, a
-/// number decodes as any integer type it fits exactly and as `Double` or `Float`. Dates, data and
-/// key strategies are not supported: the documents it reads have none.
+/// Values decode as `JSONDecoder` decodes them, and fail with the same errors at the same paths
+/// (`JSONValueDecoderTests`): a missing key is `keyNotFound`, `null` where a value must be is
+/// `valueNotFound`, a wrong kind `typeMismatch`, an optional member missing or `null` is nil, a
+/// number decodes as any integer type it fits exactly and as `Double` or `Float`. One difference:
+/// a number that does not fit its integer type is `dataCorrupted` at its own path, where
+/// `JSONDecoder` reports it at the root. Dates, data and key strategies are not supported: the
+/// documents it reads have none.
 public struct JSONValueDecoder: Sendable {
     public init() {}
 
@@ -35,12 +38,12 @@ private struct ValueDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .object(let members) = value else { throw Node.mismatch([String: JSONValue].self, value, codingPath) }
+        guard case .object(let members) = value else { throw Node.mismatch([String: Any].self, value, codingPath) }
         return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard case .array(let elements) = value else { throw Node.mismatch([JSONValue].self, value, codingPath) }
+        guard case .array(let elements) = value else { throw Node.mismatch([Any].self, value, codingPath) }
         return UnkeyedContainer(elements: elements, codingPath: codingPath)
     }
 
@@ -57,8 +60,16 @@ private struct ValueDecoder: Decoder {
 
 /// The conversions every container shares.
 private enum Node {
+    /// A value of the wrong kind: `valueNotFound` for `null`, `typeMismatch` for anything else,
+    /// as `JSONDecoder` says.
     static func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: [any CodingKey]) -> DecodingError {
-        DecodingError.typeMismatch(
+        if value == .null {
+            return DecodingError.valueNotFound(
+                type,
+                DecodingError.Context(codingPath: path, debugDescription: "Cannot get \(type) -- found null value instead")
+            )
+        }
+        return DecodingError.typeMismatch(
             type,
             DecodingError.Context(codingPath: path, debugDescription: "Expected to decode \(type) but found \(kind(value)) instead.")
         )
@@ -289,12 +300,12 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let (value, path) = try next([String: JSONValue].self)
+        let (value, path) = try next([String: Any].self)
         return try ValueDecoder(value: value, codingPath: path).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next([JSONValue].self)
+        let (value, path) = try next([Any].self)
         return try ValueDecoder(value: value, codingPath: path).unkeyedContainer()
     }
 

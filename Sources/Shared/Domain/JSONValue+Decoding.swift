@@ -13,8 +13,19 @@ public import Foundation
 /// number decodes as any integer type it fits exactly and as `Double` or `Float`. One difference:
 /// a number that does not fit its integer type is `dataCorrupted` at its own path, where
 /// `JSONDecoder` reports it at the root. Dates, data and key strategies are not supported: the
-/// documents it reads have none.
+/// documents it reads have none: ``UnsupportedType`` is thrown for them.
 public struct JSONValueDecoder: Sendable {
+    /// A type `JSONDecoder` decodes by a strategy of its own (`Decimal` from the number's exact
+    /// text, `Date`, `Data`, `URL`): refused here rather than decoded another way, so that a
+    /// caller can hand such a document to `JSONDecoder`.
+    public struct UnsupportedType: Error {
+        public let name: String
+    }
+
+    /// The underlying error of the `dataCorrupted` thrown for a number that does not fit the
+    /// integer type asked for.
+    public struct NumberOutOfRange: Error {}
+
     public init() {}
 
     /// The value the text holds, decoded as `type`.
@@ -54,6 +65,9 @@ private struct ValueDecoder: Decoder {
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         // The node itself: no kind to find by trying each.
         if T.self == JSONValue.self { return value as! T }
+        if T.self == Decimal.self || T.self == Date.self || T.self == Data.self || T.self == URL.self {
+            throw JSONValueDecoder.UnsupportedType(name: "\(T.self)")
+        }
         return try T(from: self)
     }
 }
@@ -113,7 +127,13 @@ private enum Node {
         default: throw mismatch(T.self, value, path)
         }
         guard let exact else {
-            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: path, debugDescription: "Number \(value) does not fit in \(T.self)."))
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: path,
+                    debugDescription: "Number \(value) does not fit in \(T.self).",
+                    underlyingError: JSONValueDecoder.NumberOutOfRange()
+                )
+            )
         }
         return exact
     }

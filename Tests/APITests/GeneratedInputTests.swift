@@ -127,8 +127,23 @@ struct GeneratedInputTests {
         #expect(strangers == [], "entities created by hostile requests: \(strangers.prefix(20))")
         // The team's key still works and its job is still there.
         progress.begin("the last GET of the test's job")
-        let status = try await bounded("the last GET of the test's job", within: .seconds(60)) {
-            try await api.team(team.key, .get, "/api/jobs/\(jobID)").status
+        let status: HTTPResponse.Status
+        do {
+            status = try await bounded("the last GET of the test's job", within: .seconds(60)) {
+                try await api.team(team.key, .get, "/api/jobs/\(jobID)").status
+            }
+        } catch let timeout as StepTimedOut {
+            // Was it the app or the testing client's long-idle connection? A fresh one says.
+            let health = Generator.Request(method: .get, target: "/health", headers: [], body: [], kind: "probe")
+            var fresh: String
+            do {
+                fresh =
+                    "\(try await bounded("a GET /health on a fresh connection", within: .seconds(10)) { try await HTTPOverSocket.send(port: port, health).status })"
+            } catch {
+                fresh = "\(error)"
+            }
+            Issue.record("\(timeout); meanwhile a fresh connection's GET /health: \(fresh)")
+            throw timeout
         }
         #expect(status == .ok)
     }

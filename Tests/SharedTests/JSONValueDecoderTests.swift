@@ -21,22 +21,29 @@ struct JSONValueDecoderTests {
         #expect(Self.outcome(direct) == Self.outcome(foundation), "\(text)", sourceLocation: sourceLocation)
     }
 
-    private static func outcome<T>(_ result: Result<T, any Error>) -> String {
+    /// A decoded value, or the refusal's kind and path (compared as values: a dictionary's
+    /// description is in no fixed order).
+    private enum Outcome<T: Equatable>: Equatable {
+        case value(T)
+        case refused(String)
+    }
+
+    private static func outcome<T: Equatable>(_ result: Result<T, any Error>) -> Outcome<T> {
         switch result {
-        case .success(let value): return "value \(value)"
+        case .success(let value): return .value(value)
         case .failure(let error as DecodingError):
             func path(_ context: DecodingError.Context) -> String {
                 context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
             }
             switch error {
-            case .typeMismatch(let type, let context): return "typeMismatch \(type) at \(path(context))"
-            case .valueNotFound(let type, let context): return "valueNotFound \(type) at \(path(context))"
-            case .keyNotFound(let key, let context): return "keyNotFound \(key.stringValue) at \(path(context))"
+            case .typeMismatch(let type, let context): return .refused("typeMismatch \(type) at \(path(context))")
+            case .valueNotFound(let type, let context): return .refused("valueNotFound \(type) at \(path(context))")
+            case .keyNotFound(let key, let context): return .refused("keyNotFound \(key.stringValue) at \(path(context))")
             // JSONDecoder reports a number that does not fit at the root; the reader at its path.
-            case .dataCorrupted: return "dataCorrupted"
-            @unknown default: return "\(error)"
+            case .dataCorrupted: return .refused("dataCorrupted")
+            @unknown default: return .refused("\(error)")
             }
-        case .failure(let error): return "\(error)"
+        case .failure(let error): return .refused("\(error)")
         }
     }
 

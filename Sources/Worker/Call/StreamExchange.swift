@@ -210,7 +210,9 @@ extension StreamExchange {
         var data = Data()
         do {
             for try await buffer in body {
-                guard data.count + buffer.readableBytes <= HTTPExchange.maxResponseBytes else { throw NIOTooManyBytesError() }
+                guard data.count + buffer.readableBytes <= HTTPExchange.maxResponseBytes else {
+                    throw NIOTooManyBytesError(maxBytes: HTTPExchange.maxResponseBytes)
+                }
                 data.append(contentsOf: buffer.readableBytesView)
             }
         } catch {

@@ -51,7 +51,7 @@ struct AnthropicStreamAssembler: StreamAssembler {
     init() {}
 
     mutating func take(_ event: SSEEvent) throws(UpstreamFailure) -> String {
-        guard let event = try? JSONDecoder().decode(Event.self, from: UpstreamBody.cleaned(Data(event.data))) else {
+        guard let event = try? JSONValueDecoder().decode(Event.self, from: UpstreamBody.cleaned(Data(event.data))) else {
             throw UpstreamFailure(kind: .transient, statusCode: nil, message: "malformed stream event")
         }
         switch event.type {
@@ -82,7 +82,7 @@ struct AnthropicStreamAssembler: StreamAssembler {
         case "message_stop":
             // A tool input that does not parse is a broken answer, not one to hand on.
             for block in blocks.values where block.isToolUse && !block.json.isEmpty {
-                guard (try? JSONDecoder().decode(JSONValue.self, from: UpstreamBody.cleaned(Data(block.json.utf8)))) != nil else {
+                guard JSONValueReader.value(UpstreamBody.cleaned(Data(block.json.utf8))) != nil else {
                     throw UpstreamFailure(kind: .transient, statusCode: nil, message: "malformed tool input in stream")
                 }
             }
@@ -99,7 +99,7 @@ struct AnthropicStreamAssembler: StreamAssembler {
         let toolCalls: [JSONValue] = blocks.keys.sorted().compactMap { index in
             guard let block = blocks[index], block.isToolUse else { return nil }
             // The input as `complete` writes it: decoded (checked at `message_stop`), then encoded.
-            let streamed = block.json.isEmpty ? nil : try? JSONDecoder().decode(JSONValue.self, from: UpstreamBody.cleaned(Data(block.json.utf8)))
+            let streamed = block.json.isEmpty ? nil : JSONValueReader.value(UpstreamBody.cleaned(Data(block.json.utf8)))
             let input = streamed ?? block.input ?? .object([:])
             let arguments = (try? JSONEncoder().encode(input)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return .object([

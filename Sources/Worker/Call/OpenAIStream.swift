@@ -53,7 +53,7 @@ struct OpenAIStreamAssembler: StreamAssembler {
             isFinished = true
             return ""
         }
-        guard let chunk = try? JSONDecoder().decode(Chunk.self, from: UpstreamBody.cleaned(Data(event.data))) else {
+        guard let chunk = try? JSONValueDecoder().decode(Chunk.self, from: UpstreamBody.cleaned(Data(event.data))) else {
             throw UpstreamFailure(kind: .transient, statusCode: nil, message: "malformed stream chunk")
         }
         if let error = chunk.error, error != .null { throw Self.failure(error, data: event.data) }

@@ -1,9 +1,9 @@
 public import Foundation
 
 /// Decodes a `Decodable` from JSON text through ``JSONValueReader`` and a `Decoder` over the
-/// ``JSONValue`` it reads, for the documents the service wrote itself and reads on a hot path: a
-/// claimed job's request, read for every job a worker runs, cost ~7 µs through `JSONDecoder` —
-/// a tenth of the worker's CPU in issue 13's end-to-end profile, most of it the messages, each a
+/// ``JSONValue`` it reads, for the documents read on a hot path: a claimed job's request, read for
+/// every job a worker runs, cost ~13 µs through `JSONDecoder` (`saas-bench codecs`; ~5 µs here) —
+/// near a tenth of the worker's CPU in issue 13's end-to-end profile, most of it the messages, each a
 /// `JSONValue` that `JSONDecoder` can only find the kind of by throwing. Here a `JSONValue` member
 /// is the node already read.
 ///
@@ -12,8 +12,9 @@ public import Foundation
 /// `valueNotFound`, a wrong kind `typeMismatch`, an optional member missing or `null` is nil, a
 /// number decodes as any integer type it fits exactly and as `Double` or `Float`. One difference:
 /// a number that does not fit its integer type is `dataCorrupted` at its own path, where
-/// `JSONDecoder` reports it at the root. Dates, data and key strategies are not supported: the
-/// documents it reads have none: ``UnsupportedType`` is thrown for them.
+/// `JSONDecoder` reports it at the root. `Decimal`, `Date`, `Data` and `URL`, which `JSONDecoder`
+/// reads by strategies of its own, are refused with ``UnsupportedType``, for the caller to hand
+/// such a document to `JSONDecoder` (the API's `StrictJSONDecoder` does).
 public struct JSONValueDecoder: Sendable {
     /// A type `JSONDecoder` decodes by a strategy of its own (`Decimal` from the number's exact
     /// text, `Date`, `Data`, `URL`): refused here rather than decoded another way, so that a

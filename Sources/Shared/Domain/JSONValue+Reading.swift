@@ -6,8 +6,9 @@ public import Postgres
 /// `JSONDecoder` reads a `JSONValue` by trying each kind in turn, and every miss throws a
 /// `DecodingError` whose context it builds first: a message object costs a thrown error, and the
 /// decoder's own map of the text comes before any of it. An upstream's answer (a few hundred bytes)
-/// took ~12 µs that way, a stored job request ~7 µs — together a tenth of a worker's CPU per job
-/// in the benchmarks of issue 13. This reads the same text into the same value in a fraction of it.
+/// took ~12 µs that way, a stored job request ~13 µs (`saas-bench codecs`) — with the request body
+/// written and the ids read, about a sixth of a worker's CPU per job in the benchmarks of issue 13.
+/// This reads the same text into the same value in a fraction of it.
 ///
 /// It reads what `JSONDecoder` reads, as `JSONDecoder` reads it (`JSONValueReaderTests` compares
 /// the two over hand-picked, generated and damaged texts): RFC 8259 text in UTF-8 with an optional

@@ -92,7 +92,7 @@ struct AnthropicUpstream: Upstream {
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? Message(JSONValueReader.value(UpstreamBody.cleaned(payload))) else {
+        guard let reply = try? JSONValueDecoder().decode(Message.self, from: UpstreamBody.cleaned(payload)) else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         let text = reply.content.compactMap { $0.type == "text" ? $0.text : nil }.joined()
@@ -109,7 +109,7 @@ struct AnthropicUpstream: Upstream {
             .reduce(0) { $0 + UpstreamNumbers.tokens(usage[$1]) }
         return UpstreamResponse(
             content: text.isEmpty && !toolCalls.isEmpty ? nil : text,
-            finishReason: Self.finishReason(reply.stopReason).map { String($0.prefix(100)) },
+            finishReason: Self.finishReason(reply.stop_reason).map { String($0.prefix(100)) },
             toolCalls: toolCalls.isEmpty ? nil : .array(toolCalls),
             usage: TokenUsage(promptTokens: prompt, completionTokens: UpstreamNumbers.tokens(usage["output_tokens"])),
             requestID: requestID,
@@ -158,11 +158,8 @@ struct AnthropicUpstream: Upstream {
         }
     }
 
-    /// The fields of a message the worker reads; `usage` is read leniently
-    /// (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in it must not
-    /// lose an answer that was paid for.
-    private struct Message {
-        struct Block {
+    private struct Message: Decodable {
+        struct Block: Decodable {
             var type: String
             var text: String?
             var id: String?
@@ -170,27 +167,9 @@ struct AnthropicUpstream: Upstream {
             var input: JSONValue?
         }
         var content: [Block]
-        var stopReason: String?
+        var stop_reason: String?
+        /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
+        /// usage must not lose an answer that was paid for.
         var usage: [String: JSONValue]?
-
-        init(_ value: JSONValue?) throws(ReplyFields.Malformed) {
-            let reply = try ReplyFields(value)
-            var content: [Block] = []
-            for element in try reply.array("content") {
-                let block = try ReplyFields(element)
-                content.append(
-                    Block(
-                        type: try block.string("type"),
-                        text: try block.optionalString("text"),
-                        id: try block.optionalString("id"),
-                        name: try block.optionalString("name"),
-                        input: block.optionalValue("input")
-                    )
-                )
-            }
-            self.content = content
-            stopReason = try reply.optionalString("stop_reason")
-            usage = try reply.optionalObject("usage")
-        }
     }
 }

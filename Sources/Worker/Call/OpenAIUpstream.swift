@@ -63,15 +63,15 @@ struct OpenAIUpstream: Upstream {
         guard (200..<300).contains(status) else {
             throw HTTPExchange.classify(status: status, headers: headers, body: payload, requestID: requestID)
         }
-        guard let reply = try? ChatCompletion(JSONValueReader.value(UpstreamBody.cleaned(payload))), let choice = reply.choices.first,
-            UpstreamNumbers.isToolCallList(choice.toolCalls)
+        guard let reply = try? JSONValueDecoder().decode(ChatCompletion.self, from: UpstreamBody.cleaned(payload)), let choice = reply.choices.first,
+            UpstreamNumbers.isToolCallList(choice.message.tool_calls)
         else {
             throw UpstreamFailure(kind: .transient, statusCode: status, message: "malformed response body", requestID: requestID)
         }
         return UpstreamResponse(
-            content: choice.content,
-            finishReason: choice.finishReason.map { String($0.prefix(100)) },
-            toolCalls: choice.toolCalls,
+            content: choice.message.content,
+            finishReason: choice.finish_reason.map { String($0.prefix(100)) },
+            toolCalls: choice.message.tool_calls == .null ? nil : choice.message.tool_calls,
             usage: TokenUsage(
                 promptTokens: UpstreamNumbers.tokens(reply.usage?["prompt_tokens"]),
                 completionTokens: UpstreamNumbers.tokens(reply.usage?["completion_tokens"])
@@ -82,35 +82,19 @@ struct OpenAIUpstream: Upstream {
         )
     }
 
-    /// The fields of a chat completion the worker reads. Every choice must be well formed, though
-    /// only the first is used; `usage` is read leniently (``UpstreamNumbers/tokens(_:)``):
-    /// a wrong type or a huge number in it must not lose an answer that was paid for.
-    private struct ChatCompletion {
-        struct Choice {
-            var content: String?
-            var toolCalls: JSONValue?
-            var finishReason: String?
+    private struct ChatCompletion: Decodable {
+        struct Choice: Decodable {
+            struct Message: Decodable {
+                var content: String?
+                var tool_calls: JSONValue?
+            }
+            var message: Message
+            var finish_reason: String?
         }
         var choices: [Choice]
+        /// Read leniently (``UpstreamNumbers/tokens(_:)``): a wrong type or a huge number in the
+        /// usage must not lose an answer that was paid for.
         var usage: [String: JSONValue]?
-
-        init(_ value: JSONValue?) throws(ReplyFields.Malformed) {
-            let reply = try ReplyFields(value)
-            var choices: [Choice] = []
-            for element in try reply.array("choices") {
-                let choice = try ReplyFields(element)
-                let message = try choice.object("message")
-                choices.append(
-                    Choice(
-                        content: try message.optionalString("content"),
-                        toolCalls: message.optionalValue("tool_calls"),
-                        finishReason: try choice.optionalString("finish_reason")
-                    )
-                )
-            }
-            self.choices = choices
-            usage = try reply.optionalObject("usage")
-        }
     }
 }
 

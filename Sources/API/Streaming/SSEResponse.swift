@@ -110,8 +110,9 @@ final class EventHandoff: Sendable {
         taker?.resume()
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
+                // Cancelled before the handler below could find this continuation: not held.
                 let taken = state.withLock { state in
-                    if state.event == nil || state.ended { return true }
+                    if state.event == nil || state.ended || Task.isCancelled { return true }
                     state.putter = continuation
                     return false
                 }
@@ -176,7 +177,7 @@ final class EventHandoff: Sendable {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let ready = state.withLock { state in
-                        if state.event != nil || state.ended || state.keepAliveDue { return true }
+                        if state.event != nil || state.ended || state.keepAliveDue || Task.isCancelled { return true }
                         state.taker = continuation
                         return false
                     }

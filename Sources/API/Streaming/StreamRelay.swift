@@ -198,8 +198,10 @@ final class StreamWaiter: Sendable {
     private func waitForWakeup() async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
+                // Checked under the lock the handler below takes: a cancellation that came before
+                // the continuation was stored (it found none to resume) is seen here instead.
                 let pending = state.withLock { state in
-                    if state.pending.any { return true }
+                    if state.pending.any || Task.isCancelled { return true }
                     state.continuation = continuation
                     return false
                 }

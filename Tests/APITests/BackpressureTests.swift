@@ -201,6 +201,42 @@ struct BackpressureTests {
         }
     }
 
+    @Test("a stopping server answers its long polls at once with the job as it is, and its shutdown does not wait out their minute")
+    func longPollAtShutdown() async throws {
+        let started = ContinuousClock.now
+        let polled = try await bounded("the app with a long poll in flight, and its graceful shutdown", within: .seconds(45)) {
+            try await TestApp.testLive { client in
+                let api = Caller(client: client)
+                let port = try #require(client.port)
+                let group = try await api.createModelGroup()
+                let team = try await api.createTeam(groups: [group], credits: 100)
+                let job = try await api.team(
+                    team.key,
+                    .post,
+                    "/api/jobs/create",
+                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+                )
+                let jobID = try #require(job.string("job_id"))
+                // On a socket of its own: the test client is closed with the app.
+                let poll = Generator.Request(
+                    method: .get,
+                    target: "/api/jobs/\(jobID)?wait=60",
+                    headers: [("Authorization", "Bearer \(team.key)")],
+                    body: [],
+                    kind: "long poll"
+                )
+                let answer = Task { try await HTTPOverSocket.send(port: port, poll) }
+                // Registered, waiting (no worker runs the job): then the closure returns and the
+                // app begins its graceful shutdown.
+                try await Task.sleep(for: .milliseconds(700))
+                return answer
+            }.value
+        }
+        #expect(polled.status == 200, "\(polled.body)")
+        #expect(polled.body.contains(#""status":"queued""#) || polled.body.contains(#""status": "queued""#), "\(polled.body)")
+        #expect(ContinuousClock.now - started < .seconds(30), "the shutdown waited for the long poll's 60 s")
+    }
+
     @Test("an HTTP connection that sends nothing is closed after HTTP_IDLE_TIMEOUT_SECONDS")
     func idleConnectionClosed() async throws {
         try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "0.5"]) { client in

@@ -50,9 +50,14 @@ final class CompletionWaiters: Service, Sendable {
         }
     }
 
-    /// Waits until `jobID` (of `teamID`) is announced or `timeout` passes. The waiter is
-    /// registered before `isDone` is asked, so a completion between the caller's read and the
-    /// wait is not missed. Throws ``LongPollRefused`` at once when a bound is reached.
+    /// Waits until `jobID` (of `teamID`) is announced, `timeout` passes or the server begins to
+    /// stop. The waiter is registered before `isDone` is asked, so a completion between the
+    /// caller's read and the wait is not missed. Throws ``LongPollRefused`` at once when a bound
+    /// is reached.
+    ///
+    /// A stopping server answers its long polls at once, with what the caller then reads (a
+    /// `202` for a call still running, the job as it is): a wait may be 600 s long, and the
+    /// server's graceful shutdown waits for every request in flight.
     func wait(for jobID: UUID, teamID: String, timeout: Duration, isDone: @Sendable () async throws -> Bool) async throws {
         let signal = Signal()
         let admitted: Result<Int, LongPollRefused> = waiters.withLock { state in
@@ -67,7 +72,11 @@ final class CompletionWaiters: Service, Sendable {
         let id = try admitted.get()
         defer { remove(jobID, id, teamID: teamID) }
         if try await isDone() { return }
-        _ = await raceDeadline(seconds: Double(timeout.milliseconds) / 1000) { await signal.wait() }
+        await withGracefulShutdownHandler {
+            _ = await raceDeadline(seconds: Double(timeout.milliseconds) / 1000) { await signal.wait() }
+        } onGracefulShutdown: {
+            signal.fire()
+        }
     }
 
     /// Long polls waiting now (in total, and of one team).

@@ -77,6 +77,8 @@
 #                        e2e runs (per-process and per-symbol reports), and PostgreSQL's
 #                        sessions sampled every 20 ms during submit and e2e (state, wait
 #                        event, statement: pg-activity-*.txt)                          [0]
+#   BENCH_WORKER_ENV     extra VAR=value words for every worker process, e.g. an allocator
+#                        setting or a heap profiler's LD_PRELOAD (see docs/SCALING.md)   []
 #   BENCH_IDLE_MAX       CPU busy % above which a measurement waits for the machine to
 #                        calm down (other builds, tests) before it starts             [25]
 #   BENCH_IDLE_WAIT      seconds to wait for that at most, then measure anyway        [60]
@@ -195,8 +197,10 @@ start_api() {
 }
 
 start_worker() {  # concurrency, [name], [metrics port]
+  local extra=()
+  read -r -a extra <<<"${BENCH_WORKER_ENV:-}"
   start_proc "${2:-worker}" "${app_env[@]}" LOG_LEVEL=info WORKER_CONCURRENCY="$1" \
-    WORKER_METRICS_PORT="${3:-$WORKER_METRICS_PORT}" "$BIN_DIR/saas-worker"
+    WORKER_METRICS_PORT="${3:-$WORKER_METRICS_PORT}" "${extra[@]}" "$BIN_DIR/saas-worker"
 }
 
 # The e2e phase's extra processes (BENCH_WORKERS, BENCH_APIS): worker2…, api2… beside the first.

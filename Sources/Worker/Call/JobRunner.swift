@@ -64,104 +64,99 @@ struct JobRunner: Sendable {
         do { return !(try await streams.read(streamID, after: nil, limit: 1)).isEmpty } catch { return true }
     }
 
+    // Frames: a job's task holds the frame of every async function on its way to the upstream
+    // for as long as the call waits (a second, for thousands of jobs at once), and a frame holds
+    // every value live across any of the function's suspension points — including those of the
+    // async functions inlined into it. The functions below are kept out of line so that a chat
+    // call does not carry the frames of the paths it does not take (an upload's extraction, a
+    // document's chunk calls). heaptrack put this type's frames at ~17 KB of the ~36 KB of task
+    // memory a waiting call held in one function; split so, ~14 KB (docs/SCALING.md, "What a
+    // waiting call holds"). `scripts/async-frames.py` lists a binary's async frames by size.
+    @inline(never)
     private func run(_ claimed: ClaimedJob, sink: (any DeltaSink)?) async -> Settlement {
+        switch await prepare(claimed) {
+        case .settle(let settlement): return settlement
+        case .ready(let job, let group, let document): return await runModels(job, group: group, document: document, sink: sink)
+        }
+    }
+
+    /// What a job needs before any model is tried, or why it ends here.
+    private enum Preparation {
+        case settle(Settlement)
+        /// The job (its reservation number moved if an upload's extraction moved it), its model
+        /// group, and its document's text if it has one.
+        case ready(ClaimedJob, ModelGroup, DocumentText?)
+    }
+
+    /// The job's expiry, its model group and its document's text (out of line: see "Frames").
+    @inline(never)
+    private func prepare(_ claimed: ClaimedJob) async -> Preparation {
         var job = claimed
         if job.expiresAt <= Date() {
-            return Settlement(claim: job.claim, outcome: .expired, calls: [], reachedUpstream: false)
+            return .settle(Settlement(claim: job.claim, outcome: .expired, calls: [], reachedUpstream: false))
         }
-        let attempt = job.attempts + 1
         let group: ModelGroup
         do {
             group = try await routing.group(job.modelGroup)
         } catch {
             logger.warning("model group unavailable", metadata: ["job_id": "\(job.claim.jobID)", "error": "\(error)"])
-            return Settlement(
-                claim: job.claim,
-                outcome: .retry(delay: policy.retry.delay(afterAttempt: attempt), countsAttempt: false, message: "model group unavailable"),
-                calls: [],
-                reachedUpstream: false
+            let retry = policy.retry.delay(afterAttempt: job.attempts + 1)
+            return .settle(
+                Settlement(
+                    claim: job.claim,
+                    outcome: .retry(delay: retry, countsAttempt: false, message: "model group unavailable"),
+                    calls: [],
+                    reachedUpstream: false
+                )
             )
         }
         // A document's text: an upload's is extracted (once: it is kept as a step), else as sent.
-        var document: DocumentText?
-        if job.work.upload != nil {
-            guard let extraction else {
-                let outcome = Settlement.Outcome.failed(code: .invalidRequest, message: "This worker cannot read uploaded documents")
-                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: false)
-            }
-            switch await extraction.text(for: job, group: group) {
-            case .text(let text, let reservationNumber):
-                document = text
-                // Steps are kept under the reservation the calls run on.
-                job.reservationNumber = reservationNumber
-            case .settle(let outcome):
-                // A retry for the machine's trouble uses an attempt although no upstream was
-                // called: an extractor that can never run ends the job after MAX_ATTEMPTS, not
-                // at its expiry days later.
-                var counts = false
-                if case .retry(_, true, _) = outcome { counts = true }
-                return Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: counts, progress: 0)
-            }
-        } else if let text = job.work.document {
-            document = DocumentText(pages: [text], showsPages: false)
+        guard job.work.upload != nil else {
+            return .ready(job, group, job.work.document.map { DocumentText(pages: [$0], showsPages: false) })
         }
+        guard let extraction else {
+            let outcome = Settlement.Outcome.failed(code: .invalidRequest, message: "This worker cannot read uploaded documents")
+            return .settle(Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: false))
+        }
+        switch await extraction.text(for: job, group: group) {
+        case .text(let text, let reservationNumber):
+            // Steps are kept under the reservation the calls run on.
+            job.reservationNumber = reservationNumber
+            return .ready(job, group, text)
+        case .settle(let outcome):
+            // A retry for the machine's trouble uses an attempt although no upstream was
+            // called: an extractor that can never run ends the job after MAX_ATTEMPTS, not
+            // at its expiry days later.
+            var counts = false
+            if case .retry(_, true, _) = outcome { counts = true }
+            return .settle(Settlement(claim: job.claim, outcome: outcome, calls: [], reachedUpstream: counts, progress: 0))
+        }
+    }
+
+    /// The group's models in priority order until one settles the job (out of line: see
+    /// "Frames").
+    @inline(never)
+    private func runModels(_ job: ClaimedJob, group: ModelGroup, document: DocumentText?, sink: (any DeltaSink)?) async -> Settlement {
+        let attempt = job.attempts + 1
         var calls: [JobCall] = []
         var lastFailure: UpstreamFailure?
         var soonest: Duration?
         var planRefusal: UpstreamFailure?
         for model in group.models {
-            guard let endpoint = try? await routing.endpoint(model.provider), let upstream = upstreams[endpoint.kind] else {
-                logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
+            let (outcome, modelCalls): (ModelOutcome, [JobCall])
+            switch await tryModel(model, job: job, document: document, attempt: attempt, sink: sink) {
+            case .unavailable:
                 continue
-            }
-            let cut = document.map { documentChunks(job.work, document: $0, model: model) }
-            let plan = cut?.plan
-            if let refusal = plan?.refusal(policy.documentLimits, model: model.modelName) {
-                // This model would split the document past the limits: a fallback may take it.
-                planRefusal = planRefusal ?? UpstreamFailure(kind: .contextTooLong, statusCode: nil, message: refusal, ownMessage: refusal)
+            case .planRefused(let refusal):
+                planRefusal = planRefusal ?? refusal
                 continue
-            }
-            let caller = UpstreamCaller(
-                upstream: upstream,
-                endpoint: endpoint,
-                model: model,
-                health: health,
-                retry: policy.retry,
-                jobID: job.claim.jobID,
-                attempt: attempt,
-                sink: sink,
-                metrics: upstreamMetrics
-            )
-            let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work, document: document))
-            if case .wait(let wait) = admission {
-                // Cooling down, circuit open or budget spent: a fallback may take it, else later.
+            case .resting(let wait):
                 soonest = min(soonest ?? wait, wait)
                 continue
-            }
-            let (outcome, modelCalls): (ModelOutcome, [JobCall])
-            if let document, let cut, cut.plan.calls > 1 {
-                let runner = DocumentRunner(
-                    job: job,
-                    plan: cut.plan,
-                    caller: caller,
-                    steps: steps,
-                    prompts: prompts,
-                    concurrency: policy.documentConcurrency,
-                    showsPages: document.showsPages,
-                    schema: job.work.responseSchema
-                )
-                (outcome, modelCalls) = await runner.run(cut.chunks)
-            } else if let document {
-                (outcome, modelCalls) = await single(job, caller: caller, document: document)
-            } else {
-                (outcome, modelCalls) = await single(job, caller: caller)
+            case .ran(let ran, let ranCalls):
+                (outcome, modelCalls) = (ran, ranCalls)
             }
             calls += modelCalls
-            if admission == .probe {
-                // Whatever happened, the probe is over: its call's outcome (if any) has been
-                // recorded; if it made none, the next call may probe.
-                caller.releaseProbe()
-            }
             if Task.isCancelled {
                 // Shutdown, a cancel or a lost lease: hand the job back; PostgreSQL decides which.
                 return Settlement(
@@ -206,7 +201,90 @@ struct JobRunner: Sendable {
         )
     }
 
+    /// What one model of the group made of the job.
+    private enum ModelTry {
+        /// Its provider cannot be read, or is of a kind this worker has no client for.
+        case unavailable
+        /// It would split the document past the limits.
+        case planRefused(UpstreamFailure)
+        /// Cooling down, circuit open or budget spent, for this long.
+        case resting(Duration)
+        /// Called: what to do, and the calls made.
+        case ran(ModelOutcome, [JobCall])
+    }
+
+    /// One model's try at the job: its provider, its plan for a document, its admission, its
+    /// calls (out of line: see "Frames" above).
+    @inline(never)
+    private func tryModel(
+        _ model: ModelEntry,
+        job: ClaimedJob,
+        document: DocumentText?,
+        attempt: Int,
+        sink: (any DeltaSink)?
+    ) async -> ModelTry {
+        guard let endpoint = try? await routing.endpoint(model.provider), let upstream = upstreams[endpoint.kind] else {
+            logger.warning("provider unavailable", metadata: ["provider": "\(model.provider)"])
+            return .unavailable
+        }
+        let cut = document.map { documentChunks(job.work, document: $0, model: model) }
+        if let refusal = cut?.plan.refusal(policy.documentLimits, model: model.modelName) {
+            // This model would split the document past the limits: a fallback may take it.
+            return .planRefused(UpstreamFailure(kind: .contextTooLong, statusCode: nil, message: refusal, ownMessage: refusal))
+        }
+        let caller = UpstreamCaller(
+            upstream: upstream,
+            endpoint: endpoint,
+            model: model,
+            health: health,
+            retry: policy.retry,
+            jobID: job.claim.jobID,
+            attempt: attempt,
+            sink: sink,
+            metrics: upstreamMetrics
+        )
+        let admission = await caller.admit(tokens: endpoint.tpm == nil ? 0 : estimatedTokens(job.work, document: document))
+        if case .wait(let wait) = admission { return .resting(wait) }
+        let (outcome, calls): (ModelOutcome, [JobCall])
+        if let document, let cut, cut.plan.calls > 1 {
+            (outcome, calls) = await chunked(job, document: document, cut: cut, caller: caller)
+        } else if let document {
+            (outcome, calls) = await single(job, caller: caller, document: document)
+        } else {
+            (outcome, calls) = await single(job, caller: caller)
+        }
+        if admission == .probe {
+            // Whatever happened, the probe is over: its call's outcome (if any) has been
+            // recorded; if it made none, the next call may probe.
+            caller.releaseProbe()
+        }
+        return .ran(outcome, calls)
+    }
+
+    /// A document past one call: its chunks' calls and the reduce calls (out of line: see
+    /// "Frames" above).
+    @inline(never)
+    private func chunked(
+        _ job: ClaimedJob,
+        document: DocumentText,
+        cut: (chunks: [DocumentChunk], plan: DocumentPlan),
+        caller: UpstreamCaller
+    ) async -> (ModelOutcome, [JobCall]) {
+        let runner = DocumentRunner(
+            job: job,
+            plan: cut.plan,
+            caller: caller,
+            steps: steps,
+            prompts: prompts,
+            concurrency: policy.documentConcurrency,
+            showsPages: document.showsPages,
+            schema: job.work.responseSchema
+        )
+        return await runner.run(cut.chunks)
+    }
+
     /// A chat job, or a document that fits one call.
+    @inline(never)
     private func single(_ job: ClaimedJob, caller: UpstreamCaller) async -> (ModelOutcome, [JobCall]) {
         let (result, call) = await caller.call(prompts.single(job.work, model: caller.model), step: "single", index: 0)
         switch result {
@@ -226,6 +304,7 @@ struct JobRunner: Sendable {
 
     /// A document that fits one call. An answer off the job's schema is asked for once more on
     /// the same model; a second one fails the job (`invalid_output`).
+    @inline(never)
     private func single(_ job: ClaimedJob, caller: UpstreamCaller, document: DocumentText) async -> (ModelOutcome, [JobCall]) {
         let schema = job.work.responseSchema
         var calls: [JobCall] = []

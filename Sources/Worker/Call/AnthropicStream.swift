@@ -9,7 +9,7 @@ extension AnthropicUpstream {
         var http = try Self.httpRequest(request, at: endpoint, stream: true)
         http.headers.add(name: "Accept", value: "text/event-stream")
         return try await StreamExchange.run(
-            http,
+            http.streamingRequest,
             client: clients.next(),
             timeout: endpoint.timeout,
             maxTokens: request.maxTokens,

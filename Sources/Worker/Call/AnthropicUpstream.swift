@@ -28,7 +28,7 @@ struct AnthropicUpstream: Upstream {
     }
 
     /// The request `complete` sends, translated; a streaming one adds `stream`.
-    static func httpRequest(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, stream: Bool) throws(UpstreamFailure) -> HTTPClientRequest {
+    static func httpRequest(_ request: UpstreamRequest, at endpoint: UpstreamEndpoint, stream: Bool) throws(UpstreamFailure) -> UpstreamHTTPRequest {
         var system: [String] = []
         var messages: [JSONValue] = []
         for message in request.messages {
@@ -72,15 +72,13 @@ struct AnthropicUpstream: Upstream {
         }
         if stream { body["stream"] = .bool(true) }
 
-        var http = HTTPClientRequest(url: endpoint.baseURL + "/v1/messages")
-        http.method = .POST
-        http.headers.add(name: "x-api-key", value: endpoint.apiKey)
-        http.headers.add(name: "anthropic-version", value: Self.version)
-        http.headers.add(name: "Content-Type", value: "application/json")
         guard let encoded = JSONValueText.bytes(of: body) else {
             throw UpstreamFailure(kind: .invalidRequest, statusCode: nil, message: "cannot encode the request")
         }
-        http.body = .bytes(ByteBuffer(bytes: encoded))
+        var http = UpstreamHTTPRequest(url: endpoint.baseURL + "/v1/messages", body: ByteBuffer(bytes: encoded))
+        http.headers.add(name: "x-api-key", value: endpoint.apiKey)
+        http.headers.add(name: "anthropic-version", value: Self.version)
+        http.headers.add(name: "Content-Type", value: "application/json")
         return http
     }
 

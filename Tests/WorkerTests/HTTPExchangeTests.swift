@@ -11,11 +11,12 @@ import Testing
 /// or no longer wanted.
 @Suite("An upstream exchange: the answer whole, bounded in size and time, cancellable")
 struct HTTPExchangeTests {
+    /// A server answering every request with `answer`, and a client, for `body`.
     static func withServer(
-        _ answer: @escaping @Sendable (String, Int) -> WebhookReceiver.Answer,
+        answering answer: WebhookReceiver.Answer,
         _ body: (WebhookReceiver, HTTPClient) async throws -> Void
     ) async throws {
-        let server = try await WebhookReceiver.start(answer)
+        let server = try await WebhookReceiver.start { _, _ in answer }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
             try await body(server, client)
@@ -46,7 +47,7 @@ struct HTTPExchangeTests {
 
     @Test("the request is sent as built (a POST with its headers and body) and the status comes back")
     func answered() async throws {
-        try await Self.withServer({ _, _ in .status(201) }) { server, client in
+        try await Self.withServer(answering: .status(201)) { server, client in
             let (status, _, body) = try await HTTPExchange.send(Self.request(server), client: client, timeout: .seconds(10))
             #expect(status == 201)
             #expect(body.isEmpty)
@@ -59,7 +60,7 @@ struct HTTPExchangeTests {
 
     @Test("an answer past 16 MiB is a transient failure naming the bound, and the exchange ends")
     func tooBig() async throws {
-        try await Self.withServer({ _, _ in .flood }) { server, client in
+        try await Self.withServer(answering: .flood) { server, client in
             let failure = await Self.failure { () async throws(UpstreamFailure) in
                 try await HTTPExchange.send(Self.request(server), client: client, timeout: .seconds(60))
             }
@@ -70,7 +71,7 @@ struct HTTPExchangeTests {
 
     @Test("an answer later than the timeout is timed out, at about the timeout")
     func late() async throws {
-        try await Self.withServer({ _, _ in .slow(.seconds(20), 200) }) { server, client in
+        try await Self.withServer(answering: .slow(.seconds(20), 200)) { server, client in
             let started = ContinuousClock.now
             let failure = await Self.failure { () async throws(UpstreamFailure) in
                 try await HTTPExchange.send(Self.request(server), client: client, timeout: .milliseconds(500))
@@ -82,7 +83,7 @@ struct HTTPExchangeTests {
 
     @Test("a body that trickles past the timeout is timed out too: the deadline covers the whole answer")
     func trickle() async throws {
-        try await Self.withServer({ _, _ in .trickle(every: .milliseconds(100)) }) { server, client in
+        try await Self.withServer(answering: .trickle(every: .milliseconds(100))) { server, client in
             let started = ContinuousClock.now
             let failure = await Self.failure { () async throws(UpstreamFailure) in
                 try await HTTPExchange.send(Self.request(server), client: client, timeout: .seconds(1))
@@ -94,7 +95,7 @@ struct HTTPExchangeTests {
 
     @Test("a cancelled task ends its exchange at once, as cancelled")
     func cancelled() async throws {
-        try await Self.withServer({ _, _ in .slow(.seconds(30), 200) }) { server, client in
+        try await Self.withServer(answering: .slow(.seconds(30), 200)) { server, client in
             let request = Self.request(server)
             let exchange = Task {
                 await Self.failure { () async throws(UpstreamFailure) in

@@ -108,7 +108,8 @@ enum HTTPExchange {
     /// `async` interface's chain of frames held ~12 KB for as long as the call waited — about
     /// 60 MB for 5,000 calls in flight (heaptrack; docs/SCALING.md, "What a waiting call holds").
     /// A cancelled task cancels the request.
-    static func send(_ request: UpstreamHTTPRequest, client: HTTPClient, timeout: Duration) async throws(UpstreamFailure) -> (Int, HTTPHeaders, Data) {
+    static func send(_ request: UpstreamHTTPRequest, client: HTTPClient, timeout: Duration) async throws(UpstreamFailure) -> (Int, HTTPHeaders, Data)
+    {
         do {
             let http = try request.futureRequest()
             let task = client.execute(

@@ -264,6 +264,29 @@ struct SweeperTests {
         try await context.shutdown()
     }
 
+    @Test("a database clock set back behind the watermark: one full re-enqueue finds what was written since, then passes are incremental again")
+    func clockSetBack() async throws {
+        let context = try await Self.context()
+        let sweeper = context.sweeper()
+        _ = try #require(try await sweeper.sweepOnce())
+        let epoch = try #require(try await context.queue.sweepMarker().epoch)
+        // The server's clock ran ten minutes fast when the last pass set the watermark, and has
+        // been set right since.
+        let now = try await context.store.databaseClock().now
+        #expect(try await context.queue.advanceSweepMarker(epoch: epoch, watermark: now.addingTimeInterval(600)))
+        // A submit committed but never enqueued (its API process died), two seconds ago by the
+        // corrected clock: under the watermark, so no incremental pass would read it.
+        let fresh = try await context.submit(1, age: 2)
+        let report = try #require(try await sweeper.sweepOnce())
+        #expect(report.fullReenqueue)
+        #expect(try await context.queue.held(fresh) == Set(fresh))
+        let watermark = try #require(try await context.queue.sweepMarker().watermark)
+        #expect(watermark < now.addingTimeInterval(5), "the watermark stayed ahead of the clock: \(watermark) against \(now)")
+        let next = try #require(try await sweeper.sweepOnce())
+        #expect(!next.fullReenqueue)
+        try await context.shutdown()
+    }
+
     @Test("the watermark stays under the oldest open transaction, whose rows become visible only when it commits")
     func watermarkWaitsForOpenTransactions() async throws {
         let context = try await Self.context()

@@ -411,7 +411,18 @@ public struct Sweeper: Service {
         let nextWatermark = nextWatermark(clock, before: before)
         let pageSize = 5000
         let marker = try await queue.sweepMarker()
-        if let epoch = marker.epoch, let watermark = marker.watermark {
+        // A watermark ahead of the database's clock means the clock went back (a correction of
+        // the server's time): rows written since carry times under the watermark, which no
+        // incremental pass would read again. One full pass covers them; it costs the backlog
+        // once, as after a loss of Redis's data.
+        let clockWentBack = marker.watermark.map { $0 > before } ?? false
+        if clockWentBack {
+            logger.warning(
+                "the database's clock is behind the sweep's watermark (it was set back); re-enqueueing every queued job once",
+                metadata: ["watermark": "\(marker.watermark!)", "database_now": "\(clock.now)"]
+            )
+        }
+        if let epoch = marker.epoch, let watermark = marker.watermark, !clockWentBack {
             var cursor: SweepCursor?
             repeat {
                 let page = try await jobs.queuedJobs(changedSince: watermark, before: before, after: cursor, limit: pageSize)

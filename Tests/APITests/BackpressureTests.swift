@@ -170,12 +170,7 @@ struct BackpressureTests {
             let first = try await api.createTeam(groups: [group], credits: 100)
             let second = try await api.createTeam(groups: [group], credits: 100)
             func submit(_ team: Caller.CreatedTeam) async throws -> String {
-                let response = try await api.team(
-                    team.key,
-                    .post,
-                    "/api/jobs/create",
-                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-                )
+                let response = try await api.submitChat(team, group: group)
                 return try #require(response.string("job_id"))
             }
             let firstJob = try await submit(first)
@@ -210,12 +205,7 @@ struct BackpressureTests {
                 let port = try #require(client.port)
                 let group = try await api.createModelGroup()
                 let team = try await api.createTeam(groups: [group], credits: 100)
-                let job = try await api.team(
-                    team.key,
-                    .post,
-                    "/api/jobs/create",
-                    #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-                )
+                let job = try await api.submitChat(team, group: group)
                 let jobID = try #require(job.string("job_id"))
                 // On a socket of its own: the test client is closed with the app.
                 let poll = Generator.Request(

@@ -125,12 +125,7 @@ struct ModelGroupLiveJobsTests {
         try await Caller.run { api in
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 100)
-            let job = try await api.team(
-                team.key,
-                .post,
-                "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-            )
+            let job = try await api.submitChat(team, group: group)
             #expect(job.status == .accepted, "\(job.summary)")
             let jobID = try #require(job.string("job_id"))
             // The team no longer holds the group; its queued job still names it.

@@ -189,6 +189,17 @@ struct Caller: Sendable {
         return CreatedTeam(id: id, organization: organization, key: key)
     }
 
+    /// `POST /api/jobs/create` of the smallest chat job, with the team's key: the job most
+    /// tests need to exist (queued; no worker runs in these tests).
+    func submitChat(_ team: CreatedTeam, group: String) async throws -> TestResponse {
+        try await self.team(
+            team.key,
+            .post,
+            "/api/jobs/create",
+            #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
+        )
+    }
+
     /// `credits_remaining` of a team, read with the admin key.
     func remaining(_ team: String) async throws -> Int {
         let response = try await admin(.get, "/api/credits/teams/\(team)/balance")

@@ -75,12 +75,7 @@ struct GeneratedInputTests {
         let provider = try await api.createProvider()
         let group = try await api.createModelGroup(provider: provider)
         let team = try await api.createTeam(organization: org, groups: [group], credits: 1000)
-        let job = try await api.team(
-            team.key,
-            .post,
-            "/api/jobs/create",
-            #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-        )
+        let job = try await api.submitChat(team, group: group)
         let jobID = try #require(job.string("job_id"))
         let started = Date()
         let before = try await Snapshot.take(team: team.id, job: jobID)

@@ -123,12 +123,7 @@ struct UnstorableTextTests {
         try await Caller.run { api in
             let group = try await api.createModelGroup()
             let team = try await api.createTeam(groups: [group], credits: 10)
-            let job = try await api.team(
-                team.key,
-                .post,
-                "/api/jobs/create",
-                #"{"team_id": "\#(team.id)", "job_type": "t", "model": "\#(group)", "messages": [{"role": "user", "content": "hi"}]}"#
-            )
+            let job = try await api.submitChat(team, group: group)
             let jobID = try #require(job.string("job_id"))
             let adminCases: [(HTTPRequest.Method, String)] = [
                 (.get, "/api/organizations/%00"), (.get, "/api/organizations/\(team.organization)%00/usage?period=2026-01"),

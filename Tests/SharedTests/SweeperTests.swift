@@ -23,8 +23,15 @@ struct SweeperTests {
             redis.shutdown()
         }
 
-        func sweeper() -> Sweeper {
-            Sweeper(jobs: store, queue: queue, workers: WorkerRegistry(queue: queue), interval: .seconds(1), logger: Logger(label: "sweeper-test"))
+        func sweeper(clockSteps: ClockStepWatch = ClockStepWatch()) -> Sweeper {
+            Sweeper(
+                jobs: store,
+                queue: queue,
+                workers: WorkerRegistry(queue: queue),
+                interval: .seconds(1),
+                clockSteps: clockSteps,
+                logger: Logger(label: "sweeper-test")
+            )
         }
 
         /// Submits `count` queued jobs through the store (reservation of 1 credit each), created
@@ -285,6 +292,51 @@ struct SweeperTests {
         let next = try #require(try await sweeper.sweepOnce())
         #expect(!next.fullReenqueue)
         try await context.shutdown()
+    }
+
+    @Test(
+        "a database clock set back by less than it advanced by the next pass: this process's own clock shows the step, and one full re-enqueue finds what was written under the watermark"
+    )
+    func clockSetBackMadeUp() async throws {
+        let context = try await Self.context()
+        let watch = ClockStepWatch()
+        let sweeper = context.sweeper(clockSteps: watch)
+        _ = try #require(try await sweeper.sweepOnce())
+        let watermark = try #require(try await context.queue.sweepMarker().watermark)
+        let now = try await context.store.databaseClock().now
+        #expect(watermark < now, "the watermark trails the clock, so the old check cannot see this step")
+        // This process's last reading of the database's clock was 20 s ahead of where the clock
+        // is now, a moment ago by its own monotonic clock: the server's time was set back 20 s.
+        _ = watch.steppedBack(.init(database: now.addingTimeInterval(20), sent: .now, answered: .now))
+        // A submit committed after the step, never enqueued (its API process died): ten seconds
+        // ago by the corrected clock, under the watermark the last pass set.
+        let fresh = try await context.submit(1, age: 10)
+        let report = try #require(try await sweeper.sweepOnce())
+        #expect(report.fullReenqueue)
+        #expect(try await context.queue.held(fresh) == Set(fresh))
+        let next = try #require(try await sweeper.sweepOnce())
+        #expect(!next.fullReenqueue, "a pass right after, the clock steady: incremental again")
+        try await context.shutdown()
+    }
+
+    @Test("ClockStepWatch: a step back past the tolerance is seen; a steady clock, a slow answer or a step forward are not")
+    func clockStepWatch() {
+        let watch = ClockStepWatch(tolerance: .seconds(1))
+        let start = ContinuousClock.now
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        func reading(database: TimeInterval, sent: Double, answered: Double) -> ClockStepWatch.Reading {
+            .init(database: t0.addingTimeInterval(database), sent: start + .seconds(sent), answered: start + .seconds(answered))
+        }
+        #expect(!watch.steppedBack(reading(database: 0, sent: 0, answered: 0.01)), "the first reading has nothing to compare with")
+        #expect(!watch.steppedBack(reading(database: 10, sent: 10, answered: 10.01)), "steady")
+        // An answer that took 5 s, whose `now()` was taken late in it: only 5 s surely passed
+        // from that answer to the next reading's sending, whatever the sendings say (10 s).
+        #expect(!watch.steppedBack(reading(database: 24.9, sent: 20, answered: 25)), "a slow answer")
+        #expect(!watch.steppedBack(reading(database: 30, sent: 30, answered: 30.01)), "after a slow answer")
+        #expect(!watch.steppedBack(reading(database: 3_640, sent: 40, answered: 40.01)), "a step forward")
+        #expect(!watch.steppedBack(reading(database: 3_649.5, sent: 50, answered: 50.01)), "0.5 s slow over 10 s: within the tolerance")
+        #expect(watch.steppedBack(reading(database: 3_657, sent: 60, answered: 60.01)), "advanced 7.5 s while 10 s passed")
+        #expect(!watch.steppedBack(reading(database: 3_667, sent: 70, answered: 70.01)), "steady again after the step")
     }
 
     @Test("the watermark stays under the oldest open transaction, whose rows become visible only when it commits")

@@ -99,6 +99,9 @@ public struct Sweeper: Service {
     /// Counts the jobs the sweep's transactions ended and the credits they charged, once each
     /// commits (`saas_jobs_finished_total`, `saas_credits_charged_total`).
     let settlements: SettlementMetrics
+    /// This process's view of the database's clock between its passes (a step back that the
+    /// watermark alone cannot show; see ``ClockStepWatch``).
+    let clockSteps: ClockStepWatch
     let logger: Logger
 
     /// `workers`, the registry the process was built with, tells a live worker's expired lease
@@ -122,6 +125,7 @@ public struct Sweeper: Service {
         staleLeaseGrace: Duration = .seconds(5),
         queueGauges: QueueGauges? = .ifMetricsEnabled(),
         settlements: SettlementMetrics = SettlementMetrics(),
+        clockSteps: ClockStepWatch = ClockStepWatch(),
         logger: Logger
     ) {
         self.jobs = jobs
@@ -142,6 +146,7 @@ public struct Sweeper: Service {
         self.staleLeaseGrace = staleLeaseGrace
         self.queueGauges = queueGauges
         self.settlements = settlements
+        self.clockSteps = clockSteps
         self.logger = logger
     }
 
@@ -404,22 +409,25 @@ public struct Sweeper: Service {
     /// Makes sure Redis holds every queued job, reading only what it may be missing: all queued
     /// jobs when the marker is gone (Redis lost its data), else those changed since the watermark.
     private func reenqueue(_ report: inout Report) async throws {
+        let sent = ContinuousClock.now
         let clock = try await jobs.databaseClock()
+        let stepped = clockSteps.steppedBack(.init(database: clock.now, sent: sent, answered: .now))
         report.watermarkFixedLag = clock.hiddenSessions
         // Jobs changed within the last second are left to their submitter.
         let before = clock.now.addingTimeInterval(-1)
         let nextWatermark = nextWatermark(clock, before: before)
         let pageSize = 5000
         let marker = try await queue.sweepMarker()
-        // A watermark ahead of the database's clock means the clock went back (a correction of
-        // the server's time): rows written since carry times under the watermark, which no
-        // incremental pass would read again. One full pass covers them; it costs the backlog
-        // once, as after a loss of Redis's data.
-        let clockWentBack = marker.watermark.map { $0 > before } ?? false
+        // The database's clock went back (a correction of the server's time): rows written since
+        // may carry times under the watermark, which no incremental pass would read again. One
+        // full pass covers them; it costs the backlog once, as after a loss of Redis's data. A
+        // watermark ahead of the clock shows it to any process; this process's own readings show
+        // a step the clock has made up since (``ClockStepWatch``).
+        let clockWentBack = stepped || (marker.watermark.map { $0 > before } ?? false)
         if clockWentBack {
             logger.warning(
-                "the database's clock is behind the sweep's watermark (it was set back); re-enqueueing every queued job once",
-                metadata: ["watermark": "\(marker.watermark!)", "database_now": "\(clock.now)"]
+                "the database's clock went back (it was set back); re-enqueueing every queued job once",
+                metadata: ["watermark": "\(marker.watermark.map { "\($0)" } ?? "none")", "database_now": "\(clock.now)"]
             )
         }
         if let epoch = marker.epoch, let watermark = marker.watermark, !clockWentBack {

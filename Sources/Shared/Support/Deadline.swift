@@ -10,26 +10,40 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 ///
 /// Unlike a task group, this does not wait for the losing side: a probe stuck in a blocking C call
 /// (a dead database during `/ready`) keeps its dedicated thread busy, but the caller is answered on
-/// time. The work is cancelled when the deadline wins.
+/// time. The work is cancelled when the deadline wins; the deadline's timer is cancelled when the
+/// work wins, so a long poll answered early leaves no task sleeping out its 600 s.
 public func raceDeadline<T: Sendable>(
     seconds: Double,
     _ work: @escaping @Sendable () async throws -> T
 ) async -> DeadlineOutcome<T> {
-    let once = Once()
+    await raceDeadline(seconds: seconds, timerEnded: nil, work)
+}
+
+/// `timerEnded` is told when the deadline's timer task ends, whoever won (for tests).
+func raceDeadline<T: Sendable>(
+    seconds: Double,
+    timerEnded: (@Sendable () -> Void)?,
+    _ work: @escaping @Sendable () async throws -> T
+) async -> DeadlineOutcome<T> {
+    let race = Race()
     return await withCheckedContinuation { (continuation: CheckedContinuation<DeadlineOutcome<T>, Never>) in
         let worker = Task {
             let result = await Result(catching: { try await work() })
-            if once.claim() {
+            if race.claim() {
                 continuation.resume(returning: .finished(result))
+                race.cancelTimer()
             }
         }
-        Task {
-            try? await Task.sleep(for: .seconds(seconds))
-            if once.claim() {
-                worker.cancel()
-                continuation.resume(returning: .timedOut)
+        race.hold(
+            timer: Task {
+                defer { timerEnded?() }
+                try? await Task.sleep(for: .seconds(seconds))
+                if race.claim() {
+                    worker.cancel()
+                    continuation.resume(returning: .timedOut)
+                }
             }
-        }
+        )
     }
 }
 
@@ -39,14 +53,28 @@ extension Result where Failure == any Error {
     }
 }
 
-/// Lets exactly one of several racers win.
-private final class Once: Sendable {
-    private let taken = Mutex(false)
+/// Lets exactly one of the two racers win, and keeps the timer for the work to cancel.
+private final class Race: Sendable {
+    private let state = Mutex<(decided: Bool, timer: Task<Void, Never>?)>((false, nil))
 
     func claim() -> Bool {
-        taken.withLock { taken in
-            defer { taken = true }
-            return !taken
+        state.withLock { state in
+            defer { state.decided = true }
+            return !state.decided
         }
+    }
+
+    /// Keeps the timer; cancels it at once if the race is already decided (the work won before
+    /// the timer was kept — or the timer itself won, which a cancel no longer changes).
+    func hold(timer: Task<Void, Never>) {
+        let decided = state.withLock { state in
+            state.timer = timer
+            return state.decided
+        }
+        if decided { timer.cancel() }
+    }
+
+    func cancelTimer() {
+        state.withLock { $0.timer }?.cancel()
     }
 }

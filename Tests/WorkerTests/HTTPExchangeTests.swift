@@ -102,13 +102,37 @@ struct HTTPExchangeTests {
                     try await HTTPExchange.send(request, client: client, timeout: .seconds(60))
                 }
             }
-            while server.requests(at: "/v1").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            let sent = ContinuousClock.now + .seconds(20)
+            while server.requests(at: "/v1").isEmpty {
+                try #require(ContinuousClock.now < sent, "the request never reached the server")
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let started = ContinuousClock.now
             exchange.cancel()
             let failure = await exchange.value
             #expect(failure?.kind == .transient)
             #expect(failure?.message == "cancelled")
             #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("a task cancelled before its exchange began sends nothing: a call sent and then cancelled may still be billed")
+    func cancelledBeforeSending() async throws {
+        try await Self.withServer(answering: .slow(.seconds(30), 200)) { server, client in
+            let request = Self.request(server)
+            let exchange = Task {
+                // Ends when the task is cancelled, which it already is or will be at once.
+                try? await Task.sleep(for: .seconds(60))
+                return await Self.failure { () async throws(UpstreamFailure) in
+                    try await HTTPExchange.send(request, client: client, timeout: .seconds(60))
+                }
+            }
+            exchange.cancel()
+            let failure = await exchange.value
+            #expect(failure?.kind == .transient)
+            #expect(failure?.message == "cancelled")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.requests(at: "/v1").isEmpty, "a request went out for a cancelled task")
         }
     }
 }

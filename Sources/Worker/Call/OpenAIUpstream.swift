@@ -111,6 +111,9 @@ enum HTTPExchange {
     static func send(_ request: UpstreamHTTPRequest, client: HTTPClient, timeout: Duration) async throws(UpstreamFailure) -> (Int, HTTPHeaders, Data)
     {
         do {
+            // A job cancelled before its call began sends nothing: a request sent and then
+            // cancelled may still be billed by the provider.
+            try Task.checkCancellation()
             let http = try request.futureRequest()
             let task = client.execute(
                 request: http,

@@ -200,7 +200,9 @@ struct BackpressureTests {
     func longPollAtShutdown() async throws {
         let started = ContinuousClock.now
         let polled = try await bounded("the app with a long poll in flight, and its graceful shutdown", within: .seconds(45)) {
-            try await TestApp.testLive { client in
+            // One long poll per team: a second poll of the team answered 429 proves the first is
+            // admitted and waiting, however slowly a loaded machine reads it.
+            try await TestApp.testLive(["LONG_POLLS_PER_TEAM": "1"]) { client in
                 let api = Caller(client: client)
                 let port = try #require(client.port)
                 let group = try await api.createModelGroup()
@@ -215,10 +217,19 @@ struct BackpressureTests {
                     body: [],
                     kind: "long poll"
                 )
-                let answer = Task { try await HTTPOverSocket.send(port: port, poll) }
-                // Registered, waiting (no worker runs the job): then the closure returns and the
-                // app begins its graceful shutdown.
-                try await Task.sleep(for: .milliseconds(700))
+                // Sent again if refused: a probe below holds the team's slot for its 10 ms.
+                let answer = Task {
+                    while true {
+                        let answer = try await HTTPOverSocket.send(port: port, poll)
+                        if answer.status != 429 { return answer }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+                while try await api.team(team.key, .get, "/api/jobs/\(jobID)?wait=0.01").status != .tooManyRequests {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                // Admitted and waiting (no worker runs the job): the closure returns and the app
+                // begins its graceful shutdown.
                 return answer
             }.value
         }

@@ -114,7 +114,7 @@ struct CallStreamSinkTests {
     }
 
     @Test("past maxPending waiting events, new text joins the last waiting delta and stays whole")
-    func boundedBuffer() async {
+    func boundedBuffer() async throws {
         let streams = RecordingCallStreams()
         streams.hold()
         let sink = CallStreamSink(streams: streams, streamID: UUID(), maxPending: 5, logger: Self.logger)
@@ -122,7 +122,11 @@ struct CallStreamSinkTests {
         // come: otherwise it takes however many had come when its task started (up to
         // `maxPending` too), and the count below would depend on scheduling (it once was 7).
         await sink.delta("0,")
-        while streams.heldCount == 0 { await Task.yield() }
+        let inFlight = ContinuousClock.now + .seconds(20)
+        while streams.heldCount == 0 {
+            try #require(ContinuousClock.now < inFlight, "the writer's first append never began")
+            try await Task.sleep(for: .milliseconds(1))
+        }
         for index in 1..<50 { await sink.delta("\(index),") }
         streams.release()
         await sink.finish()

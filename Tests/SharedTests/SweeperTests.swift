@@ -319,7 +319,7 @@ struct SweeperTests {
         try await context.shutdown()
     }
 
-    @Test("ClockStepWatch: a step back past the tolerance is seen; a steady clock, a slow answer or a step forward are not")
+    @Test("ClockStepWatch: a step back past the tolerance is seen; a steady clock, a slow answer, a step forward or NTP's slewing are not")
     func clockStepWatch() {
         let watch = ClockStepWatch(tolerance: .seconds(1))
         let start = ContinuousClock.now
@@ -337,6 +337,10 @@ struct SweeperTests {
         #expect(!watch.steppedBack(reading(database: 3_649.5, sent: 50, answered: 50.01)), "0.5 s slow over 10 s: within the tolerance")
         #expect(watch.steppedBack(reading(database: 3_657, sent: 60, answered: 60.01)), "advanced 7.5 s while 10 s passed")
         #expect(!watch.steppedBack(reading(database: 3_667, sent: 70, answered: 70.01)), "steady again after the step")
+        // An hour to the next pass (another process held the lock): NTP may have slewed the two
+        // clocks 1.8 s apart, which is no step; 10 s is one.
+        #expect(!watch.steppedBack(reading(database: 7_265.2, sent: 3_670, answered: 3_670.01)), "slewed 1.8 s over an hour")
+        #expect(watch.steppedBack(reading(database: 10_855.2, sent: 7_270, answered: 7_270.01)), "10 s back over an hour")
     }
 
     @Test("the watermark stays under the oldest open transaction, whose rows become visible only when it commits")

@@ -29,26 +29,32 @@ public final class ClockStepWatch: Sendable {
     }
 
     /// How much less than the surely passed time the database's clock may advance without being
-    /// called a step: NTP's slewing (at most 500 ppm) and `now()`'s granularity stay far under it,
-    /// and a step shorter than the sweep's watermark margin loses nothing.
+    /// called a step: `now()`'s granularity stays far under it, and a step shorter than the
+    /// sweep's watermark margin loses nothing.
     public let tolerance: Duration
+    /// And this much more per second between the readings: the two clocks may be slewed apart by
+    /// NTP at up to 500 ppm each way, which over the hour between two passes of a process that
+    /// seldom wins the sweeper lock is 1.8 s — not a step, and a full re-enqueue costs the backlog.
+    public let drift: Double
     private let last = Mutex<Reading?>(nil)
 
-    public init(tolerance: Duration = .seconds(1)) {
+    public init(tolerance: Duration = .seconds(1), drift: Double = 0.001) {
         self.tolerance = tolerance
+        self.drift = drift
     }
 
     /// Records `reading`, and says whether the database's clock went back since the last one: it
-    /// advanced less than the time that surely passed here, by more than ``tolerance``.
+    /// advanced less than the time that surely passed here, by more than ``tolerance`` and the
+    /// ``drift`` over that time.
     public func steppedBack(_ reading: Reading) -> Bool {
         let previous = last.withLock { last in
             defer { last = reading }
             return last
         }
         guard let previous else { return false }
-        let surelyPassed = reading.sent - previous.answered
+        let surelyPassed = Self.seconds(reading.sent - previous.answered)
         let databasePassed = reading.database.timeIntervalSince(previous.database)
-        return databasePassed < Self.seconds(surelyPassed) - Self.seconds(tolerance)
+        return databasePassed < surelyPassed - Self.seconds(tolerance) - drift * max(0, surelyPassed)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

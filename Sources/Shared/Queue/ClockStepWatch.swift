@@ -36,25 +36,36 @@ public final class ClockStepWatch: Sendable {
     /// NTP at up to 500 ppm each way, which over the hour between two passes of a process that
     /// seldom wins the sweeper lock is 1.8 s — not a step, and a full re-enqueue costs the backlog.
     public let drift: Double
-    private let last = Mutex<Reading?>(nil)
+    /// The last reading, and whether a step it or an earlier one showed still waits for a full
+    /// pass: a pass that failed after its reading (Redis away) must not let the next one, which
+    /// compares with the reading after the step, forget it.
+    private let state = Mutex<(last: Reading?, unswept: Bool)>((nil, false))
 
     public init(tolerance: Duration = .seconds(1), drift: Double = 0.001) {
         self.tolerance = tolerance
         self.drift = drift
     }
 
-    /// Records `reading`, and says whether the database's clock went back since the last one: it
-    /// advanced less than the time that surely passed here, by more than ``tolerance`` and the
-    /// ``drift`` over that time.
+    /// Records `reading`, and says whether the database's clock went back since the last one —
+    /// it advanced less than the time that surely passed here, by more than ``tolerance`` and the
+    /// ``drift`` over that time — or went back earlier and no full pass has covered it since
+    /// (``swept()``).
     public func steppedBack(_ reading: Reading) -> Bool {
-        let previous = last.withLock { last in
-            defer { last = reading }
-            return last
+        state.withLock { state in
+            defer { state.last = reading }
+            guard let previous = state.last else { return state.unswept }
+            let surelyPassed = Self.seconds(reading.sent - previous.answered)
+            let databasePassed = reading.database.timeIntervalSince(previous.database)
+            if databasePassed < surelyPassed - Self.seconds(tolerance) - drift * max(0, surelyPassed) {
+                state.unswept = true
+            }
+            return state.unswept
         }
-        guard let previous else { return false }
-        let surelyPassed = Self.seconds(reading.sent - previous.answered)
-        let databasePassed = reading.database.timeIntervalSince(previous.database)
-        return databasePassed < surelyPassed - Self.seconds(tolerance) - drift * max(0, surelyPassed)
+    }
+
+    /// A full pass that began after the last reading completed: the steps seen so far are covered.
+    public func swept() {
+        state.withLock { $0.unswept = false }
     }
 
     private static func seconds(_ duration: Duration) -> Double {

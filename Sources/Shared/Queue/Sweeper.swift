@@ -456,6 +456,8 @@ public struct Sweeper: Service {
             if let epoch = started.epoch, !(try await queue.advanceSweepMarker(epoch: epoch, watermark: nextWatermark)) {
                 logger.warning("the queue lost its data during a full re-enqueue; the next sweep starts over")
             }
+            // Every queued job is in the queue as of this pass's reading of the clock.
+            clockSteps.swept()
         }
     }
 }

@@ -339,14 +339,21 @@ struct SweeperTests {
         watch.swept()
         #expect(!watch.steppedBack(reading(database: 3_667, sent: 70, answered: 70.01)), "steady again after the step")
         // An hour to the next pass (another process held the lock): NTP may have slewed the two
-        // clocks 1.8 s apart, which is no step; 10 s is one.
-        #expect(!watch.steppedBack(reading(database: 7_265.2, sent: 3_670, answered: 3_670.01)), "slewed 1.8 s over an hour")
-        #expect(watch.steppedBack(reading(database: 10_855.2, sent: 7_270, answered: 7_270.01)), "10 s back over an hour")
-        // The pass that saw it failed before its full re-enqueue: the next one, comparing with the
-        // reading after the step, still owes it — until a full pass is done.
-        #expect(watch.steppedBack(reading(database: 10_865.2, sent: 7_280, answered: 7_280.01)), "not yet swept")
+        // clocks 3.6 s apart, which is no step; 10 s is one, and so is 6 s over a day (the
+        // allowance stops at the 5 s under which a step loses nothing).
+        #expect(!watch.steppedBack(reading(database: 7_263.4, sent: 3_670, answered: 3_670.01)), "slewed 3.6 s over an hour")
+        #expect(watch.steppedBack(reading(database: 10_853.4, sent: 7_270, answered: 7_270.01)), "10 s back over an hour")
         watch.swept()
-        #expect(!watch.steppedBack(reading(database: 10_875.2, sent: 7_290, answered: 7_290.01)), "swept")
+        #expect(watch.steppedBack(reading(database: 97_247.4, sent: 93_670, answered: 93_670.01)), "6 s back over a day")
+        watch.swept()
+        #expect(!watch.steppedBack(reading(database: 97_257.4, sent: 93_680, answered: 93_680.01)), "steady")
+        // A step the pass saw some other way (the watermark ahead), and the pass then failed
+        // before its full re-enqueue: the next one, comparing with the reading after the step,
+        // still owes it — until a full pass is done.
+        watch.owe()
+        #expect(watch.steppedBack(reading(database: 97_267.4, sent: 93_690, answered: 93_690.01)), "not yet swept")
+        watch.swept()
+        #expect(!watch.steppedBack(reading(database: 97_277.4, sent: 93_700, answered: 93_700.01)), "swept")
     }
 
     @Test("the watermark stays under the oldest open transaction, whose rows become visible only when it commits")

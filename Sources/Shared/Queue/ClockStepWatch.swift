@@ -32,35 +32,44 @@ public final class ClockStepWatch: Sendable {
     /// called a step: `now()`'s granularity stays far under it, and a step shorter than the
     /// sweep's watermark margin loses nothing.
     public let tolerance: Duration
-    /// And this much more per second between the readings: the two clocks may be slewed apart by
-    /// NTP at up to 500 ppm each way, which over the hour between two passes of a process that
-    /// seldom wins the sweeper lock is 1.8 s — not a step, and a full re-enqueue costs the backlog.
+    /// And this much more per second between the readings: NTP may slew each clock by up to
+    /// 500 ppm, the two in opposite directions, 3.6 s over the hour between two passes of a process
+    /// that seldom wins the sweeper lock — not a step, and a full re-enqueue costs the backlog.
     public let drift: Double
-    /// The last reading, and whether a step it or an earlier one showed still waits for a full
-    /// pass: a pass that failed after its reading (Redis away) must not let the next one, which
-    /// compares with the reading after the step, forget it.
+    /// The most the two allow together: the watermark margin (5 s), under which a step loses
+    /// nothing. Past it a longer gap's slew may cost one needless full pass; a larger allowance
+    /// would miss a step that loses jobs.
+    public let ceiling: Duration
+    /// The last reading, and whether a step still waits for a full pass: a pass that saw one and
+    /// then failed (Redis away) must not let the next, which compares with the reading after the
+    /// step, forget it.
     private let state = Mutex<(last: Reading?, unswept: Bool)>((nil, false))
 
-    public init(tolerance: Duration = .seconds(1), drift: Double = 0.001) {
+    public init(tolerance: Duration = .seconds(1), drift: Double = 0.001, ceiling: Duration = .seconds(5)) {
         self.tolerance = tolerance
         self.drift = drift
+        self.ceiling = ceiling
     }
 
     /// Records `reading`, and says whether the database's clock went back since the last one —
     /// it advanced less than the time that surely passed here, by more than ``tolerance`` and the
-    /// ``drift`` over that time — or went back earlier and no full pass has covered it since
-    /// (``swept()``).
+    /// ``drift`` over that time (at most ``ceiling``) — or went back earlier and no full pass has
+    /// covered it since (``swept()``). A process's first reading has nothing to compare with.
     public func steppedBack(_ reading: Reading) -> Bool {
         state.withLock { state in
             defer { state.last = reading }
             guard let previous = state.last else { return state.unswept }
             let surelyPassed = Self.seconds(reading.sent - previous.answered)
             let databasePassed = reading.database.timeIntervalSince(previous.database)
-            if databasePassed < surelyPassed - Self.seconds(tolerance) - drift * max(0, surelyPassed) {
-                state.unswept = true
-            }
+            let allowance = min(Self.seconds(tolerance) + drift * max(0, surelyPassed), Self.seconds(ceiling))
+            if databasePassed < surelyPassed - allowance { state.unswept = true }
             return state.unswept
         }
+    }
+
+    /// Records a step seen another way (the watermark ahead of the clock), owed like one seen here.
+    public func owe() {
+        state.withLock { $0.unswept = true }
     }
 
     /// A full pass that began after the last reading completed: the steps seen so far are covered.

@@ -125,7 +125,7 @@ public struct Sweeper: Service {
         staleLeaseGrace: Duration = .seconds(5),
         queueGauges: QueueGauges? = .ifMetricsEnabled(),
         settlements: SettlementMetrics = SettlementMetrics(),
-        clockSteps: ClockStepWatch = ClockStepWatch(),
+        clockSteps: ClockStepWatch? = nil,
         logger: Logger
     ) {
         self.jobs = jobs
@@ -146,7 +146,7 @@ public struct Sweeper: Service {
         self.staleLeaseGrace = staleLeaseGrace
         self.queueGauges = queueGauges
         self.settlements = settlements
-        self.clockSteps = clockSteps
+        self.clockSteps = clockSteps ?? ClockStepWatch()
         self.logger = logger
     }
 
@@ -425,6 +425,8 @@ public struct Sweeper: Service {
         // a step the clock has made up since (``ClockStepWatch``).
         let clockWentBack = stepped || (marker.watermark.map { $0 > before } ?? false)
         if clockWentBack {
+            // Owed until a full pass completes, however this one ends.
+            clockSteps.owe()
             logger.warning(
                 "the database's clock went back (it was set back); re-enqueueing every queued job once",
                 metadata: ["watermark": "\(marker.watermark.map { "\($0)" } ?? "none")", "database_now": "\(clock.now)"]

@@ -53,4 +53,44 @@ struct DeadlineTests {
         }
         #expect(error is Refused)
     }
+
+    @Test("the caller is cancelled: the work is cancelled and its answer comes at once, long before the deadline")
+    func callerCancelled() async throws {
+        let started = ContinuousClock.now
+        let caller = Task {
+            await raceDeadline(seconds: 30) { () async throws -> Bool in
+                try await Task.sleep(for: .seconds(3_600))
+                return true
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        caller.cancel()
+        let outcome = await caller.value
+        // Without the cancellation passed on: timed out after the 30 s.
+        guard case .finished(.failure(let error)) = outcome else {
+            Issue.record("expected the work's cancellation, got \(outcome)")
+            return
+        }
+        #expect(error is CancellationError)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("a caller cancelled before it began: the work is cancelled as soon as it starts")
+    func callerCancelledBeforehand() async {
+        let caller = Task {
+            try? await Task.sleep(for: .seconds(3_600))
+            return await raceDeadline(seconds: 30) { () async throws -> Bool in
+                try await Task.sleep(for: .seconds(3_600))
+                return true
+            }
+        }
+        caller.cancel()
+        let outcome = await caller.value
+        // Without the cancellation passed on: timed out after the 30 s.
+        guard case .finished(.failure(let error)) = outcome else {
+            Issue.record("expected the work's cancellation, got \(outcome)")
+            return
+        }
+        #expect(error is CancellationError)
+    }
 }

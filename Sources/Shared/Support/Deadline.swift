@@ -10,7 +10,8 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 ///
 /// Unlike a task group, this does not wait for the losing side: a probe stuck in a blocking C call
 /// (a dead database during `/ready`) keeps its dedicated thread busy, but the caller is answered on
-/// time. The work is cancelled when the deadline wins; the deadline's timer is cancelled when the
+/// time. The work is cancelled when the deadline wins, or when the caller is cancelled (it then
+/// answers with what the work does on cancellation); the deadline's timer is cancelled when the
 /// work wins, so a long poll answered early leaves no task sleeping out its 600 s.
 public func raceDeadline<T: Sendable>(
     seconds: Double,
@@ -26,24 +27,29 @@ func raceDeadline<T: Sendable>(
     _ work: @escaping @Sendable () async throws -> T
 ) async -> DeadlineOutcome<T> {
     let race = Race()
-    return await withCheckedContinuation { (continuation: CheckedContinuation<DeadlineOutcome<T>, Never>) in
-        let worker = Task {
-            let result = await Result(catching: { try await work() })
-            if race.claim() {
-                continuation.resume(returning: .finished(result))
-                race.cancelTimer()
-            }
-        }
-        race.hold(
-            timer: Task {
-                defer { timerEnded?() }
-                try? await Task.sleep(for: .seconds(seconds))
+    return await withTaskCancellationHandler {
+        await withCheckedContinuation { (continuation: CheckedContinuation<DeadlineOutcome<T>, Never>) in
+            let worker = Task {
+                let result = await Result(catching: { try await work() })
                 if race.claim() {
-                    worker.cancel()
-                    continuation.resume(returning: .timedOut)
+                    continuation.resume(returning: .finished(result))
+                    race.cancelTimer()
                 }
             }
-        )
+            race.hold(worker: worker)
+            race.hold(
+                timer: Task {
+                    defer { timerEnded?() }
+                    try? await Task.sleep(for: .seconds(seconds))
+                    if race.claim() {
+                        worker.cancel()
+                        continuation.resume(returning: .timedOut)
+                    }
+                }
+            )
+        }
+    } onCancel: {
+        race.cancelWorker()
     }
 }
 
@@ -53,9 +59,17 @@ extension Result where Failure == any Error {
     }
 }
 
-/// Lets exactly one of the two racers win, and keeps the timer for the work to cancel.
+/// Lets exactly one of the two racers win, keeps the timer for the work to cancel, and the work
+/// for a cancelled caller to cancel.
 private final class Race: Sendable {
-    private let state = Mutex<(decided: Bool, timer: Task<Void, Never>?)>((false, nil))
+    private struct State {
+        var decided = false
+        var callerCancelled = false
+        var timer: Task<Void, Never>?
+        var worker: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
 
     func claim() -> Bool {
         state.withLock { state in
@@ -74,7 +88,24 @@ private final class Race: Sendable {
         if decided { timer.cancel() }
     }
 
+    /// Keeps the work; cancels it at once if the caller was cancelled before it was kept.
+    func hold(worker: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.worker = worker
+            return state.callerCancelled
+        }
+        if cancelled { worker.cancel() }
+    }
+
     func cancelTimer() {
         state.withLock { $0.timer }?.cancel()
+    }
+
+    func cancelWorker() {
+        let worker = state.withLock { state in
+            state.callerCancelled = true
+            return state.worker
+        }
+        worker?.cancel()
     }
 }

@@ -54,24 +54,31 @@ struct DeadlineTests {
         #expect(error is Refused)
     }
 
-    @Test("the caller is cancelled: the work is cancelled and its answer comes at once, long before the deadline")
-    func callerCancelled() async throws {
-        let started = ContinuousClock.now
-        let caller = Task {
-            await raceDeadline(seconds: 30) { () async throws -> Bool in
-                try await Task.sleep(for: .seconds(3_600))
-                return true
-            }
+    /// A race whose work sleeps an hour, against a deadline of 30 s.
+    private static func hourOfWork() async -> DeadlineOutcome<Bool> {
+        await raceDeadline(seconds: 30) { () async throws -> Bool in
+            try await Task.sleep(for: .seconds(3_600))
+            return true
         }
-        try await Task.sleep(for: .milliseconds(50))
-        caller.cancel()
-        let outcome = await caller.value
-        // Without the cancellation passed on: timed out after the 30 s.
+    }
+
+    /// The work's own answer to its cancellation; without the cancellation passed on, the race
+    /// would have timed out after its 30 s.
+    private static func expectWorkCancelled(_ outcome: DeadlineOutcome<Bool>) {
         guard case .finished(.failure(let error)) = outcome else {
             Issue.record("expected the work's cancellation, got \(outcome)")
             return
         }
         #expect(error is CancellationError)
+    }
+
+    @Test("the caller is cancelled: the work is cancelled and its answer comes at once, long before the deadline")
+    func callerCancelled() async throws {
+        let started = ContinuousClock.now
+        let caller = Task { await Self.hourOfWork() }
+        try await Task.sleep(for: .milliseconds(50))
+        caller.cancel()
+        Self.expectWorkCancelled(await caller.value)
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
@@ -79,18 +86,9 @@ struct DeadlineTests {
     func callerCancelledBeforehand() async {
         let caller = Task {
             try? await Task.sleep(for: .seconds(3_600))
-            return await raceDeadline(seconds: 30) { () async throws -> Bool in
-                try await Task.sleep(for: .seconds(3_600))
-                return true
-            }
+            return await Self.hourOfWork()
         }
         caller.cancel()
-        let outcome = await caller.value
-        // Without the cancellation passed on: timed out after the 30 s.
-        guard case .finished(.failure(let error)) = outcome else {
-            Issue.record("expected the work's cancellation, got \(outcome)")
-            return
-        }
-        #expect(error is CancellationError)
+        Self.expectWorkCancelled(await caller.value)
     }
 }

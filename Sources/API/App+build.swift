@@ -43,6 +43,8 @@ struct AppDependencies: Sendable {
     let submitLimiter: SubmitLimiter
     let submissions: SubmissionPipeline
     let completions: CompletionWaiters
+    /// The HTTP connections whose clients left, for the long polls that watch them.
+    let departures = ClientDepartures()
     /// Streaming calls' deltas (written by workers) and the one relay that wakes this process's
     /// open streams (see `Streaming/`).
     let callStreams: any CallStreams
@@ -98,6 +100,7 @@ struct AppDependencies: Sendable {
         completions = CompletionWaiters(
             queue: queue,
             limits: .init(perProcess: configuration.longPollsMax, perTeam: configuration.longPollsPerTeam),
+            departures: departures,
             alsoTell: { streamRelay.jobEnded($0) }
         )
         sweeper = Sweeper(
@@ -128,7 +131,12 @@ func buildApplication(_ dependencies: AppDependencies, logger: Logger) -> some A
     let idleTimeout = TimeAmount.nanoseconds(Int64(dependencies.configuration.httpIdleTimeoutSeconds * 1_000_000_000))
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ClientDepartureHandler(departures: dependencies.departures)],
+                idleTimeout: idleTimeout
+            )
+        ),
         configuration: configuration,
         services: [
             ShutdownHook { [dependencies] in

@@ -10,10 +10,14 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var identity: Identity?
     let remoteAddress: SocketAddress?
+    /// The HTTP connection the request came on, for waits that end when its client goes
+    /// (``ClientDepartures``).
+    let connection: ObjectIdentifier
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.connection = ObjectIdentifier(source.channel)
     }
 
     /// The limit of bodies whose type does not set its own (``LimitedRequestBody``).

@@ -238,6 +238,55 @@ struct BackpressureTests {
         #expect(ContinuousClock.now - started < .seconds(30), "the shutdown waited for the long poll's 60 s")
     }
 
+    @Test("long polls whose clients go away, 200 at once, give their team's slots back within seconds, not after their minute")
+    func longPollClientsGone() async throws {
+        let count = 200
+        try await bounded("long polls whose clients leave", within: .seconds(90)) {
+            // The team's slots exactly fit the polls: a further poll answered 429 proves them all
+            // admitted.
+            try await TestApp.testLive(["LONG_POLLS_PER_TEAM": "\(count)"]) { client in
+                let api = Caller(client: client)
+                let port = try #require(client.port)
+                let group = try await api.createModelGroup()
+                let team = try await api.createTeam(groups: [group], credits: 100)
+                let jobID = try #require(try await api.submitChat(team, group: group).string("job_id"))
+                let poll = Array("GET /api/jobs/\(jobID)?wait=60 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(team.key)\r\n\r\n".utf8)
+                func probe() async throws -> HTTPResponse.Status {
+                    try await api.team(team.key, .get, "/api/jobs/\(jobID)?wait=0.01").status
+                }
+                func sendPoll() throws -> Int32 {
+                    let fd = try LoopbackSocket.connect(port: port)
+                    _ = poll.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                    return fd
+                }
+                var sockets = try (0..<count).map { _ in try sendPoll() }
+                while try await probe() != .tooManyRequests {
+                    // Refused while a probe held a slot for its moment: sent again.
+                    for index in sockets.indices where RawSocket.hasAnswer(sockets[index]) {
+                        close(sockets[index])
+                        sockets[index] = try sendPoll()
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                for fd in sockets { close(fd) }
+                // Every slot free again: as many polls at once, none refused.
+                let gone = ContinuousClock.now
+                while true {
+                    let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { polls in
+                        for _ in 0..<count { polls.addTask { try await probe() } }
+                        return try await polls.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+                    }
+                    if statuses.allSatisfy({ $0 == .ok }) { break }
+                    try #require(
+                        ContinuousClock.now - gone < .seconds(15),
+                        "slots still held by polls whose clients left: \(statuses.filter { $0 != .ok }.count) refused"
+                    )
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+    }
+
     @Test("an HTTP connection that sends nothing is closed after HTTP_IDLE_TIMEOUT_SECONDS")
     func idleConnectionClosed() async throws {
         try await TestApp.testLive(["HTTP_IDLE_TIMEOUT_SECONDS": "0.5"]) { client in
@@ -334,6 +383,12 @@ struct BackpressureTests {
 /// nothing, and see whether the server hangs up.
 enum RawSocket {
     enum Outcome: Equatable { case closed, answeredThenClosed, stillOpen }
+
+    /// Whether an answer (or the server's close) has come on `fd`, without waiting or reading it.
+    static func hasAnswer(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK)) >= 0
+    }
 
     static func waitForClose(port: Int, sending bytes: [UInt8], timeout: Double) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in

@@ -172,7 +172,7 @@ struct JobController {
                 throw APIError.waitInvalid
             }
             let timeout = Duration.milliseconds(Int64(min(seconds, 60) * 1000))
-            try await waiters.wait(for: jobID, teamID: job.teamID, timeout: timeout) {
+            try await waiters.wait(for: jobID, teamID: job.teamID, timeout: timeout, connection: context.connection) {
                 (try await jobs.get(jobID))?.status.isTerminal ?? true
             }
             job = try await jobs.get(jobID) ?? job

@@ -70,7 +70,7 @@ struct SingleCallController {
         try await submitter.limiter.admit(identity.teamID)
         let wait = try request.waitSeconds(default: 120)
         let jobID = try await submit(request, context: context, jobID: UUID.random(), stream: false)
-        let settled = try await settledJob(jobID, teamID: identity.teamID, wait: wait)
+        let settled = try await settledJob(jobID, teamID: identity.teamID, wait: wait, connection: context.connection)
         guard settled.status.isTerminal else {
             var response = try JobResponse(job: settled).response(from: request, context: context)
             response.status = .accepted
@@ -100,11 +100,11 @@ struct SingleCallController {
 
     /// The job once it ended or `wait` ran out. The wait's first look at the job is kept: a job
     /// that ended already (a replay, a fast worker) is read once, not twice.
-    func settledJob(_ jobID: UUID, teamID: String, wait: Double) async throws -> Job {
+    func settledJob(_ jobID: UUID, teamID: String, wait: Double, connection: ObjectIdentifier) async throws -> Job {
         let seen = Mutex<Job?>(nil)
         if wait > 0 {
             do {
-                try await waiters.wait(for: jobID, teamID: teamID, timeout: .milliseconds(Int64(wait * 1000))) {
+                try await waiters.wait(for: jobID, teamID: teamID, timeout: .milliseconds(Int64(wait * 1000)), connection: connection) {
                     let job = try await jobs.get(jobID)
                     seen.withLock { $0 = job }
                     return job?.status.isTerminal ?? true

@@ -184,7 +184,7 @@ struct StepJobController {
             return try await steps.stepCall(call.callID, of: call.jobID) ?? call
         }
         do {
-            try await waiters.wait(for: call.callID, teamID: team, timeout: .milliseconds(Int64(wait * 1000))) {
+            try await waiters.wait(for: call.callID, teamID: team, timeout: .milliseconds(Int64(wait * 1000)), connection: context.connection) {
                 (try await steps.stepCall(call.callID, of: call.jobID))?.status.isTerminal ?? true
             }
         } catch is LongPollRefused {}

@@ -28,14 +28,18 @@ final class CompletionWaiters: Service, Sendable {
     private let waiters = Mutex(State())
     /// Told of every completion too: the stream relay, whose open streams end with their job.
     private let alsoTell: (@Sendable (UUID) -> Void)?
+    /// Tells a wait that its client has gone, so that it gives its slot back at once.
+    private let departures: ClientDepartures?
 
     init(
         queue: any JobQueue,
         limits: Limits = .init(perProcess: 10_000, perTeam: 1_000),
+        departures: ClientDepartures? = nil,
         alsoTell: (@Sendable (UUID) -> Void)? = nil
     ) {
         self.queue = queue
         self.limits = limits
+        self.departures = departures
         self.alsoTell = alsoTell
     }
 
@@ -57,8 +61,16 @@ final class CompletionWaiters: Service, Sendable {
     ///
     /// A stopping server answers its long polls at once, with what the caller then reads (a
     /// `202` for a call still running, the job as it is): a wait may be 600 s long, and the
-    /// server's graceful shutdown waits for every request in flight.
-    func wait(for jobID: UUID, teamID: String, timeout: Duration, isDone: @Sendable () async throws -> Bool) async throws {
+    /// server's graceful shutdown waits for every request in flight. So does a poll whose client
+    /// has gone from `connection` (``ClientDepartures``): its answer is written to nobody, and its
+    /// slot is free again.
+    func wait(
+        for jobID: UUID,
+        teamID: String,
+        timeout: Duration,
+        connection: ObjectIdentifier? = nil,
+        isDone: @Sendable () async throws -> Bool
+    ) async throws {
         let signal = Signal()
         let admitted: Result<Int, LongPollRefused> = waiters.withLock { state in
             if state.byTeam[teamID, default: 0] >= limits.perTeam { return .failure(.team) }
@@ -71,6 +83,10 @@ final class CompletionWaiters: Service, Sendable {
         }
         let id = try admitted.get()
         defer { remove(jobID, id, teamID: teamID) }
+        let watch = connection.flatMap { connection in
+            departures?.watch(connection) { signal.fire() }.map { (connection, $0) }
+        }
+        defer { if let (connection, token) = watch { departures?.unwatch(connection, token: token) } }
         if try await isDone() { return }
         await withGracefulShutdownHandler {
             _ = await raceDeadline(seconds: Double(timeout.milliseconds) / 1000) { await signal.wait() }
